@@ -1,0 +1,71 @@
+"""Command line: `anklume-tui [--infra PATH]` opens the TUI; `--batch VERB` runs one verb headless."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from . import exitcodes
+from .verbs import sync, validate
+
+VERBS = {"validate": validate, "sync": sync}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors: exit 2 with one clear line, as CLI.md says
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(exitcodes.INVALID)
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="anklume-tui", description="QubesOS-style compartments on Incus and Ansible.")
+    parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
+    parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
+    parser.add_argument(
+        "--batch", metavar="VERB", choices=sorted(VERBS), help="run one verb headless: " + ", ".join(sorted(VERBS))
+    )
+    return parser
+
+
+def _verb_parser(name: str) -> argparse.ArgumentParser:
+    module = VERBS[name]
+    parser = _Parser(prog=f"anklume-tui --batch {name}", description=module.HELP)
+    parser.add_argument("--incus", metavar="URL", help=argparse.SUPPRESS)
+    module.add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        top, rest = _top_parser().parse_known_args(argv)
+        if top.batch is None:
+            if rest:
+                _top_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+            from .app import run_tui
+
+            return run_tui(top.infra, top.incus)
+        args = _verb_parser(top.batch).parse_args(rest)
+        if getattr(args, "infra", None) is None:
+            args.infra = top.infra
+        if getattr(args, "incus", None) is None:
+            args.incus = top.incus
+        return VERBS[top.batch].run(args)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback for a user
+        if os.environ.get("ANKLUME_DEBUG"):
+            traceback.print_exc()
+        print(f"anklume-tui: internal error: {type(exc).__name__}: {exc} (ANKLUME_DEBUG=1 shows details)",
+              file=sys.stderr)
+        return exitcodes.FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

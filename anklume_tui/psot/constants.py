@@ -1,0 +1,44 @@
+"""Names and fixed values of the infra.yml format (SPEC.md §3, §5)."""
+
+from __future__ import annotations
+
+import re
+
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+TRUST_LEVELS = ("admin", "trusted", "semi-trusted", "untrusted", "disposable")
+DEFAULT_TRUST = "semi-trusted"
+# Zone offset of each trust level, in units of zone_step (SPEC §5.1, §11).
+ZONE_MULTIPLIER = {"admin": 0, "trusted": 1, "semi-trusted": 2, "untrusted": 4, "disposable": 5}
+
+DEFAULT_BASE_OCTET = 10
+DEFAULT_ZONE_BASE = 100
+DEFAULT_ZONE_STEP = 10
+DEFAULT_BASE_SUBNET = "10.100"
+DEFAULT_OS_IMAGE = "images:debian/13"
+DEFAULT_SHARED_VOLUMES_BASE = "/srv/anklume/shares"
+DEFAULT_PERSISTENT_DATA_BASE = "/srv/anklume/data"
+
+GATEWAY_HOST = 254
+FIREWALL_HOST = 253
+AUTO_IP_MAX = 99
+DHCP_RANGE = (100, 249)
+
+ADMIN_DOMAIN = "anklume"
+AI_TOOLS_DOMAIN = "ai-tools"
+FIREWALL_MACHINES = ("anklume-firewall", "sys-firewall")
+FIREWALL_MACHINE = "anklume-firewall"
+
+MANAGED_KEY = "user.anklume.managed"
+
+
+def effective_trust(domain: dict) -> str:
+    level = domain.get("trust_level")
+    return level if isinstance(level, str) and level in TRUST_LEVELS else DEFAULT_TRUST
+
+
+def nesting_prefix(enabled: object, absolute_level: int | None) -> str:
+    """Prefix of every Incus-facing name (SPEC §5.6)."""
+    if enabled is False or absolute_level is None:
+        return ""
+    return "%03d-" % absolute_level

@@ -1,0 +1,29 @@
+"""What the host tells the PSOT: context files, host networks, resources.
+
+Gathered by the engine (which does the IO) and handed to the pure PSOT pipeline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HostNetwork:
+    interface: str
+    network: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class HostContext:
+    absolute_level: int | None = None
+    relative_level: int | None = None
+    vm_nested: bool | None = None
+    yolo: bool = False
+    # None means "not gathered": H1 is then not checked.
+    host_networks: tuple[HostNetwork, ...] | None = None
+    skip_subnet_check: bool = False
+    host_cpus: float | None = None
+    host_memory_bytes: int | None = None
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,165 @@
+"""Load infra.yml or an infra/ directory into plain values with source locations (SPEC §3.1)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, Location, Severity
+from .yaml_nodes import SourceMap, decode, parse_yaml
+
+
+@dataclass
+class LoadedInfra:
+    """The raw infra mapping (None when loading failed) with where each node came from."""
+
+    path: Path
+    data: dict | None
+    source: SourceMap
+    findings: list[Finding]
+    files: list[Path] = field(default_factory=list)
+    is_directory: bool = False
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+def resolve_infra_path(path: Path) -> Path | None:
+    """The existing path for a user-given one: as given, then with `.yml`, then without it."""
+    candidates = [path, path.with_name(path.name + ".yml")]
+    if path.suffix == ".yml":
+        candidates.append(path.with_suffix(""))
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def discover_infra(explicit: str | None, cwd: Path, environ: dict | None = None) -> Path:
+    """Which infra the user means (CLI.md "Where things are found"); the path may not exist."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("ANKLUME_INFRA"):
+        return Path(env["ANKLUME_INFRA"])
+    if (cwd / "infra" / "base.yml").exists():
+        return cwd / "infra"
+    return cwd / "infra.yml"
+
+
+def load_infra(path: Path) -> LoadedInfra:
+    found = resolve_infra_path(path)
+    if found is None:
+        reason = _unreadable_reason(path)
+        return _failure(path, Finding("L1", Severity.ERROR, f"infra file not found: {path}{reason}"))
+    if found.is_dir():
+        return _load_directory(found)
+    data, source, findings = _load_file(found, found)
+    if _unloadable(findings):
+        return LoadedInfra(found, None, source, findings, [found])
+    return LoadedInfra(found, _root(data), source, findings, [found])
+
+
+def _unloadable(findings: list[Finding]) -> bool:
+    return any(f.rule in ("L1", "L3") for f in findings)
+
+
+def _unreadable_reason(path: Path) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.strerror and exc.errno not in (2,):
+            return f" ({exc.strerror.lower()})"
+    return ""
+
+
+def _failure(path: Path, finding: Finding) -> LoadedInfra:
+    return LoadedInfra(path, None, SourceMap(), [finding])
+
+
+def _root(data: object) -> object:
+    # An empty or comment-only file is an empty mapping: R1 then names every missing key.
+    return {} if data is None else data
+
+
+def _load_file(file: Path, shown: Path) -> tuple[object, SourceMap, list[Finding]]:
+    name = str(shown)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        return None, SourceMap(), [Finding("L1", Severity.ERROR, f"cannot read {name}: {reason}", Location(name, 1, 1))]
+    text, problem = decode(raw, name)
+    if problem:
+        return None, SourceMap(), [problem]
+    parsed = parse_yaml(text, name)
+    return parsed.data, parsed.source, parsed.findings
+
+
+def _load_directory(directory: Path) -> LoadedInfra:
+    base = directory / "base.yml"
+    if not base.exists():
+        return _failure(directory, Finding("L2", Severity.ERROR, f"{directory}/base.yml is missing"))
+    data, source, findings = _load_file(base, base)
+    files = [base]
+    if _unloadable(findings):
+        return LoadedInfra(directory, None, source, findings, files, True)
+    merged = _root(data)
+    if not isinstance(merged, dict):
+        return LoadedInfra(directory, merged, source, findings, files, True)
+    domains = merged.setdefault("domains", {})
+    if domains is None:
+        domains = merged["domains"] = {}
+    origin = {name: base for name in domains} if isinstance(domains, dict) else {}
+
+    for file in sorted((directory / "domains").glob("*.yml")):
+        files.append(file)
+        part, part_source, part_findings = _load_file(file, file)
+        findings.extend(part_findings)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            findings.append(
+                Finding("R2", Severity.ERROR, f"'{file.name}' must be a mapping of domains", part_source.at(()))
+            )
+            continue
+        if not isinstance(domains, dict):
+            continue
+        for name, domain in part.items():
+            if name in origin:
+                findings.append(
+                    Finding(
+                        "W5",
+                        Severity.WARNING,
+                        f"Domain '{name}' from {origin[name]} is redefined in {file} (the later file wins)",
+                        part_source.key_at((name,)),
+                    )
+                )
+                _forget(source, ("domains", name))
+            origin[name] = file
+            domains[name] = domain
+        source.update(part_source, ("domains",))
+
+    policies = directory / "policies.yml"
+    if policies.exists():
+        files.append(policies)
+        part, part_source, part_findings = _load_file(policies, policies)
+        findings.extend(part_findings)
+        if isinstance(part, dict) and "network_policies" in part:
+            merged["network_policies"] = part["network_policies"]
+            source.update(part_source)
+        elif part is not None and part != {}:
+            findings.append(
+                Finding("R2", Severity.ERROR, "'policies.yml' must be a mapping with 'network_policies'",
+                        part_source.at(()))
+            )
+    return LoadedInfra(directory, merged, source, findings, files, True)
+
+
+def _forget(source: SourceMap, prefix: tuple) -> None:
+    n = len(prefix)
+    for table in (source.values, source.keys):
+        for path in [p for p in table if p[:n] == prefix and len(p) > n]:
+            del table[path]

@@ -1,0 +1,82 @@
+"""The PSOT pipeline in SPEC §4 order: load, validate, enrich, re-validate, warn, model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .constants import nesting_prefix
+from .context import HostContext
+from .enrich import Enriched, enrich
+from .findings import Finding, Severity, has_errors
+from .load import LoadedInfra, load_infra
+from .model import Infra, build_model
+from .validate import collect_warnings, validate_host, validate_structure
+
+
+@dataclass
+class PsotResult:
+    loaded: LoadedInfra
+    findings: list[Finding]
+    enriched: Enriched | None = None
+    infra: Infra | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not has_errors(self.findings)
+
+    def of(self, severity: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity is severity]
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    def key(f: Finding):
+        loc = f.location
+        return (loc is None, loc.file if loc else "", loc.line if loc else 0, loc.column if loc else 0)
+
+    return sorted(findings, key=key)
+
+
+def prefix_for(data: dict, ctx: HostContext) -> str:
+    settings = data.get("global") if isinstance(data.get("global"), dict) else {}
+    return nesting_prefix(settings.get("nesting_prefix", True), ctx.absolute_level)
+
+
+def run_psot(path: Path, ctx: HostContext) -> PsotResult:
+    return check_loaded(load_infra(path), ctx)
+
+
+def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
+    findings = list(loaded.findings)
+    data, source = loaded.data, loaded.source
+    if data is None:
+        return PsotResult(loaded, findings)
+    structural = validate_structure(data, source)
+    findings += structural
+    if has_errors(findings):
+        return PsotResult(loaded, _sorted(findings + _warnings_if_shaped(data, loaded, ctx)))
+    findings += validate_host(data, source, ctx)
+    if has_errors(findings):
+        return PsotResult(loaded, _sorted(findings + collect_warnings(data, source, ctx)))
+    enriched = enrich(data, source, ctx)
+    findings += enriched.findings
+    if not has_errors(findings):
+        findings += _after_enrichment(enriched, loaded, structural)
+    findings += collect_warnings(enriched.data, source, ctx)
+    if has_errors(findings):
+        return PsotResult(loaded, _sorted(findings), enriched)
+    return PsotResult(loaded, _sorted(findings), enriched, build_model(enriched, prefix_for(data, ctx)))
+
+
+def _warnings_if_shaped(data: object, loaded: LoadedInfra, ctx: HostContext) -> list[Finding]:
+    """Warnings (unknown keys, with their suggestions) help explain errors; give them when the root is a mapping."""
+    return collect_warnings(data, loaded.source, ctx) if isinstance(data, dict) else []
+
+
+def _after_enrichment(enriched: Enriched, loaded: LoadedInfra, before: list[Finding]) -> list[Finding]:
+    seen = {(f.rule, f.message) for f in before}
+    return [
+        Finding("X4", Severity.ERROR, f"after enrichment: [{f.rule}] {f.message}", f.location)
+        for f in validate_structure(enriched.data, loaded.source)
+        if f.is_error and (f.rule, f.message) not in seen
+    ]

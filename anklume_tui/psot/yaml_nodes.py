@@ -1,0 +1,248 @@
+"""Parse one YAML text into plain Python values plus the location of every node.
+
+ruamel.yaml's C composer (YAML 1.1 resolution, as PyYAML's safe_load) gives nodes
+with marks in a fraction of the round-trip loader's time; values are built here so
+that duplicate keys, alias expansion and nesting depth are checked on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .findings import Finding, Location, Severity
+
+MAX_DEPTH = 100
+MAX_NODES = 2_000_000
+MAX_ALIAS_EXPANSION = 50_000
+MAX_BYTES = 32 * 1024 * 1024
+
+STR = "tag:yaml.org,2002:str"
+MAP = "tag:yaml.org,2002:map"
+SEQ = "tag:yaml.org,2002:seq"
+MERGE = "tag:yaml.org,2002:merge"
+SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+Path = tuple
+
+
+@dataclass
+class SourceMap:
+    """Locations of values and keys by path (("domains", "pro", "machines", "pro-dev", "ip"))."""
+
+    values: dict[Path, Location] = field(default_factory=dict)
+    keys: dict[Path, Location] = field(default_factory=dict)
+
+    def at(self, path: Path) -> Location | None:
+        """The location of the value at path, else of its nearest known ancestor."""
+        path = tuple(path)
+        while True:
+            loc = self.values.get(path)
+            if loc is not None or not path:
+                return loc
+            path = path[:-1]
+
+    def key_at(self, path: Path) -> Location | None:
+        return self.keys.get(tuple(path)) or self.at(path)
+
+    def update(self, other: SourceMap, prefix: Path = ()) -> None:
+        if prefix:
+            self.values.update({prefix + p: loc for p, loc in other.values.items()})
+            self.keys.update({prefix + p: loc for p, loc in other.keys.items()})
+        else:
+            self.values.update(other.values)
+            self.keys.update(other.keys)
+
+
+class LoadFailure(Exception):
+    """Carries one load finding (L3/Y1) out of the node walk."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def _parser() -> YAML:
+    yaml = YAML(typ="safe")
+    yaml.version = (1, 1)
+    return yaml
+
+
+class _Builder:
+    def __init__(self, file: str, yaml: YAML):
+        self.file = file
+        self.construct = yaml.constructor.construct_object
+        self.source = SourceMap()
+        self.duplicates: list[Finding] = []
+        self.nodes = 0
+        self.expanded = 0
+        self.alias_depth = 0
+        self.seen: set[int] = set()
+
+    def loc(self, node: Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def fail(self, node: Node, message: str, rule: str = "L3") -> LoadFailure:
+        return LoadFailure(Finding(rule, Severity.ERROR, message, self.loc(node)))
+
+    def build(self, node: Node, path: Path, depth: int):
+        # Every node built again through an alias counts against the expansion budget.
+        again = id(node) in self.seen
+        if again:
+            self.alias_depth += 1
+        elif not isinstance(node, ScalarNode):
+            self.seen.add(id(node))
+        try:
+            return self._build(node, path, depth)
+        finally:
+            if again:
+                self.alias_depth -= 1
+
+    def _build(self, node: Node, path: Path, depth: int):
+        self.nodes += 1
+        if self.alias_depth:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise self.fail(node, f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (alias bomb?)")
+        if self.nodes > MAX_NODES:
+            raise self.fail(node, f"document has more than {MAX_NODES} nodes")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+        self.source.values[path] = self.loc(node)
+        if isinstance(node, ScalarNode):
+            if node.tag == STR:
+                return node.value
+            if node.tag not in SCALAR_TAGS:
+                raise self.fail(node, f"unsupported tag {node.tag!r}")
+            return self.construct(node)
+        if isinstance(node, SequenceNode):
+            if node.tag != SEQ:
+                raise self.fail(node, f"unsupported tag {node.tag!r}")
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if node.tag != MAP:
+                raise self.fail(node, f"unsupported tag {node.tag!r}")
+            return self.mapping(node, path, depth)
+        raise self.fail(node, "unsupported YAML node")
+
+    def mapping(self, node: MappingNode, path: Path, depth: int) -> dict:
+        result: dict = {}
+        first_line: dict = {}
+        merged: list[dict] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                merged.extend(self.merge_sources(value_node, path, depth))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(key_node, "a mapping key must be a plain value, not a mapping or list")
+            key = self.build(key_node, path + ("<key>",), depth + 1)
+            self.source.values.pop(path + ("<key>",), None)
+            try:
+                hash(key)
+            except TypeError:
+                raise self.fail(key_node, "unsupported mapping key") from None
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                self.duplicates.append(
+                    Finding(
+                        "Y1",
+                        Severity.ERROR,
+                        f"duplicate key '{key}' (first at line {first_line[key]}, again at line {line})",
+                        self.loc(key_node),
+                    )
+                )
+                continue
+            first_line[key] = line
+            self.source.keys[path + (key,)] = self.loc(key_node)
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        for source in merged:
+            for key, value in source.items():
+                result.setdefault(key, value)
+        return result
+
+    def merge_sources(self, node: Node, path: Path, depth: int) -> list[dict]:
+        nodes = node.value if isinstance(node, SequenceNode) else [node]
+        sources = []
+        for item in nodes:
+            if not isinstance(item, MappingNode):
+                raise self.fail(item, "a merge key '<<' takes a mapping or a list of mappings")
+            sources.append(self.build(item, path + ("<merge>",), depth + 1))
+        return sources
+
+
+@dataclass
+class ParsedYaml:
+    data: object
+    source: SourceMap
+    findings: list[Finding]
+
+
+def parse_yaml(text: str, file: str) -> ParsedYaml:
+    """Parse text; problems come back as L3/Y1 findings, never as exceptions."""
+    yaml = _parser()
+    try:
+        root = yaml.compose(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if mark and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+            message += " (a tab character: YAML indentation takes spaces only)"
+        return _failed(Finding("L3", Severity.ERROR, f"YAML syntax error: {message}", Location(file, line, col)))
+    except YAMLError as exc:
+        return _failed(_reader_error(exc, text, file))
+    except RecursionError:
+        return _failed(Finding("L3", Severity.ERROR, "YAML nesting too deep", Location(file, 1, 1)))
+    if root is None:
+        return ParsedYaml(None, SourceMap(), [])
+    builder = _Builder(file, yaml)
+    try:
+        data = builder.build(root, (), 0)
+    except LoadFailure as failure:
+        return _failed(failure.finding)
+    except (YAMLError, ValueError, OverflowError) as exc:
+        return _failed(Finding("L3", Severity.ERROR, f"invalid YAML value: {exc}", Location(file, 1, 1)))
+    return ParsedYaml(data, builder.source, builder.duplicates)
+
+
+def _failed(finding: Finding) -> ParsedYaml:
+    return ParsedYaml(None, SourceMap(), [finding])
+
+
+def _reader_error(exc: YAMLError, text: str, file: str) -> Finding:
+    """Reader errors give a character position, not a line: turn it into line and column."""
+    position = getattr(exc, "position", None)
+    reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+    if isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        return Finding("L3", Severity.ERROR, f"YAML syntax error: {reason}", Location(file, line, column))
+    return Finding("L3", Severity.ERROR, f"YAML syntax error: {reason}", Location(file, 1, 1))
+
+
+def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
+    if len(raw) > MAX_BYTES:
+        return None, Finding(
+            "L3", Severity.ERROR, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", Location(file, 1, 1)
+        )
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        byte = raw[exc.start]
+        return None, Finding(
+            "L3", Severity.ERROR, f"not UTF-8 text (byte 0x{byte:02x})", Location(file, line, column)
+        )

@@ -1,0 +1,59 @@
+"""What every batch verb shares: finding the infra, running the PSOT, printing results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..engine.hostinfo import gather_host_context
+from ..psot.findings import Finding, Severity
+from ..psot.load import discover_infra
+from ..psot.pipeline import PsotResult, run_psot
+from ..reports import FindingOut, Report
+
+
+def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def infra_path(args: argparse.Namespace) -> Path:
+    return discover_infra(args.infra, Path.cwd())
+
+
+def default_output_dir(infra: Path) -> Path:
+    """The folder that holds the infra (CLI.md): the file's folder, or the infra/ directory's parent."""
+    return infra.resolve().parent
+
+
+def check_infra(args: argparse.Namespace) -> PsotResult:
+    return run_psot(infra_path(args), gather_host_context())
+
+
+def findings_out(result: PsotResult) -> dict:
+    return {
+        "valid": result.valid,
+        "errors": [FindingOut.of(f) for f in result.of(Severity.ERROR)],
+        "warnings": [FindingOut.of(f) for f in result.of(Severity.WARNING)],
+        "notes": [FindingOut.of(f) for f in result.of(Severity.INFO)],
+    }
+
+
+def print_findings(findings: list[Finding], stream=None) -> None:
+    stream = stream or sys.stderr
+    for finding in findings:
+        print(finding.render(), file=stream)
+
+
+def summary(result: PsotResult) -> str:
+    errors, warnings = len(result.of(Severity.ERROR)), len(result.of(Severity.WARNING))
+    where = result.loaded.display
+    if errors:
+        return f"{where}: {errors} error(s), {warnings} warning(s); nothing was written"
+    return f"{where}: valid ({warnings} warning(s))"
+
+
+def emit_json(report: Report) -> None:
+    print(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Python deps, Incus, tmux, nftables) and run them.
+# In CI (CI=true) a missing or broken Incus fails the run; it is never skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+if [ "$(id -u)" = 0 ]; then
+  scripts/install-incus.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "test: CI must run as root to install and start Incus" >&2
+  exit 1
+fi
+.venv/bin/ruff check anklume_tui tests benchmarks
+exec .venv/bin/pytest -q "$@"
