@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 _top_parser().error(f"unrecognized arguments: {' '.join(rest)}")
             from .app import run_tui
 
-            return run_tui(top.infra, top.incus)
+            return run_tui(top.infra)
         args = _verb_parser(top.batch).parse_args(rest)
         if getattr(args, "infra", None) is None:
             args.infra = top.infra

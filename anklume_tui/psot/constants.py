@@ -42,3 +42,14 @@ def nesting_prefix(enabled: object, absolute_level: int | None) -> str:
     if enabled is False or absolute_level is None:
         return ""
     return "%03d-" % absolute_level
+
+# Trust colours shared by the console (tmux colour names) and the TUI (the same
+# xterm-256 colours as hex), plus a word so nothing depends on colour alone.
+TRUST_COLOURS = {
+    "admin": ("colour17", "#00005f"),
+    "trusted": ("colour22", "#005f00"),
+    "semi-trusted": ("colour58", "#5f5f00"),
+    "untrusted": ("colour52", "#5f0000"),
+    "disposable": ("colour53", "#5f005f"),
+}
+TRUST_GLYPHS = {"admin": "◆", "trusted": "●", "semi-trusted": "◐", "untrusted": "○", "disposable": "◌"}

@@ -44,13 +44,13 @@ class SourceMap:
     keys: dict[Path, Location] = field(default_factory=dict)
 
     def at(self, path: Path) -> Location | None:
-        """The location of the value at path, else of its nearest known ancestor."""
+        """The location of the value at path, else of its nearest known ancestor (by its key)."""
         path = tuple(path)
-        while True:
-            loc = self.values.get(path)
-            if loc is not None or not path:
-                return loc
+        loc = self.values.get(path)
+        while loc is None and path:
             path = path[:-1]
+            loc = self.keys.get(path) or self.values.get(path)
+        return loc
 
     def key_at(self, path: Path) -> Location | None:
         return self.keys.get(tuple(path)) or self.at(path)

@@ -1,0 +1,59 @@
+"""The Textual application: wiring only; screens and widgets do the rest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from . import exitcodes
+from .engine.state import bundled_example
+from .psot.load import discover_infra, resolve_infra_path
+from .screens.domains import DomainsScreen
+from .screens.help import HelpScreen
+
+EXAMPLE_NOTICE = (
+    "No infra of yours was found, so this is the bundled example, read-only. "
+    "To start your own: cp {example} ./infra.yml, edit it, then run anklume-tui again "
+    "(or point --infra / $ANKLUME_INFRA at it)."
+)
+
+
+class AnklumeApp(App):
+    TITLE = "anklume-tui"
+    CSS_PATH = "themes/app.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help"),
+    ]
+
+    def __init__(self, infra: Path, *, read_only: bool = False, notice: str | None = None) -> None:
+        super().__init__()
+        self.infra = infra
+        self.read_only = read_only
+        self.notice = notice
+        self.colour = "NO_COLOR" not in os.environ
+
+    def on_mount(self) -> None:
+        self.push_screen(DomainsScreen(self.infra, self.notice))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self))
+
+
+def choose_infra(explicit: str | None, cwd: Path) -> tuple[Path, bool, str | None]:
+    """The infra to open, whether it is the read-only bundled example, and a notice to show."""
+    wanted = discover_infra(explicit, cwd)
+    if resolve_infra_path(wanted) is not None or explicit:
+        return wanted, False, None
+    example = bundled_example()
+    return example, True, EXAMPLE_NOTICE.format(example=example)
+
+
+def run_tui(infra: str | None) -> int:
+    path, read_only, notice = choose_infra(infra, Path.cwd())
+    AnklumeApp(path, read_only=read_only, notice=notice).run()
+    return exitcodes.OK

@@ -1,0 +1,83 @@
+"""The detail pane: what the selected domain or machine declares (and, later, what Incus holds)."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ..psot.constants import TRUST_GLYPHS
+
+
+def _pairs(title: str, pairs: list[tuple[str, object]]) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in pairs:
+        if value not in (None, "", [], {}):
+            table.add_row(key, _text(value))
+    table.title = title
+    table.title_justify = "left"
+    return table
+
+
+def _text(value: object) -> str:
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_text(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def domain_detail(domain) -> Group:
+    trust = domain.effective_trust
+    head = Text(f"{TRUST_GLYPHS[trust]} {domain.name}  [{trust}]", style="bold")
+    return Group(
+        head,
+        _pairs(
+            "Declared",
+            [
+                ("description", domain.description),
+                ("enabled", domain.enabled),
+                ("protected", not domain.ephemeral),
+                ("project", domain.project),
+                ("bridge", domain.network),
+                ("subnet", domain.subnet),
+                ("gateway", domain.gateway),
+                ("machines", len(domain.machines)),
+                ("profiles", list(domain.profiles)),
+            ],
+        ),
+    )
+
+
+def machine_detail(domain, machine) -> Group:
+    head = Text(f"{machine.name}  in {domain.name} [{domain.effective_trust}]", style="bold")
+    return Group(
+        head,
+        _pairs(
+            "Declared",
+            [
+                ("description", machine.description),
+                ("instance", machine.instance_name),
+                ("project", domain.project),
+                ("type", machine.type),
+                ("ip", machine.ip or "DHCP"),
+                ("image", machine.os_image),
+                ("protected", not machine.ephemeral),
+                ("gpu", machine.gpu),
+                ("profiles", machine.profiles),
+                ("roles", machine.roles),
+                ("config", machine.config),
+                ("devices", {name: dev.get("type", "?") for name, dev in (machine.devices or {}).items()}),
+            ],
+        ),
+    )
+
+
+class Detail(Static):
+    def clear_detail(self, message: str = "") -> None:
+        self.update(message)

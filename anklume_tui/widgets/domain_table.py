@@ -1,0 +1,78 @@
+"""The domain tree as a table: a row per domain, then a row per machine, coloured by trust."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from ..psot.constants import TRUST_COLOURS, TRUST_GLYPHS
+
+COLUMNS = ("name", "trust", "type", "ip", "state", "cpu", "memory", "snaps", "drift")
+UNKNOWN = "…"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the tree, in the user's words; `key` is "d:<domain>" or "m:<machine>"."""
+
+    key: str
+    name: str
+    trust: str
+    kind: str
+    ip: str
+    enabled: bool = True
+    state: str = UNKNOWN
+    cpu: str = ""
+    memory: str = ""
+    snapshots: str = ""
+    drift: str = ""
+
+    @property
+    def is_domain(self) -> bool:
+        return self.key.startswith("d:")
+
+    def cells(self, colour: bool) -> list[Text]:
+        bg = TRUST_COLOURS[self.trust][1]
+        style = f"on {bg}" if colour else ""
+        if self.is_domain:
+            style += " bold"
+        if not self.enabled:
+            style += " dim"
+        label = f"{TRUST_GLYPHS[self.trust]} {self.name}" if self.is_domain else f"   {self.name}"
+        values = (label, self.trust, self.kind, self.ip, self.state, self.cpu, self.memory, self.snapshots, self.drift)
+        return [Text(v, style=style.strip()) for v in values]
+
+
+class DomainTable(DataTable):
+    """Rows are keyed, so live updates change cells in place instead of rebuilding the table."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, *, colour: bool = True, **kwargs):
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.colour = colour
+        self.rows_by_key: dict[str, Row] = {}
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column)
+
+    def show(self, rows: list[Row]) -> None:
+        self.clear()
+        self.rows_by_key = {row.key: row for row in rows}
+        for row in rows:
+            self.add_row(*row.cells(self.colour), key=row.key)
+
+    def selected(self) -> Row | None:
+        if not self.rows_by_key or self.cursor_row < 0 or self.cursor_row >= self.row_count:
+            return None
+        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        return self.rows_by_key.get(key)

@@ -1,0 +1,13 @@
+"""Run every benchmark: `python benchmarks/run.py` (figures and ratios on stdout)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psot_pipeline  # noqa: E402
+
+if __name__ == "__main__":
+    psot_pipeline.main()
