@@ -105,7 +105,7 @@ def plan_subnets(data: dict) -> tuple[dict[str, Subnet], list[tuple[str, str]]]:
                 taken.add(sid)
                 result[name] = Subnet(name, effective_trust(domains[name]), zone, sid, True, f"{octet_base}.{zone}")
         seq = 0
-        for name in sorted(n for n in names if n not in result and domains[n].get("subnet_id") is None):
+        for name in sorted((n for n in names if n not in result and domains[n].get("subnet_id") is None), key=str):
             while seq in taken:
                 seq += 1
             if seq > 254:

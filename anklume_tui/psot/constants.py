@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 TRUST_LEVELS = ("admin", "trusted", "semi-trusted", "untrusted", "disposable")
 DEFAULT_TRUST = "semi-trusted"

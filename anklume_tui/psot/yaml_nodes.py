@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from .findings import Finding, Location, Severity
 
@@ -72,9 +73,18 @@ class LoadFailure(Exception):
         self.finding = finding
 
 
+class _Yaml11Resolver(VersionedResolver):
+    """YAML 1.1 always; ruamel otherwise re-derives the version for every scalar the C parser resolves."""
+
+    @property
+    def processing_version(self):
+        return (1, 1)
+
+
 def _parser() -> YAML:
     yaml = YAML(typ="safe")
     yaml.version = (1, 1)
+    yaml.Resolver = _Yaml11Resolver
     return yaml
 
 
@@ -97,19 +107,19 @@ class _Builder:
         return LoadFailure(Finding(rule, Severity.ERROR, message, self.loc(node)))
 
     def build(self, node: Node, path: Path, depth: int):
-        # Every node built again through an alias counts against the expansion budget.
-        again = id(node) in self.seen
-        if again:
-            self.alias_depth += 1
-        elif not isinstance(node, ScalarNode):
+        if isinstance(node, ScalarNode):
+            return self.scalar(node, path)
+        if id(node) not in self.seen:
             self.seen.add(id(node))
+            return self.collection(node, path, depth)
+        # Built again through an alias: everything below counts against the expansion budget.
+        self.alias_depth += 1
         try:
-            return self._build(node, path, depth)
+            return self.collection(node, path, depth)
         finally:
-            if again:
-                self.alias_depth -= 1
+            self.alias_depth -= 1
 
-    def _build(self, node: Node, path: Path, depth: int):
+    def count(self, node: Node, depth: int) -> None:
         self.nodes += 1
         if self.alias_depth:
             self.expanded += 1
@@ -119,22 +129,32 @@ class _Builder:
             raise self.fail(node, f"document has more than {MAX_NODES} nodes")
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+
+    def scalar(self, node: ScalarNode, path: Path):
+        if self.alias_depth:
+            self.count(node, 0)
+        else:
+            self.nodes += 1
         self.source.values[path] = self.loc(node)
-        if isinstance(node, ScalarNode):
-            if node.tag == STR:
-                return node.value
-            if node.tag not in SCALAR_TAGS:
-                raise self.fail(node, f"unsupported tag {node.tag!r}")
-            return self.construct(node)
-        if isinstance(node, SequenceNode):
-            if node.tag != SEQ:
-                raise self.fail(node, f"unsupported tag {node.tag!r}")
+        return self.scalar_value(node)
+
+    def scalar_value(self, node: ScalarNode):
+        tag = node.tag
+        if tag == STR:
+            return node.value
+        if tag not in SCALAR_TAGS:
+            raise self.fail(node, f"unsupported tag {tag!r}")
+        return self.construct(node)
+
+    def collection(self, node: Node, path: Path, depth: int):
+        self.count(node, depth)
+        self.source.values[path] = self.loc(node)
+        tag = node.tag
+        if isinstance(node, SequenceNode) and tag == SEQ:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            if node.tag != MAP:
-                raise self.fail(node, f"unsupported tag {node.tag!r}")
+        if isinstance(node, MappingNode) and tag == MAP:
             return self.mapping(node, path, depth)
-        raise self.fail(node, "unsupported YAML node")
+        raise self.fail(node, f"unsupported tag {tag!r}")
 
     def mapping(self, node: MappingNode, path: Path, depth: int) -> dict:
         result: dict = {}
@@ -146,8 +166,7 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 raise self.fail(key_node, "a mapping key must be a plain value, not a mapping or list")
-            key = self.build(key_node, path + ("<key>",), depth + 1)
-            self.source.values.pop(path + ("<key>",), None)
+            key = self.scalar_value(key_node)
             try:
                 hash(key)
             except TypeError:

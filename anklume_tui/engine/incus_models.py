@@ -1,0 +1,193 @@
+"""Typed views of the Incus objects the engine reads; validated at the edge, lenient about extra keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _zero_time_is_none(value: object) -> object:
+    """Incus writes "never" as Go's zero time, 0001-01-01T00:00:00Z."""
+    return None if isinstance(value, str) and value.startswith("0001-01-01") else value
+
+
+Timestamp = Annotated[datetime | None, BeforeValidator(_zero_time_is_none)]
+
+
+class IncusObject(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class ServerInfo(IncusObject):
+    api_version: str = ""
+    api_status: str = ""
+    api_extensions: list[str] = Field(default_factory=list)
+    auth: str = ""
+    config: dict[str, str] = Field(default_factory=dict)
+    environment: dict[str, object] = Field(default_factory=dict)
+
+    @property
+    def server_version(self) -> str:
+        return str(self.environment.get("server_version", ""))
+
+
+class Project(IncusObject):
+    name: str
+    description: str = ""
+    config: dict[str, str] = Field(default_factory=dict)
+    used_by: list[str] = Field(default_factory=list)
+
+
+class Network(IncusObject):
+    name: str
+    description: str = ""
+    type: str = ""
+    managed: bool = False
+    status: str = ""
+    project: str = "default"
+    config: dict[str, str] = Field(default_factory=dict)
+    used_by: list[str] = Field(default_factory=list)
+
+
+class Profile(IncusObject):
+    name: str
+    description: str = ""
+    project: str = "default"
+    config: dict[str, str] = Field(default_factory=dict)
+    devices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    used_by: list[str] = Field(default_factory=list)
+
+
+class Instance(IncusObject):
+    name: str
+    project: str = "default"
+    type: str = "container"
+    status: str = ""
+    status_code: int = 0
+    description: str = ""
+    config: dict[str, str] = Field(default_factory=dict)
+    devices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    expanded_config: dict[str, str] = Field(default_factory=dict)
+    expanded_devices: dict[str, dict[str, str]] = Field(default_factory=dict)
+    profiles: list[str] = Field(default_factory=list)
+    ephemeral: bool = False
+    location: str = ""
+    created_at: Timestamp = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "Running"
+
+
+class NetworkAddress(IncusObject):
+    family: str
+    address: str
+    netmask: str = ""
+    scope: str = ""
+
+
+class NetworkInterfaceState(IncusObject):
+    addresses: list[NetworkAddress] = Field(default_factory=list)
+    hwaddr: str = ""
+    host_name: str = ""
+    state: str = ""
+    type: str = ""
+
+
+class CpuUsage(IncusObject):
+    usage: int = 0  # nanoseconds of CPU time
+
+
+class MemoryUsage(IncusObject):
+    usage: int = 0  # bytes
+    usage_peak: int = 0
+    total: int = 0
+
+
+class InstanceState(IncusObject):
+    status: str
+    status_code: int = 0
+    pid: int = 0
+    processes: int = 0
+    cpu: CpuUsage = Field(default_factory=CpuUsage)
+    memory: MemoryUsage = Field(default_factory=MemoryUsage)
+    network: dict[str, NetworkInterfaceState] | None = None
+
+    def addresses(self, family: str = "inet", scope: str = "global") -> list[str]:
+        """Addresses of one family (inet, inet6) and scope on every interface but the loopback."""
+        return [
+            a.address
+            for name, iface in (self.network or {}).items()
+            if name != "lo"
+            for a in iface.addresses
+            if a.family == family and (not scope or a.scope == scope)
+        ]
+
+
+class Snapshot(IncusObject):
+    name: str
+    created_at: Timestamp = None
+    expires_at: Timestamp = None
+    stateful: bool = False
+    config: dict[str, str] = Field(default_factory=dict)
+    devices: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class ImageAliasRef(IncusObject):
+    name: str
+    description: str = ""
+
+
+class Image(IncusObject):
+    fingerprint: str
+    aliases: list[ImageAliasRef] = Field(default_factory=list)
+    architecture: str = ""
+    type: str = ""
+    size: int = 0
+    public: bool = False
+    auto_update: bool = False
+    cached: bool = False
+    properties: dict[str, str] = Field(default_factory=dict)
+    project: str = "default"
+
+
+class ImageAlias(IncusObject):
+    name: str
+    target: str  # the image fingerprint
+    type: str = ""
+    description: str = ""
+
+
+class StorageVolume(IncusObject):
+    name: str
+    type: str = "custom"
+    content_type: str = "filesystem"
+    description: str = ""
+    project: str = "default"
+    location: str = ""
+    config: dict[str, str] = Field(default_factory=dict)
+    used_by: list[str] = Field(default_factory=list)
+
+
+class ExecResult(IncusObject):
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class InstanceFile(IncusObject):
+    """A file (content) or directory (entries) read from an instance."""
+
+    path: str
+    type: str = "file"
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o644
+    content: bytes = b""
+    entries: list[str] = Field(default_factory=list)

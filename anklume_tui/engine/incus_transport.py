@@ -1,0 +1,299 @@
+"""Where Incus is and how to reach it: endpoint discovery, TLS, errors, and the request/operation core.
+
+Every HTTP request to Incus goes through `IncusTransport`; `incus.IncusClient` builds the API on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+DEFAULT_SOCKET = "/var/lib/incus/unix.socket"
+DEFAULT_HTTPS_PORT = 8443
+
+
+class IncusError(Exception):
+    """Incus answered with an error, or an operation failed. `str()` is a one-line message."""
+
+    def __init__(self, message: str, *, status: int | None = None, method: str = "", path: str = "") -> None:
+        self.message = message
+        self.status = status
+        self.method = method
+        self.path = path
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        context = [f"{self.method} {self.path}".strip()] if self.method or self.path else []
+        if self.status:
+            context.append(f"HTTP {self.status}")
+        return f"{self.message} ({', '.join(context)})" if context else self.message
+
+
+class IncusNotFound(IncusError):
+    """The object does not exist (HTTP 404)."""
+
+
+class IncusUnreachable(IncusError):
+    """No answer from Incus: socket missing, connection refused, or the daemon went away mid-request.
+
+    A subclass of IncusError, so catch it first where it is told apart (the CLI's exit code 3)."""
+
+
+class IncusTimeout(IncusError):
+    """An operation did not finish within the time allowed."""
+
+
+class IncusUrlError(ValueError):
+    """The Incus URL given (`--incus` or `$ANKLUME_INCUS`) is not one we can use."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved Incus address: a unix socket, or an HTTPS URL with the client's TLS material."""
+
+    url: str
+    socket: str | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    server_cert: Path | None = None
+    ca: Path | None = None
+
+    @property
+    def is_unix(self) -> bool:
+        return self.socket is not None
+
+    @property
+    def base_url(self) -> str:
+        return "http://incus" if self.is_unix else self.url
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Client certificate for authentication; the server is checked against its pinned certificate
+        (`servercerts/<remote>.crt`, as the incus CLI keeps it), else the CA, else the system store."""
+        if self.server_cert is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(cafile=str(self.server_cert))
+            ctx.check_hostname = False  # pinned certificate: the certificate itself is the identity
+        else:
+            ctx = ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
+        if self.cert is not None and self.key is not None:
+            ctx.load_cert_chain(str(self.cert), str(self.key))
+        return ctx
+
+
+def incus_config_dir() -> Path:
+    """The incus CLI's configuration folder: `$INCUS_CONF`, else `$XDG_CONFIG_HOME/incus`."""
+    if os.environ.get("INCUS_CONF"):
+        return Path(os.environ["INCUS_CONF"])
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(xdg) / "incus"
+
+
+def _pinned_server_cert(config_dir: Path, url: str) -> Path | None:
+    """The incus CLI pins each remote's certificate under servercerts/<remote name>.crt."""
+    try:
+        import yaml
+
+        remotes = (yaml.safe_load((config_dir / "config.yml").read_text()) or {}).get("remotes", {})
+    except (OSError, ValueError, AttributeError, ImportError):
+        return None
+    wanted = urlsplit(url)
+    for name, remote in (remotes or {}).items():
+        addr = urlsplit(str((remote or {}).get("addr", "")))
+        same_port = (addr.port or DEFAULT_HTTPS_PORT) == (wanted.port or DEFAULT_HTTPS_PORT)
+        if addr.scheme == "https" and addr.hostname == wanted.hostname and same_port:
+            candidate = config_dir / "servercerts" / f"{name}.crt"
+            if candidate.exists():
+                return candidate
+    return None
+
+
+def resolve_endpoint(
+    url: str | None = None,
+    *,
+    cert: str | Path | None = None,
+    key: str | Path | None = None,
+    server_cert: str | Path | None = None,
+    ca: str | Path | None = None,
+) -> Endpoint:
+    """Explicit URL, else `$ANKLUME_INCUS`, else `$INCUS_DIR/unix.socket`, else /var/lib/incus/unix.socket."""
+    url = url or os.environ.get("ANKLUME_INCUS") or None
+    if url is None:
+        incus_dir = os.environ.get("INCUS_DIR")
+        socket = os.path.join(incus_dir, "unix.socket") if incus_dir else DEFAULT_SOCKET
+        return Endpoint(url=f"unix://{socket}", socket=socket)
+    if url.startswith("unix:"):
+        socket = url.removeprefix("unix:").removeprefix("//")
+        if not socket:
+            raise IncusUrlError(f"no socket path in Incus URL {url!r}")
+        socket = os.path.abspath(socket)
+        return Endpoint(url=f"unix://{socket}", socket=socket)
+    if url.startswith("/"):
+        return Endpoint(url=f"unix://{url}", socket=url)
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise IncusUrlError(f"Incus URL {url!r} is neither unix:///path/to/unix.socket nor https://host:8443")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    normalised = f"https://{host}:{parts.port or DEFAULT_HTTPS_PORT}"
+    conf = incus_config_dir()
+    return Endpoint(
+        url=normalised,
+        cert=Path(cert) if cert else conf / "client.crt",
+        key=Path(key) if key else conf / "client.key",
+        server_cert=Path(server_cert) if server_cert else _pinned_server_cert(conf, normalised),
+        ca=Path(ca) if ca else (conf / "client.ca" if (conf / "client.ca").exists() else None),
+    )
+
+
+def q(name: str) -> str:
+    """One URL path segment."""
+    return quote(name, safe="")
+
+
+class IncusTransport:
+    """HTTP to one Incus endpoint; counts requests, maps failures to our exceptions, waits on operations."""
+
+    def __init__(self, endpoint: Endpoint, *, timeout: float = 30.0,
+                 operation_timeout: float = 120.0) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.operation_timeout = operation_timeout
+        self.requests = 0
+        if endpoint.is_unix:
+            transport = httpx.AsyncHTTPTransport(uds=endpoint.socket)
+        else:
+            try:
+                transport = httpx.AsyncHTTPTransport(verify=endpoint.ssl_context())
+            except (OSError, ssl.SSLError) as exc:
+                raise IncusUnreachable(f"cannot load the TLS files for {endpoint.url}: {exc}") from None
+        self._http = httpx.AsyncClient(transport=transport, base_url=endpoint.base_url, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _unreachable(self, what: str, method: str, path: str) -> IncusUnreachable:
+        return IncusUnreachable(f"Incus at {self.endpoint.url} {what}", method=method, path=path)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        project: str | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """One HTTP request; raises IncusError (or a subclass) unless the answer is a success."""
+        params = dict(params or {})
+        if project is not None:
+            params["project"] = project
+        shown = _shown(path, project)
+        if self.endpoint.is_unix and not os.path.exists(self.endpoint.socket or ""):
+            raise self._unreachable("is not running: the socket does not exist", method, shown)
+        self.requests += 1
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=json, content=content, headers=headers,
+                timeout=timeout or self.timeout,
+            )
+        except httpx.ConnectError as exc:
+            raise self._unreachable(f"could not be reached ({_reason(exc)})", method, shown) from None
+        except httpx.ConnectTimeout:
+            raise self._unreachable("did not accept the connection in time", method, shown) from None
+        except httpx.TimeoutException:
+            raise IncusTimeout(f"Incus did not answer within {timeout or self.timeout:g} s",
+                               method=method, path=shown) from None
+        except httpx.TransportError as exc:
+            raise self._unreachable(f"closed the connection mid-request ({_reason(exc)})", method,
+                                    shown) from None
+        if response.status_code >= 400:
+            raise _error_from(response, method, shown)
+        return response
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        project: str | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
+        """A JSON API call: the sync answer's metadata, or, for a background operation, the finished
+        operation's metadata (unless wait=False: then the operation as started)."""
+        response = await self.send(method, path, project=project, params=params, json=json)
+        body = _json(response, method, path, project)
+        if body.get("type") == "async" and wait:
+            return await self.wait_operation(body.get("operation", ""), method=method,
+                                             path=_shown(path, project), timeout=timeout)
+        return body.get("metadata")
+
+    async def wait_operation(self, operation: str, *, method: str = "", path: str = "",
+                             timeout: float | None = None) -> dict[str, Any]:
+        """Block (server side) until the operation ends; failures raise with the operation's error."""
+        timeout = timeout or self.operation_timeout
+        op_id = operation.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        response = await self.send("GET", f"/1.0/operations/{q(op_id)}/wait",
+                                   params={"timeout": max(1, round(timeout))}, timeout=timeout + 15)
+        # A failed operation comes back as HTTP 200 with an error document: reported against the
+        # request that started it.
+        op = _json(response, method, path).get("metadata") or {}
+        status = int(op.get("status_code") or 0)
+        if status == 200:
+            return op
+        if status < 200:
+            raise IncusTimeout(f"operation still {op.get('status', 'running').lower()} after {timeout:g} s",
+                               method=method, path=path)
+        message = op.get("err") or f"operation {op.get('status', 'failed').lower()}"
+        raise IncusError(message, status=status, method=method, path=path)
+
+
+def _shown(path: str, project: str | None) -> str:
+    """The path as messages show it: with the project, which Incus's own messages often omit."""
+    return path + (f"?project={project}" if project is not None else "")
+
+
+def _reason(exc: Exception) -> str:
+    cause: BaseException | None = exc
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause or exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _json(response: httpx.Response, method: str, path: str, project: str | None = None) -> dict[str, Any]:
+    """The JSON document of a successful HTTP answer; an error document inside it raises."""
+    shown = _shown(path, project)
+    try:
+        body = response.json()
+    except ValueError:
+        raise IncusError("Incus answered with something other than JSON", status=response.status_code,
+                         method=method, path=shown) from None
+    if not isinstance(body, dict):
+        raise IncusError("Incus answered with an unexpected JSON document", status=response.status_code,
+                         method=method, path=shown)
+    if body.get("type") == "error":
+        code = int(body.get("error_code") or 0) or None
+        kind = IncusNotFound if code == 404 else IncusError
+        raise kind(body.get("error") or "request failed", status=code, method=method, path=shown)
+    return body
+
+
+def _error_from(response: httpx.Response, method: str, path: str) -> IncusError:
+    message = ""
+    with contextlib.suppress(ValueError, AttributeError):
+        message = response.json().get("error") or ""
+    message = message or response.reason_phrase or "request failed"
+    kind = IncusNotFound if response.status_code == 404 else IncusError
+    return kind(message, status=response.status_code, method=method, path=path)

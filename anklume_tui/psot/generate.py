@@ -1,0 +1,199 @@
+"""The Ansible tree: file contents, managed sections, atomic writes (SPEC §7)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from .model import Domain, Infra, Machine
+from .orphans import OrphanFile, delete_orphans, find_orphans
+from .yaml_emit import emit
+
+MANAGED_BEGIN = "# === MANAGED BY infra.yml ==="
+MANAGED_NOTICE = "# Do not edit this section — it will be overwritten on the next sync"
+MANAGED_END = "# === END MANAGED ==="
+CUSTOM_NOTICE = "# Your custom variables below:"
+
+# The first block, recognised by its begin and end lines (LF or CRLF line ends).
+_MANAGED_BLOCK = re.compile(
+    rf"^{re.escape(MANAGED_BEGIN)}(?=\r?$).*?^{re.escape(MANAGED_END)}(?=\r?$)", re.MULTILINE | re.DOTALL
+)
+
+
+class SyncReport(BaseModel):
+    """What a sync did (or, in a dry run, would do); paths are relative to the output directory."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    dry_run: bool
+    written: list[str]
+    unchanged: list[str]
+    orphans: list[OrphanFile]
+    deleted: list[str]
+    skipped: list[str]
+
+
+def render_files(infra: Infra) -> dict[str, str]:
+    """Relative path → YAML of its managed section, in the order files are written."""
+    files = {"group_vars/all.yml": emit(all_vars(infra))}
+    for domain in infra.enabled_domains:
+        files[f"inventory/{domain.name}.yml"] = emit(inventory(domain))
+        files[f"group_vars/{domain.name}.yml"] = emit(group_vars(domain))
+        for machine in domain.machines:
+            files[f"host_vars/{machine.name}.yml"] = emit(host_vars(machine))
+    return files
+
+
+def _without_nulls(pairs: dict) -> dict:
+    return {key: value for key, value in pairs.items() if value is not None}
+
+
+def all_vars(infra: Infra) -> dict:
+    # Images as written in the infra: machines with no image at all are left out, as in v1.
+    images = sorted({m.os_image for m in infra.machines if m.os_image is not None})
+    return _without_nulls(
+        {
+            "project_name": infra.project_name,
+            "addressing": infra.addressing if infra.zone_mode else None,
+            "base_subnet": None if infra.zone_mode else infra.base_subnet,
+            "default_os_image": infra.default_os_image,
+            "psot_default_connection": infra.default_connection,
+            "psot_default_user": infra.default_user,
+            "incus_all_images": images or None,
+            "network_policies": [p.as_declared() for p in infra.network_policies] or None,
+        }
+    )
+
+
+def inventory(domain: Domain) -> dict:
+    hosts = {m.name: {"ansible_host": m.ip} if m.ip else None for m in domain.machines}
+    return {"all": {"children": {domain.name: {"hosts": hosts or None}}}}
+
+
+def group_vars(domain: Domain) -> dict:
+    return _without_nulls(
+        {
+            "domain_name": domain.name,
+            "domain_description": domain.description,
+            "domain_ephemeral": domain.ephemeral,
+            "domain_trust_level": domain.trust_level,
+            "domain_ai_provider": domain.ai_provider,
+            "domain_ai_sanitize": domain.ai_sanitize,
+            "incus_project": domain.project,
+            "incus_network": {"name": domain.network, "subnet": domain.subnet, "gateway": domain.gateway},
+            "subnet_id": domain.subnet_id,
+            "incus_profiles": domain.profiles or None,
+        }
+    )
+
+
+def host_vars(machine: Machine) -> dict:
+    return _without_nulls(
+        {
+            "instance_name": machine.instance_name,
+            "instance_type": machine.type,
+            "instance_description": machine.description,
+            "instance_domain": machine.domain,
+            "instance_ephemeral": machine.ephemeral,
+            "instance_os_image": machine.os_image,
+            "instance_ip": machine.ip,
+            "instance_gpu": machine.gpu,
+            "instance_profiles": machine.profiles,
+            "instance_config": machine.config,
+            "instance_devices": machine.devices,
+            "instance_storage_volumes": machine.storage_volumes,
+            "instance_roles": machine.roles,
+            "instance_boot_autostart": machine.boot_autostart,
+            "instance_boot_priority": machine.boot_priority,
+            "instance_snapshots_schedule": machine.snapshots_schedule,
+            "instance_snapshots_expiry": machine.snapshots_expiry,
+        }
+    )
+
+
+def managed_block(body: str) -> str:
+    """The managed section holding `body`, from its begin line to its end line (no final newline)."""
+    return f"{MANAGED_BEGIN}\n{MANAGED_NOTICE}\n{body.rstrip(chr(10))}\n{MANAGED_END}"
+
+
+def merge_managed(existing: str | None, body: str) -> str:
+    """The file text once its managed section holds `body`; every byte outside it is kept."""
+    block = managed_block(body)
+    if existing is None:
+        return f"---\n{block}\n\n{CUSTOM_NOTICE}\n"
+    found = _MANAGED_BLOCK.search(existing)
+    if found:
+        return existing[: found.start()] + block + existing[found.end() :]
+    if existing.startswith("---"):
+        end = existing.find("\n")
+        first, rest = (existing + "\n", "") if end < 0 else (existing[: end + 1], existing[end + 1 :])
+    else:
+        first, rest = "---\n", existing
+    return f"{first}{block}\n\n{rest}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step, keeping its mode; on failure the old file is intact."""
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # 0o666 lets the umask decide a new file's mode, as for any other file the user creates.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            if mode is not None:
+                # Replacing a file that may hold the user's own text: make it durable before the
+                # rename. A brand-new file holds nothing that a second sync would not recreate.
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return None
+
+
+def sync_tree(out_dir: Path, infra: Infra, *, dry_run: bool, clean_orphans: bool) -> SyncReport:
+    """Bring the generated tree under `out_dir` up to date; only files whose bytes change are written."""
+    written: list[str] = []
+    unchanged: list[str] = []
+    for relative, body in render_files(infra).items():
+        path = out_dir / relative
+        existing = _read(path)
+        text = merge_managed(existing, body)
+        if text == existing:
+            unchanged.append(relative)
+            continue
+        written.append(relative)
+        if not dry_run:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
+    orphans = find_orphans(out_dir, infra)
+    deleted: list[str] = []
+    skipped: list[str] = []
+    if clean_orphans and not dry_run:
+        deleted, skipped = delete_orphans(out_dir, orphans)
+    return SyncReport(
+        dry_run=dry_run,
+        written=written,
+        unchanged=unchanged,
+        orphans=orphans,
+        deleted=deleted,
+        skipped=skipped,
+    )

@@ -1,0 +1,133 @@
+"""The keys infra.yml knows at each level (SPEC §3), for unknown-key warnings (W7, §3.10).
+
+`None` as a child means "contents not checked" (`config`, `devices`, scalars).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A mapping with fixed keys; `auxiliary` keys pass silently and are never generated."""
+
+    known: dict
+    auxiliary: frozenset = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A mapping from user-chosen names to `each`."""
+
+    each: Keys
+
+
+@dataclass(frozen=True)
+class Items:
+    """A list of `each`."""
+
+    each: Keys
+
+
+def _plain(*names: str) -> dict:
+    return dict.fromkeys(names)
+
+
+MACHINE = Keys(
+    {
+        **_plain(
+            "description", "type", "ip", "ephemeral", "gpu", "profiles", "os_image", "config", "devices"
+        ),
+        "storage_volumes": Named(Keys(_plain("pool", "size", "path"))),
+        "persistent_data": Named(Keys(_plain("path", "readonly"))),
+        **_plain(
+            "roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"
+        ),
+    },
+    frozenset({"services", "export_apps"}),
+)
+
+DOMAIN = Keys(
+    {
+        **_plain(
+            "description", "enabled", "subnet_id", "ephemeral", "trust_level", "ai_provider", "ai_sanitize"
+        ),
+        "profiles": Named(Keys(_plain("devices", "config"))),
+        "machines": Named(MACHINE),
+    },
+    frozenset({"desktop", "file_portal", "export_apps"}),
+)
+
+GLOBAL = Keys(
+    {
+        "addressing": Keys(_plain("base_octet", "zone_base", "zone_step")),
+        **_plain("base_subnet", "default_os_image", "default_connection", "default_user", "gpu_policy"),
+        **_plain("firewall_mode", "ai_access_policy", "ai_access_default", "ai_vram_flush", "nesting_prefix"),
+        "resource_policy": Keys(
+            {
+                **_plain("mode", "cpu_mode", "memory_enforce", "overcommit"),
+                "host_reserve": Keys(_plain("cpu", "memory")),
+            }
+        ),
+        **_plain("shared_volumes_base", "persistent_data_base"),
+    },
+    frozenset({"desktop"}),
+)
+
+POLICY = Keys(_plain("description", "from", "to", "ports", "protocol", "bidirectional"))
+
+SHARED_VOLUME = Keys(_plain("source", "path", "shift", "propagate", "consumers"))
+
+INFRA = Keys(
+    {
+        "project_name": None,
+        "global": GLOBAL,
+        "domains": Named(DOMAIN),
+        "network_policies": Items(POLICY),
+        "shared_volumes": Named(SHARED_VOLUME),
+    }
+)
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    path: tuple  # the key's own path
+    key: object
+    suggestion: str | None
+
+    @property
+    def where(self) -> str:
+        parent = self.path[:-1]
+        if not parent:
+            return "at the top level"
+        parts = [f"[{p}]" if isinstance(p, int) else f".{p}" for p in parent]
+        return "in " + "".join(parts).lstrip(".")
+
+
+def unknown_keys(data: object) -> list[UnknownKey]:
+    """Every key of data that the format does not define, with the closest known key at its level."""
+    found: list[UnknownKey] = []
+    _walk(data, INFRA, (), found)
+    return found
+
+
+def _walk(value: object, schema: object, path: tuple, found: list) -> None:
+    if isinstance(schema, Named) and isinstance(value, dict):
+        for name, item in value.items():
+            _walk(item, schema.each, path + (name,), found)
+    elif isinstance(schema, Items) and isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, schema.each, path + (i,), found)
+    elif isinstance(schema, Keys) and isinstance(value, dict):
+        for key, item in value.items():
+            if key in schema.known:
+                _walk(item, schema.known[key], path + (key,), found)
+            elif key not in schema.auxiliary:
+                found.append(UnknownKey(path + (key,), key, suggest(key, schema)))
+
+
+def suggest(key: object, schema: Keys) -> str | None:
+    close = difflib.get_close_matches(str(key), list(schema.known), n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -1,0 +1,88 @@
+"""Generated files that no longer match the infra (SPEC §7.4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from .model import Infra
+
+
+class OrphanFile(BaseModel):
+    """A generated-tree file no domain or machine accounts for; path relative to the output directory."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    path: str
+    protected: bool
+
+
+def find_orphans(out_dir: Path, infra: Infra) -> list[OrphanFile]:
+    """Orphan inventory, group_vars and host_vars files, sorted by folder then name.
+
+    Disabled domains and their machines still count as known names.
+    """
+    domains = {d.name for d in infra.domains}
+    known = {
+        "inventory": domains,
+        "group_vars": domains | {"all"},
+        "host_vars": {m.name for m in infra.machines},
+    }
+    orphans = []
+    for folder, names in known.items():
+        directory = out_dir / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.yml")):
+            if path.is_file() and path.stem not in names:
+                orphans.append(OrphanFile(path=f"{folder}/{path.name}", protected=is_protected(path)))
+    return orphans
+
+
+def is_protected(path: Path) -> bool:
+    """True when the file parses as a mapping saying the domain or instance is not ephemeral."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    # The first of the two keys present decides.
+    for key in ("domain_ephemeral", "instance_ephemeral"):
+        if key in data:
+            return data[key] is False
+    return False
+
+
+def delete_orphans(out_dir: Path, orphans: list[OrphanFile]) -> tuple[list[str], list[str]]:
+    """Delete the unprotected orphans; returns (deleted, skipped because protected)."""
+    deleted: list[str] = []
+    skipped: list[str] = []
+    for orphan in orphans:
+        if orphan.protected:
+            skipped.append(orphan.path)
+            continue
+        (out_dir / orphan.path).unlink(missing_ok=True)
+        deleted.append(orphan.path)
+    return deleted, skipped
+
+
+def orphan_messages(
+    orphans: list[OrphanFile], deleted: list[str], skipped: list[str], base: Path | None = None
+) -> list[str]:
+    """The lines sync prints about orphans; paths are shown under `base` when given."""
+
+    def shown(path: str) -> str:
+        return str(base / path) if base is not None else path
+
+    lines = [
+        f"PROTECTED (ephemeral=false): {shown(o.path)} — manual removal required"
+        if o.protected
+        else f"ORPHAN: {shown(o.path)}"
+        for o in orphans
+    ]
+    lines += [f"Deleted: {shown(p)}" for p in deleted]
+    lines += [f"Skipped (protected): {shown(p)}" for p in skipped]
+    return lines

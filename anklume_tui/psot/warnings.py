@@ -1,0 +1,85 @@
+"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8. They never block sync or apply."""
+
+from __future__ import annotations
+
+from .addressing import is_zone_mode
+from .gpu import gpu_consumers
+from .known_keys import unknown_keys
+from .validate_common import Collector, Inventory, machines_of, mapping
+
+OPENCLAW_ROLE = "openclaw_server"
+
+
+def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
+    _shared_gpu(data, out)
+    policies = data.get("network_policies")
+    policies = (
+        [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
+    )
+    _policy_references(data, policies, inv, out)
+    _openclaw_without_policy(policies, inv, out)
+    for unknown in unknown_keys(data):
+        hint = f"; did you mean '{unknown.suggestion}'?" if unknown.suggestion else ""
+        out.warning("W7", f"unknown key '{unknown.key}' {unknown.where}{hint}", unknown.path, at_key=True)
+
+
+def _shared_gpu(data: dict, out: Collector) -> None:
+    if mapping(data.get("global")).get("gpu_policy") != "shared":
+        return
+    consumers = gpu_consumers(data)
+    if len(consumers) > 1:
+        names = ", ".join(str(machine) for _, machine in consumers)
+        out.warning(
+            "W2",
+            f"GPU policy is 'shared': {len(consumers)} instances share the GPU ({names}); "
+            "no VRAM isolation between them",
+            ("global", "gpu_policy"),
+        )
+
+
+def _policy_references(data: dict, policies: list, inv: Inventory, out: Collector) -> None:
+    """W3 (a disabled domain) and W8 (a machine without a static IP, legacy mode)."""
+    disabled = {name for name, domain in inv.domains.items() if domain.get("enabled") is False}
+    # In trust-zone mode every machine gets an IP at enrichment, so only legacy DHCP machines lack one.
+    legacy = not is_zone_mode(data)
+    for i, policy in policies:
+        for end in ("from", "to"):
+            ref = policy.get(end)
+            if not isinstance(ref, str):
+                continue
+            path = ("network_policies", i, end)
+            if ref in disabled:
+                out.warning(
+                    "W3",
+                    f"network_policies[{i}]: '{end}: {ref}' names disabled domain '{ref}' "
+                    "(its rules are still generated)",
+                    path,
+                )
+            elif (
+                legacy
+                and ref not in inv.domains
+                and ref in inv.machines
+                and inv.machines[ref][1].get("ip") is None
+            ):
+                out.warning(
+                    "W8",
+                    f"network_policies[{i}]: machine '{ref}' has no static IP (DHCP); "
+                    "no rule is generated for this policy",
+                    path,
+                )
+
+
+def _openclaw_without_policy(policies: list, inv: Inventory, out: Collector) -> None:
+    sources = {p.get("from") for _, p in policies if isinstance(p.get("from"), str)}
+    for dname, mname, machine, path in machines_of(inv):
+        roles = machine.get("roles")
+        if not isinstance(roles, list) or OPENCLAW_ROLE not in roles:
+            continue
+        if dname in sources or mname in sources:
+            continue
+        out.warning(
+            "W4",
+            f"Machine '{mname}' has role '{OPENCLAW_ROLE}' but no network policy from domain "
+            f"'{dname}' or from it; add one if it needs an LLM backend",
+            path + ("roles", roles.index(OPENCLAW_ROLE)),
+        )

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Install Incus (from bookworm-backports) and the tools the tests need, on Debian 12, as root.
+# Idempotent: a re-run with everything present does no apt work.
+set -eu
+
+BACKPORTS_PKGS="incus-base incus-client"
+# dnsmasq-base is only a Recommends of incus-base, but managed bridges need it for DHCP: check it too.
+MAIN_PKGS="busybox-static debootstrap tmux nftables iproute2 dnsmasq-base"
+SOURCES=/etc/apt/sources.list.d/backports.sources
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-incus.sh: must run as root" >&2
+    exit 1
+fi
+
+missing_pkgs() {
+    for pkg in "$@"; do
+        status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+        [ "$status" = "install ok installed" ] || printf '%s ' "$pkg"
+    done
+}
+
+MIRROR=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+WANTED=$(printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$MIRROR")
+
+sources_changed=0
+if [ ! -f "$SOURCES" ] || [ "$(cat "$SOURCES")" != "$WANTED" ]; then
+    printf '%s\n' "$WANTED" > "$SOURCES.tmp"
+    mv "$SOURCES.tmp" "$SOURCES"
+    sources_changed=1
+fi
+
+# shellcheck disable=SC2086
+missing_bp=$(missing_pkgs $BACKPORTS_PKGS)
+# shellcheck disable=SC2086
+missing_main=$(missing_pkgs $MAIN_PKGS)
+
+if [ -z "$missing_bp" ] && [ -z "$missing_main" ] && [ "$sources_changed" -eq 0 ]; then
+    echo "install-incus.sh: everything already installed"
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    if [ -n "$missing_bp" ]; then
+        # shellcheck disable=SC2086
+        apt-get install -y -t bookworm-backports $missing_bp
+    fi
+    if [ -n "$missing_main" ]; then
+        # shellcheck disable=SC2086
+        apt-get install -y $missing_main
+    fi
+fi
+
+test -x /usr/libexec/incus/incusd || { echo "install-incus.sh: incusd missing after install" >&2; exit 1; }
+/usr/libexec/incus/incusd --version

@@ -1,0 +1,23 @@
+"""Write the JSON Schema of every --json document into anklume_tui/schemas/ (run after changing reports.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from anklume_tui.reports import SCHEMAS, SCHEMA_VERSION
+
+OUT = Path(__file__).resolve().parent.parent / "anklume_tui" / "schemas"
+
+
+def schema_text(model) -> str:
+    schema = model.model_json_schema()
+    schema["$id"] = f"anklume-tui/{model.__name__}/v{SCHEMA_VERSION}"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.mkdir(exist_ok=True)
+    for verb, model in SCHEMAS.items():
+        (OUT / f"{verb}.json").write_text(schema_text(model))
+        print(f"wrote {OUT / f'{verb}.json'}")

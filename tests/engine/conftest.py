@@ -1,0 +1,91 @@
+"""Fixtures for tests against a throwaway real Incus (tests/incusd.py); never the user's daemon."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pylxd
+import pytest
+
+from anklume_tui.engine.incus import IncusClient
+from tests.incus_images import ImageFiles, build_debian_image
+from tests.incusd import ThrowawayIncus, incus_installed
+
+TIMINGS: dict[str, float] = {}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the Incus tests must run)")
+    pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the daemon carries the `incus` marker (`-m "not incus"` skips them)."""
+    for item in items:
+        if "incus_daemon" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.incus)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def incus_daemon() -> Iterator[ThrowawayIncus]:
+    """One private incusd for the whole session, with the busybox image as alias `busybox` in `default`."""
+    if not incus_installed():
+        _unavailable("incusd is not installed (scripts/install-incus.sh)")
+    if os.geteuid() != 0:
+        _unavailable("the throwaway Incus daemon needs root")
+    daemon = ThrowawayIncus().start()
+    TIMINGS.update({f"daemon {k}": v for k, v in daemon.timings.items()})
+    yield daemon
+    t0 = time.monotonic()
+    daemon.stop()
+    TIMINGS["daemon stop"] = time.monotonic() - t0
+
+
+@pytest.fixture
+def incusd(incus_daemon: ThrowawayIncus) -> Iterator[ThrowawayIncus]:
+    """The session daemon, put back afterwards to its starting state (only the default project,
+    profile, pool and images): whatever the test created is deleted."""
+    yield incus_daemon
+    incus_daemon.reset()
+
+
+@pytest.fixture
+async def incus_client(incusd: ThrowawayIncus) -> AsyncIterator[IncusClient]:
+    """Our client on the throwaway daemon's socket (with the clean state of `incusd`)."""
+    async with IncusClient(incusd.url) as client:
+        yield client
+
+
+@pytest.fixture
+def pylxd_reader(incusd: ThrowawayIncus) -> Callable[..., pylxd.Client]:
+    """An independent reader: `pylxd_reader(project="default")` gives a pylxd client on the daemon.
+    pylxd's recursion=0 listings are wrong outside `default` (names get `?project=`): use get()."""
+    return lambda project="default": pylxd.Client(endpoint=incusd.socket_path, project=project)
+
+
+@pytest.fixture(scope="session")
+def debian_image(incus_daemon: ThrowawayIncus) -> ImageFiles:
+    """Debian + python3 (built once, then cached), imported into `default` as alias `debian`.
+    Elsewhere: `incus_daemon.import_image(project, "debian", image=debian_image)`."""
+    t0 = time.monotonic()
+    image = build_debian_image()
+    TIMINGS["debian image build (or cache hit)"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    incus_daemon.import_image("default", "debian", image=image)
+    TIMINGS["debian image import"] = time.monotonic() - t0
+    return image
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TIMINGS:
+        terminalreporter.section("throwaway Incus timings")
+        for name, seconds in TIMINGS.items():
+            terminalreporter.write_line(f"{name}: {seconds:.2f} s")

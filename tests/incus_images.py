@@ -1,0 +1,196 @@
+"""Local test images, built without an image server and cached between runs.
+
+busybox (about 1 MB, deterministic, so its fingerprint is stable) and Debian minbase + python3 (for
+Ansible, about a minute the first time). The cache is `$ANKLUME_TEST_CACHE`, default
+`~/.cache/anklume-tests`. Prebuild both (e.g. once per CI run): `python -m tests.incus_images`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BUSYBOX = shutil.which("busybox") or "/bin/busybox"
+# Bump when an image recipe changes, so cached tarballs are rebuilt.
+BUSYBOX_RECIPE = "2"
+DEBIAN_RECIPE = "1"
+
+BUSYBOX_INITTAB = """\
+::sysinit:/bin/mount -t proc proc /proc
+::sysinit:/bin/mkdir -p /run /tmp /var/run
+::respawn:/etc/init.d/dhcp
+::respawn:/bin/sleep 3600
+::ctrlaltdel:/bin/umount -a -r
+"""
+
+# udhcpc on eth0 when there is one, so containers on a managed bridge get an address.
+BUSYBOX_DHCP = """\
+#!/bin/sh
+if ip link show eth0 >/dev/null 2>&1; then
+    exec udhcpc -f -i eth0 -s /etc/udhcpc.script
+fi
+exec sleep 3600
+"""
+
+BUSYBOX_UDHCPC_SCRIPT = """\
+#!/bin/sh
+case "$1" in
+    deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+    bound|renew)
+        ip addr flush dev "$interface"
+        ip addr add "$ip/$mask" dev "$interface"
+        [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+        ;;
+esac
+exit 0
+"""
+
+# minbase has no init: this one idles until Incus stops the container (SIGPWR) or it is terminated.
+DEBIAN_INIT = """\
+#!/bin/sh
+trap 'exit 0' PWR TERM INT
+while :; do sleep 3600 & wait $!; done
+"""
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("ANKLUME_TEST_CACHE", "~/.cache/anklume-tests")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def debian_mirror() -> str:
+    sources = Path("/etc/apt/sources.list.d/debian.sources")
+    for line in sources.read_text().splitlines():
+        if line.startswith("URIs:"):
+            return line.split()[1]
+    raise RuntimeError(f"no URIs: line in {sources}")
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    name: str
+    meta: Path
+    rootfs: Path
+
+
+def _metadata_tarball(description: str, os_name: str, release: str) -> bytes:
+    metadata = (
+        "architecture: x86_64\n"
+        "creation_date: 1700000000\n"
+        "properties:\n"
+        f"  description: {description}\n"
+        f"  os: {os_name}\n"
+        f'  release: "{release}"\n'
+    ).encode()
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        info = tarfile.TarInfo("metadata.yaml")
+        info.size, info.mode, info.mtime = len(metadata), 0o644, 1700000000
+        tar.addfile(info, io.BytesIO(metadata))
+    return buf.getvalue()
+
+
+def _busybox_rootfs_tarball() -> bytes:
+    """A deterministic rootfs: same busybox binary, same bytes, same fingerprint."""
+    applets = subprocess.run([BUSYBOX, "--list-full"], capture_output=True, text=True, check=True).stdout
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+
+        def add(name: str, kind: bytes, mode: int, data: bytes = b"", target: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = kind, mode, 1700000000
+            info.linkname, info.size = target, len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+
+        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "etc/init.d", "dev", "proc", "sys",
+                  "tmp", "run", "root", "var", "var/run", "mnt"):
+            add(d, tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755)
+        add("bin/busybox", tarfile.REGTYPE, 0o755, Path(BUSYBOX).read_bytes())
+        for path in sorted(set(applets.split())):
+            if path == "bin/busybox" or "/" not in path:
+                continue
+            depth = path.count("/")
+            add(path, tarfile.SYMTYPE, 0o777, target="../" * depth + "bin/busybox")
+        add("sbin/init", tarfile.SYMTYPE, 0o777, target="../bin/busybox")
+        add("etc/inittab", tarfile.REGTYPE, 0o644, BUSYBOX_INITTAB.encode())
+        add("etc/init.d/dhcp", tarfile.REGTYPE, 0o755, BUSYBOX_DHCP.encode())
+        add("etc/udhcpc.script", tarfile.REGTYPE, 0o755, BUSYBOX_UDHCPC_SCRIPT.encode())
+        add("etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\n")
+        add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\n")
+        add("etc/hostname", tarfile.REGTYPE, 0o644, b"busybox\n")
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def build_busybox_image() -> ImageFiles:
+    """The busybox image's two tarballs, built once per busybox binary and cached."""
+    key = hashlib.sha256(Path(BUSYBOX).read_bytes() + BUSYBOX_RECIPE.encode()).hexdigest()[:12]
+    base = cache_dir()
+    image = ImageFiles("busybox", base / f"busybox-{key}.meta.tar.gz", base / f"busybox-{key}.rootfs.tar.gz")
+    if not image.meta.exists():
+        _write_atomic(image.meta, _metadata_tarball("busybox test image", "busybox", "1"))
+    if not image.rootfs.exists():
+        _write_atomic(image.rootfs, _busybox_rootfs_tarball())
+    return image
+
+
+def build_debian_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
+    """Debian minbase + python3 (about 45 s the first time), cached like the busybox image."""
+    mirror = mirror or debian_mirror()
+    key = hashlib.sha256(f"{mirror} {suite} {DEBIAN_RECIPE}".encode()).hexdigest()[:12]
+    base = cache_dir()
+    image = ImageFiles("debian", base / f"debian-{key}.meta.tar.gz", base / f"debian-{key}.rootfs.tar.gz")
+    if image.meta.exists() and image.rootfs.exists():
+        return image
+    work = Path(tempfile.mkdtemp(prefix="debian-build-", dir=base))
+    try:
+        root = work / "rootfs"
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "--include=python3", suite, str(root), mirror],
+            check=True, capture_output=True,
+        )
+        init = root / "sbin" / "init"
+        init.unlink(missing_ok=True)
+        init.write_text(DEBIAN_INIT)
+        init.chmod(0o755)
+        subprocess.run(["chroot", str(root), "apt-get", "clean"], check=True, capture_output=True)
+        for leftover in (root / "var/lib/apt/lists").glob("*_*"):
+            leftover.unlink()
+        tmp_rootfs = work / "rootfs.tar.gz"
+        subprocess.run(
+            ["tar", "--numeric-owner", "-czf", str(tmp_rootfs), "-C", str(root), "."],
+            check=True, capture_output=True,
+        )
+        _write_atomic(image.meta, _metadata_tarball("Debian minbase with python3", "debian", suite))
+        tmp_rootfs.replace(image.rootfs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return image
+
+
+def main(argv: list[str]) -> int:
+    names = argv or ["busybox", "debian"]
+    builders = {"busybox": build_busybox_image, "debian": build_debian_image}
+    for name in names:
+        image = builders[name]()
+        print(f"{name}: {image.meta} {image.rootfs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+"""Small shared helpers for psot tests: write an infra as YAML text, load it, pick findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent, indent
+
+from anklume_tui.psot.findings import Finding
+from anklume_tui.psot.load import LoadedInfra, load_infra
+
+# A minimal valid infra (legacy addressing): one domain, one machine.
+MINIMAL = """\
+project_name: demo
+global:
+  base_subnet: "10.100"
+domains:
+  pro:
+    subnet_id: 1
+    machines:
+      pro-dev:
+        ip: 10.100.1.10
+"""
+
+DOMAINS = """\
+pro:
+  subnet_id: 1
+  machines:
+    pro-dev:
+      ip: 10.100.1.10
+"""
+
+
+def infra(global_: str = "", domains: str = DOMAINS, extra: str = "") -> str:
+    """An infra text from dedented YAML pieces: `global` body, `domains` body, more top-level keys."""
+    global_ = dedent(global_).strip("\n")
+    text = "project_name: demo\n"
+    text += f"global:\n{indent(global_, '  ')}\n" if global_ else "global: {}\n"
+    text += f"domains:\n{indent(dedent(domains).strip(chr(10)), '  ')}\n"
+    return text + dedent(extra).strip("\n") + ("\n" if extra.strip() else "")
+
+
+def load_text(tmp_path: Path, text: str, name: str = "infra.yml") -> LoadedInfra:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return load_infra(path)
+
+
+def line_of(text: str, marker: str = "# <-") -> int:
+    """1-based line of the first line holding marker (tests tag the offending line with `# <-`)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if marker in line:
+            return number
+    raise AssertionError(f"marker {marker!r} not in text")
+
+
+def of_rule(findings: list[Finding], rule: str) -> list[Finding]:
+    return [f for f in findings if f.rule == rule]
+
+
+def assert_flags(findings: list[Finding], rule: str, severity: str, text: str) -> Finding:
+    """The rule fired with that severity, located on the line tagged `# <-`."""
+    hits = of_rule(findings, rule)
+    assert hits, f"no {rule} in {[f.render() for f in findings]}"
+    line = line_of(text)
+    located = [f for f in hits if f.location is not None and f.location.line == line]
+    assert located, f"{rule} not on line {line}: {[f.render() for f in hits]}"
+    assert all(f.severity.value == severity for f in hits)
+    return located[0]
