@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback for a user
         if os.environ.get("ANKLUME_DEBUG"):
             traceback.print_exc()
-        print(f"anklume-tui: internal error: {type(exc).__name__}: {exc} (ANKLUME_DEBUG=1 shows details)",
-              file=sys.stderr)
+        print(
+            f"anklume-tui: internal error: {type(exc).__name__}: {exc} (ANKLUME_DEBUG=1 shows details)", file=sys.stderr
+        )
         return exitcodes.FAILED
 
 

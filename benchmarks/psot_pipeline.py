@@ -95,8 +95,10 @@ def main() -> dict:
     ratio = pipe_s / parse_s
     print(f"psot: {text.count(chr(10))} lines, 50 domains x 20 machines")
     print(f"  bare YAML parse (ruamel C, safe)     {parse_s * 1000:8.1f} ms")
-    print(f"  validate + sync, fresh tree          {pipe_s * 1000:8.1f} ms   target < 1000 ms "
-          f"[{'ok' if pipe_s < 1.0 else 'MISSED'}]")
+    print(
+        f"  validate + sync, fresh tree          {pipe_s * 1000:8.1f} ms   target < 1000 ms "
+        f"[{'ok' if pipe_s < 1.0 else 'MISSED'}]"
+    )
     print(f"  validate + sync, unchanged tree      {resync_s * 1000:8.1f} ms")
     print(f"  ratio pipeline / bare parse          {ratio:8.2f} x   target <= 3 x [{'ok' if ratio <= 3 else 'MISSED'}]")
     return {"parse_s": parse_s, "pipeline_s": pipe_s, "resync_s": resync_s, "ratio": ratio}

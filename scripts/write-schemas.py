@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from anklume_tui.reports import SCHEMAS, SCHEMA_VERSION
+from anklume_tui.reports import SCHEMA_VERSION, SCHEMAS
 
 OUT = Path(__file__).resolve().parent.parent / "anklume_tui" / "schemas"
 

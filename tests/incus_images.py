@@ -22,7 +22,7 @@ from pathlib import Path
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 # Bump when an image recipe changes, so cached tarballs are rebuilt.
 BUSYBOX_RECIPE = "2"
-DEBIAN_RECIPE = "1"
+DEBIAN_RECIPE = "2"
 
 BUSYBOX_INITTAB = """\
 ::sysinit:/bin/mount -t proc proc /proc
@@ -112,8 +112,24 @@ def _busybox_rootfs_tarball() -> bytes:
             info.linkname, info.size = target, len(data)
             tar.addfile(info, io.BytesIO(data) if data else None)
 
-        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "etc/init.d", "dev", "proc", "sys",
-                  "tmp", "run", "root", "var", "var/run", "mnt"):
+        for d in (
+            "bin",
+            "sbin",
+            "usr",
+            "usr/bin",
+            "usr/sbin",
+            "etc",
+            "etc/init.d",
+            "dev",
+            "proc",
+            "sys",
+            "tmp",
+            "run",
+            "root",
+            "var",
+            "var/run",
+            "mnt",
+        ):
             add(d, tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755)
         add("bin/busybox", tarfile.REGTYPE, 0o755, Path(BUSYBOX).read_bytes())
         for path in sorted(set(applets.split())):
@@ -146,11 +162,12 @@ def build_busybox_image() -> ImageFiles:
         _write_atomic(image.meta, _metadata_tarball("busybox test image", "busybox", "1"))
     if not image.rootfs.exists():
         _write_atomic(image.rootfs, _busybox_rootfs_tarball())
+        _drop_stale("busybox", keep=image)
     return image
 
 
 def build_debian_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
-    """Debian minbase + python3 (about 45 s the first time), cached like the busybox image."""
+    """Debian minbase + python3 (about a minute the first time), cached like the busybox image."""
     mirror = mirror or debian_mirror()
     key = hashlib.sha256(f"{mirror} {suite} {DEBIAN_RECIPE}".encode()).hexdigest()[:12]
     base = cache_dir()
@@ -160,27 +177,52 @@ def build_debian_image(mirror: str | None = None, suite: str = "bookworm") -> Im
     work = Path(tempfile.mkdtemp(prefix="debian-build-", dir=base))
     try:
         root = work / "rootfs"
-        subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=python3", suite, str(root), mirror],
-            check=True, capture_output=True,
-        )
+        _run(["debootstrap", "--variant=minbase", "--include=python3", suite, str(root), mirror])
         init = root / "sbin" / "init"
         init.unlink(missing_ok=True)
         init.write_text(DEBIAN_INIT)
         init.chmod(0o755)
-        subprocess.run(["chroot", str(root), "apt-get", "clean"], check=True, capture_output=True)
-        for leftover in (root / "var/lib/apt/lists").glob("*_*"):
-            leftover.unlink()
+        _run(["chroot", str(root), "apt-get", "clean"])
+        _slim(root)
         tmp_rootfs = work / "rootfs.tar.gz"
-        subprocess.run(
-            ["tar", "--numeric-owner", "-czf", str(tmp_rootfs), "-C", str(root), "."],
-            check=True, capture_output=True,
-        )
+        _run(["tar", "--numeric-owner", "-czf", str(tmp_rootfs), "-C", str(root), "."])
         _write_atomic(image.meta, _metadata_tarball("Debian minbase with python3", "debian", suite))
         tmp_rootfs.replace(image.rootfs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _drop_stale("debian", keep=image)
     return image
+
+
+def _run(cmd: list[str]) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"{' '.join(cmd[:2])} failed ({result.returncode}):\n{tail}")
+
+
+def _slim(root: Path) -> None:
+    """Creating a container unpacks the whole rootfs (slow on these disks): drop docs, manuals,
+    translations and apt lists, and keep later package installs in the container from adding them."""
+    for folder in ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/lib/apt/lists"):
+        for entry in (root / folder).glob("*"):
+            if entry.name in ("locale.alias", "lock", "partial"):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    (root / "etc/dpkg/dpkg.cfg.d/01-anklume-test-slim").write_text(
+        "path-exclude=/usr/share/doc/*\npath-exclude=/usr/share/man/*\npath-exclude=/usr/share/info/*\n"
+        "path-exclude=/usr/share/locale/*\npath-include=/usr/share/locale/locale.alias\n"
+    )
+
+
+def _drop_stale(name: str, keep: ImageFiles) -> None:
+    """Cached tarballs of older recipes (or older busybox binaries) of this image."""
+    for path in cache_dir().glob(f"{name}-*.tar.gz"):
+        if path not in (keep.meta, keep.rootfs):
+            path.unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> int:

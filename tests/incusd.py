@@ -79,8 +79,11 @@ def _own_cgroup_dirs() -> list[Path]:
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         for root, point, fstype, options in mounts:
-            fits = fstype == "cgroup2" if not controllers else (
-                fstype == "cgroup" and set(controllers.split(",")) <= options)
+            fits = (
+                fstype == "cgroup2"
+                if not controllers
+                else (fstype == "cgroup" and set(controllers.split(",")) <= options)
+            )
             if fits and (path + "/").startswith(root.rstrip("/") + "/"):
                 dirs.append(Path(point) / os.path.relpath(path, root))
                 break
@@ -226,9 +229,24 @@ class ThrowawayIncus:
         self._cgroups = make_cgroups(self.dir.name)
         log = open(self.dir / "incusd.log", "wb")  # noqa: SIM115 - handed to the daemon
         self._proc = subprocess.Popen(
-            ["unshare", "--mount", "--net", "--pid", "--mount-proc", "--fork", "--kill-child",
-             "sh", "-c", NAMESPACE_INIT, INCUSD, str(self.dir / "cgroup-hold")],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                "unshare",
+                "--mount",
+                "--net",
+                "--pid",
+                "--mount-proc",
+                "--fork",
+                "--kill-child",
+                "sh",
+                "-c",
+                NAMESPACE_INIT,
+                INCUSD,
+                str(self.dir / "cgroup-hold"),
+            ],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             preexec_fn=_enter_namespaces_setup(self._cgroups),
         )
         log.close()
@@ -253,8 +271,9 @@ class ThrowawayIncus:
             return "\n".join((self.dir / "incusd.log").read_text(errors="replace").splitlines()[-lines:])
         return ""
 
-    def incus(self, *args: str, check: bool = True, input: str | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def incus(
+        self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run the incus CLI against this daemon only."""
         result = subprocess.run(
             [INCUS, *args], env=self.env, input=input, capture_output=True, text=True, timeout=timeout
@@ -273,7 +292,10 @@ class ThrowawayIncus:
         """Run a host command inside the daemon's private network namespace."""
         return subprocess.run(
             ["nsenter", f"--net=/proc/{self.pid}/ns/net", "--", *cmd],
-            capture_output=True, text=True, check=check, timeout=timeout,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
         )
 
     def in_netns(self, fn: Callable[[], T]) -> T:
@@ -308,18 +330,22 @@ class ThrowawayIncus:
         if not (conf / "client.crt").exists():
             self.incus("remote", "generate-certificate")
         self.incus("config", "trust", "add-certificate", str(conf / "client.crt"))
-        return {"url": f"https://127.0.0.1:{port}", "cert": str(conf / "client.crt"),
-                "key": str(conf / "client.key"), "server_cert": str(self.incus_dir / "server.crt")}
+        return {
+            "url": f"https://127.0.0.1:{port}",
+            "cert": str(conf / "client.crt"),
+            "key": str(conf / "client.key"),
+            "server_cert": str(self.incus_dir / "server.crt"),
+        }
 
-    def import_image(self, project: str = "default", alias: str = "busybox",
-                     image: ImageFiles | None = None) -> str:
+    def import_image(self, project: str = "default", alias: str = "busybox", image: ImageFiles | None = None) -> str:
         """Import a local image into a project's image store (each features.images project has its own)."""
         image = image or build_busybox_image()
         key = (project, alias, image.name)
         if key in self._images:
             return self._images[key]
-        self.incus("image", "import", str(image.meta), str(image.rootfs), f"--project={project}",
-                   f"--alias={alias}", "--quiet")
+        self.incus(
+            "image", "import", str(image.meta), str(image.rootfs), f"--project={project}", f"--alias={alias}", "--quiet"
+        )
         found = self.incus_json("image", "alias", "list", f"--project={project}", alias)
         fingerprint = next(a["target"] for a in found if a["name"] == alias)
         self._images[key] = fingerprint

@@ -26,8 +26,7 @@ Event = dict[str, Any]
 class EventStream:
     """Async iterator of events; `async with` connects on entry and closes on exit."""
 
-    def __init__(self, transport: IncusTransport, params: dict[str, str], *,
-                 open_timeout: float = 10) -> None:
+    def __init__(self, transport: IncusTransport, params: dict[str, str], *, open_timeout: float = 10) -> None:
         self._t = transport
         self._path = f"/1.0/events?{urlencode(params)}"
         self._open_timeout = open_timeout
@@ -40,23 +39,28 @@ class EventStream:
             return self
         endpoint = self._t.endpoint
         if endpoint.is_unix and not os.path.exists(endpoint.socket or ""):
-            raise IncusUnreachable(f"Incus at {endpoint.url} is not running: the socket does not exist",
-                                   method="GET", path=self._path)
+            raise IncusUnreachable(
+                f"Incus at {endpoint.url} is not running: the socket does not exist", method="GET", path=self._path
+            )
         self._t.requests += 1
         try:
             if endpoint.is_unix:
-                self._ws = await unix_connect(endpoint.socket, uri=f"ws://incus{self._path}",
-                                              open_timeout=self._open_timeout, max_size=None)
+                self._ws = await unix_connect(
+                    endpoint.socket, uri=f"ws://incus{self._path}", open_timeout=self._open_timeout, max_size=None
+                )
             else:
                 uri = "wss://" + endpoint.url.removeprefix("https://") + self._path
-                self._ws = await connect(uri, ssl=endpoint.ssl_context(), open_timeout=self._open_timeout,
-                                         max_size=None)
+                self._ws = await connect(
+                    uri, ssl=endpoint.ssl_context(), open_timeout=self._open_timeout, max_size=None
+                )
         except websockets.InvalidStatus as exc:
-            raise IncusError("Incus refused the event stream", status=exc.response.status_code,
-                             method="GET", path=self._path) from None
+            raise IncusError(
+                "Incus refused the event stream", status=exc.response.status_code, method="GET", path=self._path
+            ) from None
         except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-            raise IncusUnreachable(f"Incus at {endpoint.url} refused the event stream ({exc})",
-                                   method="GET", path=self._path) from None
+            raise IncusUnreachable(
+                f"Incus at {endpoint.url} refused the event stream ({exc})", method="GET", path=self._path
+            ) from None
         return self
 
     async def aclose(self) -> None:
@@ -83,8 +87,9 @@ class EventStream:
         except websockets.ConnectionClosed:
             if self._closed:
                 raise StopAsyncIteration from None
-            raise IncusUnreachable(f"Incus at {self._t.endpoint.url} closed the event stream",
-                                   method="GET", path=self._path) from None
+            raise IncusUnreachable(
+                f"Incus at {self._t.endpoint.url} closed the event stream", method="GET", path=self._path
+            ) from None
         return json.loads(message)
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float) -> Event:

@@ -159,8 +159,7 @@ def q(name: str) -> str:
 class IncusTransport:
     """HTTP to one Incus endpoint; counts requests, maps failures to our exceptions, waits on operations."""
 
-    def __init__(self, endpoint: Endpoint, *, timeout: float = 30.0,
-                 operation_timeout: float = 120.0) -> None:
+    def __init__(self, endpoint: Endpoint, *, timeout: float = 30.0, operation_timeout: float = 120.0) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self.operation_timeout = operation_timeout
@@ -202,7 +201,12 @@ class IncusTransport:
         self.requests += 1
         try:
             response = await self._http.request(
-                method, path, params=params, json=json, content=content, headers=headers,
+                method,
+                path,
+                params=params,
+                json=json,
+                content=content,
+                headers=headers,
                 timeout=timeout or self.timeout,
             )
         except httpx.ConnectError as exc:
@@ -210,11 +214,11 @@ class IncusTransport:
         except httpx.ConnectTimeout:
             raise self._unreachable("did not accept the connection in time", method, shown) from None
         except httpx.TimeoutException:
-            raise IncusTimeout(f"Incus did not answer within {timeout or self.timeout:g} s",
-                               method=method, path=shown) from None
+            raise IncusTimeout(
+                f"Incus did not answer within {timeout or self.timeout:g} s", method=method, path=shown
+            ) from None
         except httpx.TransportError as exc:
-            raise self._unreachable(f"closed the connection mid-request ({_reason(exc)})", method,
-                                    shown) from None
+            raise self._unreachable(f"closed the connection mid-request ({_reason(exc)})", method, shown) from None
         if response.status_code >= 400:
             raise _error_from(response, method, shown)
         return response
@@ -235,17 +239,20 @@ class IncusTransport:
         response = await self.send(method, path, project=project, params=params, json=json)
         body = _json(response, method, path, project)
         if body.get("type") == "async" and wait:
-            return await self.wait_operation(body.get("operation", ""), method=method,
-                                             path=_shown(path, project), timeout=timeout)
+            return await self.wait_operation(
+                body.get("operation", ""), method=method, path=_shown(path, project), timeout=timeout
+            )
         return body.get("metadata")
 
-    async def wait_operation(self, operation: str, *, method: str = "", path: str = "",
-                             timeout: float | None = None) -> dict[str, Any]:
+    async def wait_operation(
+        self, operation: str, *, method: str = "", path: str = "", timeout: float | None = None
+    ) -> dict[str, Any]:
         """Block (server side) until the operation ends; failures raise with the operation's error."""
         timeout = timeout or self.operation_timeout
         op_id = operation.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        response = await self.send("GET", f"/1.0/operations/{q(op_id)}/wait",
-                                   params={"timeout": max(1, round(timeout))}, timeout=timeout + 15)
+        response = await self.send(
+            "GET", f"/1.0/operations/{q(op_id)}/wait", params={"timeout": max(1, round(timeout))}, timeout=timeout + 15
+        )
         # A failed operation comes back as HTTP 200 with an error document: reported against the
         # request that started it.
         op = _json(response, method, path).get("metadata") or {}
@@ -253,8 +260,9 @@ class IncusTransport:
         if status == 200:
             return op
         if status < 200:
-            raise IncusTimeout(f"operation still {op.get('status', 'running').lower()} after {timeout:g} s",
-                               method=method, path=path)
+            raise IncusTimeout(
+                f"operation still {op.get('status', 'running').lower()} after {timeout:g} s", method=method, path=path
+            )
         message = op.get("err") or f"operation {op.get('status', 'failed').lower()}"
         raise IncusError(message, status=status, method=method, path=path)
 
@@ -278,11 +286,13 @@ def _json(response: httpx.Response, method: str, path: str, project: str | None 
     try:
         body = response.json()
     except ValueError:
-        raise IncusError("Incus answered with something other than JSON", status=response.status_code,
-                         method=method, path=shown) from None
+        raise IncusError(
+            "Incus answered with something other than JSON", status=response.status_code, method=method, path=shown
+        ) from None
     if not isinstance(body, dict):
-        raise IncusError("Incus answered with an unexpected JSON document", status=response.status_code,
-                         method=method, path=shown)
+        raise IncusError(
+            "Incus answered with an unexpected JSON document", status=response.status_code, method=method, path=shown
+        )
     if body.get("type") == "error":
         code = int(body.get("error_code") or 0) or None
         kind = IncusNotFound if code == 404 else IncusError

@@ -41,7 +41,8 @@ def nesting_prefix(enabled: object, absolute_level: int | None) -> str:
     """Prefix of every Incus-facing name (SPEC §5.6)."""
     if enabled is False or absolute_level is None:
         return ""
-    return "%03d-" % absolute_level
+    return f"{absolute_level:03d}-"
+
 
 # Trust colours shared by the console (tmux colour names) and the TUI (the same
 # xterm-256 colours as hex), plus a word so nothing depends on colour alone.

@@ -108,11 +108,7 @@ def _add_firewall(data: dict, subnets: dict[str, Subnet], source: SourceMap) -> 
         return []
     where = source.at(("global", "firewall_mode"))
     if ADMIN_DOMAIN not in domains:
-        return [
-            Finding(
-                "X1", Severity.ERROR, f"firewall_mode is 'vm' but no '{ADMIN_DOMAIN}' domain exists", where
-            )
-        ]
+        return [Finding("X1", Severity.ERROR, f"firewall_mode is 'vm' but no '{ADMIN_DOMAIN}' domain exists", where)]
     admin = domains[ADMIN_DOMAIN]
     if is_zone_mode(data):
         if ADMIN_DOMAIN not in subnets:
@@ -139,11 +135,7 @@ def _add_ai_policy(data: dict, source: SourceMap) -> list[Finding]:
     """Step 3: exclusive AI access with no policy to ai-tools gets one from the default domain."""
     settings = data.get("global") or {}
     default = settings.get("ai_access_default")
-    if (
-        settings.get("ai_access_policy") != "exclusive"
-        or not default
-        or AI_TOOLS_DOMAIN not in _domains(data)
-    ):
+    if settings.get("ai_access_policy") != "exclusive" or not default or AI_TOOLS_DOMAIN not in _domains(data):
         return []
     policies = data.get("network_policies") or []
     if any(isinstance(p, dict) and p.get("to") == AI_TOOLS_DOMAIN for p in policies):
@@ -158,7 +150,5 @@ def _add_ai_policy(data: dict, source: SourceMap) -> list[Finding]:
         }
     )
     data["network_policies"] = policies
-    message = (
-        f"ai_access_policy is 'exclusive': added a network policy from '{default}' to '{AI_TOOLS_DOMAIN}'"
-    )
+    message = f"ai_access_policy is 'exclusive': added a network policy from '{default}' to '{AI_TOOLS_DOMAIN}'"
     return [Finding(AI_POLICY_ADDED, Severity.INFO, message, source.at(("global", "ai_access_policy")))]

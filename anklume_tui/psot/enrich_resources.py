@@ -139,9 +139,7 @@ def _config(machine: dict) -> dict:
 
 
 def _share_cpu(machines: list[dict], pool: Pool, policy: ResourcePolicy) -> None:
-    receivers = [
-        m for m in machines if not {"limits.cpu", "limits.cpu.allowance"} & set(m.get("config") or {})
-    ]
+    receivers = [m for m in machines if not {"limits.cpu", "limits.cpu.allowance"} & set(m.get("config") or {})]
     if not receivers:
         return
     for machine, share in _shares(receivers, pool.cpus, policy.equal):
@@ -168,9 +166,7 @@ def _whole(value: object) -> int | None:
         return None
 
 
-def _overcommit(
-    machines: list[dict], pool: Pool, policy: ResourcePolicy, where: Location | None
-) -> list[Finding]:
+def _overcommit(machines: list[dict], pool: Pool, policy: ResourcePolicy, where: Location | None) -> list[Finding]:
     """X3 over every machine's limits, allocated and explicit.
 
     `limits.cpu` counts whole cores; otherwise `limits.cpu.allowance` counts whole percents of the host.
@@ -200,6 +196,4 @@ def _overcommit(
     message = "Resource overcommit: " + "; ".join(parts)
     if policy.overcommit:
         return [Finding("X3", Severity.WARNING, f"{message} (allowed by resource_policy.overcommit)", where)]
-    return [
-        Finding("X3", Severity.ERROR, f"{message}. Set resource_policy.overcommit: true to allow.", where)
-    ]
+    return [Finding("X3", Severity.ERROR, f"{message}. Set resource_policy.overcommit: true to allow.", where)]

@@ -32,9 +32,7 @@ def gpu_consumers(data: dict) -> list[tuple[str, str]]:
             if not isinstance(machine, dict):
                 continue
             listed = machine.get("profiles")
-            via_profile = isinstance(listed, list) and any(
-                isinstance(p, str) and p in gpu_profiles for p in listed
-            )
+            via_profile = isinstance(listed, list) and any(isinstance(p, str) and p in gpu_profiles for p in listed)
             if machine.get("gpu") is True or via_profile:
                 consumers.append((domain_name, machine_name))
     return consumers

@@ -37,23 +37,17 @@ def _plain(*names: str) -> dict:
 
 MACHINE = Keys(
     {
-        **_plain(
-            "description", "type", "ip", "ephemeral", "gpu", "profiles", "os_image", "config", "devices"
-        ),
+        **_plain("description", "type", "ip", "ephemeral", "gpu", "profiles", "os_image", "config", "devices"),
         "storage_volumes": Named(Keys(_plain("pool", "size", "path"))),
         "persistent_data": Named(Keys(_plain("path", "readonly"))),
-        **_plain(
-            "roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"
-        ),
+        **_plain("roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"),
     },
     frozenset({"services", "export_apps"}),
 )
 
 DOMAIN = Keys(
     {
-        **_plain(
-            "description", "enabled", "subnet_id", "ephemeral", "trust_level", "ai_provider", "ai_sanitize"
-        ),
+        **_plain("description", "enabled", "subnet_id", "ephemeral", "trust_level", "ai_provider", "ai_sanitize"),
         "profiles": Named(Keys(_plain("devices", "config"))),
         "machines": Named(MACHINE),
     },

@@ -152,8 +152,9 @@ def _load_directory(directory: Path) -> LoadedInfra:
             source.update(part_source)
         elif part is not None and part != {}:
             findings.append(
-                Finding("R2", Severity.ERROR, "'policies.yml' must be a mapping with 'network_policies'",
-                        part_source.at(()))
+                Finding(
+                    "R2", Severity.ERROR, "'policies.yml' must be a mapping with 'network_policies'", part_source.at(())
+                )
             )
     return LoadedInfra(directory, merged, source, findings, files, True)
 

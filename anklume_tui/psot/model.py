@@ -153,7 +153,10 @@ def build_model(enriched: Enriched, prefix: str) -> Infra:
         zone_mode=zone_mode,
         addressing=settings.get("addressing") if zone_mode else None,
         domains=domains,
-        network_policies=[NetworkPolicy.model_validate(p) for p in data.get("network_policies") or []],
+        network_policies=[
+            NetworkPolicy.model_validate({k: v for k, v in p.items() if v is not None})
+            for p in data.get("network_policies") or []
+        ],
         **_given(settings, _GLOBAL_KEYS),
     )
 

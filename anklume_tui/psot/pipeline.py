@@ -49,7 +49,7 @@ def run_psot(path: Path, ctx: HostContext) -> PsotResult:
 def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
     findings = list(loaded.findings)
     data, source = loaded.data, loaded.source
-    if data is None:
+    if data is None and has_errors(findings):
         return PsotResult(loaded, findings)
     structural = validate_structure(data, source)
     findings += structural

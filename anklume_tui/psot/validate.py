@@ -10,6 +10,7 @@ from .validate_global import check_global
 from .validate_host import check_host
 from .validate_machines import check_machines
 from .validate_policies import check_policies
+from .validate_types import check_types
 from .validate_volumes import check_volumes
 from .warnings import check_warnings
 from .yaml_nodes import SourceMap
@@ -35,14 +36,13 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_machines(data, inv, out)
     check_volumes(data, inv, out)
     check_policies(data, inv, out)
+    check_types(data, inv, out)
     return out.findings
 
 
 def _check_top_level(data: dict, out: Collector) -> None:
     if not isinstance(data["project_name"], str):
-        out.error(
-            "R2", f"'project_name' must be a string (got {show(data['project_name'])})", ("project_name",)
-        )
+        out.error("R2", f"'project_name' must be a string (got {show(data['project_name'])})", ("project_name",))
     if not isinstance(data["global"], dict):
         out.error("R2", f"'global' must be a mapping (got {show(data['global'])})", ("global",))
     domains = data["domains"]

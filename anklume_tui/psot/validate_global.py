@@ -24,15 +24,11 @@ def check_global(data: dict, inv: Inventory, out: Collector) -> None:
         if value is not None and not is_absolute(value):
             out.error("B1", f"global.{key} must be an absolute path (got {show(value)})", G + (key,))
     if "gpu_policy" in settings:
-        out.one_of(
-            "G0", "global.gpu_policy", settings["gpu_policy"], ("exclusive", "shared"), G + ("gpu_policy",)
-        )
+        out.one_of("G0", "global.gpu_policy", settings["gpu_policy"], ("exclusive", "shared"), G + ("gpu_policy",))
     if settings.get("gpu_policy", "exclusive") == "exclusive":
         _exclusive_gpu(data, out)
     if "firewall_mode" in settings:
-        out.one_of(
-            "F1", "global.firewall_mode", settings["firewall_mode"], ("host", "vm"), G + ("firewall_mode",)
-        )
+        out.one_of("F1", "global.firewall_mode", settings["firewall_mode"], ("host", "vm"), G + ("firewall_mode",))
     out.boolean("N1", "global.nesting_prefix", settings.get("nesting_prefix"), G + ("nesting_prefix",))
     out.boolean("A6", "global.ai_vram_flush", settings.get("ai_vram_flush"), G + ("ai_vram_flush",))
     _ai_access(data, settings, inv, out)
@@ -57,9 +53,7 @@ def _addressing(settings: dict, inv: Inventory, out: Collector) -> None:
         return
     octet = addressing.get("base_octet", 10)
     if not (is_int(octet) and octet == 10):
-        out.error(
-            "AD1", f"global.addressing.base_octet must be 10 (got {show(octet)})", path + ("base_octet",)
-        )
+        out.error("AD1", f"global.addressing.base_octet must be 10 (got {show(octet)})", path + ("base_octet",))
     zone_base = addressing.get("zone_base", 100)
     base_ok = is_int(zone_base) and 0 <= zone_base <= 245
     if not base_ok:
@@ -85,9 +79,7 @@ def _zone_octets(zone_base: int, step: int, inv: Inventory, out: Collector) -> N
         octet = zone_base + ZONE_MULTIPLIER[effective_trust(domain)] * step
         if octet > 255:
             where = (
-                ("domains", dname, "trust_level")
-                if domain.get("trust_level") in TRUST_LEVELS
-                else ("domains", dname)
+                ("domains", dname, "trust_level") if domain.get("trust_level") in TRUST_LEVELS else ("domains", dname)
             )
             out.error("AD2", f"Domain '{dname}': zone octet {octet} exceeds 255", where)
 
@@ -103,8 +95,7 @@ def _exclusive_gpu(data: dict, out: Collector) -> None:
         names = ", ".join(str(machine) for _, machine in consumers)
         out.error(
             "G1",
-            f"GPU policy is 'exclusive' but {len(consumers)} instances use a GPU ({names}); "
-            "set gpu_policy: shared",
+            f"GPU policy is 'exclusive' but {len(consumers)} instances use a GPU ({names}); set gpu_policy: shared",
             _gpu_path(data, *consumers[1]),
         )
 
@@ -174,9 +165,7 @@ def _resource_policy(policy: object, out: Collector) -> None:
     if reserve is None:
         return
     if not isinstance(reserve, dict):
-        out.error(
-            "RP1", f"{label}host_reserve must be a mapping (got {show(reserve)})", path + ("host_reserve",)
-        )
+        out.error("RP1", f"{label}host_reserve must be a mapping (got {show(reserve)})", path + ("host_reserve",))
         return
     for key, valid, expected in (
         ("cpu", _valid_cpu_reserve, "'N%' (1-99) or a positive number of cores"),

@@ -28,8 +28,7 @@ def _privileged_lxc(inv: Inventory, ctx: HostContext, out: Collector) -> None:
         if ctx.yolo:
             out.warning(
                 "W1",
-                f"Machine '{mname}': YOLO: privileged LXC without a VM in the nesting chain "
-                "(unsafe outside a lab)",
+                f"Machine '{mname}': YOLO: privileged LXC without a VM in the nesting chain (unsafe outside a lab)",
                 where,
             )
         else:

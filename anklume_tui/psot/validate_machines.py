@@ -39,9 +39,7 @@ def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
             else:
                 first_domain[mname] = dname
             if not isinstance(machine, dict):
-                out.error(
-                    "R2", f"'domains.{dname}.machines.{mname}' must be a mapping (got {show(machine)})", path
-                )
+                out.error("R2", f"'domains.{dname}.machines.{mname}' must be a mapping (got {show(machine)})", path)
                 continue
             _ip(label, machine, path, networks.get(dname), ip_owner, mname, out)
             _fields(label, machine, path, out)
@@ -49,9 +47,7 @@ def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
             _shape(label, machine, path, out)
 
 
-def _ip(
-    label: str, machine: dict, path: tuple, network, ip_owner: dict, mname: object, out: Collector
-) -> None:
+def _ip(label: str, machine: dict, path: tuple, network, ip_owner: dict, mname: object, out: Collector) -> None:
     value = machine.get("ip")
     if value is None:
         return
@@ -116,9 +112,7 @@ def _profiles(label: str, machine: dict, path: tuple, dname: object, defined: se
     for i, profile in enumerate(profiles):
         if profile == "default" or (isinstance(profile, str) and profile in defined):
             continue
-        out.error(
-            "M7", f"{label}profile {show(profile)} not defined in domain '{dname}'", path + ("profiles", i)
-        )
+        out.error("M7", f"{label}profile {show(profile)} not defined in domain '{dname}'", path + ("profiles", i))
 
 
 def _shape(label: str, machine: dict, path: tuple, out: Collector) -> None:
@@ -130,9 +124,7 @@ def _shape(label: str, machine: dict, path: tuple, out: Collector) -> None:
     for key in ("devices", "storage_volumes"):
         for name, entry in mapping(machine.get(key)).items():
             if not isinstance(entry, dict):
-                out.error(
-                    "R2", f"{label}{key}.{name} must be a mapping (got {show(entry)})", path + (key, name)
-                )
+                out.error("R2", f"{label}{key}.{name} must be a mapping (got {show(entry)})", path + (key, name))
     roles = machine.get("roles")
     if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
         out.error("R2", f"{label}roles must be a list of role names (got {show(roles)})", path + ("roles",))

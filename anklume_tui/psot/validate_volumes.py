@@ -39,9 +39,7 @@ def _shared_volumes(volumes: object, inv: Inventory, out: Collector) -> dict:
             continue
         for key in ("source", "path"):
             if volume.get(key) is not None and not is_absolute(volume[key]):
-                out.error(
-                    "S2", f"{label}{key} must be an absolute path (got {show(volume[key])})", path + (key,)
-                )
+                out.error("S2", f"{label}{key} must be an absolute path (got {show(volume[key])})", path + (key,))
         for key in ("shift", "propagate"):
             out.boolean("S2", label + key, volume.get(key), path + (key,))
         consumers = _consumers(label, volume.get("consumers"), path, inv, out)
@@ -76,8 +74,7 @@ def _consumers(label: str, consumers: object, path: tuple, inv: Inventory, out: 
     if not isinstance(consumers, dict) or not consumers:
         out.error(
             "S3",
-            f"{label}consumers must be a non-empty mapping of domain or machine to ro/rw "
-            f"(got {show(consumers)})",
+            f"{label}consumers must be a non-empty mapping of domain or machine to ro/rw (got {show(consumers)})",
             cpath,
         )
         return []
@@ -94,9 +91,7 @@ def _consumers(label: str, consumers: object, path: tuple, inv: Inventory, out: 
         elif cname in inv.machines:
             resolved[cname] = None
         else:
-            out.key_error(
-                "S3", f"{label}unknown consumer '{cname}' (not a domain or machine)", cpath + (cname,)
-            )
+            out.key_error("S3", f"{label}unknown consumer '{cname}' (not a domain or machine)", cpath + (cname,))
     return list(resolved)
 
 
@@ -132,9 +127,7 @@ def _persistent_data(inv: Inventory, mounts: dict, out: Collector) -> None:
             if pd_path is None:
                 out.key_error("P1", f"{vlabel}path is required", vpath)
             elif not is_absolute(pd_path):
-                out.error(
-                    "P1", f"{vlabel}path must be an absolute path (got {show(pd_path)})", vpath + ("path",)
-                )
+                out.error("P1", f"{vlabel}path must be an absolute path (got {show(pd_path)})", vpath + ("path",))
             out.boolean("P1", vlabel + "readonly", volume.get("readonly"), vpath + ("readonly",))
             device = f"pd-{vname}"
             if device in devices and not _is_generated(devices[device], pd_path):

@@ -13,9 +13,7 @@ OPENCLAW_ROLE = "openclaw_server"
 def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
     _shared_gpu(data, out)
     policies = data.get("network_policies")
-    policies = (
-        [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
-    )
+    policies = [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
     _policy_references(data, policies, inv, out)
     _openclaw_without_policy(policies, inv, out)
     for unknown in unknown_keys(data):
@@ -55,12 +53,7 @@ def _policy_references(data: dict, policies: list, inv: Inventory, out: Collecto
                     "(its rules are still generated)",
                     path,
                 )
-            elif (
-                legacy
-                and ref not in inv.domains
-                and ref in inv.machines
-                and inv.machines[ref][1].get("ip") is None
-            ):
+            elif legacy and ref not in inv.domains and ref in inv.machines and inv.machines[ref][1].get("ip") is None:
                 out.warning(
                     "W8",
                     f"network_policies[{i}]: machine '{ref}' has no static IP (DHCP); "

@@ -262,6 +262,4 @@ def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
         line = before.count(b"\n") + 1
         column = len(before) - (before.rfind(b"\n") + 1) + 1
         byte = raw[exc.start]
-        return None, Finding(
-            "L3", Severity.ERROR, f"not UTF-8 text (byte 0x{byte:02x})", Location(file, line, column)
-        )
+        return None, Finding("L3", Severity.ERROR, f"not UTF-8 text (byte 0x{byte:02x})", Location(file, line, column))

@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{verb}: {out_dir / path}")
     for line in orphan_messages(report.orphans, report.deleted, report.skipped, out_dir):
         print(line)
-    print(f"{len(report.written)} file(s) {'to write' if report.dry_run else 'written'}, "
-          f"{len(report.unchanged)} unchanged, {len(report.orphans)} orphan(s)", file=sys.stderr)
+    print(
+        f"{len(report.written)} file(s) {'to write' if report.dry_run else 'written'}, "
+        f"{len(report.unchanged)} unchanged, {len(report.orphans)} orphan(s)",
+        file=sys.stderr,
+    )
     return exitcodes.OK

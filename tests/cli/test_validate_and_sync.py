@@ -32,7 +32,11 @@ def batch(*args: str, cwd: Path | None = None, timeout: float = 20) -> subproces
     env.pop("ANKLUME_INFRA", None)
     return subprocess.run(
         [sys.executable, "-m", "anklume_tui", "--batch", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
     )
 
 
@@ -68,23 +72,23 @@ def test_directory_form_generates_the_same_bytes_as_its_single_file(tmp_path):
     assert dir_files and dir_files == file_files
 
 
+ONE_MACHINE = b"project_name: x\nglobal: {}\ndomains:\n  a:\n    subnet_id: 1\n    machines:\n      a-m:\n        "
 BAD_INPUTS = {
     "empty": b"",
     "binary": bytes(range(256)) * 4,
     "non-utf8": b"project_name: caf\xe9\n",
     "alias-bomb": (
         b'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
-        + b"".join(
-            f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n".encode() for i in range(8)
-        )
+        + b"".join(f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n".encode() for i in range(8))
     ),
     "deep-nesting": b"project_name: " + b"[" * 10000 + b"]" * 10000 + b"\n",
     "list-for-mapping": b"project_name: x\nglobal: []\ndomains:\n  - a\n",
     "tabs": b"project_name: x\nglobal: {}\ndomains:\n\twork: {}\n",
     "duplicate-keys": b"project_name: x\nglobal: {}\nglobal: {}\ndomains: {}\n",
-    "integer-ip": b"project_name: x\nglobal: {}\ndomains:\n  a:\n    subnet_id: 1\n    machines:\n      a-m:\n        ip: 167772161\n",
-    "out-of-range-ip": b"project_name: x\nglobal: {}\ndomains:\n  a:\n    subnet_id: 1\n    machines:\n      a-m:\n        ip: 10.100.1.300\n",
-    "huge": b"project_name: x\nglobal:\n" + b"".join(b"  k%d: padding padding padding padding\n" % i for i in range(140_000)),
+    "integer-ip": ONE_MACHINE + b"ip: 167772161\n",
+    "out-of-range-ip": ONE_MACHINE + b"ip: 10.100.1.300\n",
+    "huge": b"project_name: x\nglobal:\n"
+    + b"".join(b"  k%d: padding padding padding padding\n" % i for i in range(140_000)),
 }
 
 

@@ -24,20 +24,30 @@ from tests.incusd import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
 
-BRIDGE_CONFIG = {"ipv4.address": "10.77.0.1/24", "ipv4.nat": "true", "ipv6.address": "none",
-                 "ipv4.dhcp.ranges": "10.77.0.100-10.77.0.249"}
-PROJECT_FEATURES = {"features.images": "true", "features.profiles": "true",
-                    "features.storage.volumes": "true", "features.networks": "false"}
+BRIDGE_CONFIG = {
+    "ipv4.address": "10.77.0.1/24",
+    "ipv4.nat": "true",
+    "ipv6.address": "none",
+    "ipv4.dhcp.ranges": "10.77.0.100-10.77.0.249",
+}
+PROJECT_FEATURES = {
+    "features.images": "true",
+    "features.profiles": "true",
+    "features.storage.volumes": "true",
+    "features.networks": "false",
+}
 ROOT_DISK = {"type": "disk", "pool": "default", "path": "/"}
 
 
-async def make_domain(client: IncusClient, incusd: ThrowawayIncus, project: str = "dom",
-                      bridge: str = "netdom") -> None:
+async def make_domain(
+    client: IncusClient, incusd: ThrowawayIncus, project: str = "dom", bridge: str = "netdom"
+) -> None:
     """A project with its own images and profiles, a bridge, and a default profile on that bridge."""
     await client.create_project(project, config=PROJECT_FEATURES, description="a domain")
     await client.create_network(bridge, config=BRIDGE_CONFIG)
-    await client.patch_profile("default", project, devices={
-        "root": ROOT_DISK, "eth0": {"type": "nic", "network": bridge, "name": "eth0"}})
+    await client.patch_profile(
+        "default", project, devices={"root": ROOT_DISK, "eth0": {"type": "nic", "network": bridge, "name": "eth0"}}
+    )
     incusd.import_image(project, "busybox")
 
 
@@ -52,11 +62,11 @@ async def test_server_info_matches_the_version_the_cli_reports(incus_client, inc
     assert f"Server version: {info.server_version}" in incusd.incus("version").stdout
 
 
-async def test_project_bridge_and_container_in_the_project_are_what_pylxd_sees(
-        incus_client, incusd, pylxd_reader):
+async def test_project_bridge_and_container_in_the_project_are_what_pylxd_sees(incus_client, incusd, pylxd_reader):
     await make_domain(incus_client, incusd)
-    await incus_client.create_instance("box", "dom", image="busybox", start=True,
-                                       config={"user.anklume.managed": "true"})
+    await incus_client.create_instance(
+        "box", "dom", image="busybox", start=True, config={"user.anklume.managed": "true"}
+    )
 
     reader = pylxd_reader("dom")
     project = reader.projects.get("dom")
@@ -144,8 +154,7 @@ async def test_pulled_file_is_what_the_cli_pushed(incus_client, incusd, tmp_path
         await incus_client.pull_file("box", "default", "/root/absent")
 
 
-async def test_snapshot_restore_brings_back_the_files_and_delete_removes_it(
-        incus_client, incusd, pylxd_reader):
+async def test_snapshot_restore_brings_back_the_files_and_delete_removes_it(incus_client, incusd, pylxd_reader):
     await incus_client.create_instance("box", image="busybox", start=True)
     await incus_client.push_file("box", "default", "/root/state", "before\n")
     await incus_client.create_snapshot("box", "default", "snap0")
@@ -172,8 +181,7 @@ async def test_listing_all_instances_costs_one_request(incus_client, incusd):
     before = incus_client.requests
     everything = await incus_client.list_instances()
     assert incus_client.requests - before == 1
-    assert sorted((i.project, i.name) for i in everything) == [
-        ("default", "one"), ("dom", "three"), ("dom", "two")]
+    assert sorted((i.project, i.name) for i in everything) == [("default", "one"), ("dom", "three"), ("dom", "two")]
 
     before = incus_client.requests
     in_domain = await incus_client.list_instances("dom")
@@ -187,7 +195,8 @@ async def test_event_stream_yields_a_lifecycle_event_when_a_container_starts(inc
     async with incus_client.events() as stream:
         await incus_client.change_state("box", "dom", "start")
         event = await stream.wait_for(
-            lambda e: e.get("type") == "lifecycle" and e["metadata"].get("action") == "instance-started", 10)
+            lambda e: e.get("type") == "lifecycle" and e["metadata"].get("action") == "instance-started", 10
+        )
     assert event["project"] == "dom"
     assert event["metadata"]["source"].startswith("/1.0/instances/box")
     assert [e async for e in stream] == [], "a closed stream ends the iteration"
@@ -195,8 +204,12 @@ async def test_event_stream_yields_a_lifecycle_event_when_a_container_starts(inc
 
 async def test_profiles_network_and_project_writes_are_what_pylxd_reads(incus_client, incusd, pylxd_reader):
     await incus_client.create_project("dom", config=PROJECT_FEATURES)
-    await incus_client.create_profile("gpu-less", "dom", config={"limits.cpu": "1", "user.x": "y"},
-                                      devices={"data": {"type": "disk", "source": "/tmp", "path": "/mnt"}})
+    await incus_client.create_profile(
+        "gpu-less",
+        "dom",
+        config={"limits.cpu": "1", "user.x": "y"},
+        devices={"data": {"type": "disk", "source": "/tmp", "path": "/mnt"}},
+    )
     await incus_client.patch_profile("gpu-less", "dom", config={"limits.memory": "64MiB"})
     profile = pylxd_reader("dom").profiles.get("gpu-less")
     assert profile.config == {"limits.cpu": "1", "user.x": "y", "limits.memory": "64MiB"}
@@ -235,8 +248,9 @@ async def test_profiles_network_and_project_writes_are_what_pylxd_reads(incus_cl
 
 async def test_instance_patch_and_put_change_config_as_the_cli_sees(incus_client, incusd):
     await incus_client.create_instance("box", image="busybox", config={"user.a": "1"})
-    await incus_client.patch_instance("box", config={"user.b": "2"},
-                                      devices={"scratch": {"type": "disk", "source": "/tmp", "path": "/mnt"}})
+    await incus_client.patch_instance(
+        "box", config={"user.b": "2"}, devices={"scratch": {"type": "disk", "source": "/tmp", "path": "/mnt"}}
+    )
     shown = json.loads(incusd.incus("query", "/1.0/instances/box").stdout)
     assert shown["config"]["user.a"] == "1" and shown["config"]["user.b"] == "2"
     assert shown["devices"]["scratch"]["path"] == "/mnt"
@@ -263,8 +277,7 @@ async def test_ephemeral_container_disappears_when_stopped(incus_client, incusd)
 
 async def test_storage_volumes_are_created_listed_and_deleted_in_a_project(incus_client, incusd):
     await incus_client.create_project("dom", config=PROJECT_FEATURES)
-    await incus_client.create_storage_volume("default", "data", "dom",
-                                             config={"user.anklume.managed": "true"})
+    await incus_client.create_storage_volume("default", "data", "dom", config={"user.anklume.managed": "true"})
     await incus_client.patch_storage_volume("default", "data", "dom", description="kept")
     listed = cli_json(incusd, "storage", "volume", "list", "default", "--project=dom")
     assert [(v["name"], v["type"], v["description"]) for v in listed] == [("data", "custom", "kept")]
@@ -352,8 +365,9 @@ def test_https_with_a_client_certificate_reaches_the_daemon(incusd):
     access = incusd.enable_https()
 
     async def talk() -> tuple[str, list[str], str]:
-        async with IncusClient(access["url"], cert=access["cert"], key=access["key"],
-                               server_cert=access["server_cert"]) as client:
+        async with IncusClient(
+            access["url"], cert=access["cert"], key=access["key"], server_cert=access["server_cert"]
+        ) as client:
             info = await client.server_info()
             projects = [p.name for p in await client.list_projects()]
             async with client.events(("lifecycle",)) as stream:
@@ -378,8 +392,9 @@ def test_https_with_the_wrong_pinned_certificate_is_refused(incusd):
     access = incusd.enable_https()
 
     async def talk() -> None:
-        async with IncusClient(access["url"], cert=access["cert"], key=access["key"],
-                               server_cert=access["cert"]) as client:
+        async with IncusClient(
+            access["url"], cert=access["cert"], key=access["key"], server_cert=access["cert"]
+        ) as client:
             await client.server_info()
 
     with pytest.raises(IncusUnreachable, match="CERTIFICATE_VERIFY_FAILED"):

@@ -208,9 +208,7 @@ def test_ninety_nine_auto_ips_fit_and_the_hundredth_is_x2(tmp_path):
 def test_explicit_ips_in_the_static_range_use_up_auto_numbers(tmp_path):
     explicit = '      fixed: {ip: "10.120.0.50"}\n'
     over = enrich_yaml(tmp_path, _many_machines(99, explicit))
-    assert [f.message for f in over.findings] == [
-        "Domain 'big' ran out of static IPs (.1-.99) for machine 'm98'"
-    ]
+    assert [f.message for f in over.findings] == ["Domain 'big' ran out of static IPs (.1-.99) for machine 'm98'"]
     high = enrich_yaml(tmp_path, _many_machines(99, explicit.replace(".50", ".150")))
     assert rules(high) == []
 

@@ -95,9 +95,7 @@ def _thousand_machines() -> str:
     for d in range(50):
         lines += [f"  dom{d}:", f"    trust_level: {TRUST_LEVELS[d % 5]}", "    machines:"]
         for m in range(20):
-            lines.append(
-                f"      dom{d}-m{m}: {{weight: {m % 3 + 1}, persistent_data: {{data: {{path: /data}}}}}}"
-            )
+            lines.append(f"      dom{d}-m{m}: {{weight: {m % 3 + 1}, persistent_data: {{data: {{path: /data}}}}}}")
     lines += [
         "shared_volumes:",
         "  docs:",

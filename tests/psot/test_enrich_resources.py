@@ -93,9 +93,7 @@ def test_explicit_limits_are_never_overwritten(tmp_path):
         "          b: {config: {limits.cpu.allowance: 10%}}\n"
         "          c: {config: {security.nesting: 'true'}}"
     )
-    configs = _configs(
-        enrich_yaml(tmp_path, _infra(RESERVE + ", cpu_mode: count, overcommit: true}", machines), HOST)
-    )
+    configs = _configs(enrich_yaml(tmp_path, _infra(RESERVE + ", cpu_mode: count, overcommit: true}", machines), HOST))
     assert configs["a"] == {"limits.cpu": "1", "limits.memory": "1GiB", "limits.memory.enforce": "hard"}
     assert configs["b"] == {
         "limits.cpu.allowance": "10%",
@@ -150,8 +148,7 @@ def test_allowance_overcommit_is_x3(tmp_path):
     machines = "a: {config: {limits.cpu.allowance: 50%}}\n          b: {}"
     enriched = enrich_yaml(tmp_path, _infra(RESERVE + "}", machines), HOST)
     assert [f.message for f in enriched.findings] == [
-        "Resource overcommit: CPU allowance: 125% > 75% available. "
-        "Set resource_policy.overcommit: true to allow."
+        "Resource overcommit: CPU allowance: 125% > 75% available. Set resource_policy.overcommit: true to allow."
     ]
 
 

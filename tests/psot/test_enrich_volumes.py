@@ -58,8 +58,7 @@ def test_machine_consumer_of_another_domain_gets_the_volume(tmp_path):
 
 def test_explicit_source_path_and_shift_false(tmp_path):
     text = _with_volumes(
-        "  media:\n    source: /data/media\n    path: /mnt/media\n"
-        "    shift: false\n    consumers: {pro-dev: rw}\n"
+        "  media:\n    source: /data/media\n    path: /mnt/media\n    shift: false\n    consumers: {pro-dev: rw}\n"
     )
     enriched = enrich_yaml(tmp_path, text)
     assert machine(enriched, "pro", "pro-dev")["devices"] == {
@@ -68,9 +67,7 @@ def test_explicit_source_path_and_shift_false(tmp_path):
 
 
 def test_shared_volumes_base_sets_the_default_source(tmp_path):
-    infra = INFRA.replace(
-        "global: {addressing: {}}", "global: {addressing: {}, shared_volumes_base: /tank/shares}"
-    )
+    infra = INFRA.replace("global: {addressing: {}}", "global: {addressing: {}, shared_volumes_base: /tank/shares}")
     enriched = enrich_yaml(tmp_path, _with_volumes("  docs: {consumers: {pro-dev: rw}}\n", infra))
     assert machine(enriched, "pro", "pro-dev")["devices"]["sv-docs"]["source"] == "/tank/shares/docs"
 
@@ -116,9 +113,7 @@ def test_persistent_data_base_defaults_to_srv_anklume_data(tmp_path):
 
 def test_devices_merge_shared_then_persistent_then_user(tmp_path):
     text = (
-        PERSISTENT.replace(
-            "      pro-db:\n", "      pro-db:\n        devices:\n          gpu0: {type: gpu}\n"
-        )
+        PERSISTENT.replace("      pro-db:\n", "      pro-db:\n        devices:\n          gpu0: {type: gpu}\n")
         + "shared_volumes:\n  docs: {consumers: {pro: ro}}\n"
     )
     devices = machine(enrich_yaml(tmp_path, text), "pro", "pro-db")["devices"]
@@ -158,8 +153,5 @@ def test_gpu_consumers_count_gpu_true_and_gpu_profiles_of_the_same_domain(tmp_pa
 
 
 def test_gpu_consumers_tolerate_malformed_data():
-    assert (
-        gpu_consumers({"domains": {"a": None, "b": {"machines": {"m": "x", "n": {"profiles": [["x"]]}}}}})
-        == []
-    )
+    assert gpu_consumers({"domains": {"a": None, "b": {"machines": {"m": "x", "n": {"profiles": [["x"]]}}}}}) == []
     assert gpu_consumers({"domains": None}) == []

@@ -62,13 +62,7 @@ def test_legacy_all_yml_writes_the_default_base_subnet_when_none_is_given():
 
 def test_inventory_maps_each_host_to_its_ip_or_null():
     assert render_files(infra_of(legacy_data()))["inventory/lab.yml"] == (
-        "all:\n"
-        "  children:\n"
-        "    lab:\n"
-        "      hosts:\n"
-        "        lab-a:\n"
-        "        lab-b:\n"
-        "          ansible_host: 10.50.3.7\n"
+        "all:\n  children:\n    lab:\n      hosts:\n        lab-a:\n        lab-b:\n          ansible_host: 10.50.3.7\n"
     )
 
 

@@ -103,9 +103,7 @@ def test_only_changed_files_are_rewritten(tmp_path):
     report = sync_tree(tmp_path, infra_of(data), dry_run=False, clean_orphans=False)
     assert report.written == ["inventory/lab.yml", "host_vars/lab-b.yml"]
     assert (tmp_path / "host_vars" / "lab-a.yml").stat().st_mtime_ns == 1
-    assert (tmp_path / "group_vars" / "lab.yml").stat().st_mtime_ns == stamps[
-        tmp_path / "group_vars" / "lab.yml"
-    ]
+    assert (tmp_path / "group_vars" / "lab.yml").stat().st_mtime_ns == stamps[tmp_path / "group_vars" / "lab.yml"]
 
 
 def test_dry_run_reports_what_would_be_written_and_creates_nothing(tmp_path):

@@ -114,9 +114,7 @@ def test_near_identical_valid_infra_passes_the_rule(tmp_path, rule, text, fix):
 
 
 def test_unparsable_ip_skips_the_other_ip_rules(tmp_path):
-    text = infra(
-        domains="pro:\n  subnet_id: 1\n  machines:\n    a: {ip: 10.200.1.300}\n    b: {ip: 10.200.1.300}"
-    )
+    text = infra(domains="pro:\n  subnet_id: 1\n  machines:\n    a: {ip: 10.200.1.300}\n    b: {ip: 10.200.1.300}")
     loaded = load_text(tmp_path, text)
     assert {f.rule for f in validate_structure(loaded.data, loaded.source)} == {"M11"}
 
@@ -139,9 +137,7 @@ def test_zone_mode_checks_explicit_ip_against_the_computed_subnet(tmp_path):
 
 
 def test_duplicate_ip_names_the_first_owner(tmp_path):
-    text = infra(
-        domains="pro:\n  subnet_id: 1\n  machines:\n    a: {ip: 10.100.1.5}\n    b: {ip: 10.100.1.5}"
-    )
+    text = infra(domains="pro:\n  subnet_id: 1\n  machines:\n    a: {ip: 10.100.1.5}\n    b: {ip: 10.100.1.5}")
     loaded = load_text(tmp_path, text)
     [m4] = of_rule(validate_structure(loaded.data, loaded.source), "M4")
     assert m4.message == "Machine 'b': IP 10.100.1.5 already used by 'a'"

@@ -155,17 +155,13 @@ def test_enum_message_names_key_value_and_allowed_values(tmp_path):
 
 
 def test_zone_octet_overflow_names_the_domain_and_octet(tmp_path):
-    loaded = load_text(
-        tmp_path, infra("addressing: {zone_base: 245, zone_step: 3}", "tor: {trust_level: untrusted}")
-    )
+    loaded = load_text(tmp_path, infra("addressing: {zone_base: 245, zone_step: 3}", "tor: {trust_level: untrusted}"))
     [ad2] = validate_structure(loaded.data, loaded.source)
     assert ad2.message == "Domain 'tor': zone octet 257 exceeds 255"
 
 
 def test_a5_counts_the_policies_targeting_ai_tools(tmp_path):
     pol = "network_policies:\n" + "  - {from: pro, to: ai-tools}\n" * 3
-    loaded = load_text(
-        tmp_path, infra("ai_access_policy: exclusive\nai_access_default: pro", AI_DOMAINS, pol)
-    )
+    loaded = load_text(tmp_path, infra("ai_access_policy: exclusive\nai_access_default: pro", AI_DOMAINS, pol))
     [a5] = validate_structure(loaded.data, loaded.source)
     assert a5.message == "only one policy may target ai-tools (found 3)"

@@ -40,9 +40,7 @@ def warnings_of(tmp_path, text: str):
 def test_privileged_lxc_is_an_error_without_a_vm_in_the_chain(tmp_path, value):
     text = privileged(value=value)
     pl1 = assert_flags(host_findings(tmp_path, text, NESTED_LXC), "PL1", "error", text)
-    assert pl1.message == (
-        "Machine 'pro-dev': privileged LXC forbidden when vm_nested=false; use a VM or enable YOLO"
-    )
+    assert pl1.message == ("Machine 'pro-dev': privileged LXC forbidden when vm_nested=false; use a VM or enable YOLO")
 
 
 @pytest.mark.parametrize(
@@ -70,9 +68,7 @@ SUBNET_1 = infra(domains="pro:\n  subnet_id: 1  # <-")
 
 
 def test_domain_subnet_overlapping_a_host_interface_is_a_conflict(tmp_path):
-    h1 = assert_flags(
-        host_findings(tmp_path, SUBNET_1, hosts(("eth0", "10.100.0.0/16"))), "H1", "error", SUBNET_1
-    )
+    h1 = assert_flags(host_findings(tmp_path, SUBNET_1, hosts(("eth0", "10.100.0.0/16"))), "H1", "error", SUBNET_1)
     assert h1.message == (
         "SUBNET CONFLICT: Domain 'pro' uses 10.100.1.0/24, overlaps host interface eth0; "
         "change zone_base / base_subnet / subnet_id"
@@ -87,9 +83,7 @@ def test_domain_subnet_overlapping_a_host_interface_is_a_conflict(tmp_path):
         hosts(("net-pro", "10.100.1.0/24")),
         hosts(("002-net-pro", "10.100.1.0/24"), level=2),
         HostContext(host_networks=None),
-        HostContext(
-            host_networks=(HostNetwork("eth0", IPv4Network("10.100.1.0/24")),), skip_subnet_check=True
-        ),
+        HostContext(host_networks=(HostNetwork("eth0", IPv4Network("10.100.1.0/24")),), skip_subnet_check=True),
     ],
     ids=["no-overlap", "loopback", "own-bridge", "own-prefixed-bridge", "not-gathered", "skipped"],
 )

@@ -108,9 +108,7 @@ def test_generated_volume_devices_are_not_collisions_after_enrichment(tmp_path):
         "        sv-docs: {type: disk, source: /srv/anklume/shares/docs, path: /shared/docs, shift: 'true'}\n"
         "        pd-data: {type: disk, source: /srv/anklume/data/pro/pro-dev/data, path: /data}"
     )
-    text = (
-        with_pd("        data: {path: /data}", devices) + "shared_volumes:\n  docs: {consumers: {pro: ro}}\n"
-    )
+    text = with_pd("        data: {path: /data}", devices) + "shared_volumes:\n  docs: {consumers: {pro: ro}}\n"
     loaded = load_text(tmp_path, text)
     assert validate_structure(loaded.data, loaded.source) == []
 

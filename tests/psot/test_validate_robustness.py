@@ -66,14 +66,7 @@ WORDS = [
     "pd-a",
     "a",
 ]
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers(-5, 70000)
-    | st.floats()
-    | st.sampled_from(WORDS)
-    | st.text(max_size=4)
-)
+LEAVES = st.none() | st.booleans() | st.integers(-5, 70000) | st.floats() | st.sampled_from(WORDS) | st.text(max_size=4)
 KEYS = st.sampled_from(WORDS) | st.integers(-2, 300) | st.booleans() | st.none()
 GARBAGE = st.recursive(
     LEAVES,

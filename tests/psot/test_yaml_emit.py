@@ -89,9 +89,7 @@ def test_lists_are_indented_under_their_key_and_null_is_empty():
 
 
 def test_mappings_inside_list_items_start_on_the_dash_line():
-    assert emit({"l": [{"a": 1, "b": {"c": 2}}, [1, 2]]}) == (
-        "l:\n  - a: 1\n    b:\n      c: 2\n  - - 1\n    - 2\n"
-    )
+    assert emit({"l": [{"a": 1, "b": {"c": 2}}, [1, 2]]}) == ("l:\n  - a: 1\n    b:\n      c: 2\n  - - 1\n    - 2\n")
 
 
 def test_empty_collections_are_written_inline():
