@@ -33,7 +33,6 @@ def _top_parser() -> argparse.ArgumentParser:
 def _verb_parser(name: str) -> argparse.ArgumentParser:
     module = VERBS[name]
     parser = _Parser(prog=f"anklume-tui --batch {name}", description=module.HELP)
-    parser.add_argument("--incus", metavar="URL", help=argparse.SUPPRESS)
     module.add_arguments(parser)
     return parser
 

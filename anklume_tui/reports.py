@@ -5,6 +5,8 @@ Each model's JSON Schema is kept in anklume_tui/schemas/ (tests check they match
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from .psot.findings import Finding
@@ -51,4 +53,89 @@ class SyncReportOut(ValidateReport):
     skipped: list[str]
 
 
-SCHEMAS: dict[str, type[Report]] = {"validate": ValidateReport, "sync": SyncReportOut}
+
+# status (engine/status.py builds it; the TUI shows the same model)
+
+
+class MachineStatus(BaseModel):
+    name: str
+    instance: str  # the Incus name (with the nesting prefix)
+    state: str  # Incus status (Running, Stopped, Frozen, Error...) or "missing"
+    type: Literal["lxc", "vm"]  # the real type when the instance exists, else the declared one
+    ip: str | None  # live eth0 address when running, else the static one set on eth0, else null
+    protected: bool | None  # security.protection.delete; null when missing
+    snapshots: int | None  # null when missing
+    # disabled: the domain is not reconciled, so nothing is compared
+    drift: Literal["ok", "missing", "drift", "disabled"]
+    differences: list[str]  # what differs, one line per key, when drift is "drift"
+
+
+class DomainStatus(BaseModel):
+    name: str
+    project: str
+    network: str
+    trust_level: str  # effective trust level
+    enabled: bool
+    exists: bool  # the project exists
+    network_exists: bool
+    machines: list[MachineStatus]
+
+
+class StatusReport(Report):
+    domains: list[DomainStatus]
+
+
+# flush (engine/flush.py)
+
+
+class FlushObject(BaseModel):
+    kind: Literal["instance", "profile", "image", "project", "network"]
+    project: str | None  # null for projects and networks
+    name: str
+    outcome: Literal["deleted", "refused", "failed"]
+    reason: str = ""
+
+
+class FlushFile(BaseModel):
+    path: str  # relative to output_dir
+    outcome: Literal["deleted", "kept"]
+    reason: str = ""
+
+
+class FlushReport(Report):
+    output_dir: str | None
+    objects: list[FlushObject]
+    files: list[FlushFile]
+
+    def of(self, outcome: str) -> list[FlushObject]:
+        return [o for o in self.objects if o.outcome == outcome]
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.of("refused"))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.of("failed"))
+
+
+# import-infra (engine/import_infra.py)
+
+
+class ImportReport(Report):
+    path: str
+    domains: list[str]
+    machines: list[str]
+    notes: list[str]  # what could not be carried over and needs review
+    valid: bool
+    errors: list[FindingOut]
+    warnings: list[FindingOut]
+
+
+SCHEMAS: dict[str, type[Report]] = {
+    "validate": ValidateReport,
+    "sync": SyncReportOut,
+    "status": StatusReport,
+    "flush": FlushReport,
+    "import-infra": ImportReport,
+}

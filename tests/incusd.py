@@ -26,13 +26,22 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.incus_images import ImageFiles, build_busybox_image
+from tests.incusd_host import (
+    DIR_PREFIX,
+    alive,
+    enter_namespaces_setup,
+    make_cgroups,
+    own_cgroup_dirs,
+    parent_of,
+    remove_cgroups,
+)
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 
 INCUSD = shutil.which("incusd") or "/usr/libexec/incus/incusd"
 INCUS = shutil.which("incus") or "/usr/bin/incus"
-DIR_PREFIX = "anklume-incusd-"
+UNSHARE = ["unshare", "--mount", "--net", "--pid", "--mount-proc", "--fork", "--kill-child"]
 
 PRESEED = """\
 storage_pools:
@@ -67,84 +76,6 @@ def incus_installed() -> bool:
     return os.access(INCUSD, os.X_OK) and os.access(INCUS, os.X_OK) and shutil.which("unshare") is not None
 
 
-def _own_cgroup_dirs() -> list[Path]:
-    """This process's cgroup directory in every mounted hierarchy (v1 controllers and v2)."""
-    mounts = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        left, _, right = line.partition(" - ")
-        fields, (fstype, _source, options) = left.split(), right.split()[:3]
-        if fstype in ("cgroup", "cgroup2"):
-            mounts.append((fields[3], fields[4], fstype, set(options.split(","))))
-    dirs = []
-    for line in Path("/proc/self/cgroup").read_text().splitlines():
-        _, controllers, path = line.split(":", 2)
-        for root, point, fstype, options in mounts:
-            fits = (
-                fstype == "cgroup2"
-                if not controllers
-                else (fstype == "cgroup" and set(controllers.split(",")) <= options)
-            )
-            if fits and (path + "/").startswith(root.rstrip("/") + "/"):
-                dirs.append(Path(point) / os.path.relpath(path, root))
-                break
-    return dirs
-
-
-def make_cgroups(name: str) -> list[Path]:
-    """A child cgroup of ours in each hierarchy: LXC then nests the daemon's containers under it,
-    so their cgroups never collide with another daemon's and are removed with it."""
-    made: list[Path] = []
-    try:
-        for parent in _own_cgroup_dirs():
-            child = parent / name
-            child.mkdir()
-            made.append(child)
-            for knob in ("cpuset.cpus", "cpuset.mems"):
-                if (parent / knob).exists():
-                    (child / knob).write_text((parent / knob).read_text())
-    except OSError:
-        remove_cgroups(made)
-        return []
-    return made
-
-
-def remove_cgroups(dirs: list[Path]) -> None:
-    """Kill whatever is left in these cgroup trees, then remove them, deepest first."""
-    for top in dirs:
-        for _ in range(50):
-            for dirpath, _dirs, _files in os.walk(top, topdown=False):
-                with contextlib.suppress(OSError, ValueError):
-                    for pid in (Path(dirpath) / "cgroup.procs").read_text().split():
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(int(pid), signal.SIGKILL)
-                with contextlib.suppress(OSError):
-                    os.rmdir(dirpath)
-            if not top.exists():
-                break
-            time.sleep(0.05)
-
-
-def _enter_namespaces_setup(cgroups: list[Path]):
-    def setup() -> None:
-        """In the forked unshare: join our cgroups; die (so the namespaces die) if the test process dies."""
-        for cgroup in cgroups:
-            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-    return setup
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale_dirs() -> None:
     """Remove directories left by earlier runs whose daemon no longer exists."""
     for path in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"):
@@ -152,11 +83,11 @@ def sweep_stale_dirs() -> None:
             pid = int((path / "unshare.pid").read_text())
         except (OSError, ValueError):
             pid = 0
-        if pid and _alive(pid):
+        if pid and alive(pid):
             continue
         if time.time() - path.stat().st_mtime > 60 or pid:
             with contextlib.suppress(OSError):
-                remove_cgroups([d / path.name for d in _own_cgroup_dirs() if (d / path.name).exists()])
+                remove_cgroups([d / path.name for d in own_cgroup_dirs() if (d / path.name).exists()])
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -229,31 +160,19 @@ class ThrowawayIncus:
         self._cgroups = make_cgroups(self.dir.name)
         log = open(self.dir / "incusd.log", "wb")  # noqa: SIM115 - handed to the daemon
         self._proc = subprocess.Popen(
-            [
-                "unshare",
-                "--mount",
-                "--net",
-                "--pid",
-                "--mount-proc",
-                "--fork",
-                "--kill-child",
-                "sh",
-                "-c",
-                NAMESPACE_INIT,
-                INCUSD,
-                str(self.dir / "cgroup-hold"),
-            ],
+            [*UNSHARE, "sh", "-c", NAMESPACE_INIT, INCUSD, str(self.dir / "cgroup-hold")],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_enter_namespaces_setup(self._cgroups),
+            preexec_fn=enter_namespaces_setup(self._cgroups),
         )
         log.close()
         (self.dir / "unshare.pid").write_text(str(self._proc.pid))
         try:
             self.incus("admin", "waitready", "--timeout=30")
             self.timings["daemon_ready"] = time.monotonic() - t0
+            assert self.pid
             self.incus("admin", "init", "--preseed", input=PRESEED)
             self.timings["preseed"] = time.monotonic() - t0 - self.timings["daemon_ready"]
             if with_busybox:
@@ -403,23 +322,24 @@ class ThrowawayIncus:
 
     def stop(self) -> None:
         """Delete what remains, shut the daemon down, kill leftovers, remove every file."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            with contextlib.suppress(Exception):
-                if self.incus("admin", "waitready", "--timeout=2", check=False).returncode == 0:
-                    self.reset(keep_images=False)
-                    self.incus("admin", "shutdown", "--timeout=30", check=False, timeout=40)
-        with contextlib.suppress(ProcessLookupError, RuntimeError):
-            # Killing PID 1 of the PID namespace kills every process left inside (containers included).
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.kill()
-        self._proc.wait(timeout=30)
-        self._proc = None
-        self._ns_pid = 0
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                with contextlib.suppress(Exception):
+                    if self.incus("admin", "waitready", "--timeout=2", check=False).returncode == 0:
+                        self.reset(keep_images=False)
+                        self.incus("admin", "shutdown", "--timeout=30", check=False, timeout=40)
+            if self._ns_pid and parent_of(self._ns_pid) == self._proc.pid:
+                # Killing PID 1 of the PID namespace kills every process left inside (containers too).
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._ns_pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait(timeout=30)
+            self._proc = None
+            self._ns_pid = 0
         remove_cgroups(self._cgroups)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if hasattr(self, "dir"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 DEFAULT_DEVICES = {"root": {"type": "disk", "path": "/", "pool": "default"}}

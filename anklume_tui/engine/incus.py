@@ -12,13 +12,19 @@ from pathlib import Path
 
 from anklume_tui.engine.incus_events import EventStream
 from anklume_tui.engine.incus_instances import Devices, InstanceCalls, some
+from anklume_tui.engine.incus_reconcile_calls import ReconcileCalls
 from anklume_tui.engine.incus_models import (
+    ExecResult,
     Image,
     ImageAlias,
+    Instance,
+    InstanceFile,
+    InstanceState,
     Network,
     Profile,
     Project,
     ServerInfo,
+    Snapshot,
     StorageVolume,
 )
 from anklume_tui.engine.incus_transport import (
@@ -35,17 +41,30 @@ from anklume_tui.engine.incus_transport import (
 
 __all__ = [
     "Endpoint",
+    "EventStream",
+    "ExecResult",
+    "Image",
+    "ImageAlias",
     "IncusClient",
     "IncusError",
     "IncusNotFound",
     "IncusTimeout",
     "IncusUnreachable",
     "IncusUrlError",
+    "Instance",
+    "InstanceFile",
+    "InstanceState",
+    "Network",
+    "Profile",
+    "Project",
+    "ServerInfo",
+    "Snapshot",
+    "StorageVolume",
     "resolve_endpoint",
 ]
 
 
-class IncusClient(InstanceCalls):
+class IncusClient(InstanceCalls, ReconcileCalls):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
     def __init__(
@@ -263,6 +282,9 @@ class IncusClient(InstanceCalls):
     async def list_images(self, project: str = "default") -> list[Image]:
         found = await self._t.call("GET", "/1.0/images", project=project, params={"recursion": 1})
         return [Image.model_validate({"project": project, **i}) for i in found]
+
+    async def delete_image(self, fingerprint: str, project: str = "default") -> None:
+        await self._t.call("DELETE", f"/1.0/images/{q(fingerprint)}", project=project)
 
     async def get_image_alias(self, alias: str, project: str = "default") -> ImageAlias:
         """The alias and the fingerprint it points to; IncusNotFound when the project has no such alias."""

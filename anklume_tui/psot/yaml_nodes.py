@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import yaml
+
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from .findings import Finding, Location, Severity
 
@@ -73,25 +76,41 @@ class LoadFailure(Exception):
         self.finding = finding
 
 
-class _Yaml11Resolver(VersionedResolver):
-    """YAML 1.1 always; ruamel otherwise re-derives the version for every scalar the C parser resolves."""
+class _PyYamlResolver(VersionedResolver):
+    """Plain scalars resolve exactly as PyYAML's safe_load does (SPEC §3.1).
 
-    @property
-    def processing_version(self):
-        return (1, 1)
+    ruamel's own YAML 1.1 rules differ on a few scalars (`y`/`n` are booleans there,
+    `1e3` a float), so the C composer asks PyYAML's resolver instead.
+    """
+
+    _pyyaml = yaml.resolver.Resolver()
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode:
+            return Tag(suffix=self._pyyaml.resolve(yaml.ScalarNode, value, implicit))
+        return super().resolve(kind, value, implicit)
 
 
 def _parser() -> YAML:
-    yaml = YAML(typ="safe")
-    yaml.version = (1, 1)
-    yaml.Resolver = _Yaml11Resolver
-    return yaml
+    parser = YAML(typ="safe")
+    parser.version = (1, 1)
+    parser.Resolver = _PyYamlResolver
+    return parser
+
+
+_PYYAML_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _construct(node: ScalarNode):
+    """A non-string scalar's value, as PyYAML's safe_load builds it."""
+    build = _PYYAML_CONSTRUCTOR.yaml_constructors[node.tag]
+    return build(_PYYAML_CONSTRUCTOR, yaml.ScalarNode(node.tag, node.value))
 
 
 class _Builder:
-    def __init__(self, file: str, yaml: YAML):
+    def __init__(self, file: str):
         self.file = file
-        self.construct = yaml.constructor.construct_object
+        self.construct = _construct
         self.source = SourceMap()
         self.duplicates: list[Finding] = []
         self.nodes = 0
@@ -209,9 +228,8 @@ class ParsedYaml:
 
 def parse_yaml(text: str, file: str) -> ParsedYaml:
     """Parse text; problems come back as L3/Y1 findings, never as exceptions."""
-    yaml = _parser()
     try:
-        root = yaml.compose(text)
+        root = _parser().compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
@@ -225,7 +243,7 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
         return _failed(Finding("L3", Severity.ERROR, "YAML nesting too deep", Location(file, 1, 1)))
     if root is None:
         return ParsedYaml(None, SourceMap(), [])
-    builder = _Builder(file, yaml)
+    builder = _Builder(file)
     try:
         data = builder.build(root, (), 0)
     except LoadFailure as failure:

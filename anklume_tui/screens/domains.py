@@ -40,6 +40,7 @@ def rows_of(result: PsotResult, needle: str = "") -> list[Row]:
 
 
 class DomainsScreen(Screen):
+    AUTO_FOCUS = "#domains"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Back", show=False),
@@ -89,7 +90,8 @@ class DomainsScreen(Screen):
         log.write_lines(f.render() for f in shown)
         errors = len(result.of(Severity.ERROR))
         if errors:
-            self.query_one(Detail).update(f"{result.loaded.display}: {errors} error(s); fix them and press r.")
+            message = f"{result.loaded.display}: {errors} error(s); fix them and press r."
+            self.query_one(Detail).show("", message)
 
     @on(DomainTable.RowHighlighted)
     def _show_selection(self) -> None:
@@ -98,16 +100,16 @@ class DomainsScreen(Screen):
         row = self.query_one(DomainTable).selected()
         detail = self.query_one(Detail)
         if row is None:
-            detail.update("No domain matches." if self.query_one(Input).value else "No domains declared yet.")
+            detail.show("", "No domain matches." if self.query_one(Input).value else "No domains declared yet.")
             return
         domains = {d.name: d for d in self.result.infra.domains}
         if row.is_domain:
-            detail.update(domain_detail(domains[row.name]))
+            detail.show(row.key, domain_detail(domains[row.name]))
             return
         for domain in domains.values():
             for machine in domain.machines:
                 if machine.name == row.name:
-                    detail.update(machine_detail(domain, machine))
+                    detail.show(row.key, machine_detail(domain, machine))
                     return
 
     def action_filter(self) -> None:

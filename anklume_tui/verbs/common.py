@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
+from .. import exitcodes
 from ..engine.hostinfo import gather_host_context
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
@@ -57,3 +59,29 @@ def summary(result: PsotResult) -> str:
 
 def emit_json(report: Report) -> None:
     print(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+
+
+def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
+
+
+def run_with_incus(args: argparse.Namespace, work) -> int:
+    """Run `await work(client)` against Incus; unreachable → exit 3, Incus errors → exit 1, one clear line."""
+    from ..engine.incus import IncusClient
+    from ..engine.incus_transport import IncusError, IncusUnreachable, IncusUrlError
+
+    async def main() -> int:
+        async with IncusClient(getattr(args, "incus", None)) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(main())
+    except IncusUrlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.INVALID
+    except IncusUnreachable as exc:
+        print(f"error: Incus unreachable: {exc}", file=sys.stderr)
+        return exitcodes.UNREACHABLE
+    except IncusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.FAILED

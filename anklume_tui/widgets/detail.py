@@ -79,5 +79,10 @@ def machine_detail(domain, machine) -> Group:
 
 
 class Detail(Static):
-    def clear_detail(self, message: str = "") -> None:
-        self.update(message)
+    """Shows one subject at a time; `subject` names it ("d:<domain>", "m:<machine>", or "")."""
+
+    subject = ""
+
+    def show(self, subject: str, renderable) -> None:
+        self.subject = subject
+        self.update(renderable)

@@ -62,14 +62,22 @@ class DomainTable(DataTable):
         self.rows_by_key: dict[str, Row] = {}
 
     def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column, key=column)
+        self._columns([])
+
+    def _columns(self, cells: list[list[Text]]) -> None:
+        # Widths are computed here rather than left to DataTable's lazy auto-width, which
+        # repaints only at the next idle: the first paint must already be right.
+        for i, column in enumerate(COLUMNS):
+            width = max([len(column)] + [row[i].cell_len for row in cells])
+            self.add_column(column, key=column, width=width)
 
     def show(self, rows: list[Row]) -> None:
-        self.clear()
+        self.clear(columns=True)
         self.rows_by_key = {row.key: row for row in rows}
-        for row in rows:
-            self.add_row(*row.cells(self.colour), key=row.key)
+        cells = [row.cells(self.colour) for row in rows]
+        self._columns(cells)
+        for row, row_cells in zip(rows, cells, strict=True):
+            self.add_row(*row_cells, key=row.key)
 
     def selected(self) -> Row | None:
         if not self.rows_by_key or self.cursor_row < 0 or self.cursor_row >= self.row_count:

@@ -1,0 +1,60 @@
+"""Calls apply needs beyond the basic client: images between projects and from a server, and directories
+inside instances (mixed into `incus.IncusClient`; every request goes through its transport)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from anklume_tui.engine.incus_transport import IncusTransport, q
+
+
+class ReconcileCalls:
+    _t: IncusTransport
+
+    async def copy_image_from_project(
+        self, fingerprint: str, source_project: str, project: str, *, aliases: Sequence[str] = ()
+    ) -> None:
+        """Copy a local image into another project's image store of the same daemon (API extension
+        `image_source_project`; `incus image copy` cannot do this without a network listener)."""
+        body = {
+            "source": {
+                "type": "image",
+                "mode": "pull",
+                "protocol": "incus",
+                "fingerprint": fingerprint,
+                "project": source_project,
+            },
+            "aliases": [{"name": a} for a in aliases],
+        }
+        await self._t.call("POST", "/1.0/images", project=project, json=body)
+
+    async def download_image(
+        self,
+        server: str,
+        alias: str,
+        project: str = "default",
+        *,
+        protocol: str = "simplestreams",
+        auto_update: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Fetch an image from an image server into the project's cache (as `incus image copy` would)."""
+        body = {
+            "source": {"type": "image", "mode": "pull", "server": server, "protocol": protocol, "alias": alias},
+            "auto_update": auto_update,
+        }
+        await self._t.call("POST", "/1.0/images", project=project, json=body, timeout=timeout)
+
+    async def make_directory(
+        self, name: str, project: str = "default", path: str = "", *, mode: int = 0o755, uid: int = 0, gid: int = 0
+    ) -> None:
+        """Create a directory inside an instance (its parent must exist; an existing one is fine)."""
+        headers = {
+            "X-Incus-uid": str(uid),
+            "X-Incus-gid": str(gid),
+            "X-Incus-mode": f"{mode:04o}",
+            "X-Incus-type": "directory",
+        }
+        await self._t.send(
+            "POST", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path}, headers=headers
+        )

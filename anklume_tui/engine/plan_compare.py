@@ -1,0 +1,56 @@
+"""Field-by-field comparison of expected and real Incus objects: only declared keys and devices count
+(extra keys and devices in Incus are left alone, SPEC §8.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .desired import Devices
+from .plan_models import Drift
+
+
+def config_diff(expected: dict[str, str], actual: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """Declared keys whose real value differs: key → (expected, actual or None when absent)."""
+    return {k: (v, actual.get(k)) for k, v in expected.items() if actual.get(k) != v}
+
+
+def device_differs(expected: dict[str, str], actual: dict[str, str] | None) -> bool:
+    return actual is None or any(actual.get(k) != v for k, v in expected.items())
+
+
+def devices_diff(expected: Devices, actual: Devices) -> dict[str, tuple[dict[str, str], dict[str, str] | None]]:
+    return {
+        name: (dev, actual.get(name)) for name, dev in expected.items() if device_differs(dev, actual.get(name))
+    }
+
+
+def merged_device(expected: dict[str, str], actual: dict[str, str] | None) -> dict[str, str]:
+    """What to write: the real device's extra keys kept, the declared ones set (a device of another
+    type is replaced whole)."""
+    if actual is None or actual.get("type") != expected.get("type"):
+        return dict(expected)
+    return {**actual, **expected}
+
+
+def drift_entries(kind: str, project: str, name: str, prefix: str, diff: dict[str, tuple[Any, Any]]) -> list[Drift]:
+    return [
+        Drift(kind=kind, project=project, name=name, field=f"{prefix}{key}", expected=exp, actual=act)
+        for key, (exp, act) in diff.items()
+    ]
+
+
+def describe(entries: list[Drift]) -> str:
+    """`config.limits.cpu: '2' → '1'; devices.gpu: absent → {...}` for the plan's text and JSON detail."""
+    parts = []
+    for entry in entries:
+        actual = "absent" if entry.actual is None else _short(entry.actual)
+        parts.append(f"{entry.field}: {actual} → {_short(entry.expected)}")
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return repr(value)

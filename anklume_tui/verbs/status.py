@@ -1,0 +1,90 @@
+"""`status`: each declared domain and machine with its real state, IP, protection, snapshots and drift."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import exitcodes
+from ..reports import StatusReport
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    check_infra,
+    emit_json,
+    print_findings,
+    run_with_incus,
+    summary,
+)
+
+HELP = (
+    "each declared domain and machine with its real Incus state, IP, protection, snapshot count and drift "
+    "(exit 0 even with drift; 2 invalid infra; 3 Incus unreachable)"
+)
+COLUMNS = ("DOMAIN", "MACHINE", "INSTANCE", "STATE", "TYPE", "IP", "PROTECTED", "SNAPSHOTS", "DRIFT")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("--details", action="store_true", help="list each drifting key under its machine")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.status import gather_status
+
+    result = check_infra(args)
+    if not result.valid:
+        print_findings(result.findings)
+        print(summary(result), file=sys.stderr)
+        return exitcodes.INVALID
+
+    async def work(client) -> int:
+        report = await gather_status(client, result.infra)
+        if args.json:
+            emit_json(report)
+        else:
+            print(render_table(report, details=getattr(args, "details", False)))
+        return exitcodes.OK
+
+    return run_with_incus(args, work)
+
+
+def _yes_no(value: bool | None) -> str:
+    return "-" if value is None else "yes" if value else "no"
+
+
+def render_table(report: StatusReport, details: bool = False) -> str:
+    rows: list[tuple[str, ...]] = []
+    notes: dict[int, list[str]] = {}
+    for domain in report.domains:
+        label = domain.name if domain.enabled else f"{domain.name} (disabled)"
+        if not domain.exists:
+            label += " [no project]"
+        if not domain.machines:
+            rows.append((label, "-", "-", "-", "-", "-", "-", "-", "-"))
+        for machine in domain.machines:
+            rows.append(
+                (
+                    label,
+                    machine.name,
+                    machine.instance,
+                    machine.state,
+                    machine.type,
+                    machine.ip or "-",
+                    _yes_no(machine.protected),
+                    "-" if machine.snapshots is None else str(machine.snapshots),
+                    machine.drift,
+                )
+            )
+            if details and machine.differences:
+                notes[len(rows) - 1] = machine.differences
+    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        lines += [f"    {note}" for note in notes.get(index, [])]
+    machines = [m for d in report.domains for m in d.machines]
+    drifting = sum(m.drift in ("drift", "missing") for m in machines)
+    lines.append(f"{len(report.domains)} domain(s), {len(machines)} machine(s), {drifting} drifting or missing")
+    return "\n".join(lines)
