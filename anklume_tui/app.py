@@ -29,15 +29,18 @@ class AnklumeApp(App):
         Binding("question_mark,f1", "help", "Help"),
     ]
 
-    def __init__(self, infra: Path, *, read_only: bool = False, notice: str | None = None) -> None:
+    def __init__(
+        self, infra: Path, *, read_only: bool = False, notice: str | None = None, incus_url: str | None = None
+    ) -> None:
         super().__init__()
         self.infra = infra
+        self.incus_url = incus_url
         self.read_only = read_only
         self.notice = notice
         self.colour = "NO_COLOR" not in os.environ
 
     def on_mount(self) -> None:
-        self.push_screen(DomainsScreen(self.infra, self.notice))
+        self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -53,7 +56,7 @@ def choose_infra(explicit: str | None, cwd: Path) -> tuple[Path, bool, str | Non
     return example, True, EXAMPLE_NOTICE.format(example=example)
 
 
-def run_tui(infra: str | None) -> int:
+def run_tui(infra: str | None, incus_url: str | None = None) -> int:
     path, read_only, notice = choose_infra(infra, Path.cwd())
-    AnklumeApp(path, read_only=read_only, notice=notice).run()
+    AnklumeApp(path, read_only=read_only, notice=notice, incus_url=incus_url).run()
     return exitcodes.OK

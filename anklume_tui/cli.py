@@ -8,9 +8,17 @@ import sys
 import traceback
 
 from . import exitcodes
-from .verbs import sync, validate
+from .verbs import apply, flush, import_infra, plan, status, sync, validate
 
-VERBS = {"validate": validate, "sync": sync}
+VERBS = {
+    "validate": validate,
+    "sync": sync,
+    "plan": plan,
+    "apply": apply,
+    "status": status,
+    "flush": flush,
+    "import-infra": import_infra,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                 _top_parser().error(f"unrecognized arguments: {' '.join(rest)}")
             from .app import run_tui
 
-            return run_tui(top.infra)
+            return run_tui(top.infra, top.incus)
         args = _verb_parser(top.batch).parse_args(rest)
         if getattr(args, "infra", None) is None:
             args.infra = top.infra

@@ -309,7 +309,9 @@ class ThrowawayIncus:
                 self.incus("profile", "edit", "default", where, input=PRESEED_DEFAULT_PROFILE)
             elif project != "default" and (profile["config"] or profile["devices"]):
                 self.incus("profile", "edit", "default", where, input="config: {}\ndevices: {}\n")
-        if project != "default" or not keep_images:
+        # A project without its own image store (features.images=false) lists default's images.
+        own_images = project == "default" or config.get("features.images") == "true"
+        if own_images and (project != "default" or not keep_images):
             for img in self.query(f"/1.0/images?{query}"):
                 self.incus("image", "delete", img["fingerprint"], where)
             self.forget_images(project)

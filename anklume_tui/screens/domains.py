@@ -1,7 +1,8 @@
-"""Home screen: the declared domains and machines, with details and validation findings."""
+"""Home screen: declared domains and machines, kept current from Incus, with details and findings."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual import on, work
@@ -13,30 +14,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Log, Static
 
 from ..engine.hostinfo import gather_host_context
+from ..engine.incus_transport import IncusError, IncusUrlError
+from ..engine.live import InstanceChange, live_status
 from ..psot.findings import Severity
 from ..psot.pipeline import PsotResult, run_psot
+from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
-from ..widgets.domain_table import DomainTable, Row
+from ..widgets.domain_table import DomainTable
+from .domain_rows import Live, fields_after, live_from_report, rows_of
 
-
-def rows_of(result: PsotResult, needle: str = "") -> list[Row]:
-    """Domain and machine rows, in declaration order; a filter keeps matching machines and their domain."""
-    rows: list[Row] = []
-    if result.infra is None:
-        return rows
-    needle = needle.lower()
-    for domain in result.infra.domains:
-        trust = domain.effective_trust
-        machines = [
-            Row(f"m:{m.name}", m.name, trust, m.type, m.ip or "DHCP", domain.enabled)
-            for m in domain.machines
-            if not needle or needle in m.name.lower() or needle in domain.name.lower()
-        ]
-        if needle and not machines and needle not in domain.name.lower():
-            continue
-        rows.append(Row(f"d:{domain.name}", domain.name, trust, "domain", domain.subnet or "", domain.enabled))
-        rows.extend(machines)
-    return rows
+RETRY_SECONDS = 5.0
 
 
 class DomainsScreen(Screen):
@@ -52,11 +39,30 @@ class DomainsScreen(Screen):
             super().__init__()
             self.result = result
 
-    def __init__(self, infra: Path, notice: str | None) -> None:
+    class StatusArrived(Message):
+        def __init__(self, report: StatusReport) -> None:
+            super().__init__()
+            self.report = report
+
+    class InstanceChanged(Message):
+        def __init__(self, change: InstanceChange) -> None:
+            super().__init__()
+            self.change = change
+
+    class IncusProblem(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, infra: Path, notice: str | None, incus_url: str | None = None) -> None:
         super().__init__()
         self.infra = infra
         self.notice = notice
+        self.incus_url = incus_url
         self.result: PsotResult | None = None
+        self.live: Live = {}
+        self.by_instance: dict[tuple[str, str], str] = {}
+        self.status: StatusReport | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,10 +82,53 @@ class DomainsScreen(Screen):
     def check(self) -> None:
         self.post_message(self.Checked(run_psot(self.infra, gather_host_context())))
 
+    @work(exclusive=True, group="incus")
+    async def watch_incus(self) -> None:
+        """First the status of everything declared, then each change from the event stream; retry when down."""
+        infra = self.result.infra
+        while True:
+            try:
+                async for item in live_status(self.incus_url, infra):
+                    if isinstance(item, StatusReport):
+                        self.post_message(self.StatusArrived(item))
+                    else:
+                        self.post_message(self.InstanceChanged(item))
+            except IncusUrlError as exc:
+                self.post_message(self.IncusProblem(f"Incus: {exc}"))
+                return
+            except IncusError as exc:
+                self.post_message(self.IncusProblem(f"Incus: {exc}; retrying every {RETRY_SECONDS:.0f} s"))
+            await asyncio.sleep(RETRY_SECONDS)
+
     def on_domains_screen_checked(self, message: Checked) -> None:
         self.result = message.result
-        self.query_one(DomainTable).show(rows_of(message.result, self.query_one(Input).value))
+        self._refill()
         self._show_findings(message.result)
+        if message.result.infra is not None:
+            self.watch_incus()
+
+    def on_domains_screen_status_arrived(self, message: StatusArrived) -> None:
+        self.status = message.report
+        self.live, self.by_instance = live_from_report(message.report)
+        table = self.query_one(DomainTable)
+        for key, fields in self.live.items():
+            table.update_row(key, **fields)
+        self.sub_title = str(self.infra)
+        self._show_selection()
+
+    def on_domains_screen_instance_changed(self, message: InstanceChanged) -> None:
+        key = self.by_instance.get((message.change.project, message.change.name))
+        if key is None:
+            return
+        fields = fields_after(message.change)
+        self.live.setdefault(key, {}).update(fields)
+        self.query_one(DomainTable).update_row(key, **fields)
+
+    def on_domains_screen_incus_problem(self, message: IncusProblem) -> None:
+        self.sub_title = f"{self.infra} — {message.text}"
+
+    def _refill(self) -> None:
+        self.query_one(DomainTable).show(rows_of(self.result, self.query_one(Input).value, self.live))
         self._show_selection()
 
     def _show_findings(self, result: PsotResult) -> None:
@@ -102,14 +151,17 @@ class DomainsScreen(Screen):
         if row is None:
             detail.show("", "No domain matches." if self.query_one(Input).value else "No domains declared yet.")
             return
-        domains = {d.name: d for d in self.result.infra.domains}
-        if row.is_domain:
-            detail.show(row.key, domain_detail(domains[row.name]))
-            return
-        for domain in domains.values():
+        real = {d.name: d for d in self.status.domains} if self.status else {}
+        for domain in self.result.infra.domains:
+            if row.is_domain and domain.name == row.name:
+                detail.show(row.key, domain_detail(domain, real.get(domain.name)))
+                return
             for machine in domain.machines:
                 if machine.name == row.name:
-                    detail.show(row.key, machine_detail(domain, machine))
+                    status = (
+                        next((m for m in real[domain.name].machines if m.name == machine.name), None) if real else None
+                    )
+                    detail.show(row.key, machine_detail(domain, machine, status))
                     return
 
     def action_filter(self) -> None:
@@ -125,10 +177,9 @@ class DomainsScreen(Screen):
             self.query_one(DomainTable).focus()
 
     @on(Input.Changed, "#filter")
-    def _filter(self, event: Input.Changed) -> None:
+    def _filter(self) -> None:
         if self.result is not None:
-            self.query_one(DomainTable).show(rows_of(self.result, event.value))
-            self._show_selection()
+            self._refill()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:

@@ -32,11 +32,24 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def domain_detail(domain) -> Group:
+def domain_detail(domain, status=None) -> Group:
     trust = domain.effective_trust
     head = Text(f"{TRUST_GLYPHS[trust]} {domain.name}  [{trust}]", style="bold")
+    real = []
+    if status is not None:
+        real = [
+            _pairs(
+                "In Incus",
+                [
+                    ("project", "present" if status.exists else "missing"),
+                    ("bridge", "present" if status.network_exists else "missing"),
+                    ("running", sum(m.state == "Running" for m in status.machines)),
+                ],
+            )
+        ]
     return Group(
         head,
+        *real,
         _pairs(
             "Declared",
             [
@@ -54,10 +67,25 @@ def domain_detail(domain) -> Group:
     )
 
 
-def machine_detail(domain, machine) -> Group:
+def machine_detail(domain, machine, status=None) -> Group:
     head = Text(f"{machine.name}  in {domain.name} [{domain.effective_trust}]", style="bold")
+    real = []
+    if status is not None:
+        real = [
+            _pairs(
+                "In Incus",
+                [
+                    ("state", status.state),
+                    ("ip", status.ip),
+                    ("protected", status.protected),
+                    ("snapshots", status.snapshots),
+                    ("drift", "\n".join(status.differences) or status.drift),
+                ],
+            )
+        ]
     return Group(
         head,
+        *real,
         _pairs(
             "Declared",
             [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.binding import Binding
@@ -78,6 +78,16 @@ class DomainTable(DataTable):
         self._columns(cells)
         for row, row_cells in zip(rows, cells, strict=True):
             self.add_row(*row_cells, key=row.key)
+
+    def update_row(self, key: str, **changes: str) -> None:
+        """Change some fields of one row in place (live updates): no rebuild, the cursor stays."""
+        old = self.rows_by_key.get(key)
+        if old is None:
+            return
+        new = self.rows_by_key[key] = replace(old, **changes)
+        for column, before, after in zip(COLUMNS, old.cells(self.colour), new.cells(self.colour), strict=True):
+            if before != after:
+                self.update_cell(key, column, after, update_width=True)
 
     def selected(self) -> Row | None:
         if not self.rows_by_key or self.cursor_row < 0 or self.cursor_row >= self.row_count:

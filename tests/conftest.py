@@ -1,4 +1,4 @@
-"""Fixtures for tests against a throwaway real Incus (tests/incusd.py); never the user's daemon."""
+"""Fixtures for tests against a throwaway real Incus (tests/incusd.py); never the user's daemon. Shared by all test folders."""
 
 from __future__ import annotations
 

@@ -1,0 +1,62 @@
+"""Rows of the domains view: declared state first, real state merged in as it arrives."""
+
+from __future__ import annotations
+
+from ..engine.live import InstanceChange
+from ..psot.pipeline import PsotResult
+from ..reports import MachineStatus, StatusReport
+from ..widgets.domain_table import Row
+
+DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}
+
+Live = dict[str, dict[str, str]]  # row key -> field -> text
+
+
+def rows_of(result: PsotResult, needle: str = "", live: Live | None = None) -> list[Row]:
+    """Domain and machine rows, in declaration order; a filter keeps matching machines and their domain."""
+    rows: list[Row] = []
+    if result.infra is None:
+        return rows
+    live = live or {}
+    needle = needle.lower()
+    for domain in result.infra.domains:
+        trust = domain.effective_trust
+        machines = [
+            Row(f"m:{m.name}", m.name, trust, m.type, m.ip or "DHCP", domain.enabled, **live.get(f"m:{m.name}", {}))
+            for m in domain.machines
+            if not needle or needle in m.name.lower() or needle in domain.name.lower()
+        ]
+        if needle and not machines and needle not in domain.name.lower():
+            continue
+        key = f"d:{domain.name}"
+        rows.append(Row(key, domain.name, trust, "domain", domain.subnet, domain.enabled, **live.get(key, {})))
+        rows.extend(machines)
+    return rows
+
+
+def machine_fields(status: MachineStatus) -> dict[str, str]:
+    return {
+        "state": status.state,
+        "ip": status.ip or "DHCP",
+        "snapshots": "" if status.snapshots is None else str(status.snapshots),
+        "drift": DRIFT_MARKS[status.drift],
+    }
+
+
+def live_from_report(report: StatusReport) -> tuple[Live, dict[tuple[str, str], str]]:
+    """Fields per row key, and the row key of each (project, instance) for later events."""
+    live: Live = {}
+    by_instance: dict[tuple[str, str], str] = {}
+    for domain in report.domains:
+        live[f"d:{domain.name}"] = {"state": "present" if domain.exists else "missing"}
+        for machine in domain.machines:
+            key = f"m:{machine.name}"
+            live[key] = machine_fields(machine)
+            by_instance[(domain.project, machine.instance)] = key
+    return live, by_instance
+
+
+def fields_after(change: InstanceChange) -> dict[str, str]:
+    if change.status is None:
+        return {"state": "missing", "drift": DRIFT_MARKS["missing"], "snapshots": ""}
+    return {"state": change.status}

@@ -1,0 +1,39 @@
+"""Live changes come from the event stream: a state change made behind our back shows up by itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from anklume_tui.engine.live import instance_changes, instance_of
+
+pytestmark = pytest.mark.incus
+
+
+def test_snapshot_and_file_events_are_not_instance_changes():
+    base = {"type": "lifecycle", "project": "p"}
+    snap = dict(base, metadata={"action": "instance-snapshot-created", "source": "/1.0/instances/c1/snapshots/s"})
+    assert instance_of(snap) is None
+    started = dict(base, metadata={"action": "instance-started", "source": "/1.0/instances/c1?project=p"})
+    assert instance_of(started) == ("p", "c1", "instance-started")
+    assert instance_of({"type": "operation", "metadata": {}}) is None
+
+
+async def test_a_container_started_and_deleted_by_someone_else_is_reported(incusd, incus_client):
+    incusd.incus("init", "busybox", "c-live")
+    changes: list = []
+
+    async def watch():
+        async for change in instance_changes(incus_client):
+            changes.append(change)
+            if change.status is None:
+                return
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(incusd.incus, "start", "c-live")
+    await asyncio.to_thread(incusd.incus, "delete", "--force", "c-live")
+    await asyncio.wait_for(watcher, 20)
+    assert ("c-live", "Running") in {(c.name, c.status) for c in changes}
+    assert changes[-1].name == "c-live" and changes[-1].status is None
