@@ -5,7 +5,7 @@ Each model's JSON Schema is kept in anklume_tui/schemas/ (tests check they match
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,7 +51,6 @@ class SyncReportOut(ValidateReport):
     orphans: list[OrphanOut]
     deleted: list[str]
     skipped: list[str]
-
 
 
 # status (engine/status.py builds it; the TUI shows the same model)
@@ -132,10 +131,59 @@ class ImportReport(Report):
     warnings: list[FindingOut]
 
 
+# plan and apply (engine/plan.py, engine/reconcile.py)
+
+
+class PlanActionOut(BaseModel):
+    op: str
+    kind: str
+    project: str
+    name: str
+    detail: str
+
+
+class DriftOut(BaseModel):
+    kind: str
+    project: str
+    name: str
+    field: str
+    expected: Any
+    actual: Any  # null: absent in Incus
+
+
+class InstanceOrphanOut(BaseModel):
+    project: str
+    name: str
+    protected: bool
+
+
+class PlanReport(Report):
+    actions: list[PlanActionOut]
+    drift: list[DriftOut]
+    orphans: list[InstanceOrphanOut]
+
+
+class AppliedActionOut(PlanActionOut):
+    status: Literal["done", "failed", "skipped"]
+    error: str
+
+
+class ApplyReport(Report):
+    ok: bool
+    actions: list[AppliedActionOut]
+    drift: list[DriftOut]  # what the plan found before apply
+    orphans: list[InstanceOrphanOut]
+    refused: list[InstanceOrphanOut]  # protected orphans --prune did not delete
+    pre_apply_snapshot: str | None
+    snapshotted: list[str]  # project/instance
+
+
 SCHEMAS: dict[str, type[Report]] = {
     "validate": ValidateReport,
     "sync": SyncReportOut,
     "status": StatusReport,
     "flush": FlushReport,
     "import-infra": ImportReport,
+    "plan": PlanReport,
+    "apply": ApplyReport,
 }

@@ -270,7 +270,9 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
         )
         state.networks.append(ExpectedNetwork(domain.name, domain.network, bridge_config(domain)))
         state.profiles.append(
-            ExpectedProfile(domain.name, domain.project, "default", {}, {"eth0": eth0(domain), "root": ROOT_DISK}, False)
+            ExpectedProfile(
+                domain.name, domain.project, "default", {}, {"eth0": eth0(domain), "root": ROOT_DISK}, False
+            )
         )
         for name, spec in domain.profiles.items():
             spec = spec or {}

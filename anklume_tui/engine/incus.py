@@ -12,7 +12,6 @@ from pathlib import Path
 
 from anklume_tui.engine.incus_events import EventStream
 from anklume_tui.engine.incus_instances import Devices, InstanceCalls, some
-from anklume_tui.engine.incus_reconcile_calls import ReconcileCalls
 from anklume_tui.engine.incus_models import (
     ExecResult,
     Image,
@@ -27,6 +26,7 @@ from anklume_tui.engine.incus_models import (
     Snapshot,
     StorageVolume,
 )
+from anklume_tui.engine.incus_reconcile_calls import ReconcileCalls
 from anklume_tui.engine.incus_transport import (
     Endpoint,
     IncusError,

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from anklume_tui.engine.incus_models import Image, Profile
 from anklume_tui.engine.incus_transport import IncusTransport, q
 
 
 class ReconcileCalls:
     _t: IncusTransport
+
+    async def list_profiles_all_projects(self) -> list[Profile]:
+        """Every profile of every project in one request (each carries its `project`)."""
+        found = await self._t.call("GET", "/1.0/profiles", params={"recursion": 1, "all-projects": "true"})
+        return [Profile.model_validate(p) for p in found]
+
+    async def list_images_all_projects(self) -> list[Image]:
+        """Every image of every project in one request (each carries its `project`)."""
+        found = await self._t.call("GET", "/1.0/images", params={"recursion": 1, "all-projects": "true"})
+        return [Image.model_validate(i) for i in found]
 
     async def copy_image_from_project(
         self, fingerprint: str, source_project: str, project: str, *, aliases: Sequence[str] = ()

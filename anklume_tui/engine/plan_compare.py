@@ -19,9 +19,7 @@ def device_differs(expected: dict[str, str], actual: dict[str, str] | None) -> b
 
 
 def devices_diff(expected: Devices, actual: Devices) -> dict[str, tuple[dict[str, str], dict[str, str] | None]]:
-    return {
-        name: (dev, actual.get(name)) for name, dev in expected.items() if device_differs(dev, actual.get(name))
-    }
+    return {name: (dev, actual.get(name)) for name, dev in expected.items() if device_differs(dev, actual.get(name))}
 
 
 def merged_device(expected: dict[str, str], actual: dict[str, str] | None) -> dict[str, str]:

@@ -1,0 +1,206 @@
+"""apply (SPEC §8.2): lock, plan, pre-apply snapshots, reconcile in §8.3 order with independent actions
+in parallel, journal and progress events, snapshot retention.
+
+Projects, then networks, then profiles, then images run as four waves (each wave in parallel); then
+every instance runs its own chain (its volumes, then itself: create or correct, start, context files)
+with chains in parallel; then the prune deletions. At most `parallel` actions run at once. A failed
+action fails its own chain and skips what depends on it (later waves of its domain, instances needing a
+missing image); the others go on. Incus going away stops everything: `ApplyInterrupted` names the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..psot.context import HostContext
+from ..psot.model import Infra
+from . import pre_apply, state
+from .apply_lock import ApplyLock, Journal
+from .incus import IncusClient
+from .incus_transport import IncusUnreachable
+from .plan import make_plan
+from .plan_models import Action, Orphan, Plan
+from .reconcile_steps import StepFailed, run_action
+
+Phase = Literal["started", "done", "failed", "skipped", "note"]
+Status = Literal["done", "failed", "skipped"]
+WAVES = ("project", "network", "profile", "image")
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """Progress of one action (or a note about the whole apply, `action` None), for the TUI and stderr."""
+
+    phase: Phase
+    action: Action | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        if self.action is None:
+            return self.message
+        text = f"{self.phase:7} {self.action.op} {self.action.target}"
+        return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass
+class Outcome:
+    action: Action
+    status: Status
+    error: str = ""
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    snapshot: str | None = None  # the pre-apply snapshot name, when one was taken
+    snapshotted: list[str] = field(default_factory=list)  # project/instance
+    retention_deleted: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status == "done" for o in self.outcomes)
+
+    @property
+    def refused(self) -> list[Orphan]:
+        return self.plan.refused
+
+    def of(self, status: Status) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+class ApplyInterrupted(IncusUnreachable):
+    """Incus became unreachable mid-apply; the message names the action and object it was on."""
+
+    def __init__(self, action: Action | None, cause: IncusUnreachable) -> None:
+        where = f"while {action.op} {action.target}" if action else "while taking pre-apply snapshots"
+        super().__init__(f"{where}: {cause}", status=cause.status, method=cause.method, path=cause.path)
+        self.action = action
+
+
+EventSink = Callable[[ApplyEvent], None]
+
+
+class _Run:
+    def __init__(self, client: IncusClient, journal: Journal, on_event: EventSink | None, parallel: int) -> None:
+        self.client = client
+        self.journal = journal
+        self.on_event = on_event
+        self.gate = asyncio.Semaphore(max(1, parallel))
+        self.outcomes: list[Outcome] = []
+        self.failed_domains: set[str] = set()
+        self.failed_images: set[tuple[str, str]] = set()
+        self.blocked: set[tuple[str, str]] = set()  # (project, instance) whose snapshot failed
+
+    def emit(self, phase: Phase, action: Action | None, message: str = "") -> None:
+        if action is not None:
+            self.journal.write(phase, **action.public(), error=message if phase == "failed" else "")
+        if self.on_event is not None:
+            self.on_event(ApplyEvent(phase, action, message))
+
+    def _skip_reason(self, action: Action) -> str | None:
+        if action.op == "delete":
+            return None
+        if action.domain in self.failed_domains and action.kind in WAVES + ("volume", "instance"):
+            return f"an earlier step of domain {action.domain} failed"
+        image = action.changes.get("image") if action.kind == "instance" else None
+        if image and (action.project, image) in self.failed_images:
+            return f"image {image!r} is not available in project {action.project}"
+        if action.kind in ("instance", "volume") and (action.project, action.instance) in self.blocked:
+            return "its pre-apply snapshot failed"
+        return None
+
+    async def one(self, action: Action) -> bool:
+        reason = self._skip_reason(action)
+        if reason:
+            self.outcomes.append(Outcome(action, "skipped", reason))
+            self.emit("skipped", action, reason)
+            return False
+        async with self.gate:
+            self.emit("started", action)
+            try:
+                await run_action(self.client, action)
+            except IncusUnreachable as exc:
+                self.emit("failed", action, str(exc))
+                raise ApplyInterrupted(action, exc) from None
+            except StepFailed as exc:
+                self.outcomes.append(Outcome(action, "failed", str(exc)))
+                self.emit("failed", action, str(exc))
+                if action.kind in ("project", "network", "profile") and action.domain:
+                    self.failed_domains.add(action.domain)
+                if action.kind == "image":
+                    self.failed_images.add((action.project, action.name))
+                return False
+        self.outcomes.append(Outcome(action, "done"))
+        self.emit("done", action)
+        return True
+
+    async def chain(self, actions: list[Action]) -> None:
+        for index, action in enumerate(actions):
+            if not await self.one(action):
+                for rest in actions[index + 1 :]:
+                    reason = f"an earlier step of {rest.instance or rest.name} did not succeed"
+                    self.outcomes.append(Outcome(rest, "skipped", reason))
+                    self.emit("skipped", rest, reason)
+                return
+
+    async def waves(self, plan: Plan) -> None:
+        for kind in WAVES:
+            await asyncio.gather(*(self.one(a) for a in plan.actions if a.kind == kind))
+        chains: dict[tuple[str, str], list[Action]] = {}
+        for a in plan.actions:
+            if a.kind in ("volume", "instance") and a.op != "delete":
+                chains.setdefault((a.project, a.instance or a.name), []).append(a)
+        await asyncio.gather(*(self.chain(c) for c in chains.values()))
+        await asyncio.gather(*(self.one(a) for a in plan.actions if a.op == "delete"))
+
+
+async def apply(
+    client: IncusClient,
+    infra: Infra,
+    *,
+    limit: str | None = None,
+    prune: bool = False,
+    host: HostContext | None = None,
+    on_event: EventSink | None = None,
+    parallel: int = 4,
+    state_dir: Path | None = None,
+    snapshots: bool = True,
+) -> ApplyResult:
+    """Carry out the plan. Raises ApplyLocked (another apply runs), UnknownDomain (bad `limit`),
+    ApplyInterrupted (Incus went away mid-apply); other failures are outcomes in the result."""
+    state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
+    with ApplyLock(state_dir):
+        apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        run = _Run(client, Journal(state_dir, apply_id), on_event, parallel)
+        plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
+        result = ApplyResult(plan)
+        run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
+        if plan.empty:
+            return result
+        targets = pre_apply.changed_instances(plan) if snapshots else []
+        if targets:
+            result.snapshot = pre_apply.snapshot_name()
+            try:
+                failures = await pre_apply.take(client, targets, result.snapshot)
+            except IncusUnreachable as exc:
+                raise ApplyInterrupted(None, exc) from None
+            for (project, instance), error in failures.items():
+                run.blocked.add((project, instance))
+                run.emit("note", None, f"pre-apply snapshot of {project}/{instance} failed: {error}")
+            result.snapshotted = [f"{p}/{i}" for p, i in targets if (p, i) not in failures]
+            pre_apply.record(state_dir, result.snapshot, limit or "all")
+            run.emit("note", None, f"pre-apply snapshot {result.snapshot} of {len(result.snapshotted)} instance(s)")
+        try:
+            await run.waves(plan)
+        finally:
+            result.outcomes = run.outcomes
+        if snapshots and result.snapshot:
+            result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
+        return result

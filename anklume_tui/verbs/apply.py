@@ -1,0 +1,97 @@
+"""`apply`: validate, lock, plan, pre-apply snapshots, reconcile; progress lines on stderr.
+
+Exit codes: 0 every action done (protected orphans that --prune did not delete are reported, not a
+failure); 1 an action failed, or another apply holds the lock ("another apply is running (pid N)");
+2 invalid infra or unknown --limit; 3 Incus unreachable (mid-apply: the message names the object it was
+on); 4 `--prune` without `--yes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import exitcodes
+from ..engine.apply_lock import ApplyLocked
+from ..engine.hostinfo import gather_host_context
+from ..engine.plan import UnknownDomain
+from ..engine.reconcile import ApplyEvent, ApplyResult, apply
+from ..reports import AppliedActionOut, ApplyReport, DriftOut
+from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
+from .plan import action_line, orphans_out
+
+HELP = "carry out the plan: create and correct projects, bridges, profiles, images and instances"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("--limit", metavar="DOMAIN", help="only this domain")
+    parser.add_argument("--prune", action="store_true", help="delete undeclared managed instances (not protected ones)")
+    parser.add_argument("--no-provision", action="store_true", help="skip provisioning (Ansible)")
+    parser.add_argument("--yes", action="store_true", help="confirm destructive changes (--prune)")
+
+
+def print_event(event: ApplyEvent) -> None:
+    """Progress, one line per event, on stderr (stdout stays for the result / the JSON document)."""
+    print(event.line(), file=sys.stderr, flush=True)
+
+
+def apply_report(result: ApplyResult) -> ApplyReport:
+    return ApplyReport(
+        ok=result.ok,
+        actions=[AppliedActionOut(**o.action.public(), status=o.status, error=o.error) for o in result.outcomes],
+        drift=[DriftOut(**d.model_dump()) for d in result.plan.drift],
+        orphans=orphans_out(result.plan.orphans),
+        refused=orphans_out(result.refused),
+        pre_apply_snapshot=result.snapshot,
+        snapshotted=result.snapshotted,
+    )
+
+
+def print_result(result: ApplyResult) -> None:
+    for outcome in result.of("failed"):
+        print(f"failed: {action_line(outcome.action).strip()}\n  {outcome.error}")
+    for orphan in result.refused:
+        print(f"refused: {orphan.project}/{orphan.name} is protected (security.protection.delete=true): not deleted")
+    done, failed, skipped = (len(result.of(s)) for s in ("done", "failed", "skipped"))
+    if not result.outcomes:
+        print("Nothing to do: 0 actions.")
+    else:
+        print(f"{done} action(s) done, {failed} failed, {skipped} skipped")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.prune and not args.yes:
+        print("apply --prune deletes undeclared managed instances: add --yes to confirm", file=sys.stderr)
+        return exitcodes.REFUSED
+    result = check_infra(args)
+    if not result.valid:
+        print_findings(result.findings)
+        print("apply: the infra is invalid; nothing was changed", file=sys.stderr)
+        return exitcodes.INVALID
+    print_findings(result.findings)
+
+    async def work(client) -> int:
+        try:
+            outcome = await apply(
+                client,
+                result.infra,
+                limit=args.limit,
+                prune=args.prune,
+                host=gather_host_context(False),
+                on_event=print_event,
+            )
+        except ApplyLocked as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exitcodes.FAILED
+        except UnknownDomain as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exitcodes.INVALID
+        if args.json:
+            emit_json(apply_report(outcome))
+        else:
+            print_result(outcome)
+        return exitcodes.OK if outcome.ok else exitcodes.FAILED
+
+    return run_with_incus(args, work)

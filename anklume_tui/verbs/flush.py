@@ -1,0 +1,103 @@
+"""`flush`: destroy the managed Incus objects and the generated tree, keeping user data (SPEC §10.8)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import exitcodes
+from ..engine.hostinfo import gather_host_context
+from ..psot.constants import nesting_prefix
+from ..psot.load import resolve_infra_path
+from ..psot.pipeline import prefix_for, run_psot
+from ..reports import FlushFile, FlushObject, FlushReport
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    default_output_dir,
+    emit_json,
+    infra_path,
+    run_with_incus,
+)
+
+HELP = (
+    "destroy what the tool created: only Incus objects tagged user.anklume.managed=true with this host's "
+    "nesting prefix (instances, profiles, projects, <prefix>net-* bridges), then the generated inventory/, "
+    "group_vars/, host_vars/ files; persistent data, shared volumes, images of project default, custom "
+    "volumes and untagged objects stay. Needs --yes. Exit 0: everything deletable was deleted; 4: refused "
+    "without --yes (nothing touched), or something was refused (protected instance, object still in use: "
+    "listed); 1: a deletion failed; 3: Incus unreachable"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="confirm: flush is destructive")
+    parser.add_argument("--out", metavar="DIR", help="generated tree to remove (default: the folder holding the infra)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.yes:
+        print("flush is destructive: re-run with --yes", file=sys.stderr)
+        return exitcodes.REFUSED
+    prefix, out_dir = prefix_of_active_infra(args), _output_dir(args)
+    stream = sys.stderr if args.json else sys.stdout
+
+    async def work(client) -> int:
+        from ..engine.flush import flush
+
+        report = await flush(client, prefix, out_dir, lambda item: print(describe(item), file=stream, flush=True))
+        if args.json:
+            emit_json(report)
+        else:
+            print(summary(report), file=sys.stderr)
+        return exit_code(report)
+
+    return run_with_incus(args, work)
+
+
+def _output_dir(args: argparse.Namespace) -> Path | None:
+    found = resolve_infra_path(infra_path(args))
+    if args.out:
+        return Path(args.out)
+    return default_output_dir(found) if found is not None else None
+
+
+def prefix_of_active_infra(args: argparse.Namespace, *, quiet: bool = False) -> str:
+    """The nesting prefix (SPEC §5.6) from the host context and the infra's `nesting_prefix`; a broken or
+    missing infra does not stop the verb (the default setting then applies)."""
+    ctx = gather_host_context(with_networks=False)
+    path = infra_path(args)
+    found = resolve_infra_path(path)
+    if found is None:
+        if not quiet:
+            print(f"no infra at {path}: default nesting prefix, no generated tree to remove", file=sys.stderr)
+        return nesting_prefix(True, ctx.absolute_level)
+    result = run_psot(found, ctx)
+    if result.infra is not None:
+        return result.infra.prefix
+    if not quiet:
+        print(f"{found} does not validate: going on with its nesting_prefix setting", file=sys.stderr)
+    return prefix_for(result.loaded.data if isinstance(result.loaded.data, dict) else {}, ctx)
+
+
+def describe(item: FlushObject | FlushFile) -> str:
+    if isinstance(item, FlushFile):
+        return f"Deleted: {item.path}" if item.outcome == "deleted" else f"Kept: {item.path} ({item.reason})"
+    where = f"{item.project}/{item.name}" if item.project else item.name
+    text = f"{item.outcome.capitalize()} {item.kind} {where}"
+    return f"{text}: {item.reason}" if item.reason else text
+
+
+def summary(report: FlushReport) -> str:
+    counts = ", ".join(f"{len(report.of(o))} {o}" for o in ("deleted", "refused", "failed"))
+    files = sum(f.outcome == "deleted" for f in report.files)
+    return f"flush: Incus objects {counts}; {files} generated file(s) deleted"
+
+
+def exit_code(report: FlushReport) -> int:
+    if report.failed:
+        return exitcodes.FAILED
+    return exitcodes.REFUSED if report.refused else exitcodes.OK

@@ -1,0 +1,199 @@
+"""apply when things go wrong: a concurrent apply, a killed apply, a dying daemon, impossible VMs and
+unreachable image servers. Checked through the incus CLI (independent of our client)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.reconcile import apply
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.pipeline import run_psot
+from anklume_tui.verbs import apply as apply_verb
+from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env, instances, many_machines, plan_json
+from tests.incusd import ThrowawayIncus, incus_installed
+
+
+def write_infra(tmp_path, text):
+    path = tmp_path / "infra.yml"
+    path.write_text(text)
+    return path
+
+
+def start_apply(daemon, tmp_path, infra):
+    return subprocess.Popen(
+        batch_cmd("apply", infra),
+        env=batch_env(daemon, tmp_path),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60) -> list[str]:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared in apply's progress: {seen}")
+
+
+def test_a_concurrent_second_apply_is_refused_naming_the_first(incusd, tmp_path):
+    infra = write_infra(tmp_path, many_machines(3, 3))
+    first = start_apply(incusd, tmp_path, infra)
+    try:
+        wait_for_line(first, "started")
+        second = batch(incusd, tmp_path, "apply", infra)
+        assert second.returncode == 1
+        assert f"another apply is running (pid {first.pid})" in second.stderr
+    finally:
+        first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert batch(incusd, tmp_path, "apply", infra).returncode == 0  # the lock was released
+
+
+def test_apply_killed_mid_run_converges_on_the_next_apply(incusd, tmp_path):
+    infra = write_infra(tmp_path, many_machines(3, 3))
+    first = start_apply(incusd, tmp_path, infra)
+    wait_for_line(first, "done    create instance")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    second = batch(incusd, tmp_path, "apply", infra)
+    assert second.returncode == 0, second.stderr
+    found = instances(incusd)
+    assert len(found) == 9
+    assert all(i["status"] == "Running" and i["config"]["user.anklume.managed"] == "true" for i in found.values())
+    for project, name in found:
+        level = incusd.incus("file", "pull", f"{name}/etc/anklume/absolute_level", "-", f"--project={project}")
+        assert level.stdout.strip() == "1"
+    assert plan_json(incusd, tmp_path, infra)["actions"] == []
+
+
+@pytest.fixture
+def own_daemon():
+    """A daemon of this test's own (the test kills it): the session daemon stays untouched."""
+    if not incus_installed() or os.geteuid() != 0:
+        pytest.skip("needs incusd and root")
+    daemon = ThrowawayIncus().start()
+    yield daemon
+    daemon.stop()
+
+
+def test_daemon_dying_mid_apply_exits_3_naming_the_object(own_daemon, tmp_path, monkeypatch, capsys):
+    infra = write_infra(tmp_path, many_machines(2, 2))
+    for key, value in batch_env(own_daemon, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    killed = []
+
+    def kill_on_first_instance(event):
+        print(event.line(), file=sys.stderr)
+        if event.phase == "started" and event.action and event.action.kind == "instance" and not killed:
+            os.kill(own_daemon.daemon_pid, signal.SIGKILL)
+            killed.append(event.action.name)
+
+    monkeypatch.setattr(apply_verb, "print_event", kill_on_first_instance)
+    args = argparse.Namespace(
+        infra=str(infra), incus=None, json=False, limit=None, prune=False, no_provision=True, yes=False
+    )
+    code = apply_verb.run(args)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert killed
+    message = [line for line in err.splitlines() if line.startswith("error: Incus unreachable")]
+    assert (
+        message
+        and "instance" in message[0]
+        and any(name in message[0] for name in ("d0-m00", "d0-m01", "d1-m00", "d1-m01"))
+    )
+
+
+VM_INFRA = """\
+project_name: vms
+global:
+  addressing: {}
+  default_os_image: busybox
+domains:
+  lab:
+    machines:
+      lab-vm:
+        type: vm
+"""
+
+
+@pytest.mark.anyio
+async def test_vm_machine_is_created_as_a_virtual_machine_up_to_the_api_call(incusd, tmp_path, monkeypatch):
+    """VMs cannot run on this host (no KVM / vhost_vsock, and the busybox image is a container image):
+    the test proves the create request carries type virtual-machine, and that the failure Incus answers
+    with is reported naming the machine."""
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    result = run_psot(write_infra(tmp_path, VM_INFRA), HostContext(skip_subnet_check=True))
+    assert result.valid, result.findings
+    sent = []
+    async with IncusClient(incusd.url) as client:
+        real_call = client._t.call
+
+        async def spy(method, path, **kw):
+            if method == "POST" and path == "/1.0/instances":
+                sent.append(kw["json"])
+            return await real_call(method, path, **kw)
+
+        monkeypatch.setattr(client._t, "call", spy)
+        outcome = await apply(client, result.infra, state_dir=tmp_path / "state")
+    assert [body["type"] for body in sent] == ["virtual-machine"]
+    assert sent[0]["name"] == "lab-vm" and sent[0]["source"] == {"type": "image", "alias": "busybox"}
+    failed = outcome.of("failed")
+    assert len(failed) == 1 and "virtual machine" in failed[0].error and "'lab-vm'" in failed[0].error
+    assert incusd.incus_json("list", "--project=lab") == []
+
+
+REMOTE_INFRA = """\
+project_name: remote
+global:
+  addressing: {}
+domains:
+  lab:
+    machines:
+      lab-deb:
+        os_image: "images:debian/13"
+"""
+
+
+def test_remote_image_without_a_server_fails_with_a_clear_message(incusd, tmp_path):
+    infra = write_infra(tmp_path, REMOTE_INFRA)
+    plan = plan_json(incusd, tmp_path, infra)
+    assert ("download", "image", "images:debian/13") in [(a["op"], a["kind"], a["name"]) for a in plan["actions"]]
+    result = batch(incusd, tmp_path, "apply", infra)
+    assert result.returncode == 1
+    assert (
+        "image 'images:debian/13' is not in the local cache and no image server is reachable; "
+        "import it or use a local alias" in result.stdout
+    )
+    assert "skipped create instance lab/lab-deb" in result.stderr
+    assert incusd.incus_json("list", "--project=lab") == []
+
+
+def test_missing_local_image_names_it(incusd, tmp_path):
+    infra = write_infra(tmp_path, REMOTE_INFRA.replace('"images:debian/13"', "nosuchimage"))
+    result = batch(incusd, tmp_path, "apply", infra)
+    assert result.returncode == 1
+    assert "'nosuchimage'" in result.stdout
+
+
+def test_unreachable_incus_exits_3(tmp_path):
+    daemon = argparse.Namespace(url=f"unix://{tmp_path}/missing.socket")
+    infra = write_infra(tmp_path, many_machines(1, 1))
+    result = batch(daemon, tmp_path, "apply", infra)
+    assert result.returncode == 3 and "Incus unreachable" in result.stderr

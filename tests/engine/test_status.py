@@ -1,0 +1,144 @@
+"""status on a real daemon: one running, one stopped (drifting, with snapshots), one missing instance and a
+disabled domain; every value checked against `incus list --format json`, not our client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from anklume_tui import cli
+from anklume_tui.engine.hostinfo import gather_host_context
+from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.status import gather_status
+from anklume_tui.psot.pipeline import run_psot
+from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance
+
+INFRA = """\
+project_name: status-test
+global:
+  base_subnet: "10.120"
+domains:
+  work:
+    subnet_id: 0
+    machines:
+      work-run:
+        ip: 10.120.0.11
+        os_image: busybox
+        config:
+          limits.cpu: "1"
+      work-stop:
+        ip: 10.120.0.12
+        os_image: busybox
+        config:
+          limits.cpu: "1"
+      work-gone:
+        ip: 10.120.0.13
+        os_image: busybox
+  old:
+    enabled: false
+    subnet_id: 1
+    machines:
+      old-box: {}
+"""
+COLUMNS = ["DOMAIN", "MACHINE", "INSTANCE", "STATE", "TYPE", "IP", "PROTECTED", "SNAPSHOTS", "DRIFT"]
+
+
+@pytest.fixture(autouse=True)
+def _own_host_context(tmp_path, monkeypatch):
+    isolate_host(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def small_setup(incusd, tmp_path):
+    make_domain(incusd, "work", "net-work", "10.120.0")
+    make_instance(incusd, "work", "work-run", ip="10.120.0.11", running=True, config={"limits.cpu": "1"})
+    make_instance(incusd, "work", "work-stop", ip="10.120.0.12", config={"limits.cpu": "2"})
+    for snapshot in ("one", "two"):
+        incusd.incus("snapshot", "create", "work-stop", snapshot, "--project=work")
+    path = tmp_path / "infra.yml"
+    path.write_text(INFRA)
+    return path
+
+
+def _machines(report: dict) -> dict[str, dict]:
+    return {m["name"]: m for d in report["domains"] for m in d["machines"]}
+
+
+def test_status_json_reports_real_state_ip_protection_snapshots_and_drift_as_incus_list_shows(
+    small_setup, incusd, capsys
+):
+    code, out, _ = batch(capsys, incusd, "status", "--json", "--infra", str(small_setup))
+    assert code == 0
+    report = json.loads(out)
+    assert report["schema_version"] == 1
+    machines = _machines(report)
+    listed = incus_list(incusd)
+
+    for name in ("work-run", "work-stop"):
+        real = listed[("work", name)]
+        mine = machines[name]
+        assert mine["state"] == real["status"]
+        assert mine["snapshots"] == len(real["snapshots"] or [])
+        assert mine["protected"] == (real["expanded_config"]["security.protection.delete"] == "true")
+        assert mine["type"] == "lxc" and real["type"] == "container"
+    eth0 = listed[("work", "work-run")]["state"]["network"]["eth0"]["addresses"]
+    live = [a["address"] for a in eth0 if a["family"] == "inet" and a["scope"] == "global"]
+    assert [machines["work-run"]["ip"]] == live == ["10.120.0.11"]
+    assert (machines["work-run"]["state"], machines["work-run"]["drift"]) == ("Running", "ok")
+    assert (machines["work-stop"]["state"], machines["work-stop"]["snapshots"]) == ("Stopped", 2)
+    assert machines["work-stop"]["ip"] == "10.120.0.12"  # stopped: the static address set on eth0
+    assert machines["work-stop"]["drift"] == "drift"
+    assert any("limits.cpu" in line and "'2'" in line for line in machines["work-stop"]["differences"])
+    assert ("work", "work-gone") not in listed
+    assert machines["work-gone"] == {
+        "name": "work-gone",
+        "instance": "work-gone",
+        "state": "missing",
+        "type": "lxc",
+        "ip": None,
+        "protected": None,
+        "snapshots": None,
+        "drift": "missing",
+        "differences": [],
+    }
+    assert machines["old-box"]["drift"] == "disabled"
+    domains = {d["name"]: d for d in report["domains"]}
+    assert (domains["work"]["exists"], domains["work"]["network_exists"]) == (True, True)
+    assert (domains["old"]["exists"], domains["old"]["enabled"]) == (False, False)
+    assert domains["work"]["trust_level"] == "semi-trusted"
+
+
+def test_status_text_is_a_table_with_one_row_per_machine(small_setup, incusd, capsys):
+    code, out, _ = batch(capsys, incusd, "status", "--details", "--infra", str(small_setup))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == COLUMNS
+    row = next(line for line in lines if " work-stop " in line).split()
+    assert row[3:] == ["Stopped", "lxc", "10.120.0.12", "yes", "2", "drift"]
+    assert any("limits.cpu" in line for line in lines)
+    assert lines[-1].startswith("2 domain(s), 4 machine(s)")
+
+
+@pytest.mark.anyio
+async def test_status_reads_incus_in_a_bounded_number_of_requests(small_setup, incusd):
+    infra = run_psot(small_setup, gather_host_context(with_networks=False)).infra
+    async with IncusClient(incusd.url) as client:
+        report = await gather_status(client, infra)
+        # one listing of projects, bridges and instances, then one state (running) + one snapshot list each
+        assert client.requests == 3 + 1 + 2
+    assert [d.name for d in report.domains] == ["work", "old"]
+
+
+def test_status_with_incus_down_exits_3(tmp_path, capsys):
+    path = tmp_path / "infra.yml"
+    path.write_text(INFRA)
+    code = cli.main(["--batch", "status", "--infra", str(path), "--incus", f"unix://{tmp_path}/nothing.socket"])
+    assert code == 3
+    assert "unreachable" in capsys.readouterr().err.lower()
+
+
+def test_status_with_an_invalid_infra_exits_2(tmp_path, capsys):
+    path = tmp_path / "infra.yml"
+    path.write_text("project_name: x\n")
+    assert cli.main(["--batch", "status", "--infra", str(path), "--incus", f"unix://{tmp_path}/none"]) == 2
