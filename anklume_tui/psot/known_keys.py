@@ -101,10 +101,14 @@ class UnknownKey:
 
 
 def unknown_keys(data: object) -> list[UnknownKey]:
-    """Every key of data that the format does not define, with the closest known key at its level."""
-    found: list[UnknownKey] = []
+    """Every key of data that the format does not define, with the closest known key at its level
+    for the first SUGGESTED of them (a suggestion costs a fuzzy match; a huge file must stay fast)."""
+    found: list[tuple[tuple, object, Keys]] = []
     _walk(data, INFRA, (), found)
-    return found
+    return [
+        UnknownKey(path, key, suggest(key, schema) if i < SUGGESTED else None)
+        for i, (path, key, schema) in enumerate(found)
+    ]
 
 
 def _walk(value: object, schema: object, path: tuple, found: list) -> None:
@@ -119,7 +123,10 @@ def _walk(value: object, schema: object, path: tuple, found: list) -> None:
             if key in schema.known:
                 _walk(item, schema.known[key], path + (key,), found)
             elif key not in schema.auxiliary:
-                found.append(UnknownKey(path + (key,), key, suggest(key, schema)))
+                found.append((path + (key,), key, schema))
+
+
+SUGGESTED = 100
 
 
 def suggest(key: object, schema: Keys) -> str | None:

@@ -8,6 +8,7 @@ from .known_keys import unknown_keys
 from .validate_common import Collector, Inventory, machines_of, mapping
 
 OPENCLAW_ROLE = "openclaw_server"
+LISTED_UNKNOWN_KEYS = 100
 
 
 def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
@@ -16,9 +17,13 @@ def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
     policies = [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
     _policy_references(data, policies, inv, out)
     _openclaw_without_policy(policies, inv, out)
-    for unknown in unknown_keys(data):
-        hint = f"; did you mean '{unknown.suggestion}'?" if unknown.suggestion else ""
-        out.warning("W7", f"unknown key '{unknown.key}' {unknown.where}{hint}", unknown.path, at_key=True)
+    unknown = unknown_keys(data)
+    for item in unknown[:LISTED_UNKNOWN_KEYS]:
+        hint = f"; did you mean '{item.suggestion}'?" if item.suggestion else ""
+        out.warning("W7", f"unknown key '{item.key}' {item.where}{hint}", item.path, at_key=True)
+    if len(unknown) > LISTED_UNKNOWN_KEYS:
+        rest = unknown[LISTED_UNKNOWN_KEYS:]
+        out.warning("W7", f"{len(rest)} more unknown keys (not listed one by one)", rest[0].path, at_key=True)
 
 
 def _shared_gpu(data: dict, out: Collector) -> None:

@@ -100,10 +100,16 @@ def _parser() -> YAML:
 _PYYAML_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
-def _construct(node: ScalarNode):
+def _construct(node: ScalarNode, tag: str):
     """A non-string scalar's value, as PyYAML's safe_load builds it."""
-    build = _PYYAML_CONSTRUCTOR.yaml_constructors[node.tag]
-    return build(_PYYAML_CONSTRUCTOR, yaml.ScalarNode(node.tag, node.value))
+    build = _PYYAML_CONSTRUCTOR.yaml_constructors[tag]
+    return build(_PYYAML_CONSTRUCTOR, yaml.ScalarNode(tag, node.value))
+
+
+def _tag(node: Node) -> str:
+    """The node's full tag; ruamel's `node.tag` URI-decodes it on every access, which dominates big files."""
+    ctag = node.ctag
+    return ctag.suffix if ctag.handle is None else str(ctag)
 
 
 class _Builder:
@@ -157,17 +163,17 @@ class _Builder:
         return self.scalar_value(node)
 
     def scalar_value(self, node: ScalarNode):
-        tag = node.tag
+        tag = _tag(node)
         if tag == STR:
             return node.value
         if tag not in SCALAR_TAGS:
             raise self.fail(node, f"unsupported tag {tag!r}")
-        return self.construct(node)
+        return self.construct(node, tag)
 
     def collection(self, node: Node, path: Path, depth: int):
         self.count(node, depth)
         self.source.values[path] = self.loc(node)
-        tag = node.tag
+        tag = _tag(node)
         if isinstance(node, SequenceNode) and tag == SEQ:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode) and tag == MAP:
@@ -179,7 +185,7 @@ class _Builder:
         first_line: dict = {}
         merged: list[dict] = []
         for key_node, value_node in node.value:
-            if key_node.tag == MERGE:
+            if _tag(key_node) == MERGE:
                 merged.extend(self.merge_sources(value_node, path, depth))
                 continue
             if not isinstance(key_node, ScalarNode):

@@ -96,14 +96,14 @@ BAD_INPUTS = {
 def test_bad_input_is_a_clear_error_exit_2_no_traceback_nothing_written(name, tmp_path):
     infra = tmp_path / "infra.yml"
     infra.write_bytes(BAD_INPUTS[name])
-    start = time.perf_counter()
     for verb in ("validate", "sync"):
+        start = time.perf_counter()
         result = batch(verb, "--infra", str(infra))
+        assert time.perf_counter() - start < 10, f"{verb} took too long"
         assert result.returncode == 2, (verb, result.stdout, result.stderr)
         output = result.stdout + result.stderr
         assert "Traceback" not in output
         assert "error[" in output and str(infra) in output
-    assert time.perf_counter() - start < 20
     assert sorted(p.name for p in tmp_path.iterdir()) == ["infra.yml"]
 
 

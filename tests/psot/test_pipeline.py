@@ -43,3 +43,10 @@ def test_findings_come_sorted_by_place_in_the_file(tmp_path):
     text = infra("gpu_policy: none", "pro:\n  subnet_id: 300\n  trust_level: root\n")
     lines = [f.location.line for f in check_loaded(load_text(tmp_path, text), CTX).findings if f.location]
     assert lines == sorted(lines)
+
+
+def test_thousands_of_unknown_keys_list_a_hundred_then_a_count(tmp_path):
+    extra = "\n".join(f"junk{i}: 1" for i in range(500))
+    result = check_loaded(load_text(tmp_path, infra(extra=extra)), CTX)
+    w7 = of_rule(result.findings, "W7")
+    assert len(w7) == 101 and w7[-1].message == "400 more unknown keys (not listed one by one)"
