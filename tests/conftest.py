@@ -1,4 +1,7 @@
-"""Fixtures for tests against a throwaway real Incus (tests/incusd.py); never the user's daemon. Shared by all test folders."""
+"""Fixtures for tests against a throwaway real Incus (tests/incusd.py), shared by every test folder.
+
+Never the user's daemon: each session starts its own in a private namespace.
+"""
 
 from __future__ import annotations
 
