@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import exitcodes
-from .verbs import apply, flush, import_infra, plan, status, sync, validate
+from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
 
 VERBS = {
     "validate": validate,
@@ -18,6 +18,9 @@ VERBS = {
     "status": status,
     "flush": flush,
     "import-infra": import_infra,
+    "console": console,
+    "nftables": nftables,
+    "ai-switch": ai_switch,
 }
 
 

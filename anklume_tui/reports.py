@@ -178,6 +178,34 @@ class ApplyReport(Report):
     snapshotted: list[str]  # project/instance
 
 
+class NftablesReport(Report):
+    dry_run: bool
+    ruleset: str
+    bridges: list[str]
+    bridges_from: Literal["incus", "infra"]  # infra: dry run without Incus (enabled domains' bridges)
+    ai_override: str | None
+    loaded: bool
+    changed: bool
+    state_file: str | None
+    persisted: str | None
+    warnings: list[str]
+    error: str | None
+
+
+class AiSwitchStepOut(BaseModel):
+    step: str
+    outcome: Literal["planned", "done", "skipped", "failed"]
+    detail: str
+
+
+class AiSwitchReport(Report):
+    dry_run: bool
+    target: str
+    previous: str | None
+    switched: bool
+    steps: list[AiSwitchStepOut]
+
+
 SCHEMAS: dict[str, type[Report]] = {
     "validate": ValidateReport,
     "sync": SyncReportOut,
@@ -186,4 +214,6 @@ SCHEMAS: dict[str, type[Report]] = {
     "import-infra": ImportReport,
     "plan": PlanReport,
     "apply": ApplyReport,
+    "nftables": NftablesReport,
+    "ai-switch": AiSwitchReport,
 }

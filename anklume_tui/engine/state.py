@@ -29,3 +29,27 @@ def user_themes_dir() -> Path:
 
 def bundled_example() -> Path:
     return Path(__file__).resolve().parent.parent / "bundled" / "infra.yml"
+
+
+def tmux_last_domain_file() -> Path:
+    """The domain whose console pane had focus last; the console's clipboard purge compares against it."""
+    return state_dir() / "tmux-last-domain"
+
+
+def isolation_ruleset_file() -> Path:
+    """The host isolation ruleset last loaded (SPEC §9.1)."""
+    return state_dir() / "nftables-isolation.nft"
+
+
+def ai_access_holder_file() -> Path:
+    """The domain that holds exclusive AI access (SPEC §10.5)."""
+    return state_dir() / "ai-access-current"
+
+
+def ai_switch_log_file() -> Path:
+    return state_dir() / "ai-switch.log"
+
+
+def nft_persist_dir() -> Path:
+    """Where the isolation ruleset is installed for boot (`ANKLUME_NFT_PERSIST_DIR`, default /etc/nftables.d)."""
+    return Path(os.environ.get("ANKLUME_NFT_PERSIST_DIR") or "/etc/nftables.d")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 from textual import on, work
@@ -22,16 +23,18 @@ from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
 from .domain_rows import Live, fields_after, live_from_report, rows_of
+from .machine_actions import ACTION_BINDINGS, MachineActions
 
 RETRY_SECONDS = 5.0
 
 
-class DomainsScreen(Screen):
+class DomainsScreen(MachineActions, Screen):
     AUTO_FOCUS = "#domains"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Back", show=False),
         Binding("r", "reload", "Reload"),
+        *ACTION_BINDINGS,
     ]
 
     class Checked(Message):
@@ -72,6 +75,7 @@ class DomainsScreen(Screen):
             yield DomainTable(id="domains", colour=self.app.colour)
             yield Detail(f"Loading {self.infra} …", id="detail")
         yield Log(id="findings", classes="empty")
+        yield Log(id="operations", classes="empty")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,12 +131,18 @@ class DomainsScreen(Screen):
     def on_domains_screen_incus_problem(self, message: IncusProblem) -> None:
         self.sub_title = f"{self.infra} — {message.text}"
 
+    def report(self, text: str) -> None:
+        """One line in the operations log (results and errors of actions)."""
+        log = self.query_one("#operations", Log)
+        log.remove_class("empty")
+        log.write_line(f"{datetime.now():%H:%M:%S} {text}")
+
     def _refill(self) -> None:
         self.query_one(DomainTable).show(rows_of(self.result, self.query_one(Input).value, self.live))
         self._show_selection()
 
     def _show_findings(self, result: PsotResult) -> None:
-        log = self.query_one(Log)
+        log = self.query_one("#findings", Log)
         log.clear()
         shown = [f for f in result.findings if f.severity is not Severity.INFO]
         log.set_class(not shown, "empty")

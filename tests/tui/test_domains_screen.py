@@ -115,3 +115,12 @@ def test_domains_screen_looks_right(snap_compare, monkeypatch):
             await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=(140, 32), run_before=settle)
+
+
+async def test_the_read_only_example_refuses_actions():
+    app = AnklumeApp(EXAMPLE, read_only=True, notice="example")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("j", "s")
+        await pilot.pause()
+        assert any("read-only" in str(n.message) for n in app._notifications)

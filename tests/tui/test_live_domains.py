@@ -51,3 +51,46 @@ async def test_rows_show_real_state_then_follow_events(incusd, tmp_path, monkeyp
         await until(pilot, lambda: table.rows_by_key["m:work-a"].state == "Running")
         await asyncio.to_thread(incusd.incus, "delete", "--force", "work-a", "--project", "work")
         await until(pilot, lambda: table.rows_by_key["m:work-a"].state == "missing")
+
+
+def real_status(incusd, name: str, project: str) -> str:
+    import json
+
+    return json.loads(incusd.incus("list", name, f"--project={project}", "--format=json").stdout)[0]["status"]
+
+
+async def test_keys_start_and_stop_the_selected_machine_and_delete_asks_first(incusd, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA)
+    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
+    incusd.import_image("work", "busybox")
+    incusd.incus(
+        "init",
+        "busybox",
+        "work-a",
+        "--project",
+        "work",
+        "-c",
+        "user.anklume.managed=true",
+        "-c",
+        "security.protection.delete=true",
+    )
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: table.rows_by_key.get("m:work-a") and table.rows_by_key["m:work-a"].state != "…")
+        await pilot.press("j")
+        assert table.selected().name == "work-a"
+        await pilot.press("s")
+        await until(pilot, lambda: table.rows_by_key["m:work-a"].state == "Running")
+        assert real_status(incusd, "work-a", "work") == "Running"
+        await pilot.press("x")
+        await until(pilot, lambda: table.rows_by_key["m:work-a"].state == "Stopped")
+        await pilot.press("D")
+        await pilot.press("y")
+        operations = app.screen.query_one("#operations")
+        await until(pilot, lambda: any("refused" in line for line in operations.lines))
+        assert real_status(incusd, "work-a", "work") == "Stopped"
+    incusd.incus("config", "set", "work-a", "security.protection.delete=false", "--project", "work")

@@ -1,0 +1,82 @@
+"""`ai-switch DOMAIN`: move exclusive access to the ai-tools domain (SPEC §10.5)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from .. import exitcodes
+from ..reports import AiSwitchReport, AiSwitchStepOut
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    check_infra,
+    emit_json,
+    print_findings,
+    run_with_incus,
+    summary,
+)
+
+HELP = (
+    "give DOMAIN the exclusive access to ai-tools (ai_access_policy: exclusive): stop ollama and speaches in "
+    "gpu-server, flush GPU memory (ai_vram_flush; --no-flush skips it), reload the nftables rule, restart the "
+    "services, record the holder. Exit 0 switched (or already the holder); 1 a step failed (the previous "
+    "holder keeps access); 2 invalid infra, unknown domain, ai-tools itself or an open policy; 3 Incus unreachable"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("domain", metavar="DOMAIN", help="the domain that gets AI access")
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("--no-flush", action="store_true", help="do not flush GPU memory between the two domains")
+    parser.add_argument("--dry-run", action="store_true", help="print the steps, change nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.ai_access import SwitchRefused, ai_switch, check_switch
+
+    result = check_infra(args)
+    if not result.valid:
+        print_findings(result.findings)
+        print(summary(result), file=sys.stderr)
+        return exitcodes.INVALID
+    infra = result.infra
+    try:
+        check_switch(infra, args.domain)
+    except SwitchRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.INVALID
+    flush = False if args.no_flush else None
+    stream = sys.stderr if args.json else sys.stdout
+
+    def show(step) -> None:
+        print(f"{step.step}: {step.outcome}{f' ({step.detail})' if step.detail else ''}", file=stream, flush=True)
+
+    async def work(client) -> int:
+        outcome = await ai_switch(client, infra, args.domain, flush=flush, dry_run=args.dry_run, on_step=show)
+        return _finish(args, outcome)
+
+    if args.dry_run:
+        return _finish(args, asyncio.run(ai_switch(None, infra, args.domain, flush=flush, dry_run=True, on_step=show)))
+    return run_with_incus(args, work)
+
+
+def _finish(args: argparse.Namespace, outcome) -> int:
+    if args.json:
+        emit_json(
+            AiSwitchReport(
+                dry_run=outcome.dry_run,
+                target=outcome.target,
+                previous=outcome.previous,
+                switched=outcome.switched,
+                steps=[AiSwitchStepOut(step=s.step, outcome=s.outcome, detail=s.detail) for s in outcome.steps],
+            )
+        )
+    if outcome.error:
+        print(f"error: {outcome.error}", file=sys.stderr)
+        return exitcodes.FAILED
+    if outcome.switched:
+        print(f"AI access: {outcome.previous or '-'} -> {outcome.target}", file=sys.stderr)
+    return exitcodes.OK

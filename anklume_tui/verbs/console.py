@@ -1,0 +1,89 @@
+"""`console`: the coloured tmux session, one window per domain, one pane per machine (SPEC §10.4)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+
+from .. import exitcodes
+from .common import add_incus_arguments, check_infra, print_findings, run_with_incus, summary
+
+HELP = (
+    "open (or reattach to) the coloured tmux console: one window per domain, one pane per machine "
+    "(exit 2 invalid infra or unknown domain; 3 Incus unreachable; 1 tmux failed)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
+    add_incus_arguments(parser)
+    parser.add_argument("--domain", metavar="D", help="only this domain's window")
+    parser.add_argument("--no-attach", action="store_true", help="build the session but do not attach to it")
+    parser.add_argument("--kill", action="store_true", help="end the session and every process in its panes")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the layout (reads instance states); create nothing"
+    )
+    parser.add_argument("--session", metavar="NAME", default=None, help="tmux session name (default: anklume)")
+    parser.add_argument("--tmux-socket", metavar="NAME", help="tmux server socket name (tmux -L), default server else")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.console import kill_console, tmux_server
+    from ..engine.console_layout import DEFAULT_SESSION
+
+    name = args.session or DEFAULT_SESSION
+    if args.kill:
+        if shutil.which("tmux") is None:
+            print("no console: tmux is not installed", file=sys.stderr)
+            return exitcodes.OK
+        existed = kill_console(tmux_server(args.tmux_socket), name)
+        print(f"console {name}: " + ("ended, with every process of its panes" if existed else "no such session"))
+        return exitcodes.OK
+    result = check_infra(args)
+    if not result.valid:
+        print_findings(result.findings)
+        print(summary(result), file=sys.stderr)
+        return exitcodes.INVALID
+    states: dict[tuple[str, str], str] = {}
+
+    async def work(client) -> int:
+        states.update({(i.project, i.name): i.status for i in await client.list_instances()})
+        return exitcodes.OK
+
+    code = run_with_incus(args, work)
+    if code != exitcodes.OK:
+        return code
+    return _open(args, name, result.infra, states)
+
+
+def _open(args: argparse.Namespace, name: str, infra, states) -> int:
+    from ..engine.console import attach, open_console, tmux_server
+    from ..engine.console_layout import ConsoleError, build_layout, incus_cli_environment, render_layout
+    from ..engine.incus_transport import resolve_endpoint
+    from ..engine.state import tmux_last_domain_file
+
+    try:
+        environment = incus_cli_environment(resolve_endpoint(args.incus))
+        layout = build_layout(infra, states, domain=args.domain, session=name, environment=environment)
+    except ConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.INVALID
+    if args.dry_run:
+        print(render_layout(layout))
+        return exitcodes.OK
+    if shutil.which("tmux") is None:
+        print("error: tmux is not installed", file=sys.stderr)
+        return exitcodes.FAILED
+    server = tmux_server(args.tmux_socket)
+    try:
+        _, created = open_console(layout, server, tmux_last_domain_file(), focus=args.domain)
+    except ConsoleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.FAILED
+    panes = sum(len(w.panes) for w in layout.windows)
+    verb = "created" if created else "reattached to"
+    print(f"console {name}: {verb} ({len(layout.windows)} domain window(s), {panes} machine pane(s))")
+    if args.no_attach or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return exitcodes.OK
+    return exitcodes.OK if attach(server, name) == 0 else exitcodes.FAILED
