@@ -24,6 +24,7 @@ from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
 from .domain_rows import Live, fields_after, live_from_report, rows_of
 from .machine_actions import ACTION_BINDINGS, MachineActions
+from .plan_apply import PlanScreen
 
 RETRY_SECONDS = 5.0
 
@@ -34,6 +35,7 @@ class DomainsScreen(MachineActions, Screen):
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Back", show=False),
         Binding("r", "reload", "Reload"),
+        Binding("p", "plan", "Plan/apply"),
         *ACTION_BINDINGS,
     ]
 
@@ -194,6 +196,10 @@ class DomainsScreen(MachineActions, Screen):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(DomainTable).focus()
+
+    def action_plan(self) -> None:
+        if self.result is not None:
+            self.app.push_screen(PlanScreen(self.result, self.incus_url))
 
     def action_reload(self) -> None:
         self.check()

@@ -1,0 +1,22 @@
+"""Plan and apply for callers that hold no client (the TUI): each opens its own connection."""
+
+from __future__ import annotations
+
+from ..psot.context import HostContext
+from ..psot.model import Infra
+from .incus import IncusClient
+from .plan import make_plan
+from .plan_models import Plan
+from .reconcile import ApplyResult, EventSink, apply
+
+
+async def plan_infra(url: str | None, infra: Infra, host: HostContext, *, limit: str | None = None) -> Plan:
+    async with IncusClient(url) as client:
+        return await make_plan(client, infra, limit=limit, host=host)
+
+
+async def apply_infra(
+    url: str | None, infra: Infra, host: HostContext, on_event: EventSink, *, limit: str | None = None
+) -> ApplyResult:
+    async with IncusClient(url) as client:
+        return await apply(client, infra, limit=limit, host=host, on_event=on_event)

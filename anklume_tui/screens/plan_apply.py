@@ -1,0 +1,196 @@
+"""Plan / apply: what apply would do, grouped by domain; apply with per-action progress; cancel."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Log, Static
+from textual.worker import Worker
+
+from ..engine.apply_lock import ApplyLocked
+from ..engine.hostinfo import gather_host_context
+from ..engine.incus_transport import IncusError
+from ..engine.operations import apply_infra, plan_infra
+from ..engine.plan_models import Action, Plan
+from ..engine.reconcile import ApplyEvent
+from ..psot.findings import Finding
+from ..psot.pipeline import PsotResult
+
+PROGRESS = {"started": "…", "done": "✓ done", "failed": "✗ failed", "skipped": "– skipped"}
+
+
+def action_key(action: Action) -> str:
+    return f"{action.op}|{action.kind}|{action.project}|{action.name}"
+
+
+def grouped(plan: Plan) -> list[Action]:
+    """Actions grouped by domain (shared objects first), keeping the plan's order inside a group."""
+    order: dict[str | None, int] = {}
+    for action in plan.actions:
+        order.setdefault(action.domain, len(order))
+    return sorted(plan.actions, key=lambda a: (a.domain is not None, order[a.domain]))
+
+
+def source_line(finding: Finding) -> str:
+    """The offending YAML line under a finding, when the file can be read."""
+    loc = finding.location
+    if loc is None:
+        return ""
+    try:
+        with open(loc.file, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number == loc.line:
+                    return f"    {line.rstrip()}\n    {' ' * (loc.column - 1)}^"
+    except OSError:
+        return ""
+    return ""
+
+
+class PlanScreen(Screen):
+    BINDINGS = [
+        Binding("a", "apply", "Apply"),
+        Binding("c", "cancel", "Cancel apply"),
+        Binding("r", "replan", "Re-plan"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    class Planned(Message):
+        def __init__(self, plan: Plan | None, error: str = "") -> None:
+            super().__init__()
+            self.plan, self.error = plan, error
+
+    class Progress(Message):
+        def __init__(self, event: ApplyEvent) -> None:
+            super().__init__()
+            self.event = event
+
+    class Finished(Message):
+        def __init__(self, text: str, ok: bool) -> None:
+            super().__init__()
+            self.text, self.ok = text, ok
+
+    def __init__(self, result: PsotResult, incus_url: str | None) -> None:
+        super().__init__()
+        self.result = result
+        self.incus_url = incus_url
+        self.plan: Plan | None = None
+        self.applying: Worker | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Planning …", id="plan-summary")
+        yield DataTable(id="actions", cursor_type="row")
+        yield Log(id="plan-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "plan / apply"
+        table = self.query_one("#actions", DataTable)
+        for column in ("domain", "op", "kind", "object", "detail", "progress"):
+            table.add_column(column, key=column)
+        if not self.result.valid:
+            self._show_invalid()
+            return
+        self.make_plan()
+
+    def _show_invalid(self) -> None:
+        errors = [f for f in self.result.findings if f.is_error]
+        self.query_one("#plan-summary", Static).update(
+            f"The infra has {len(errors)} error(s): nothing can be planned until they are fixed."
+        )
+        log = self.query_one("#plan-log", Log)
+        for finding in errors:
+            log.write_line(finding.render())
+            line = source_line(finding)
+            if line:
+                log.write_lines(line.splitlines())
+
+    @work(exclusive=True, group="plan")
+    async def make_plan(self) -> None:
+        try:
+            plan = await plan_infra(self.incus_url, self.result.infra, gather_host_context(with_networks=False))
+        except IncusError as exc:
+            self.post_message(self.Planned(None, str(exc)))
+            return
+        self.post_message(self.Planned(plan))
+
+    def on_plan_screen_planned(self, message: Planned) -> None:
+        summary = self.query_one("#plan-summary", Static)
+        if message.plan is None:
+            summary.update(f"Cannot plan: {message.error}")
+            return
+        self.plan = message.plan
+        table = self.query_one("#actions", DataTable)
+        table.clear()
+        for action in grouped(message.plan):
+            where = action.domain or "(shared)"
+            table.add_row(where, action.op, action.kind, action.name, action.detail, "", key=action_key(action))
+        plan = message.plan
+        if plan.actions:
+            summary.update(
+                f"{len(plan.actions)} action(s), {len(plan.drift)} drifted field(s), {len(plan.orphans)} orphan(s). "
+                "Press a to apply, esc to go back."
+            )
+        else:
+            summary.update(f"Incus matches the infra: nothing to do ({len(plan.orphans)} orphan(s)).")
+
+    def action_apply(self) -> None:
+        if self.app.read_only:
+            self.app.notify("This is the bundled example, read-only.", severity="warning")
+            return
+        if self.plan is None or not self.plan.actions or self.applying is not None:
+            return
+        self.query_one("#plan-summary", Static).update(f"Applying {len(self.plan.actions)} action(s) … (c cancels)")
+        self.applying = self.run_apply()
+
+    @work(exclusive=True, group="apply")
+    async def run_apply(self) -> None:
+        try:
+            result = await apply_infra(
+                self.incus_url, self.result.infra, gather_host_context(with_networks=False), self.post_progress
+            )
+        except ApplyLocked as exc:
+            self.post_message(self.Finished(f"Refused: {exc}", False))
+            return
+        except IncusError as exc:
+            self.post_message(self.Finished(f"Apply stopped: {exc}", False))
+            return
+        failed = [o for o in result.outcomes if o.status == "failed"]
+        text = "Apply done." if result.ok else f"Apply finished with {len(failed)} failure(s)."
+        self.post_message(self.Finished(text, result.ok))
+
+    def post_progress(self, event: ApplyEvent) -> None:
+        self.post_message(self.Progress(event))
+
+    def on_plan_screen_progress(self, message: Progress) -> None:
+        event = message.event
+        self.query_one("#plan-log", Log).write_line(event.line())
+        if event.action is not None and event.phase in PROGRESS:
+            table = self.query_one("#actions", DataTable)
+            key = action_key(event.action)
+            if key in table.rows:
+                table.update_cell(key, "progress", PROGRESS[event.phase])
+
+    def on_plan_screen_finished(self, message: Finished) -> None:
+        self.applying = None
+        self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan.")
+        self.app.notify(message.text, severity="information" if message.ok else "error")
+
+    def action_cancel(self) -> None:
+        if self.applying is not None:
+            self.applying.cancel()
+            self.applying = None
+            self.query_one("#plan-summary", Static).update("Apply cancelled. Press r to re-plan.")
+            self.query_one("#plan-log", Log).write_line("cancelled by the user")
+
+    def action_replan(self) -> None:
+        if self.applying is None and self.result.valid:
+            self.query_one("#plan-summary", Static).update("Planning …")
+            self.make_plan()
+
+    def action_back(self) -> None:
+        if self.applying is None:
+            self.app.pop_screen()

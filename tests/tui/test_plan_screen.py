@@ -1,0 +1,70 @@
+"""The plan / apply screen against the throwaway Incus: plan grouped by domain, apply with progress."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from anklume_tui.app import AnklumeApp
+from anklume_tui.screens.plan_apply import PlanScreen
+
+from .test_live_domains import until
+
+pytestmark = pytest.mark.incus
+
+INFRA = """\
+project_name: planned
+global:
+  addressing: {}
+domains:
+  lab:
+    trust_level: semi-trusted
+    machines:
+      lab-one:
+        os_image: busybox
+"""
+
+
+async def test_p_plans_then_a_applies_with_progress_and_incus_holds_the_result(incusd, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA)
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
+        await pilot.press("p")
+        assert isinstance(app.screen, PlanScreen)
+        screen = app.screen
+        await until(pilot, lambda: screen.plan is not None, timeout=30)
+        table = screen.query_one("#actions")
+        assert table.row_count == len(screen.plan.actions) > 0
+        assert {table.get_row_at(i)[0] for i in range(table.row_count)} >= {"lab"}
+        await pilot.press("a")
+        await until(
+            pilot,
+            lambda: screen.applying is None and "Apply" in str(screen.query_one("#plan-summary").render()),
+            timeout=90,
+        )
+        progress = {table.get_row_at(i)[5] for i in range(table.row_count)}
+        assert progress == {"✓ done"}
+        await pilot.press("r")
+        await until(pilot, lambda: screen.plan is not None and not screen.plan.actions, timeout=30)
+    listed = json.loads(incusd.incus("list", "--project=lab", "--format=json").stdout)
+    assert [(i["name"], i["status"]) for i in listed] == [("lab-one", "Running")]
+
+
+async def test_an_invalid_infra_shows_errors_with_the_offending_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_INCUS", "unix:///nonexistent/unix.socket")
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA.replace("semi-trusted", "semi-trustd"))
+    app = AnklumeApp(infra)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
+        await pilot.press("p")
+        log = app.screen.query_one("#plan-log")
+        text = "\n".join(log.lines)
+        assert f"{infra}:6:18: error[D8]" in text and "trust_level: semi-trustd" in text and "^" in text
