@@ -124,3 +124,28 @@ async def test_the_read_only_example_refuses_actions():
         await pilot.press("j", "s")
         await pilot.pause()
         assert any("read-only" in str(n.message) for n in app._notifications)
+
+
+def test_help_screen_looks_right(snap_compare, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    app = AnklumeApp(Path("examples/pro-workstation/infra.yml"))
+
+    async def open_help(pilot):
+        await loaded(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 40), run_before=open_help)
+
+
+def test_plan_screen_with_an_invalid_infra_looks_right(snap_compare, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infra.yml").write_text(EXAMPLE.read_text().replace("trust_level: admin", "trust_level: root", 1))
+    app = AnklumeApp(Path("infra.yml"))
+
+    async def open_plan(pilot):
+        await loaded(app, pilot)
+        await pilot.press("p")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(140, 32), run_before=open_plan)
