@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from . import exitcodes
 from .engine.state import bundled_example
@@ -41,6 +43,18 @@ class AnklumeApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers what the current screen can do (its bindings), then the app's own commands."""
+        for binding in getattr(screen, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.description:
+                action = binding.action
+
+                def run(action: str = action) -> None:
+                    self.call_later(screen.run_action, action)
+
+                yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
+        yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

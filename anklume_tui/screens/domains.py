@@ -22,6 +22,7 @@ from ..psot.pipeline import PsotResult, run_psot
 from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
+from .command_line import UnknownCommand, parse_command
 from .domain_rows import Live, fields_after, live_from_report, rows_of
 from .machine_actions import ACTION_BINDINGS, MachineActions
 from .plan_apply import PlanScreen
@@ -36,6 +37,7 @@ class DomainsScreen(MachineActions, Screen):
         Binding("escape", "clear_filter", "Back", show=False),
         Binding("r", "reload", "Reload"),
         Binding("p", "plan", "Plan/apply"),
+        Binding("colon", "command_line", ":command"),
         *ACTION_BINDINGS,
     ]
 
@@ -73,6 +75,7 @@ class DomainsScreen(MachineActions, Screen):
         yield Header()
         yield Static(self.notice or "", id="notice", classes="" if self.notice else "hidden")
         yield Input(placeholder="filter machines and domains (esc clears)", id="filter")
+        yield Input(placeholder=":domain NAME, :machine NAME, :filter TEXT, :plan, :reload, :help, :quit", id="command")
         with Horizontal(id="body"):
             yield DomainTable(id="domains", colour=self.app.colour)
             yield Detail(f"Loading {self.infra} …", id="detail")
@@ -140,7 +143,7 @@ class DomainsScreen(MachineActions, Screen):
         log.write_line(f"{datetime.now():%H:%M:%S} {text}")
 
     def _refill(self) -> None:
-        self.query_one(DomainTable).show(rows_of(self.result, self.query_one(Input).value, self.live))
+        self.query_one(DomainTable).show(rows_of(self.result, self.query_one("#filter", Input).value, self.live))
         self._show_selection()
 
     def _show_findings(self, result: PsotResult) -> None:
@@ -161,7 +164,8 @@ class DomainsScreen(MachineActions, Screen):
         row = self.query_one(DomainTable).selected()
         detail = self.query_one(Detail)
         if row is None:
-            detail.show("", "No domain matches." if self.query_one(Input).value else "No domains declared yet.")
+            empty = "No domain matches." if self.query_one("#filter", Input).value else "No domains declared yet."
+            detail.show("", empty)
             return
         real = {d.name: d for d in self.status.domains} if self.status else {}
         for domain in self.result.infra.domains:
@@ -177,12 +181,13 @@ class DomainsScreen(MachineActions, Screen):
                     return
 
     def action_filter(self) -> None:
-        box = self.query_one(Input)
+        box = self.query_one("#filter", Input)
         box.add_class("visible")
         box.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one(Input)
+        self.query_one("#command", Input).remove_class("visible")
+        box = self.query_one("#filter", Input)
         if box.value or box.has_class("visible"):
             box.value = ""
             box.remove_class("visible")
@@ -196,6 +201,34 @@ class DomainsScreen(MachineActions, Screen):
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.query_one(DomainTable).focus()
+
+    def action_command_line(self) -> None:
+        box = self.query_one("#command", Input)
+        box.value = ""
+        box.add_class("visible")
+        box.focus()
+
+    @on(Input.Submitted, "#command")
+    def _run_command(self, event: Input.Submitted) -> None:
+        event.input.remove_class("visible")
+        self.query_one(DomainTable).focus()
+        try:
+            command = parse_command(event.value)
+        except UnknownCommand as exc:
+            self.app.notify(str(exc), severity="warning")
+            return
+        if command.verb in ("domain", "machine"):
+            prefix = "d:" if command.verb == "domain" else "m:"
+            if not self.query_one(DomainTable).move_to(prefix + command.argument):
+                self.app.notify(f"no {command.verb} named {command.argument!r} in view", severity="warning")
+        elif command.verb == "filter":
+            box = self.query_one("#filter", Input)
+            box.value = command.argument
+            box.set_class(bool(command.argument), "visible")
+        else:
+            self.app.run_action(
+                {"plan": "screen.plan", "reload": "screen.reload", "help": "help", "quit": "quit"}[command.verb]
+            )
 
     def action_plan(self) -> None:
         if self.result is not None:

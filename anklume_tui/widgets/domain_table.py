@@ -89,6 +89,13 @@ class DomainTable(DataTable):
             if before != after:
                 self.update_cell(key, column, after, update_width=True)
 
+    def move_to(self, key: str) -> bool:
+        """Put the cursor on the row with that key; False when it is not in view."""
+        if key not in self.rows_by_key:
+            return False
+        self.move_cursor(row=self.get_row_index(key))
+        return True
+
     def selected(self) -> Row | None:
         if not self.rows_by_key or self.cursor_row < 0 or self.cursor_row >= self.row_count:
             return None

@@ -149,3 +149,22 @@ def test_plan_screen_with_an_invalid_infra_looks_right(snap_compare, monkeypatch
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(140, 32), run_before=open_plan)
+
+
+async def test_colon_domain_jumps_to_it_and_unknown_commands_are_explained():
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = await loaded(app, pilot)
+        await pilot.press("colon", *"domain homelab", "enter")
+        assert table.selected().key == "d:homelab"
+        await pilot.press("colon", *"frobnicate", "enter")
+        await pilot.pause()
+        assert any("unknown command" in str(n.message) for n in app._notifications)
+
+
+async def test_the_palette_offers_the_screen_s_own_commands():
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(app, pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Plan/apply", "Start", "Snapshot now", "Filter"} <= set(titles)
