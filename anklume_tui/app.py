@@ -56,6 +56,14 @@ class AnklumeApp(App):
                 yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
         yield from super().get_system_commands(screen)
 
+    def hand_over_terminal(self, argv: list[str]) -> None:
+        """Give the terminal to a program (the tmux console) and come back when it ends. Tests replace this."""
+        from .engine.console_open import run_attached
+
+        with self.suspend():
+            run_attached(argv)
+        self.refresh()
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self))

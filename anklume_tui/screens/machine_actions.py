@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual import work
 from textual.binding import Binding
 
+from ..engine.console_layout import ConsoleError
+from ..engine.console_open import open_for_selection
 from ..engine.incus_transport import IncusError
 from ..engine.lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
 from ..widgets.domain_table import DomainTable
@@ -18,6 +20,7 @@ ACTION_BINDINGS = [
     Binding("F", "machine('unfreeze')", "Unfreeze", show=False),
     Binding("n", "snapshot", "Snapshot now"),
     Binding("D", "delete", "Delete", show=False),
+    Binding("c", "console", "Console"),
 ]
 
 
@@ -74,6 +77,37 @@ class MachineActions:
                 self.run_delete(name, target)
 
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), answered)
+
+    def action_console(self) -> None:
+        """Coloured tmux panes for the selected machine, or for the whole selected domain."""
+        what, targets = self._targets()
+        if not targets:
+            return
+        row = self.query_one(DomainTable).selected()
+        domain = (
+            row.name
+            if row.is_domain
+            else next(d.name for d in self.result.infra.domains if any(m.name == row.name for m in d.machines))
+        )
+        self.report(f"console {what} …")
+        self.run_console(domain, None if row.is_domain else row.name)
+
+    @work(thread=True, group="console")
+    def run_console(self, domain: str, machine: str | None) -> None:
+        states = {}
+        for status in self.status.domains if self.status else []:
+            for m in status.machines:
+                states[(status.project, m.instance)] = m.state
+        try:
+            argv = open_for_selection(self.incus_url, self.result.infra, states, domain, machine)
+        except (ConsoleError, IncusError, OSError) as exc:
+            self.app.call_from_thread(self.report, f"console: {exc}")
+            self.app.call_from_thread(self.app.notify, str(exc), title="console", severity="error")
+            return
+        if argv is None:
+            self.app.call_from_thread(self.report, "console: opened in this tmux session")
+        else:
+            self.app.call_from_thread(self.app.hand_over_terminal, argv)
 
     @work(group="actions")
     async def run_state_change(self, action: str, targets: list[tuple[str, Target]]) -> None:

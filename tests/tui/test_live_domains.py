@@ -94,3 +94,40 @@ async def test_keys_start_and_stop_the_selected_machine_and_delete_asks_first(in
         await until(pilot, lambda: any("refused" in line for line in operations.lines))
         assert real_status(incusd, "work-a", "work") == "Stopped"
     incusd.incus("config", "set", "work-a", "security.protection.delete=false", "--project", "work")
+
+
+async def test_c_opens_a_coloured_console_for_the_machine_and_hands_over_the_terminal(incusd, tmp_path, monkeypatch):
+    import libtmux
+
+    socket = f"anklume-tui-test-{tmp_path.name}"
+    monkeypatch.setenv("ANKLUME_TMUX_SOCKET", socket)
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA)
+    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
+    incusd.import_image("work", "busybox")
+    incusd.incus("launch", "busybox", "work-a", "--project", "work")
+    handed: list[list[str]] = []
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    app.hand_over_terminal = handed.append
+    server = libtmux.Server(socket_name=socket)
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            table = app.screen.query_one(DomainTable)
+            await until(
+                pilot, lambda: table.rows_by_key.get("m:work-a") and table.rows_by_key["m:work-a"].state == "Running"
+            )
+            await pilot.press("j", "c")
+            await until(pilot, lambda: bool(handed), timeout=20)
+        assert handed[0][-2:] == ["-t", "anklume:work"] and "attach-session" in handed[0]
+        window = server.sessions.get(session_name="anklume").windows[0]
+        assert window.cmd("show", "-wv", "window-status-style").stdout == ["bg=colour22,fg=white"]
+        assert [p.cmd("display-message", "-p", "#{pane_title}").stdout[0] for p in window.panes] == ["[work] work-a"]
+    finally:
+        from anklume_tui.engine.console import kill_console
+
+        kill_console(server, "anklume")
+        server.kill()
