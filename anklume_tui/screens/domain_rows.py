@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..engine.live import InstanceChange
 from ..psot.pipeline import PsotResult
 from ..reports import MachineStatus, StatusReport
@@ -12,13 +14,34 @@ DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": 
 Live = dict[str, dict[str, str]]  # row key -> field -> text
 
 
-def rows_of(result: PsotResult, needle: str = "", live: Live | None = None) -> list[Row]:
-    """Domain and machine rows, in declaration order; a filter keeps matching machines and their domain."""
+@dataclass(frozen=True)
+class View:
+    """How the user looks at the rows: a filter, running machines only, and the order inside each domain."""
+
+    needle: str = ""
+    running_only: bool = False
+    sort: str = "declared"  # one of SORTS
+
+
+SORTS = ("declared", "name", "state", "ip")
+
+
+def _sort_key(sort: str):
+    if sort == "name":
+        return lambda row: row.name
+    if sort == "state":
+        return lambda row: (row.state != "Running", row.state, row.name)
+    return lambda row: tuple(int(part) if part.isdigit() else 999 for part in row.ip.split("."))
+
+
+def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -> list[Row]:
+    """Domain rows, each followed by its machine rows; domains stay in declaration order (grouped as
+    declared), machines follow the view's order. A filter keeps matching machines and their domain."""
     rows: list[Row] = []
     if result.infra is None:
         return rows
     live = live or {}
-    needle = needle.lower()
+    needle = view.needle.lower()
     for domain in result.infra.domains:
         trust = domain.effective_trust
         machines = [
@@ -26,7 +49,12 @@ def rows_of(result: PsotResult, needle: str = "", live: Live | None = None) -> l
             for m in domain.machines
             if not needle or needle in m.name.lower() or needle in domain.name.lower()
         ]
-        if needle and not machines and needle not in domain.name.lower():
+        if view.running_only:
+            machines = [row for row in machines if row.state == "Running"]
+        if view.sort != "declared":
+            machines.sort(key=_sort_key(view.sort))
+        domain_matches = bool(needle) and needle in domain.name.lower()
+        if (needle or view.running_only) and not machines and not domain_matches:
             continue
         key = f"d:{domain.name}"
         rows.append(Row(key, domain.name, trust, "domain", domain.subnet, domain.enabled, **live.get(key, {})))

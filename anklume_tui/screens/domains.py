@@ -23,7 +23,7 @@ from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
 from .command_line import UnknownCommand, parse_command
-from .domain_rows import Live, fields_after, live_from_report, rows_of
+from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows_of
 from .machine_actions import ACTION_BINDINGS, MachineActions
 from .plan_apply import PlanScreen
 
@@ -37,6 +37,8 @@ class DomainsScreen(MachineActions, Screen):
         Binding("escape", "clear_filter", "Back", show=False),
         Binding("r", "reload", "Reload"),
         Binding("p", "plan", "Plan/apply"),
+        Binding("t", "toggle_running", "Running only"),
+        Binding("o", "cycle_sort", "Sort"),
         Binding("colon", "command_line", ":command"),
         *ACTION_BINDINGS,
     ]
@@ -70,6 +72,8 @@ class DomainsScreen(MachineActions, Screen):
         self.live: Live = {}
         self.by_instance: dict[tuple[str, str], str] = {}
         self.status: StatusReport | None = None
+        self.running_only = False
+        self.sort = "declared"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -131,7 +135,10 @@ class DomainsScreen(MachineActions, Screen):
             return
         fields = fields_after(message.change)
         self.live.setdefault(key, {}).update(fields)
-        self.query_one(DomainTable).update_row(key, **fields)
+        if self.running_only:
+            self._refill()  # a machine that stopped leaves the view, one that started joins it
+        else:
+            self.query_one(DomainTable).update_row(key, **fields)
 
     def on_domains_screen_incus_problem(self, message: IncusProblem) -> None:
         self.sub_title = f"{self.infra} — {message.text}"
@@ -143,7 +150,8 @@ class DomainsScreen(MachineActions, Screen):
         log.write_line(f"{datetime.now():%H:%M:%S} {text}")
 
     def _refill(self) -> None:
-        self.query_one(DomainTable).show(rows_of(self.result, self.query_one("#filter", Input).value, self.live))
+        view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
+        self.query_one(DomainTable).show(rows_of(self.result, view, self.live))
         self._show_selection()
 
     def _show_findings(self, result: PsotResult) -> None:
@@ -229,6 +237,18 @@ class DomainsScreen(MachineActions, Screen):
             self.app.run_action(
                 {"plan": "screen.plan", "reload": "screen.reload", "help": "help", "quit": "quit"}[command.verb]
             )
+
+    def action_toggle_running(self) -> None:
+        self.running_only = not self.running_only
+        self.app.notify("Running machines only" if self.running_only else "All machines", timeout=2)
+        if self.result is not None:
+            self._refill()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.app.notify(f"Machines sorted by {self.sort}", timeout=2)
+        if self.result is not None:
+            self._refill()
 
     def action_plan(self) -> None:
         if self.result is not None:
