@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -11,10 +12,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
+from .engine.hostinfo import gather_host_context
 from .engine.state import bundled_example
 from .psot.load import discover_infra, resolve_infra_path
+from .psot.pipeline import PsotResult, run_psot
 from .screens.domains import DomainsScreen
 from .screens.help import HelpScreen
+
+_EARLY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anklume-early")
+
+
+def _check(infra: Path) -> PsotResult:
+    return run_psot(infra, gather_host_context())
+
 
 EXAMPLE_NOTICE = (
     "No infra of yours was found, so this is the bundled example, read-only. "
@@ -40,6 +50,13 @@ class AnklumeApp(App):
         self.read_only = read_only
         self.notice = notice
         self.colour = "NO_COLOR" not in os.environ
+        # The infra is checked while Textual starts up: the first paint needs both.
+        self._first_check: Future[PsotResult] | None = _EARLY.submit(_check, infra)
+
+    def take_first_check(self) -> Future[PsotResult] | None:
+        """The check started with the app, once; later checks (reload) run anew."""
+        future, self._first_check = self._first_check, None
+        return future
 
     def on_mount(self) -> None:
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))

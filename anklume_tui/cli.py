@@ -8,7 +8,14 @@ import sys
 import traceback
 
 from . import exitcodes
+from .engine.telemetry import recorded_run
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
+from .verbs import disp as disp_verb
+from .verbs import doctor as doctor_verb
+from .verbs import golden as golden_verb
+from .verbs import gpu as gpu_verb
+from .verbs import snapshot as snapshot_verb
+from .verbs import telemetry as telemetry_verb
 
 VERBS = {
     "validate": validate,
@@ -21,6 +28,12 @@ VERBS = {
     "console": console,
     "nftables": nftables,
     "ai-switch": ai_switch,
+    "telemetry": telemetry_verb,
+    "snapshot": snapshot_verb,
+    "disp": disp_verb,
+    "golden": golden_verb,
+    "doctor": doctor_verb,
+    "gpu": gpu_verb,
 }
 
 
@@ -63,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             args.infra = top.infra
         if getattr(args, "incus", None) is None:
             args.incus = top.incus
-        return VERBS[top.batch].run(args)
+        domain = getattr(args, "limit", None) or getattr(args, "domain", None)  # telemetry: SPEC §10.7
+        return recorded_run(top.batch, domain if isinstance(domain, str) else None, lambda: VERBS[top.batch].run(args))
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
     except KeyboardInterrupt:

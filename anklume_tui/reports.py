@@ -206,6 +206,129 @@ class AiSwitchReport(Report):
     steps: list[AiSwitchStepOut]
 
 
+# telemetry, doctor, gpu (engine/telemetry.py, engine/doctor.py, engine/gpu.py build them; the TUI reuses them)
+
+
+class OperationStats(BaseModel):
+    target: str
+    count: int
+    succeeded: int  # exit code 0
+    success_rate: float  # 0..1, 2 decimals
+    mean_duration_seconds: float  # 2 decimals
+
+
+class TelemetryReport(Report):
+    enabled: bool
+    log_file: str
+    events: int
+    unreadable_lines: int  # lines that are not a usage event (skipped)
+    operations: list[OperationStats]  # the 15 most frequent, most frequent first
+
+
+class DoctorFinding(BaseModel):
+    check: str
+    status: Literal["ok", "warning", "error"]
+    message: str
+    fix: str | None  # a command to copy, when there is something to do
+
+
+class DoctorReport(Report):
+    ok: bool  # no error finding
+    incus_reachable: bool
+    findings: list[DoctorFinding]
+
+
+class GpuProcessOut(BaseModel):
+    pid: int
+    used_memory_mib: int | None
+    instance: str | None  # the Incus instance whose cgroup holds the process, null for the host
+    project: str | None
+
+
+class GpuOut(BaseModel):
+    index: int
+    uuid: str
+    name: str
+    memory_total_mib: int | None  # null when nvidia-smi says [N/A] (MIG)
+    memory_used_mib: int | None
+    pci_address: str | None  # from Incus /1.0/resources when known
+    holders: list[str]  # project/instance with a gpu device that reaches this GPU
+    processes: list[GpuProcessOut]
+
+
+class GpuDeviceOut(BaseModel):
+    project: str
+    instance: str
+    device: str
+    selector: str  # "all", or id=/pci=/vendorid=/productid= as the device names them
+    gpus: list[int]  # indexes of the GPUs it reaches, as far as they could be matched
+
+
+class GpuReport(Report):
+    nvidia_smi: bool  # nvidia-smi found on PATH
+    message: str  # one plain line: what was found, or why nothing was
+    gpus: list[GpuOut]
+    devices: list[GpuDeviceOut]  # gpu devices of instances (direct or through a profile)
+    incus_reachable: bool | None  # null: Incus was not asked
+
+
+# snapshot, disp, golden (engine/snapshots.py, disposable.py, golden.py)
+
+
+class SnapshotOut(BaseModel):
+    name: str
+    created_at: str | None  # ISO 8601
+    expires_at: str | None  # ISO 8601; null: never expires
+    origin: Literal["manual", "pre-apply", "scheduled"]
+    size: int | None  # bytes, when Incus reports it
+
+
+class SnapshotTimelineOut(BaseModel):
+    project: str
+    instance: str
+    snapshots: list[SnapshotOut]
+
+
+class SnapshotOutcomeOut(BaseModel):
+    project: str
+    instance: str
+    snapshot: str
+    outcome: Literal["created", "skipped", "restored", "deleted"]
+    restarted: bool  # restore of a running instance: Incus stopped and started it again
+
+
+class SnapshotReport(Report):
+    action: Literal["create", "restore", "delete", "list"]
+    instances: list[SnapshotTimelineOut]  # list only
+    outcomes: list[SnapshotOutcomeOut]
+    missing: list[str]  # declared machines with no instance (project/instance)
+    error: str | None
+
+
+class DispReport(Report):
+    project: str
+    name: str
+    image: str
+    type: Literal["container", "virtual-machine"]
+    exit_code: int | None  # the command's, when one ran
+    stdout: str
+    stderr: str
+
+
+class GoldenOut(BaseModel):
+    project: str
+    instance: str
+    snapshot: str
+    derived: str | None  # derive: the new instance
+    alias: str | None  # publish: the image alias
+    fingerprint: str | None
+
+
+class GoldenReport(Report):
+    action: Literal["create", "derive", "publish", "list"]
+    items: list[GoldenOut]
+
+
 SCHEMAS: dict[str, type[Report]] = {
     "validate": ValidateReport,
     "sync": SyncReportOut,
@@ -216,4 +339,10 @@ SCHEMAS: dict[str, type[Report]] = {
     "apply": ApplyReport,
     "nftables": NftablesReport,
     "ai-switch": AiSwitchReport,
+    "telemetry": TelemetryReport,
+    "doctor": DoctorReport,
+    "gpu": GpuReport,
+    "snapshot": SnapshotReport,
+    "disp": DispReport,
+    "golden": GoldenReport,
 }

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from anklume_tui.engine.incus_events import EventStream
+from anklume_tui.engine.incus_host_calls import HostCalls
+from anklume_tui.engine.incus_image_calls import ImageCalls
 from anklume_tui.engine.incus_instances import Devices, InstanceCalls, some
 from anklume_tui.engine.incus_models import (
     ExecResult,
@@ -64,7 +66,7 @@ __all__ = [
 ]
 
 
-class IncusClient(InstanceCalls, ReconcileCalls):
+class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
     def __init__(

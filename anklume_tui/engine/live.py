@@ -44,20 +44,25 @@ def instance_of(event: dict) -> tuple[str, str, str] | None:
 async def instance_changes(client: IncusClient) -> AsyncIterator[InstanceChange]:
     """Changes as they happen, until the stream ends; IncusUnreachable when the daemon goes away."""
     async with client.events(types=("lifecycle",)) as stream:
-        async for event in stream:
-            found = instance_of(event)
-            if found is None:
-                continue
-            project, name, action = found
-            if action == "instance-deleted":
-                yield InstanceChange(project, name, action, None)
-                continue
-            try:
-                instance = await client.get_instance(name, project)
-            except IncusNotFound:
-                yield InstanceChange(project, name, action, None)
-                continue
-            yield InstanceChange(project, name, action, instance.status)
+        async for change in changes_from(client, stream):
+            yield change
+
+
+async def changes_from(client: IncusClient, stream) -> AsyncIterator[InstanceChange]:
+    async for event in stream:
+        found = instance_of(event)
+        if found is None:
+            continue
+        project, name, action = found
+        if action == "instance-deleted":
+            yield InstanceChange(project, name, action, None)
+            continue
+        try:
+            instance = await client.get_instance(name, project)
+        except IncusNotFound:
+            yield InstanceChange(project, name, action, None)
+            continue
+        yield InstanceChange(project, name, action, instance.status)
 
 
 async def live_status(url: str | None, infra) -> AsyncIterator[object]:
@@ -68,7 +73,8 @@ async def live_status(url: str | None, infra) -> AsyncIterator[object]:
     """
     from .status import gather_status
 
-    async with IncusClient(url) as client:
+    async with IncusClient(url) as client, client.events(types=("lifecycle",)) as stream:
+        # Subscribed before reading the status: a change made while it is read still arrives afterwards.
         yield await gather_status(client, infra)
-        async for change in instance_changes(client):
+        async for change in changes_from(client, stream):
             yield change

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from ..psot.generate import write_atomic
 from .nftables_render import render_host_ruleset
-from .nftables_vm import FirewallInterface, firewall_interfaces, render_firewall_vm_ruleset
+from .nftables_vm import (
+    FirewallInterface,
+    firewall_interfaces,
+    firewall_profile_devices,
+    render_firewall_vm_ruleset,
+)
 
 __all__ = [
     "FirewallInterface",
@@ -26,6 +31,7 @@ __all__ = [
     "br_netfilter_warning",
     "check_ruleset",
     "firewall_interfaces",
+    "firewall_profile_devices",
     "list_table",
     "load_ruleset",
     "nft_check",

@@ -38,6 +38,13 @@ def firewall_interfaces(infra: Infra) -> list[FirewallInterface]:
     return found
 
 
+def firewall_profile_devices(interfaces: list[FirewallInterface]) -> dict[str, dict[str, str]]:
+    """The multi-NIC profile of `anklume-firewall`: one NIC per bridge, with the VM's `.253` address."""
+    return {
+        i.name: {"type": "nic", "network": i.bridge, "name": i.name, "ipv4.address": i.gateway_ip} for i in interfaces
+    }
+
+
 def render_firewall_vm_ruleset(
     infra: Infra, interfaces: list[FirewallInterface], ai_override: str | None = None
 ) -> str:

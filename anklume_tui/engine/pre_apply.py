@@ -99,3 +99,10 @@ async def apply_retention(client: IncusClient, state_dir: Path, keep: int = KEEP
                     deleted.append(f"{inst.project}/{inst.name}/{short}")
     _write(Path(state_dir) / DIR / "history", "".join(f"{h}\n" for h in history if h not in old))
     return deleted
+
+
+def latest_of(state_dir: Path) -> str | None:
+    """The timestamp of the newest pre-apply snapshot set (`latest`), None when none was recorded."""
+    with contextlib.suppress(OSError):
+        return (Path(state_dir) / DIR / "latest").read_text().strip() or None
+    return None

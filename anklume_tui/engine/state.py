@@ -53,3 +53,33 @@ def ai_switch_log_file() -> Path:
 def nft_persist_dir() -> Path:
     """Where the isolation ruleset is installed for boot (`ANKLUME_NFT_PERSIST_DIR`, default /etc/nftables.d)."""
     return Path(os.environ.get("ANKLUME_NFT_PERSIST_DIR") or "/etc/nftables.d")
+
+
+def telemetry_dir() -> Path:
+    """Telemetry is on while `enabled` exists in here; events go to `usage.jsonl` (SPEC §10.7)."""
+    return state_dir() / "telemetry"
+
+
+def telemetry_enabled_file() -> Path:
+    return telemetry_dir() / "enabled"
+
+
+def telemetry_log_file() -> Path:
+    return telemetry_dir() / "usage.jsonl"
+
+
+def subuid_file() -> Path:
+    return Path("/etc/subuid")
+
+
+def subgid_file() -> Path:
+    return Path("/etc/subgid")
+
+
+def kernel_modules_dir() -> Path:
+    """Loaded kernel modules show up as folders here (`br_netfilter`)."""
+    return Path("/sys/module")
+
+
+def proc_dir() -> Path:
+    return Path("/proc")

@@ -93,7 +93,9 @@ class DomainsScreen(MachineActions, Screen):
 
     @work(thread=True, exclusive=True, group="psot")
     def check(self) -> None:
-        self.post_message(self.Checked(run_psot(self.infra, gather_host_context())))
+        early = self.app.take_first_check()
+        result = early.result() if early is not None else run_psot(self.infra, gather_host_context())
+        self.post_message(self.Checked(result))
 
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
@@ -123,11 +125,8 @@ class DomainsScreen(MachineActions, Screen):
     def on_domains_screen_status_arrived(self, message: StatusArrived) -> None:
         self.status = message.report
         self.live, self.by_instance = live_from_report(message.report)
-        table = self.query_one(DomainTable)
-        for key, fields in self.live.items():
-            table.update_row(key, **fields)
         self.sub_title = str(self.infra)
-        self._show_selection()
+        self._refill()  # one pass over every row: cheaper than a thousand cell updates
 
     def on_domains_screen_instance_changed(self, message: InstanceChanged) -> None:
         key = self.by_instance.get((message.change.project, message.change.name))
@@ -150,8 +149,13 @@ class DomainsScreen(MachineActions, Screen):
         log.write_line(f"{datetime.now():%H:%M:%S} {text}")
 
     def _refill(self) -> None:
+        """Rebuild the rows from the infra and what is known of Incus, keeping the cursor on its row."""
+        table = self.query_one(DomainTable)
+        selected = table.selected()
         view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
-        self.query_one(DomainTable).show(rows_of(self.result, view, self.live))
+        table.show(rows_of(self.result, view, self.live))
+        if selected is not None:
+            table.move_to(selected.key)
         self._show_selection()
 
     def _show_findings(self, result: PsotResult) -> None:

@@ -77,6 +77,8 @@ def _finish(args: argparse.Namespace, outcome) -> int:
     if outcome.error:
         print(f"error: {outcome.error}", file=sys.stderr)
         return exitcodes.FAILED
+    if outcome.dry_run and not outcome.error:
+        print("dry run: nothing changed", file=sys.stderr)
     if outcome.switched:
         print(f"AI access: {outcome.previous or '-'} -> {outcome.target}", file=sys.stderr)
     return exitcodes.OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
@@ -12,6 +13,10 @@ from ..psot.constants import TRUST_COLOURS, TRUST_GLYPHS
 
 COLUMNS = ("name", "trust", "type", "ip", "state", "cpu", "memory", "snaps", "drift")
 UNKNOWN = "…"
+FIRST_ROWS = 80
+# Room for what live updates write, so that updating a cell never re-measures a column.
+MIN_WIDTHS = {"ip": 15, "state": 8, "cpu": 6, "memory": 8, "snaps": 5, "drift": 7}
+CHUNK_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,10 @@ class Row:
     def is_domain(self) -> bool:
         return self.key.startswith("d:")
 
+    def texts(self) -> tuple[str, ...]:
+        label = f"{TRUST_GLYPHS[self.trust]} {self.name}" if self.is_domain else f"   {self.name}"
+        return (label, self.trust, self.kind, self.ip, self.state, self.cpu, self.memory, self.snapshots, self.drift)
+
     def cells(self, colour: bool) -> list[Text]:
         bg = TRUST_COLOURS[self.trust][1]
         style = f"on {bg}" if colour else ""
@@ -41,9 +50,7 @@ class Row:
             style += " bold"
         if not self.enabled:
             style += " dim"
-        label = f"{TRUST_GLYPHS[self.trust]} {self.name}" if self.is_domain else f"   {self.name}"
-        values = (label, self.trust, self.kind, self.ip, self.state, self.cpu, self.memory, self.snapshots, self.drift)
-        return [Text(v, style=style.strip()) for v in values]
+        return [Text(v, style=style.strip()) for v in self.texts()]
 
 
 class DomainTable(DataTable):
@@ -60,24 +67,44 @@ class DomainTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.colour = colour
         self.rows_by_key: dict[str, Row] = {}
+        self._order: list[str] = []
+        self._added = 0
+        self._generation = 0
 
     def on_mount(self) -> None:
         self._columns([])
 
-    def _columns(self, cells: list[list[Text]]) -> None:
-        # Widths are computed here rather than left to DataTable's lazy auto-width, which
-        # repaints only at the next idle: the first paint must already be right.
+    def _columns(self, rows: list[Row]) -> None:
+        # Widths come from the texts, not from DataTable's auto-width (which measures every cell and repaints
+        # only at the next idle): the first paint must already be right, and cheap.
         for i, column in enumerate(COLUMNS):
-            width = max([len(column)] + [row[i].cell_len for row in cells])
+            width = max([len(column), MIN_WIDTHS.get(column, 0)] + [cell_len(row.texts()[i]) for row in rows])
             self.add_column(column, key=column, width=width)
 
     def show(self, rows: list[Row]) -> None:
+        """Replace every row. The first screenful is added at once; the rest follows in chunks after the
+        next refreshes, so a thousand machines never hold up the first paint."""
+        self._generation += 1
         self.clear(columns=True)
         self.rows_by_key = {row.key: row for row in rows}
-        cells = [row.cells(self.colour) for row in rows]
-        self._columns(cells)
-        for row, row_cells in zip(rows, cells, strict=True):
-            self.add_row(*row_cells, key=row.key)
+        self._order = [row.key for row in rows]
+        self._added = 0
+        self._columns(rows)
+        self._add_until(FIRST_ROWS)
+        if self._added < len(self._order):
+            self.call_after_refresh(self._add_more, self._generation)
+
+    def _add_more(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer show() replaced these rows
+        self._add_until(self._added + CHUNK_ROWS)
+        if self._added < len(self._order):
+            self.call_after_refresh(self._add_more, generation)
+
+    def _add_until(self, end: int) -> None:
+        for key in self._order[self._added : end]:
+            self.add_row(*self.rows_by_key[key].cells(self.colour), key=key)
+        self._added = min(end, len(self._order))
 
     def update_row(self, key: str, **changes: str) -> None:
         """Change some fields of one row in place (live updates): no rebuild, the cursor stays."""
@@ -85,14 +112,18 @@ class DomainTable(DataTable):
         if old is None:
             return
         new = self.rows_by_key[key] = replace(old, **changes)
+        if key not in self.rows:
+            return  # not added yet: its chunk will show the new values
         for column, before, after in zip(COLUMNS, old.cells(self.colour), new.cells(self.colour), strict=True):
             if before != after:
-                self.update_cell(key, column, after, update_width=True)
+                self.update_cell(key, column, after)
 
     def move_to(self, key: str) -> bool:
         """Put the cursor on the row with that key; False when it is not in view."""
         if key not in self.rows_by_key:
             return False
+        if key not in self.rows:
+            self._add_until(len(self._order))
         self.move_cursor(row=self.get_row_index(key))
         return True
 

@@ -1,0 +1,24 @@
+"""Calls about the host rather than its instances: hardware resources and storage pools (mixed into
+`incus.IncusClient`; every request goes through its transport)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anklume_tui.engine.incus_transport import IncusTransport, q
+
+
+class HostCalls:
+    _t: IncusTransport
+
+    async def resources(self) -> dict[str, Any]:
+        """`GET /1.0/resources`: CPU, memory, GPUs (`gpu.cards`), disks... as Incus describes them."""
+        return dict(await self._t.call("GET", "/1.0/resources"))
+
+    async def storage_pool_names(self) -> list[str]:
+        found = await self._t.call("GET", "/1.0/storage-pools", params={"recursion": 1})
+        return [pool["name"] for pool in found]
+
+    async def storage_pool(self, name: str) -> dict[str, Any]:
+        """One storage pool as Incus describes it (`IncusNotFound` when absent)."""
+        return dict(await self._t.call("GET", f"/1.0/storage-pools/{q(name)}"))

@@ -1,0 +1,120 @@
+"""`disp`: a disposable (Incus-ephemeral) instance in a domain, destroyed when it stops (SPEC §10.2)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+
+from .. import exitcodes
+from ..reports import DispReport
+from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
+from .common import summary as infra_summary
+
+HELP = (
+    "start a disposable: an Incus-ephemeral instance <prefix>disp-YYYYMMDD-HHMMSS in the --domain's project "
+    "(default: the first enabled domain with trust level disposable; never project default), on that domain's "
+    "bridge and under its isolation, from --image (default: default_os_image, else images:debian/13). "
+    "With -- CMD ...: run the command, print its output, pass its exit code through, then stop (destroy) it. "
+    "With --no-attach (or --json): leave it running and print its name. Otherwise: a shell through `incus exec` "
+    "(the incus CLI must be installed), and the disposable is destroyed when the shell ends. Stopping it "
+    "always destroys it, even if this tool was killed. Exit 2: no domain / invalid infra; 1: Incus error; "
+    "3: Incus unreachable"
+)
+EXEC_TIMEOUT = 24 * 3600
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--domain", metavar="D", help="domain to run it in (its network isolation applies)")
+    parser.add_argument("--image", metavar="I", help="image: a local alias or remote:alias")
+    parser.add_argument("--vm", action="store_true", help="a virtual machine instead of a container")
+    parser.add_argument("--no-attach", action="store_true", help="leave it running (after CMD, if given)")
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...", help="command to run inside")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine.disposable import DisposableError, create_disposable
+
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    result = check_infra(args)
+    if not result.valid:
+        print_findings(result.findings)
+        print(infra_summary(result), file=sys.stderr)
+        return exitcodes.INVALID
+    outcome: dict = {}
+
+    async def work(client) -> int:
+        try:
+            disp = await create_disposable(client, result.infra, domain=args.domain, image=args.image, vm=args.vm)
+        except DisposableError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exitcodes.INVALID
+        outcome["disp"] = disp
+        print(f"disposable {disp.project}/{disp.name} started ({disp.image})", file=sys.stderr)
+        if not command:
+            return exitcodes.OK
+        try:
+            outcome["ran"] = await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
+        finally:
+            if not args.no_attach:
+                await client.change_state(disp.name, disp.project, "stop", force=True)
+        return exitcodes.OK
+
+    code = run_with_incus(args, work)
+    disp = outcome.get("disp")
+    if code != exitcodes.OK or disp is None:
+        return code
+    ran = outcome.get("ran")
+    if args.json:
+        emit_json(
+            DispReport(
+                project=disp.project,
+                name=disp.name,
+                image=disp.image,
+                type=disp.type,
+                exit_code=ran.exit_code if ran else None,
+                stdout=ran.stdout if ran else "",
+                stderr=ran.stderr if ran else "",
+            )
+        )
+    elif ran is not None:
+        sys.stdout.write(ran.stdout)
+        sys.stderr.write(ran.stderr)
+    if ran is not None:
+        return ran.exit_code
+    if args.no_attach or args.json:  # one JSON document on stdout: no shell on it
+        if not args.json:
+            print(disp.name)
+        return exitcodes.OK
+    return _attach_shell(args, disp)
+
+
+def _attach_shell(args: argparse.Namespace, disp) -> int:
+    """Hand the terminal to `incus exec` (the CLI does the pty and resizing), then stop the disposable."""
+    import os
+
+    from ..engine.console_layout import ConsoleError, incus_cli_environment
+    from ..engine.disposable import shell_command
+    from ..engine.incus_transport import resolve_endpoint
+
+    incus = shutil.which("incus")
+    if incus is None:
+        print(f"error: the incus CLI is not installed: {disp.name} is left running", file=sys.stderr)
+        return exitcodes.FAILED
+    try:
+        env = {**os.environ, **incus_cli_environment(resolve_endpoint(args.incus))}
+    except ConsoleError as exc:
+        print(f"error: {exc}; {disp.name} is left running", file=sys.stderr)
+        return exitcodes.FAILED
+    code = subprocess.call(shell_command(disp, incus), env=env)
+
+    async def stop(client) -> int:
+        await client.change_state(disp.name, disp.project, "stop", force=True)
+        print(f"disposable {disp.project}/{disp.name} stopped and destroyed", file=sys.stderr)
+        return exitcodes.OK
+
+    stopped = run_with_incus(args, stop)
+    return code if stopped == exitcodes.OK else stopped

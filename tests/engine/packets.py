@@ -1,0 +1,76 @@
+"""Real traffic between busybox containers of the throwaway daemon (ICMP with ping, TCP with busybox nc),
+checked many at a time. Everything stays inside the daemon's private network namespace."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from tests.incusd import ThrowawayIncus
+
+
+@dataclass(frozen=True)
+class Probe:
+    """`src` (a container) reaches `ip` (ICMP when port is None, else TCP to that port)."""
+
+    src: str
+    ip: str
+    port: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.src} -> {self.ip}" + (f":{self.port}" if self.port else " (ping)")
+
+
+class Lab:
+    def __init__(self, daemon: ThrowawayIncus, projects: dict[str, str]) -> None:
+        self.daemon, self.projects = daemon, projects  # instance -> project
+
+    def exec(self, instance: str, *cmd: str):
+        return self.daemon.incus("exec", instance, f"--project={self.projects[instance]}", "--", *cmd, check=False)
+
+    def wait_for_addresses(self, expected: dict[str, str], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {
+                i["name"]: [
+                    a["address"]
+                    for a in ((i.get("state") or {}).get("network") or {}).get("eth0", {}).get("addresses", [])
+                    if a["family"] == "inet"
+                ]
+                for i in self.daemon.incus_json("list", "--all-projects")
+            }
+            if all(ip in found.get(name, []) for name, ip in expected.items()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"containers did not get their addresses: {found}")
+            time.sleep(0.2)
+
+    def listen(self, instance: str, *ports: int) -> None:
+        """Persistent TCP listeners answering `ok`, so a closed port below means the firewall dropped it."""
+        loop = " ".join(str(p) for p in ports)
+        script = f"for p in {loop}; do setsid nc -ll -p $p -e echo ok >/dev/null 2>&1 </dev/null & done"
+        assert self.exec(instance, "sh", "-c", script).returncode == 0
+
+    def passes(self, probe: Probe) -> bool:
+        if probe.port is None:
+            return self.exec(probe.src, "ping", "-c1", "-W1", probe.ip).returncode == 0
+        done = self.exec(probe.src, "nc", "-w1", probe.ip, str(probe.port))
+        return done.returncode == 0 and "ok" in done.stdout
+
+    def observe(self, probes: list[Probe]) -> dict[str, bool]:
+        """Every probe at once (each takes up to 1 s when dropped)."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(map(str, probes), pool.map(self.passes, probes), strict=True))
+
+    def mismatches(self, wanted: dict[Probe, bool], retries: int = 2) -> dict[str, bool]:
+        """The probes whose outcome differs from `wanted` (empty: all as expected). A probe that should pass
+        gets `retries` more tries (a busy machine can lose a 1 s race); one that should be dropped never
+        does: a single pass is a leak."""
+        seen = self.observe(list(wanted))
+        for _ in range(retries):
+            again = [p for p, ok in wanted.items() if ok and not seen[str(p)]]
+            if not again:
+                break
+            seen.update({k: v for k, v in self.observe(again).items() if v})
+        return {str(p): seen[str(p)] for p, ok in wanted.items() if seen[str(p)] != ok}
