@@ -34,6 +34,12 @@ def _sort_key(sort: str):
     return lambda row: tuple(int(part) if part.isdigit() else 999 for part in row.ip.split("."))
 
 
+def _row(key: str, name: str, trust: str, kind: str, ip: str, enabled: bool, live: Live) -> Row:
+    """A row from what is declared, overridden by what Incus says (its live IP wins over the declared one)."""
+    fields = {"ip": ip, **live.get(key, {})}
+    return Row(key=key, name=name, trust=trust, kind=kind, enabled=enabled, **fields)
+
+
 def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -> list[Row]:
     """Domain rows, each followed by its machine rows; domains stay in declaration order (grouped as
     declared), machines follow the view's order. A filter keeps matching machines and their domain."""
@@ -45,7 +51,7 @@ def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -
     for domain in result.infra.domains:
         trust = domain.effective_trust
         machines = [
-            Row(f"m:{m.name}", m.name, trust, m.type, m.ip or "DHCP", domain.enabled, **live.get(f"m:{m.name}", {}))
+            _row(f"m:{m.name}", m.name, trust, m.type, m.ip or "DHCP", domain.enabled, live)
             for m in domain.machines
             if not needle or needle in m.name.lower() or needle in domain.name.lower()
         ]
@@ -57,7 +63,7 @@ def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -
         if (needle or view.running_only) and not machines and not domain_matches:
             continue
         key = f"d:{domain.name}"
-        rows.append(Row(key, domain.name, trust, "domain", domain.subnet, domain.enabled, **live.get(key, {})))
+        rows.append(_row(key, domain.name, trust, "domain", domain.subnet, domain.enabled, live))
         rows.extend(machines)
     return rows
 
