@@ -41,3 +41,9 @@ def test_sort_by_state_puts_running_first():
 
 def test_a_filter_keeps_matching_machines_with_their_domain():
     assert keys(rows_of(RESULT, View(needle="browser"))) == ["d:perso", "m:perso-browser"]
+
+
+def test_the_live_ip_from_incus_replaces_the_declared_one():
+    live = {"m:pro-dev": {"state": "Running", "ip": "10.110.1.99"}}
+    (row,) = [r for r in rows_of(RESULT, View(), live) if r.key == "m:pro-dev"]
+    assert (row.state, row.ip) == ("Running", "10.110.1.99")
