@@ -10,8 +10,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import disposable  # noqa: E402
 import engine_plan_apply  # noqa: E402
 import psot_pipeline  # noqa: E402
+import tui_domains  # noqa: E402
 
 if __name__ == "__main__":
     psot_pipeline.main()
     engine_plan_apply.main()  # skips itself (with the reason) when no incusd can be started
     disposable.main()  # likewise
+    tui_domains.main()  # the event part likewise
