@@ -11,11 +11,9 @@ from ..reports import AiSwitchReport, AiSwitchStepOut
 from .common import (
     add_incus_arguments,
     add_infra_arguments,
-    check_infra,
+    checked_infra,
     emit_json,
-    print_findings,
     run_with_incus,
-    summary,
 )
 
 HELP = (
@@ -37,10 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.ai_access import SwitchRefused, ai_switch, check_switch
 
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(summary(result), file=sys.stderr)
+    result = checked_infra(args)
+    if result is None:
         return exitcodes.INVALID
     infra = result.infra
     try:

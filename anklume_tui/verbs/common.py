@@ -34,6 +34,16 @@ def check_infra(args: argparse.Namespace) -> PsotResult:
     return run_psot(infra_path(args), gather_host_context())
 
 
+def checked_infra(args: argparse.Namespace) -> PsotResult | None:
+    """The valid infra, or None after printing its findings and a summary on stderr (the verb exits 2)."""
+    result = check_infra(args)
+    if result.valid:
+        return result
+    print_findings(result.findings)
+    print(summary(result), file=sys.stderr)
+    return None
+
+
 def findings_out(result: PsotResult) -> dict:
     return {
         "valid": result.valid,

@@ -7,7 +7,7 @@ import shutil
 import sys
 
 from .. import exitcodes
-from .common import add_incus_arguments, check_infra, print_findings, run_with_incus, summary
+from .common import add_incus_arguments, checked_infra, run_with_incus
 
 HELP = (
     "open (or reattach to) the coloured tmux console: one window per domain, one pane per machine "
@@ -40,10 +40,8 @@ def run(args: argparse.Namespace) -> int:
         existed = kill_console(tmux_server(args.tmux_socket), name)
         print(f"console {name}: " + ("ended, with every process of its panes" if existed else "no such session"))
         return exitcodes.OK
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(summary(result), file=sys.stderr)
+    result = checked_infra(args)
+    if result is None:
         return exitcodes.INVALID
     states: dict[tuple[str, str], str] = {}
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .. import exitcodes
 from ..reports import StatusReport
 from .common import (
     add_incus_arguments,
     add_infra_arguments,
-    check_infra,
+    checked_infra,
     emit_json,
-    print_findings,
     run_with_incus,
-    summary,
 )
 
 HELP = (
@@ -33,10 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.status import gather_status
 
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(summary(result), file=sys.stderr)
+    result = checked_infra(args)
+    if result is None:
         return exitcodes.INVALID
 
     async def work(client) -> int:
