@@ -66,3 +66,27 @@ def assert_flags(findings: list[Finding], rule: str, severity: str, text: str) -
     assert located, f"{rule} not on line {line}: {[f.render() for f in hits]}"
     assert all(f.severity.value == severity for f in hits)
     return located[0]
+
+
+def case_id(case) -> str:
+    """Test id of a (rule, text, fix) case: the rule and the tagged line."""
+    marked = next(line for line in case[1].splitlines() if "# <-" in line)
+    return f"{case[0]}:{marked.split('#')[0].strip()[:30]}"
+
+
+def structural_findings(tmp_path: Path, text: str) -> list[Finding]:
+    from anklume_tui.psot.validate import validate_structure
+
+    loaded = load_text(tmp_path, text)
+    return validate_structure(loaded.data, loaded.source)
+
+
+def assert_case_fails(tmp_path: Path, rule: str, text: str) -> None:
+    assert_flags(structural_findings(tmp_path, text), rule, "error", text)
+
+
+def assert_fixed_case_passes(tmp_path: Path, text: str, fix: tuple[str, str]) -> None:
+    fixed = text.replace(*fix)
+    assert fixed != text
+    findings = structural_findings(tmp_path, fixed)
+    assert not findings, [f.render() for f in findings]

@@ -6,7 +6,15 @@ import pytest
 
 from anklume_tui.psot.validate import validate_structure
 
-from .helpers import DOMAINS, assert_flags, infra, load_text, of_rule
+from .helpers import (
+    DOMAINS,
+    assert_case_fails,
+    assert_fixed_case_passes,
+    case_id,
+    infra,
+    load_text,
+    of_rule,
+)
 
 AI_DOMAINS = (
     DOMAINS
@@ -88,24 +96,14 @@ CASES = [
 ]
 
 
-def _id(case) -> str:
-    marked = next(line for line in case[1].splitlines() if "# <-" in line)
-    return f"{case[0]}:{marked.split('#')[0].strip()[:30]}"
-
-
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[_id(c) for c in CASES])
+@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
 def test_rule_reports_an_error_on_the_offending_node(tmp_path, rule, text, fix):
-    loaded = load_text(tmp_path, text)
-    assert_flags(validate_structure(loaded.data, loaded.source), rule, "error", text)
+    assert_case_fails(tmp_path, rule, text)
 
 
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[_id(c) for c in CASES])
+@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
 def test_near_identical_valid_infra_passes_the_rule(tmp_path, rule, text, fix):
-    fixed = text.replace(*fix)
-    assert fixed != text
-    loaded = load_text(tmp_path, fixed)
-    findings = validate_structure(loaded.data, loaded.source)
-    assert not findings, [f.render() for f in findings]
+    assert_fixed_case_passes(tmp_path, text, fix)
 
 
 def test_missing_required_keys_hide_every_other_error(tmp_path):
