@@ -26,6 +26,19 @@ domains:
 """
 
 
+@pytest.fixture
+def infra(incusd, tmp_path, monkeypatch):
+    """The infra file above, a private host context and state dir, and project `work` holding busybox."""
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "infra.yml"
+    path.write_text(INFRA)
+    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
+    incusd.import_image("work", "busybox")
+    return path
+
+
 async def until(pilot, condition, timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
@@ -33,13 +46,7 @@ async def until(pilot, condition, timeout: float = 15.0) -> None:
         await pilot.pause(0.05)
 
 
-async def test_rows_show_real_state_then_follow_events(incusd, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
-    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
-    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
-    incusd.import_image("work", "busybox")
+async def test_rows_show_real_state_then_follow_events(incusd, infra):
     incusd.incus("init", "busybox", "work-a", "--project", "work")
     app = AnklumeApp(infra, incus_url=incusd.url)
     async with app.run_test(size=(150, 40)) as pilot:
@@ -59,13 +66,7 @@ def real_status(incusd, name: str, project: str) -> str:
     return json.loads(incusd.incus("list", name, f"--project={project}", "--format=json").stdout)[0]["status"]
 
 
-async def test_keys_start_and_stop_the_selected_machine_and_delete_asks_first(incusd, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
-    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
-    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
-    incusd.import_image("work", "busybox")
+async def test_keys_start_and_stop_the_selected_machine_and_delete_asks_first(incusd, infra):
     incusd.incus(
         "init",
         "busybox",
@@ -96,19 +97,14 @@ async def test_keys_start_and_stop_the_selected_machine_and_delete_asks_first(in
     incusd.incus("config", "set", "work-a", "security.protection.delete=false", "--project", "work")
 
 
-async def test_c_opens_a_coloured_console_for_the_machine_and_hands_over_the_terminal(incusd, tmp_path, monkeypatch):
+async def test_c_opens_a_coloured_console_for_the_machine_and_hands_over_the_terminal(
+    incusd, infra, tmp_path, monkeypatch
+):
     import libtmux
 
     socket = f"anklume-tui-test-{tmp_path.name}"
     monkeypatch.setenv("ANKLUME_TMUX_SOCKET", socket)
     monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
-    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
-    incusd.incus("project", "create", "work", "-c", "features.profiles=false")
-    incusd.import_image("work", "busybox")
     incusd.incus("launch", "busybox", "work-a", "--project", "work")
     handed: list[list[str]] = []
     app = AnklumeApp(infra, incus_url=incusd.url)
