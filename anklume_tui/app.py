@@ -12,18 +12,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
-from .engine.hostinfo import gather_host_context
 from .engine.state import bundled_example
 from .psot.load import discover_infra, resolve_infra_path
-from .psot.pipeline import PsotResult, run_psot
+from .psot.outline import OutlineDomain, outline
 from .screens.domains import DomainsScreen
 from .screens.help import HelpScreen
 
 _EARLY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anklume-early")
-
-
-def _check(infra: Path) -> PsotResult:
-    return run_psot(infra, gather_host_context())
+FIRST_ROWS = 150  # the outline read for the first paint: a screenful, and then some
 
 
 EXAMPLE_NOTICE = (
@@ -50,12 +46,13 @@ class AnklumeApp(App):
         self.read_only = read_only
         self.notice = notice
         self.colour = "NO_COLOR" not in os.environ
-        # The infra is checked while Textual starts up: the first paint needs both.
-        self._first_check: Future[PsotResult] | None = _EARLY.submit(_check, infra)
+        # The quick outline is read while Textual starts up: the first paint needs both. The full check
+        # comes after it (started together, it would hold the interpreter while Textual starts).
+        self._first_outline: Future[list[OutlineDomain] | None] | None = _EARLY.submit(outline, infra, FIRST_ROWS)
 
-    def take_first_check(self) -> Future[PsotResult] | None:
-        """The check started with the app, once; later checks (reload) run anew."""
-        future, self._first_check = self._first_check, None
+    def take_first_outline(self) -> Future[list[OutlineDomain] | None] | None:
+        """The outline read with the app, once."""
+        future, self._first_outline = self._first_outline, None
         return future
 
     def on_mount(self) -> None:

@@ -14,6 +14,7 @@ from .verbs import disp as disp_verb
 from .verbs import doctor as doctor_verb
 from .verbs import golden as golden_verb
 from .verbs import gpu as gpu_verb
+from .verbs import provision as provision_verb
 from .verbs import snapshot as snapshot_verb
 from .verbs import telemetry as telemetry_verb
 
@@ -34,6 +35,7 @@ VERBS = {
     "golden": golden_verb,
     "doctor": doctor_verb,
     "gpu": gpu_verb,
+    "provision": provision_verb,
 }
 
 

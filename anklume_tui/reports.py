@@ -176,6 +176,18 @@ class ApplyReport(Report):
     refused: list[InstanceOrphanOut]  # protected orphans --prune did not delete
     pre_apply_snapshot: str | None
     snapshotted: list[str]  # project/instance
+    nftables: IsolationOut | None = None  # step 7; None when apply did not get that far
+    provision: ProvisionOut | None = None  # None with --no-provision, or when reconciling failed
+
+
+class IsolationOut(BaseModel):
+    """What loading the host isolation ruleset did at the end of apply."""
+
+    bridges: list[str]
+    loaded: bool
+    changed: bool
+    warnings: list[str]
+    error: str | None
 
 
 class NftablesReport(Report):
@@ -329,6 +341,41 @@ class GoldenReport(Report):
     items: list[GoldenOut]
 
 
+class ProvisionHostOut(BaseModel):
+    """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does)."""
+
+    host: str
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+    skipped: int
+    rescued: int
+    ignored: int
+
+
+class ProvisionProblemOut(BaseModel):
+    kind: Literal["failed", "unreachable"]
+    host: str
+    task: str
+    message: str
+
+
+class ProvisionOut(BaseModel):
+    """What a provisioning run did: per machine counts, every failed or unreachable task."""
+
+    ok: bool
+    hosts: list[ProvisionHostOut]
+    problems: list[ProvisionProblemOut]
+    synced: list[str]  # generated files rewritten (managed sections) before the run
+    log: str | None  # Ansible's full output
+    error: str | None  # the run itself broke (not one machine's task)
+
+
+class ProvisionReport(Report, ProvisionOut):
+    limit: str | None
+
+
 SCHEMAS: dict[str, type[Report]] = {
     "validate": ValidateReport,
     "sync": SyncReportOut,
@@ -345,4 +392,5 @@ SCHEMAS: dict[str, type[Report]] = {
     "snapshot": SnapshotReport,
     "disp": DispReport,
     "golden": GoldenReport,
+    "provision": ProvisionReport,
 }

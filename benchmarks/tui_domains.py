@@ -8,12 +8,14 @@ declared machines really exist; the other 998 are reported missing, as they are.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,37 +30,81 @@ from tests.incusd import ThrowawayIncus, incus_installed  # noqa: E402
 
 
 async def first_paint(infra: Path, url: str) -> tuple[float, float]:
-    """(seconds until the first screenful of rows is painted, seconds until all 1,050 rows are in)."""
-    start = time.perf_counter()
-    app = AnklumeApp(infra, incus_url=url)
-    async with app.run_test(size=(160, 50)) as pilot:
-        table = app.screen.query_one(DomainTable)
-        while table.row_count < table.size.height:
-            await pilot.pause(0.002)
-        await pilot.pause(0)  # the paint that shows them
-        painted = time.perf_counter() - start
-        while table.row_count < 1050:
-            await pilot.pause(0.005)
-        return painted, time.perf_counter() - start
+    """(seconds until the table first renders a screenful of rows, seconds until all 1,050 rows are in).
+    The paint is timed where Textual asks the table for its lines (what a terminal would be sent), not when
+    the test harness gets control back, which waits for every pending message first."""
+    painted: list[float] = []
+    render_line = DomainTable.render_line
+
+    def spy(table: DomainTable, y: int):
+        if not painted and table.row_count >= table.size.height > 0:
+            painted.append(time.perf_counter())
+        return render_line(table, y)
+
+    DomainTable.render_line = spy
+    try:
+        start = time.perf_counter()
+        app = AnklumeApp(infra, incus_url=url)
+        async with app.run_test(size=(160, 50)) as pilot:
+            table = app.screen.query_one(DomainTable)
+            while table.row_count < 1050 or not painted:
+                await pilot.pause(0.005)
+            return painted[0] - start, time.perf_counter() - start
+    finally:
+        DomainTable.render_line = render_line
 
 
-async def event_latency(infra: Path, daemon: ThrowawayIncus, rounds: int = 5) -> list[float]:
+def event_time(stamp: str) -> float:
+    """An Incus event timestamp (RFC 3339, nanoseconds) as time.time() seconds."""
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() + float(f"0.{frac or 0}")
+
+
+async def event_latency(infra: Path, daemon: ThrowawayIncus, rounds: int = 6) -> tuple[list[float], list[float]]:
+    """(event -> row, CLI returned -> row) for starts and stops made with the incus CLI. Each event's own
+    time is read by an independent listener (`incus monitor`), not by the app under test."""
     app = AnklumeApp(infra, incus_url=daemon.url)
-    latencies = []
-    async with app.run_test(size=(160, 50)) as pilot:
-        table = app.screen.query_one(DomainTable)
-        while table.rows_by_key.get("m:dom00-m00") is None or table.rows_by_key["m:dom00-m00"].state == "…":
-            await pilot.pause(0.01)
-        for i in range(rounds):
-            action, wanted = ("start", "Running") if i % 2 == 0 else ("stop", "Stopped")
-            await asyncio.to_thread(
-                daemon.incus, action, "dom00-m00", "--project=dom00", "--force" if action == "stop" else "--quiet"
-            )
-            done = time.perf_counter()
-            while table.rows_by_key["m:dom00-m00"].state != wanted:
-                await pilot.pause(0.001)
-            latencies.append(time.perf_counter() - done)
-    return latencies
+    from_event, from_cli = [], []
+    monitor = await asyncio.create_subprocess_exec(
+        "incus", "monitor", "--type=lifecycle", "--format=json", env=daemon.env, stdout=asyncio.subprocess.PIPE
+    )
+    stamps: dict[str, float] = {}
+
+    async def listen() -> None:
+        async for line in monitor.stdout:
+            event = json.loads(line)
+            action = event["metadata"].get("action", "")
+            ours = "dom00-m00" in event["metadata"].get("source", "")
+            if ours and action in ("instance-started", "instance-stopped"):
+                stamps[action] = event_time(event["timestamp"])
+
+    listener = asyncio.create_task(listen())
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            table = app.screen.query_one(DomainTable)
+            while table.rows_by_key.get("m:dom00-m00") is None or table.rows_by_key["m:dom00-m00"].state == "…":
+                await pilot.pause(0.01)
+            await asyncio.sleep(0.5)  # the monitor is subscribed
+            for i in range(rounds):
+                verb, wanted, action = ("start", "Running", "instance-started")
+                if i % 2:
+                    verb, wanted, action = ("stop", "Stopped", "instance-stopped")
+                stamps.pop(action, None)
+                flag = "--force" if verb == "stop" else "--quiet"
+                await asyncio.to_thread(daemon.incus, verb, "dom00-m00", "--project=dom00", flag)
+                returned = time.time()
+                while table.rows_by_key["m:dom00-m00"].state != wanted:
+                    await pilot.pause(0.001)
+                shown = time.time()
+                while action not in stamps:
+                    await asyncio.sleep(0.01)
+                from_event.append(shown - stamps[action])
+                from_cli.append(shown - returned)
+    finally:
+        listener.cancel()
+        monitor.kill()
+        await monitor.wait()
+    return from_event, from_cli
 
 
 def main() -> None:
@@ -83,13 +129,19 @@ def main() -> None:
             daemon.incus("project", "create", "dom00", "-c", "features.profiles=false")
             daemon.import_image("dom00", "busybox")
             daemon.incus("init", "busybox", "dom00-m00", "--project=dom00")
-            latencies = asyncio.run(event_latency(infra, daemon))
+            from_event, from_cli = asyncio.run(event_latency(infra, daemon))
         finally:
             daemon.stop()
-        worst, median = max(latencies), statistics.median(latencies)
+        worst, median = max(from_event), statistics.median(from_event)
         print(
             f"  lifecycle event -> row updated   {median * 1000:8.1f} ms median, {worst * 1000:.1f} ms worst of "
-            f"{len(latencies)} (from the incus CLI returning)   target < 100 ms [{'ok' if worst < 0.1 else 'MISSED'}]"
+            f"{len(from_event)} (from the event's own timestamp)   "
+            f"target < 100 ms [{'ok' if worst < 0.1 else 'MISSED'}]"
+        )
+        print(
+            f"  incus CLI returned -> row        {statistics.median(from_cli) * 1000:8.1f} ms median, "
+            f"{max(from_cli) * 1000:.1f} ms worst (a stop's event can trail the CLI: Incus emits it when the "
+            "container has gone)"
         )
 
 

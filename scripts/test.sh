@@ -11,4 +11,5 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 .venv/bin/ruff check anklume_tui tests benchmarks
+scripts/check-ansible.sh
 exec .venv/bin/pytest -q "$@"

@@ -6,6 +6,9 @@ Never the user's daemon: each session starts its own in a private namespace.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -30,6 +33,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "incus_daemon" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.incus)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nft_away_from_the_host() -> Iterator[None]:
+    """apply loads the isolation ruleset: in tests, nft runs in a network namespace of the session's own
+    (tests that want the daemon's namespace say so) and the ruleset is persisted in a temp dir, never /etc."""
+    if os.geteuid() != 0:
+        yield
+        return
+    holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
+    netns = f"/proc/{holder.pid}/ns/net"
+    deadline = time.monotonic() + 10
+    while os.readlink(netns) == os.readlink("/proc/self/ns/net"):  # not unshared yet: still the host's
+        assert time.monotonic() < deadline, "unshare --net did not start"
+        time.sleep(0.01)
+    persist = tempfile.mkdtemp(prefix="anklume-nft-persist-")
+    saved = {k: os.environ.get(k) for k in ("ANKLUME_NFT_NETNS", "ANKLUME_NFT_PERSIST_DIR")}
+    os.environ["ANKLUME_NFT_NETNS"] = netns
+    os.environ["ANKLUME_NFT_PERSIST_DIR"] = persist
+    try:
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+        shutil.rmtree(persist, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from ..psot.generate import write_atomic
 from ..psot.model import Infra
 from . import state as paths
 from .incus import IncusClient, IncusError, IncusNotFound
-from .isolation import apply_isolation
+from .isolation import apply_isolation, recorded_ai_holder
 
 SERVICES = ("ollama", "speaches")
 GPU_SERVER = "gpu-server"
@@ -54,6 +54,14 @@ def current_holder() -> str | None:
     with contextlib.suppress(OSError):
         return paths.ai_access_holder_file().read_text().strip() or None
     return None
+
+
+def access_holder(infra: Infra) -> tuple[str | None, str]:
+    """The domain that reaches ai-tools now and why: the last ai-switch, else `ai_access_default`."""
+    recorded = recorded_ai_holder(infra)
+    if recorded is not None:
+        return recorded, "set by ai-switch"
+    return infra.ai_access_default, "ai_access_default"
 
 
 def check_switch(infra: Infra, target: str) -> None:

@@ -5,12 +5,13 @@ Pure: built from the typed `Infra` (and, for the context files, the host context
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..psot.constants import DHCP_RANGE, MANAGED_KEY
+from ..psot.constants import DHCP_RANGE, FIREWALL_MACHINES, MANAGED_KEY
 from ..psot.context import HostContext
 from ..psot.model import Domain, Infra, Machine
+from .nftables_vm import firewall_interfaces, firewall_profile_devices
 
 Devices = dict[str, dict[str, str]]
 
@@ -74,6 +75,9 @@ class ExpectedNetwork:
     config: dict[str, str]
 
 
+FIREWALL_PROFILE = "firewall-multi-nic"
+
+
 @dataclass(frozen=True)
 class ExpectedProfile:
     domain: str
@@ -82,6 +86,7 @@ class ExpectedProfile:
     config: dict[str, str]
     devices: Devices
     tagged: bool  # the project's `default` profile exists already and is not ours to tag
+    every_bridge: bool = False  # its nics name every domain's bridge: made once all bridges are
 
 
 @dataclass(frozen=True)
@@ -290,4 +295,23 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
             state.images.append(ExpectedImage(domain.name, domain.project, image))
         for machine in domain.machines:
             state.instances.append(expected_instance(domain, machine, host))
+    add_firewall_profile(infra, state, limit)
     return state
+
+
+def add_firewall_profile(infra: Infra, state: DesiredState, limit: str | None) -> None:
+    """SPEC §8.3 step 6 (`firewall_mode: vm`): profile `firewall-multi-nic` in the firewall VM's project, a
+    nic per bridge, attached to the VM after its own profiles."""
+    if infra.firewall_mode != "vm":
+        return
+    found = [(d, m) for d in infra.enabled_domains for m in d.machines if m.name in FIREWALL_MACHINES]
+    if not found or (limit is not None and found[0][0].name != limit):
+        return
+    domain, machine = found[0]
+    devices = firewall_profile_devices(firewall_interfaces(infra))
+    state.profiles.append(
+        ExpectedProfile(domain.name, domain.project, FIREWALL_PROFILE, dict(MANAGED), devices, True, True)
+    )
+    for i, inst in enumerate(state.instances):
+        if inst.name == machine.instance_name and FIREWALL_PROFILE not in inst.profiles:
+            state.instances[i] = replace(inst, profiles=[*inst.profiles, FIREWALL_PROFILE])

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ..psot.constants import MANAGED_KEY, NAME_RE, ZONE_MULTIPLIER
 from ..psot.yaml_emit import emit
+from .desired import FIREWALL_PROFILE
 from .incus import IncusClient
 from .incus_models import Instance, Network
 from .real_state import RealState, read_state
@@ -30,7 +31,7 @@ OWN_FIELDS = {  # instance config keys that have a machine field of their own
     "snapshots.expiry": "snapshots_expiry",
 }
 NOT_IMPORTED = {PROTECTION_KEY, MANAGED_KEY}
-GENERATED_PROFILES = {"default", "firewall-multi-nic"}
+GENERATED_PROFILES = {"default", FIREWALL_PROFILE}
 ZONE_TRUST = {100 + 10 * step: trust for trust, step in ZONE_MULTIPLIER.items()}  # default zone_base and step
 NIC_KEYS = {
     "type",

@@ -14,7 +14,7 @@ from ..psot.model import Infra
 from . import state as paths
 from .incus import IncusClient
 from .nftables import NftError, br_netfilter_warning, load_ruleset, persist_ruleset, render_host_ruleset
-from .real_state import is_managed, read_state
+from .real_state import is_managed
 
 
 @dataclass
@@ -33,10 +33,9 @@ class IsolationResult:
 
 async def existing_bridges(client: IncusClient, prefix: str) -> list[str]:
     """The tagged `<prefix>net-*` bridges Incus holds, sorted."""
-    state = await read_state(client, projects=[])
     return sorted(
         n.name
-        for n in state.networks.values()
+        for n in await client.list_networks("default")
         if n.type == "bridge" and is_managed(n.config) and n.name.startswith(f"{prefix}net-")
     )
 
@@ -84,6 +83,14 @@ def enforce(
     if warning := br_netfilter_warning():
         result.warnings.append(warning)
     return result
+
+
+def summary(result: IsolationResult) -> str:
+    """One line on what loading did, for apply's progress and the TUI."""
+    if result.error:
+        return f"nftables: the isolation ruleset was not loaded (the previous one stays): {result.error}"
+    what = "loaded" if result.changed else "already loaded, unchanged"
+    return f"nftables: isolation ruleset for {len(result.bridges)} bridge(s) {what}"
 
 
 def _persist(result: IsolationResult, directory: Path) -> Path | None:

@@ -1,6 +1,7 @@
 """Keep a view current from Incus's event stream: one typed change per instance lifecycle event.
 
-No polling: an event names the instance; only that instance is read again.
+No polling: an event names the instance. A start, stop, freeze or unfreeze says the new status itself;
+for any other change only that instance is read again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ from .incus import IncusClient
 from .incus_transport import IncusNotFound
 
 INSTANCE_PATH = "/1.0/instances/"
+STATUS_AFTER = {
+    "instance-created": "Stopped",
+    "instance-started": "Running",
+    "instance-restarted": "Running",
+    "instance-resumed": "Running",
+    "instance-stopped": "Stopped",
+    "instance-shutdown": "Stopped",
+    "instance-paused": "Frozen",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ async def changes_from(client: IncusClient, stream) -> AsyncIterator[InstanceCha
         project, name, action = found
         if action == "instance-deleted":
             yield InstanceChange(project, name, action, None)
+            continue
+        if action in STATUS_AFTER:
+            yield InstanceChange(project, name, action, STATUS_AFTER[action])
             continue
         try:
             instance = await client.get_instance(name, project)

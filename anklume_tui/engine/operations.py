@@ -1,9 +1,13 @@
-"""Plan and apply for callers that hold no client (the TUI): each opens its own connection."""
+"""Plan, apply and the AI-access switch for callers that hold no client (the TUI): each opens its own
+connection."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..psot.context import HostContext
 from ..psot.model import Infra
+from .ai_access import SwitchResult, SwitchStep, ai_switch
 from .incus import IncusClient
 from .plan import make_plan
 from .plan_models import Plan
@@ -20,3 +24,10 @@ async def apply_infra(
 ) -> ApplyResult:
     async with IncusClient(url) as client:
         return await apply(client, infra, limit=limit, host=host, on_event=on_event)
+
+
+async def switch_ai_access(
+    url: str | None, infra: Infra, target: str, on_step: Callable[[SwitchStep], None]
+) -> SwitchResult:
+    async with IncusClient(url) as client:
+        return await ai_switch(client, infra, target, on_step=on_step)

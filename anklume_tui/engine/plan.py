@@ -68,7 +68,11 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
             )
     for n in desired.networks:
         have = real.networks.get(n.name)
-        if have is None:
+        half_made = have is not None and have.status == "Pending"
+        if have is None or half_made:
+            detail = f"bridge {n.config['ipv4.address']}"
+            if half_made:
+                detail += " (left Pending by an interrupted create: deleted and made again)"
             actions.append(
                 Action(
                     op="create",
@@ -76,8 +80,8 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                     project="default",
                     name=n.name,
                     domain=n.domain,
-                    detail=f"bridge {n.config['ipv4.address']}",
-                    changes={"config": n.config},
+                    detail=detail,
+                    changes={"config": n.config, "recreate": half_made},
                 )
             )
             continue
@@ -107,7 +111,7 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                     name=pr.name,
                     domain=pr.domain,
                     detail=f"{len(pr.devices)} device(s), {len(pr.config)} config key(s)",
-                    changes={"config": pr.config, "devices": pr.devices},
+                    changes={"config": pr.config, "devices": pr.devices, "every_bridge": pr.every_bridge},
                 )
             )
             continue
@@ -121,6 +125,7 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
             changes = {
                 "config": {k: v for k, (v, _) in cdiff.items()},
                 "devices": {name: merged_device(e, a) for name, (e, a) in ddiff.items()},
+                "every_bridge": pr.every_bridge,
             }
             actions.append(
                 Action(

@@ -1,11 +1,14 @@
 """apply (SPEC §8.2): lock, plan, pre-apply snapshots, reconcile in §8.3 order with independent actions
 in parallel, journal and progress events, snapshot retention.
 
-Projects, then networks, then profiles, then images run as four waves (each wave in parallel); then
-every instance runs its own chain (its volumes, then itself: create or correct, start, context files)
-with chains in parallel; then the prune deletions. At most `parallel` actions run at once. A failed
-action fails its own chain and skips what depends on it (later waves of its domain, instances needing a
-missing image); the others go on. Incus going away stops everything: `ApplyInterrupted` names the object.
+Each domain runs its own pipeline, all domains at once: its project (its bridge alongside, as a bridge
+needs no project), then its images, then its profiles (whose nic names the bridge), then its instances,
+each as a chain (its volumes, then itself: create or correct, start, context files) with chains in
+parallel. So a domain's machines are being created while another domain's bridge is still being built
+(the firewall VM's profile, with a nic on every bridge, waits for all of them). The prune deletions run
+last. At most `parallel` actions run at once. A failed action fails its own chain and skips what depends
+on it (later steps of its domain, instances needing a missing image); the others go on. Incus going away
+stops everything: `ApplyInterrupted` names the object.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from . import pre_apply, state
 from .apply_lock import ApplyLock, Journal
 from .incus import IncusClient
 from .incus_transport import IncusUnreachable
+from .isolation import IsolationResult, apply_isolation, summary
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
 from .reconcile_steps import StepFailed, run_action
 
 Phase = Literal["started", "done", "failed", "skipped", "note"]
 Status = Literal["done", "failed", "skipped"]
-WAVES = ("project", "network", "profile", "image")
+STRUCTURE = ("project", "network", "profile", "image")
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,12 @@ class ApplyResult:
     snapshot: str | None = None  # the pre-apply snapshot name, when one was taken
     snapshotted: list[str] = field(default_factory=list)  # project/instance
     retention_deleted: list[str] = field(default_factory=list)
+    isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded after the instances
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "done" for o in self.outcomes)
+        isolated = self.isolation is None or self.isolation.error is None
+        return isolated and all(o.status == "done" for o in self.outcomes)
 
     @property
     def refused(self) -> list[Orphan]:
@@ -80,11 +86,15 @@ class ApplyInterrupted(IncusUnreachable):
 
     def __init__(self, action: Action | None, cause: IncusUnreachable) -> None:
         where = f"while {action.op} {action.target}" if action else "while taking pre-apply snapshots"
-        super().__init__(f"{where}: {cause}", status=cause.status, method=cause.method, path=cause.path)
+        super().__init__(f"{where}: {cause.message}", status=cause.status, method=cause.method, path=cause.path)
         self.action = action
 
 
 EventSink = Callable[[ApplyEvent], None]
+
+
+def _of(actions: list[Action], kind: str) -> list[Action]:
+    return [a for a in actions if a.kind == kind]
 
 
 class _Run:
@@ -107,7 +117,7 @@ class _Run:
     def _skip_reason(self, action: Action) -> str | None:
         if action.op == "delete":
             return None
-        if action.domain in self.failed_domains and action.kind in WAVES + ("volume", "instance"):
+        if action.domain in self.failed_domains and action.kind in STRUCTURE + ("volume", "instance"):
             return f"an earlier step of domain {action.domain} failed"
         image = action.changes.get("image") if action.kind == "instance" else None
         if image and (action.project, image) in self.failed_images:
@@ -150,15 +160,44 @@ class _Run:
                     self.emit("skipped", rest, reason)
                 return
 
-    async def waves(self, plan: Plan) -> None:
-        for kind in WAVES:
-            await asyncio.gather(*(self.one(a) for a in plan.actions if a.kind == kind))
-        chains: dict[tuple[str, str], list[Action]] = {}
+    async def all(self, actions: list[Action]) -> None:
+        await asyncio.gather(*(self.one(a) for a in actions))
+
+    async def domain(
+        self,
+        structure: list[Action],
+        chains: list[list[Action]],
+        bridge: asyncio.Task[None],
+        bridges: set[asyncio.Task],
+    ) -> None:
+        await self.all(_of(structure, "project"))
+        await self.all(_of(structure, "image"))
+        await bridge
+        profiles = _of(structure, "profile")
+        if any(a.changes.get("every_bridge") for a in profiles):
+            await asyncio.wait(bridges)  # the firewall VM's profile has a nic on each of them
+        await self.all(profiles)
+        await asyncio.gather(*(self.chain(c) for c in chains))
+
+    async def reconcile(self, plan: Plan) -> None:
+        structure: dict[str | None, list[Action]] = {}
+        chains: dict[str | None, dict[tuple[str, str], list[Action]]] = {}
         for a in plan.actions:
-            if a.kind in ("volume", "instance") and a.op != "delete":
-                chains.setdefault((a.project, a.instance or a.name), []).append(a)
-        await asyncio.gather(*(self.chain(c) for c in chains.values()))
-        await asyncio.gather(*(self.one(a) for a in plan.actions if a.op == "delete"))
+            if a.kind in STRUCTURE:
+                structure.setdefault(a.domain, []).append(a)
+            elif a.op != "delete":
+                chains.setdefault(a.domain, {}).setdefault((a.project, a.instance or a.name), []).append(a)
+        domains = sorted(set(structure) | set(chains), key=lambda d: d or "")
+        try:
+            async with asyncio.TaskGroup() as group:
+                # A bridge needs no project: every domain's starts at once, alongside its project and images.
+                bridge = {d: group.create_task(self.all(_of(structure.get(d, []), "network"))) for d in domains}
+                for d in domains:
+                    chain_list = list(chains.get(d, {}).values())
+                    group.create_task(self.domain(structure.get(d, []), chain_list, bridge[d], set(bridge.values())))
+        except* ApplyInterrupted as stopped:
+            raise stopped.exceptions[0] from None
+        await self.all([a for a in plan.actions if a.op == "delete"])
 
 
 async def apply(
@@ -172,9 +211,12 @@ async def apply(
     parallel: int = 4,
     state_dir: Path | None = None,
     snapshots: bool = True,
+    isolation: bool = True,
 ) -> ApplyResult:
-    """Carry out the plan. Raises ApplyLocked (another apply runs), UnknownDomain (bad `limit`),
-    ApplyInterrupted (Incus went away mid-apply); other failures are outcomes in the result."""
+    """Carry out the plan, then (unless `isolation` is false) load the host isolation ruleset (§8.3 step 7),
+    also when the plan is empty, so a flushed ruleset comes back. Raises ApplyLocked (another apply runs),
+    UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
+    in the result (a ruleset nft refused: `result.isolation.error`)."""
     state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
     with ApplyLock(state_dir):
         apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
@@ -182,25 +224,35 @@ async def apply(
         plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
-        if plan.empty:
-            return result
-        targets = pre_apply.changed_instances(plan) if snapshots else []
-        if targets:
-            result.snapshot = pre_apply.snapshot_name()
-            try:
-                failures = await pre_apply.take(client, targets, result.snapshot)
-            except IncusUnreachable as exc:
-                raise ApplyInterrupted(None, exc) from None
-            for (project, instance), error in failures.items():
-                run.blocked.add((project, instance))
-                run.emit("note", None, f"pre-apply snapshot of {project}/{instance} failed: {error}")
-            result.snapshotted = [f"{p}/{i}" for p, i in targets if (p, i) not in failures]
-            pre_apply.record(state_dir, result.snapshot, limit or "all")
-            run.emit("note", None, f"pre-apply snapshot {result.snapshot} of {len(result.snapshotted)} instance(s)")
-        try:
-            await run.waves(plan)
-        finally:
-            result.outcomes = run.outcomes
-        if snapshots and result.snapshot:
-            result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
+        if not plan.empty:
+            await _reconcile(run, result, client, state_dir, limit, snapshots)
+        if isolation:
+            result.isolation = await apply_isolation(client, infra)
+            run.emit("note", None, summary(result.isolation))
         return result
+
+
+async def _reconcile(
+    run: _Run, result: ApplyResult, client: IncusClient, state_dir: Path, limit: str | None, snapshots: bool
+) -> None:
+    """Pre-apply snapshots, the actions, snapshot retention."""
+    plan = result.plan
+    targets = pre_apply.changed_instances(plan) if snapshots else []
+    if targets:
+        result.snapshot = pre_apply.snapshot_name()
+        try:
+            failures = await pre_apply.take(client, targets, result.snapshot)
+        except IncusUnreachable as exc:
+            raise ApplyInterrupted(None, exc) from None
+        for (project, instance), error in failures.items():
+            run.blocked.add((project, instance))
+            run.emit("note", None, f"pre-apply snapshot of {project}/{instance} failed: {error}")
+        result.snapshotted = [f"{p}/{i}" for p, i in targets if (p, i) not in failures]
+        pre_apply.record(state_dir, result.snapshot, limit or "all")
+        run.emit("note", None, f"pre-apply snapshot {result.snapshot} of {len(result.snapshotted)} instance(s)")
+    try:
+        await run.reconcile(plan)
+    finally:
+        result.outcomes = run.outcomes
+    if snapshots and result.snapshot:
+        result.retention_deleted = await pre_apply.apply_retention(client, state_dir)

@@ -8,6 +8,7 @@ import contextlib
 import os
 from typing import Any
 
+from ..psot.constants import MANAGED_KEY
 from .desired import CONTEXT_KEY, IMAGE_SERVERS, split_image
 from .incus import IncusClient
 from .incus_transport import IncusError, IncusUnreachable
@@ -62,6 +63,12 @@ async def _project(client: IncusClient, a: Action) -> None:
 
 async def _network(client: IncusClient, a: Action) -> None:
     config = a.changes.get("config", {})
+    if a.changes.get("recreate"):
+        # A bridge whose create was cut short stays Pending (a record, no bridge) until deleted.
+        have = await client.get_network(a.name)
+        if have.config.get(MANAGED_KEY) != "true":
+            raise StepFailed(f"{a.target} is Pending and not tagged {MANAGED_KEY}=true: delete or fix it by hand")
+        await client.delete_network(a.name)
     if a.op == "create":
         try:
             await client.create_network(a.name, config=config)

@@ -41,6 +41,16 @@ def isolation_ruleset_file() -> Path:
     return state_dir() / "nftables-isolation.nft"
 
 
+def provision_log_file() -> Path:
+    """Ansible's full output of the last provisioning run."""
+    return state_dir() / "provision-last.log"
+
+
+def shipped_ansible_dir() -> Path:
+    """Where `playbooks/` and `roles/` ship: the top of the checkout anklume-tui is installed from."""
+    return Path(__file__).resolve().parents[2]
+
+
 def ai_access_holder_file() -> Path:
     """The domain that holds exclusive AI access (SPEC §10.5)."""
     return state_dir() / "ai-access-current"

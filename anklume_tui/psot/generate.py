@@ -37,6 +37,11 @@ class SyncReport(BaseModel):
     skipped: list[str]
 
 
+def default_output_dir(infra: Path) -> Path:
+    """The folder that holds the infra (CLI.md): the file's folder, or the infra/ directory's parent."""
+    return infra.resolve().parent
+
+
 def render_files(infra: Infra) -> dict[str, str]:
     """Relative path → YAML of its managed section, in the order files are written."""
     files = {"group_vars/all.yml": emit(all_vars(infra))}

@@ -51,7 +51,7 @@ def _check_top_level(data: dict, out: Collector) -> None:
 
 
 def validate_host(data: dict, source: SourceMap, ctx: HostContext) -> list[Finding]:
-    """Rules that depend on the host: PL1 (W1 under YOLO) and H1."""
+    """Rules that depend on the host: PL1 (W1 under YOLO), H1 and D11."""
     out = Collector(source)
     if isinstance(data, dict):
         check_host(data, build_inventory(data), ctx, out)

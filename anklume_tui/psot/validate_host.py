@@ -1,4 +1,5 @@
-"""Rules that depend on the host (SPEC §4.7): PL1 (W1 under YOLO) and H1."""
+"""Rules that depend on the host (SPEC §4.7): PL1 (W1 under YOLO), H1, and D11 (the bridge name, which
+the nesting prefix lengthens, must fit a Linux interface name)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,26 @@ from .context import HostContext
 from .validate_common import Collector, Inventory, domain_networks, machines_of, mapping
 
 PRIVILEGED = "security.privileged"
+IFNAME_MAX = 15  # Linux interface names: 16 bytes with the final NUL
 
 
 def check_host(data: dict, inv: Inventory, ctx: HostContext, out: Collector) -> None:
     _privileged_lxc(inv, ctx, out)
     _host_subnets(data, ctx, out)
+    _bridge_names(data, inv, ctx, out)
+
+
+def _bridge_names(data: dict, inv: Inventory, ctx: HostContext, out: Collector) -> None:
+    prefix = nesting_prefix(mapping(data.get("global")).get("nesting_prefix", True), ctx.absolute_level)
+    for dname in inv.domains:
+        bridge = f"{prefix}net-{dname}"
+        if isinstance(dname, str) and len(bridge) > IFNAME_MAX:
+            out.key_error(
+                "D11",
+                f"Domain '{dname}': its bridge '{bridge}' has {len(bridge)} characters and Linux allows "
+                f"{IFNAME_MAX}; shorten the domain name to {IFNAME_MAX - len(prefix) - 4} characters or fewer",
+                ("domains", dname),
+            )
 
 
 def _privileged_lxc(inv: Inventory, ctx: HostContext, out: Collector) -> None:

@@ -1,4 +1,4 @@
-"""`:` command mode (k9s style): `:domain pro`, `:plan`, `:filter web`, `:reload`, `:help`, `:quit`."""
+"""`:` command mode (k9s style): `:domain pro`, `:plan`, `:ai`, `:filter web`, `:reload`, `:help`, `:quit`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ COMMANDS = {
     "machine": "jump to a machine: :machine NAME",
     "filter": "filter the rows: :filter TEXT (empty clears)",
     "plan": "open plan / apply",
+    "ai": "AI access: who reaches ai-tools, switch it",
     "reload": "re-read the infra",
     "help": "list the keys",
     "quit": "leave anklume-tui",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..engine.live import InstanceChange
-from ..psot.pipeline import PsotResult
+from ..psot.model import Domain
+from ..psot.outline import OutlineDomain
 from ..reports import MachineStatus, StatusReport
-from ..widgets.domain_table import Row
+from ..widgets.domain_table import UNKNOWN, Row
 
 DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}
 
@@ -40,18 +42,18 @@ def _row(key: str, name: str, trust: str, kind: str, ip: str, enabled: bool, liv
     return Row(key=key, name=name, trust=trust, kind=kind, enabled=enabled, **fields)
 
 
-def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -> list[Row]:
+def rows_of(domains: Sequence[Domain | OutlineDomain], view: View = View(), live: Live | None = None) -> list[Row]:
     """Domain rows, each followed by its machine rows; domains stay in declaration order (grouped as
-    declared), machines follow the view's order. A filter keeps matching machines and their domain."""
+    declared), machines follow the view's order. A filter keeps matching machines and their domain.
+    `domains`: the checked infra's, or the quick outline's while the check runs."""
     rows: list[Row] = []
-    if result.infra is None:
-        return rows
     live = live or {}
     needle = view.needle.lower()
-    for domain in result.infra.domains:
+    for domain in domains:
         trust = domain.effective_trust
+        undeclared_ip = UNKNOWN if isinstance(domain, OutlineDomain) else "DHCP"  # the check computes it
         machines = [
-            _row(f"m:{m.name}", m.name, trust, m.type, m.ip or "DHCP", domain.enabled, live)
+            _row(f"m:{m.name}", m.name, trust, m.type, m.ip or undeclared_ip, domain.enabled, live)
             for m in domain.machines
             if not needle or needle in m.name.lower() or needle in domain.name.lower()
         ]
@@ -63,7 +65,7 @@ def rows_of(result: PsotResult, view: View = View(), live: Live | None = None) -
         if (needle or view.running_only) and not machines and not domain_matches:
             continue
         key = f"d:{domain.name}"
-        rows.append(_row(key, domain.name, trust, "domain", domain.subnet, domain.enabled, live))
+        rows.append(_row(key, domain.name, trust, "domain", domain.subnet or UNKNOWN, domain.enabled, live))
         rows.extend(machines)
     return rows
 

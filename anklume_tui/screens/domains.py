@@ -18,10 +18,12 @@ from ..engine.hostinfo import gather_host_context
 from ..engine.incus_transport import IncusError, IncusUrlError
 from ..engine.live import InstanceChange, live_status
 from ..psot.findings import Severity
+from ..psot.outline import OutlineDomain, outline
 from ..psot.pipeline import PsotResult, run_psot
 from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
+from .ai_access import AiAccessScreen
 from .command_line import UnknownCommand, parse_command
 from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows_of
 from .machine_actions import ACTION_BINDINGS, MachineActions
@@ -37,11 +39,17 @@ class DomainsScreen(MachineActions, Screen):
         Binding("escape", "clear_filter", "Back", show=False),
         Binding("r", "reload", "Reload"),
         Binding("p", "plan", "Plan/apply"),
+        Binding("A", "ai_access", "AI access"),
         Binding("t", "toggle_running", "Running only"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("colon", "command_line", ":command"),
         *ACTION_BINDINGS,
     ]
+
+    class Outlined(Message):
+        def __init__(self, domains: list[OutlineDomain] | None) -> None:
+            super().__init__()
+            self.domains = domains
 
     class Checked(Message):
         def __init__(self, result: PsotResult) -> None:
@@ -79,7 +87,8 @@ class DomainsScreen(MachineActions, Screen):
         yield Header()
         yield Static(self.notice or "", id="notice", classes="" if self.notice else "hidden")
         yield Input(placeholder="filter machines and domains (esc clears)", id="filter")
-        yield Input(placeholder=":domain NAME, :machine NAME, :filter TEXT, :plan, :reload, :help, :quit", id="command")
+        commands = ":domain NAME, :machine NAME, :filter TEXT, :plan, :ai, :reload, :help, :quit"
+        yield Input(placeholder=commands, id="command")
         with Horizontal(id="body"):
             yield DomainTable(id="domains", colour=self.app.colour)
             yield Detail(f"Loading {self.infra} …", id="detail")
@@ -89,13 +98,27 @@ class DomainsScreen(MachineActions, Screen):
 
     def on_mount(self) -> None:
         self.sub_title = str(self.infra)
-        self.check()
+        self.first_look()
+
+    @work(thread=True, group="outline")
+    def first_look(self) -> None:
+        """The quick outline (read while Textual started), for a first paint before the full check."""
+        early = self.app.take_first_outline()
+        self.post_message(self.Outlined(early.result() if early is not None else outline(self.infra)))
+
+    def on_domains_screen_outlined(self, message: Outlined) -> None:
+        if message.domains is None:  # unreadable: the full check says why
+            self.check()
+            return
+        if self.result is None:
+            view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
+            self.query_one(DomainTable).show(rows_of(message.domains, view))
+        # After the paint: the check would otherwise hold the interpreter while the rows are drawn.
+        self.call_after_refresh(self.check)
 
     @work(thread=True, exclusive=True, group="psot")
     def check(self) -> None:
-        early = self.app.take_first_check()
-        result = early.result() if early is not None else run_psot(self.infra, gather_host_context())
-        self.post_message(self.Checked(result))
+        self.post_message(self.Checked(run_psot(self.infra, gather_host_context())))
 
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
@@ -153,7 +176,8 @@ class DomainsScreen(MachineActions, Screen):
         table = self.query_one(DomainTable)
         selected = table.selected()
         view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
-        table.show(rows_of(self.result, view, self.live))
+        domains = self.result.infra.domains if self.result.infra is not None else []
+        table.show(rows_of(domains, view, self.live))
         if selected is not None:
             table.move_to(selected.key)
         self._show_selection()
@@ -221,7 +245,7 @@ class DomainsScreen(MachineActions, Screen):
         box.focus()
 
     @on(Input.Submitted, "#command")
-    def _run_command(self, event: Input.Submitted) -> None:
+    async def _run_command(self, event: Input.Submitted) -> None:
         event.input.remove_class("visible")
         self.query_one(DomainTable).focus()
         try:
@@ -238,8 +262,14 @@ class DomainsScreen(MachineActions, Screen):
             box.value = command.argument
             box.set_class(bool(command.argument), "visible")
         else:
-            self.app.run_action(
-                {"plan": "screen.plan", "reload": "screen.reload", "help": "help", "quit": "quit"}[command.verb]
+            await self.app.run_action(
+                {
+                    "plan": "screen.plan",
+                    "ai": "screen.ai_access",
+                    "reload": "screen.reload",
+                    "help": "help",
+                    "quit": "quit",
+                }[command.verb]
             )
 
     def action_toggle_running(self) -> None:
@@ -257,6 +287,12 @@ class DomainsScreen(MachineActions, Screen):
     def action_plan(self) -> None:
         if self.result is not None:
             self.app.push_screen(PlanScreen(self.result, self.incus_url))
+
+    def action_ai_access(self) -> None:
+        if self.result is None or not self.result.valid:
+            self.app.notify("The infra is invalid: fix it first (p shows the errors).", severity="warning")
+            return
+        self.app.push_screen(AiAccessScreen(self.result.infra, self.incus_url))
 
     def action_reload(self) -> None:
         self.check()

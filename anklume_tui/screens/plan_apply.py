@@ -1,4 +1,5 @@
-"""Plan / apply: what apply would do, grouped by domain; apply with per-action progress; cancel."""
+"""Plan / apply: what apply would do, grouped by domain; apply with per-action progress, then provisioning
+(Ansible) with a line per task; cancel."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from textual.worker import Worker
 
 from ..engine.apply_lock import ApplyLocked
 from ..engine.hostinfo import gather_host_context
-from ..engine.incus_transport import IncusError
+from ..engine.incus_transport import IncusError, IncusUrlError
 from ..engine.operations import apply_infra, plan_infra
 from ..engine.plan_models import Action, Plan
+from ..engine.provision import ProvisionRefused, provision
+from ..engine.provision_events import ProvisionEvent
 from ..engine.reconcile import ApplyEvent
 from ..psot.findings import Finding
+from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
 
 PROGRESS = {"started": "…", "done": "✓ done", "failed": "✗ failed", "skipped": "– skipped"}
@@ -67,6 +71,14 @@ class PlanScreen(Screen):
             super().__init__()
             self.event = event
 
+    class Applied(Message):
+        """Every action done: provisioning follows."""
+
+    class Provisioning(Message):
+        def __init__(self, event: ProvisionEvent) -> None:
+            super().__init__()
+            self.event = event
+
     class Finished(Message):
         def __init__(self, text: str, ok: bool) -> None:
             super().__init__()
@@ -78,6 +90,7 @@ class PlanScreen(Screen):
         self.incus_url = incus_url
         self.plan: Plan | None = None
         self.applying: Worker | None = None
+        self.provisioning = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -159,8 +172,39 @@ class PlanScreen(Screen):
             self.post_message(self.Finished(f"Apply stopped: {exc}", False))
             return
         failed = [o for o in result.outcomes if o.status == "failed"]
-        text = "Apply done." if result.ok else f"Apply finished with {len(failed)} failure(s)."
-        self.post_message(self.Finished(text, result.ok))
+        if result.ok:
+            self.post_message(self.Applied())
+            return
+        text = f"Apply finished with {len(failed)} failure(s)."
+        if result.isolation is not None and result.isolation.error:
+            text += " The isolation ruleset was not loaded (see the log)."
+        self.post_message(self.Finished(text + " Provisioning skipped.", False))
+
+    def on_plan_screen_applied(self, _message: Applied) -> None:
+        self.query_one("#plan-summary", Static).update("Applied. Provisioning (Ansible) … it runs to its end.")
+        self.provisioning = True
+        self.applying = self.run_provision()
+
+    @work(thread=True, exclusive=True, group="apply")
+    def run_provision(self) -> None:
+        tree = default_output_dir(self.result.loaded.path)
+        try:
+            outcome = provision(self.result.infra, tree, incus_url=self.incus_url, on_event=self.post_provision)
+        except (ProvisionRefused, IncusUrlError, OSError) as exc:
+            self.post_message(self.Finished(f"Applied; provisioning did not run: {exc}", False))
+            return
+        if outcome.ok:
+            self.post_message(self.Finished(f"Applied and provisioned ({len(outcome.hosts)} machine(s)).", True))
+            return
+        where = f" (Ansible's log: {outcome.log})" if outcome.log else ""
+        problem = outcome.error or f"{len(outcome.problems)} task(s) failed or unreachable"
+        self.post_message(self.Finished(f"Applied; provisioning: {problem}{where}.", False))
+
+    def post_provision(self, event: ProvisionEvent) -> None:
+        self.post_message(self.Provisioning(event))
+
+    def on_plan_screen_provisioning(self, message: Provisioning) -> None:
+        self.query_one("#plan-log", Log).write_line(message.event.line())
 
     def post_progress(self, event: ApplyEvent) -> None:
         self.post_message(self.Progress(event))
@@ -176,10 +220,14 @@ class PlanScreen(Screen):
 
     def on_plan_screen_finished(self, message: Finished) -> None:
         self.applying = None
+        self.provisioning = False
         self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan.")
         self.app.notify(message.text, severity="information" if message.ok else "error")
 
     def action_cancel(self) -> None:
+        if self.provisioning:
+            self.app.notify("Provisioning runs to its end (Ansible cannot stop mid-task safely).")
+            return
         if self.applying is not None:
             self.applying.cancel()
             self.applying = None

@@ -1,9 +1,10 @@
-"""`apply`: validate, lock, plan, pre-apply snapshots, reconcile; progress lines on stderr.
+"""`apply`: validate, lock, plan, pre-apply snapshots, reconcile, isolation ruleset; progress on stderr.
 
-Exit codes: 0 every action done (protected orphans that --prune did not delete are reported, not a
-failure); 1 an action failed, or another apply holds the lock ("another apply is running (pid N)");
-2 invalid infra or unknown --limit; 3 Incus unreachable (mid-apply: the message names the object it was
-on); 4 `--prune` without `--yes`.
+Exit codes: 0 every action done and the isolation ruleset loaded (protected orphans that --prune did not
+delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or another apply holds
+the lock ("another apply is running (pid N)"), or provisioning (Ansible, unless --no-provision) had a failed
+task or an unreachable machine; 2 invalid infra or unknown --limit; 3 Incus unreachable
+(mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,27 @@ import sys
 from .. import exitcodes
 from ..engine.apply_lock import ApplyLocked
 from ..engine.hostinfo import gather_host_context
+from ..engine.isolation import IsolationResult, summary
 from ..engine.plan import UnknownDomain
 from ..engine.reconcile import ApplyEvent, ApplyResult, apply
-from ..reports import AppliedActionOut, ApplyReport, DriftOut
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
+from ..psot.generate import default_output_dir
+from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    check_infra,
+    emit_json,
+    print_findings,
+    run_with_incus,
+)
 from .plan import action_line, orphans_out
+from .provision import print_summary as print_provision_summary
+from .provision import provision_out, provision_phase
 
-HELP = "carry out the plan: create and correct projects, bridges, profiles, images and instances"
+HELP = (
+    "carry out the plan: create and correct projects, bridges, profiles, images and instances; then provision "
+    "them with Ansible unless --no-provision"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +61,19 @@ def apply_report(result: ApplyResult) -> ApplyReport:
         refused=orphans_out(result.refused),
         pre_apply_snapshot=result.snapshot,
         snapshotted=result.snapshotted,
+        nftables=isolation_out(result.isolation),
+    )
+
+
+def isolation_out(isolation: IsolationResult | None) -> IsolationOut | None:
+    if isolation is None:
+        return None
+    return IsolationOut(
+        bridges=isolation.bridges,
+        loaded=isolation.loaded,
+        changed=isolation.changed,
+        warnings=isolation.warnings,
+        error=isolation.error,
     )
 
 
@@ -54,6 +82,11 @@ def print_result(result: ApplyResult) -> None:
         print(f"failed: {action_line(outcome.action).strip()}\n  {outcome.error}")
     for orphan in result.refused:
         print(f"refused: {orphan.project}/{orphan.name} is protected (security.protection.delete=true): not deleted")
+    if result.isolation is not None:
+        for warning in result.isolation.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if result.isolation.error:
+            print(summary(result.isolation))
     done, failed, skipped = (len(result.of(s)) for s in ("done", "failed", "skipped"))
     if not result.outcomes:
         print("Nothing to do: 0 actions.")
@@ -88,10 +121,19 @@ def run(args: argparse.Namespace) -> int:
         except UnknownDomain as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exitcodes.INVALID
+        provisioned = None
+        if outcome.ok and not args.no_provision:  # SPEC §8.2: after reconciling, for the same domain(s)
+            tree = default_output_dir(result.loaded.path)
+            provisioned = provision_phase(result.infra, tree, args.limit, args.incus)
         if args.json:
-            emit_json(apply_report(outcome))
+            report = apply_report(outcome)
+            report.provision = provision_out(provisioned) if provisioned is not None else None
+            emit_json(report)
         else:
             print_result(outcome)
-        return exitcodes.OK if outcome.ok else exitcodes.FAILED
+            if provisioned is not None:
+                print_provision_summary(provisioned)
+        provisioned_ok = provisioned is None or provisioned.ok
+        return exitcodes.OK if outcome.ok and provisioned_ok else exitcodes.FAILED
 
     return run_with_incus(args, work)

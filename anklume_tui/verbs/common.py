@@ -25,11 +25,6 @@ def infra_path(args: argparse.Namespace) -> Path:
     return discover_infra(args.infra, Path.cwd())
 
 
-def default_output_dir(infra: Path) -> Path:
-    """The folder that holds the infra (CLI.md): the file's folder, or the infra/ directory's parent."""
-    return infra.resolve().parent
-
-
 def check_infra(args: argparse.Namespace) -> PsotResult:
     return run_psot(infra_path(args), gather_host_context())
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from .. import exitcodes
 from ..engine.hostinfo import gather_host_context
 from ..psot.constants import nesting_prefix
+from ..psot.generate import default_output_dir
 from ..psot.load import resolve_infra_path
 from ..psot.pipeline import prefix_for, run_psot
 from ..reports import FlushFile, FlushObject, FlushReport
 from .common import (
     add_incus_arguments,
     add_infra_arguments,
-    default_output_dir,
     emit_json,
     infra_path,
     run_with_incus,

@@ -9,14 +9,13 @@ from pathlib import Path
 from .. import exitcodes
 from ..engine.hostinfo import gather_host_context
 from ..psot.findings import Severity
-from ..psot.generate import write_atomic
+from ..psot.generate import default_output_dir, write_atomic
 from ..psot.load import resolve_infra_path
 from ..psot.pipeline import run_psot
 from ..reports import FindingOut, ImportReport
 from .common import (
     add_incus_arguments,
     add_infra_arguments,
-    default_output_dir,
     emit_json,
     infra_path,
     print_findings,

@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..psot.generate import sync_tree
+from ..psot.generate import default_output_dir, sync_tree
 from ..psot.orphans import orphan_messages
 from ..reports import OrphanOut, SyncReportOut
 from .common import (
     add_infra_arguments,
     check_infra,
-    default_output_dir,
     emit_json,
     findings_out,
     print_findings,

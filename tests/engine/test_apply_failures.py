@@ -4,16 +4,19 @@ unreachable image servers. Checked through the incus CLI (independent of our cli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from anklume_tui.engine.incus import IncusClient
 from anklume_tui.engine.reconcile import apply
+from anklume_tui.psot.constants import MANAGED_KEY
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from anklume_tui.verbs import apply as apply_verb
@@ -82,6 +85,28 @@ def test_apply_killed_mid_run_converges_on_the_next_apply(incusd, tmp_path):
     assert plan_json(incusd, tmp_path, infra)["actions"] == []
 
 
+def leave_pending_bridge(daemon: ThrowawayIncus, name: str) -> None:
+    """What an apply killed during a bridge create leaves: the client hangs up, Incus keeps a Pending record."""
+    body = {"name": name, "type": "bridge", "config": {"ipv4.address": "10.250.0.1/24", MANAGED_KEY: "true"}}
+    transport = httpx.HTTPTransport(uds=daemon.socket_path)
+    http = httpx.Client(transport=transport, base_url="http://incus")
+    with http, contextlib.suppress(httpx.TimeoutException):
+        http.post("/1.0/networks", json=body, timeout=0.02)
+    time.sleep(1)
+    assert daemon.query(f"/1.0/networks/{name}")["status"] == "Pending"
+
+
+def test_a_bridge_left_pending_by_a_killed_apply_is_made_again(incusd, tmp_path):
+    infra = write_infra(tmp_path, many_machines(1, 1))
+    leave_pending_bridge(incusd, "net-d0")
+    [bridge] = [a for a in plan_json(incusd, tmp_path, infra)["actions"] if a["kind"] == "network"]
+    assert bridge["op"] == "create" and "Pending" in bridge["detail"]
+    assert batch(incusd, tmp_path, "apply", infra).returncode == 0
+    net = incusd.query("/1.0/networks/net-d0")
+    assert net["status"] == "Created" and net["config"]["ipv4.address"] != "10.250.0.1/24"
+    assert instances(incusd)[("d0", "d0-m00")]["status"] == "Running"
+
+
 @pytest.fixture
 def own_daemon():
     """A daemon of this test's own (the test kills it): the session daemon stays untouched."""
@@ -112,12 +137,11 @@ def test_daemon_dying_mid_apply_exits_3_naming_the_object(own_daemon, tmp_path, 
     err = capsys.readouterr().err
     assert code == 3
     assert killed
-    message = [line for line in err.splitlines() if line.startswith("error: Incus unreachable")]
-    assert (
-        message
-        and "instance" in message[0]
-        and any(name in message[0] for name in ("d0-m00", "d0-m01", "d1-m00", "d1-m01"))
-    )
+    [message] = [line for line in err.splitlines() if line.startswith("error: Incus unreachable")]
+    # Domains run side by side: the object named is one that was in flight (an instance, or d1's bridge).
+    in_flight = ("instance d0/d0-m00", "instance d0/d0-m01", "instance d1/d1-m00", "instance d1/d1-m01", "net-d1")
+    assert any(f"while create {name}" in message or f"while create network {name}" in message for name in in_flight)
+    assert message.count("(POST /1.0/") == 1, message
 
 
 VM_INFRA = """\

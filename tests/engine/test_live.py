@@ -37,3 +37,32 @@ async def test_a_container_started_and_deleted_by_someone_else_is_reported(incus
     await asyncio.wait_for(watcher, 20)
     assert ("c-live", "Running") in {(c.name, c.status) for c in changes}
     assert changes[-1].name == "c-live" and changes[-1].status is None
+
+
+async def test_each_lifecycle_change_reports_the_status_incus_then_holds(incusd, incus_client):
+    incusd.incus("init", "busybox", "c-states")
+    seen: list = []
+
+    async def watch():
+        async for change in instance_changes(incus_client):
+            if change.name == "c-states":
+                seen.append((change.action, change.status))
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.3)
+    truth, shown = [], []
+    try:
+        for verb in ("start", "pause", "resume", "restart", "stop"):
+            args = [verb, "c-states"] + (["--force"] if verb in ("stop", "restart") else [])
+            await asyncio.to_thread(incusd.incus, *args)
+            truth.append(incusd.incus_json("list", "c-states")[0]["status"])
+            for _ in range(100):  # the event may trail the command by a moment
+                if seen and seen[-1][1] == truth[-1]:
+                    break
+                await asyncio.sleep(0.05)
+            shown.append(seen[-1][1] if seen else None)
+    finally:
+        watcher.cancel()
+    assert truth == ["Running", "Frozen", "Running", "Running", "Stopped"]
+    assert shown == truth  # after each command, the last change reported says what `incus list` says
+    assert {action for action, _ in seen} >= {"instance-started", "instance-paused", "instance-resumed"}

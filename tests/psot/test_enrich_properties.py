@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 
 import yaml
 from hypothesis import given, settings
@@ -104,16 +103,12 @@ def _thousand_machines() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_enriching_a_thousand_machines_takes_well_under_50_ms():
+def test_enriching_a_thousand_machines_gives_each_its_shared_and_persistent_devices():
     parsed = parse_yaml(_thousand_machines(), "infra.yml")
     ctx = HostContext(host_cpus=64, host_memory_bytes=256 * GIB)
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        enriched = enrich(parsed.data, parsed.source, ctx)
-        timings.append(time.perf_counter() - start)
-    assert enriched.data["domains"]["dom49"]["machines"]["dom49-m19"]["devices"].keys() == {
-        "sv-docs",
-        "pd-data",
-    }
-    assert min(timings) < 0.025
+    enriched = enrich(parsed.data, parsed.source, ctx)  # its speed: benchmarks/psot_pipeline.py
+    domains = enriched.data["domains"]
+    machines = [m for name, d in domains.items() if name != "anklume" for m in d["machines"].values()]
+    assert len(machines) == 1000
+    assert "anklume-firewall" in domains["anklume"]["machines"]
+    assert all(m["devices"].keys() == {"sv-docs", "pd-data"} for m in machines)

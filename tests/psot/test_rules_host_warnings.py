@@ -168,3 +168,23 @@ def test_machines_get_addresses_in_zone_mode_so_policies_on_them_do_not_warn(tmp
         "network_policies: [{from: host, to: pro-dev}]",
     )
     assert warnings_of(tmp_path, text) == []
+
+
+LONG_DOMAIN = infra(domains="research-lab:  # <-\n  subnet_id: 1")
+
+
+def test_a_bridge_name_longer_than_linux_allows_is_an_error_naming_the_limit(tmp_path):
+    d11 = assert_flags(host_findings(tmp_path, LONG_DOMAIN, HostContext()), "D11", "error", LONG_DOMAIN)
+    assert d11.message == (
+        "Domain 'research-lab': its bridge 'net-research-lab' has 16 characters and Linux allows 15; "
+        "shorten the domain name to 11 characters or fewer"
+    )
+
+
+def test_the_nesting_prefix_counts_in_the_bridge_name(tmp_path):
+    text = infra(domains="ai-tools-x:  # <-\n  subnet_id: 1")
+    assert host_findings(tmp_path, text, HostContext()) == []  # net-ai-tools-x: 14
+    d11 = assert_flags(host_findings(tmp_path, text, HostContext(absolute_level=1)), "D11", "error", text)
+    assert "'001-net-ai-tools-x' has 18 characters" in d11.message and "to 7 characters" in d11.message
+    off = infra(global_="nesting_prefix: false", domains="ai-tools-x:\n  subnet_id: 1")
+    assert host_findings(tmp_path, off, HostContext(absolute_level=1)) == []

@@ -1,4 +1,5 @@
-"""The plan / apply screen against the throwaway Incus: plan grouped by domain, apply with progress."""
+"""The plan / apply screen against the throwaway Incus: plan grouped by domain, apply with progress, then
+provisioning with a line per task."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ domains:
 """
 
 
-async def test_p_plans_then_a_applies_with_progress_and_incus_holds_the_result(incusd, tmp_path, monkeypatch):
+async def test_p_plans_then_a_applies_with_progress_then_provisions(incusd, tmp_path, monkeypatch):
     monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
     monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
@@ -43,13 +44,15 @@ async def test_p_plans_then_a_applies_with_progress_and_incus_holds_the_result(i
         assert table.row_count == len(screen.plan.actions) > 0
         assert {table.get_row_at(i)[0] for i in range(table.row_count)} >= {"lab"}
         await pilot.press("a")
-        await until(
-            pilot,
-            lambda: screen.applying is None and "Apply" in str(screen.query_one("#plan-summary").render()),
-            timeout=90,
-        )
+        await until(pilot, lambda: screen.provisioning, timeout=90)  # every action done: Ansible follows
         progress = {table.get_row_at(i)[5] for i in range(table.row_count)}
         assert progress == {"✓ done"}
+        await until(pilot, lambda: screen.applying is None, timeout=240)
+        # busybox has neither python3 nor apt-get: provisioning says so, naming the machine and the task.
+        summary = str(screen.query_one("#plan-summary").render())
+        assert summary.startswith("Applied; provisioning: 1 task(s) failed or unreachable"), summary
+        log = "\n".join(screen.query_one("#plan-log").lines)
+        assert "failed" in log and "lab-one" in log and "Install python3 when it is missing" in log
         await pilot.press("r")
         await until(pilot, lambda: screen.plan is not None and not screen.plan.actions, timeout=30)
     listed = json.loads(incusd.incus("list", "--project=lab", "--format=json").stdout)

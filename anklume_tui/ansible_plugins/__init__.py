@@ -1,0 +1,1 @@
+"""Ansible plugins shipped with anklume-tui; provisioning puts `connection/` on Ansible's plugin path."""

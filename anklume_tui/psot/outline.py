@@ -1,0 +1,141 @@
+"""A quick outline of an infra (domains with their trust level, machines with their type and declared IP):
+what the TUI paints first, before the full check (locations, rules, enrichment) answers.
+
+Read from libyaml's event stream, so it can stop after the first rows (`rows`): the first screenful of a
+thousand-machine file costs a few milliseconds, and never holds the interpreter for long. Best effort: a
+file the outline cannot read gives None, and the full check says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .constants import effective_trust
+
+_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}
+
+
+@dataclass(frozen=True)
+class OutlineMachine:
+    name: str
+    type: str
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class OutlineDomain:
+    name: str
+    effective_trust: str
+    enabled: bool
+    subnet: str  # "" until the full check computes it
+    machines: tuple[OutlineMachine, ...]
+
+
+def outline(path: Path, rows: int | None = None) -> list[OutlineDomain] | None:
+    """The domains of `path` (a file or the directory form), stopping once `rows` rows (domains and
+    machines) are known; None when it cannot be read."""
+    try:
+        files = [path] if not path.is_dir() else [path / "base.yml", *sorted((path / "domains").glob("*.yml"))]
+        found: dict[str, OutlineDomain] = {}
+        for i, file in enumerate(files):
+            budget = None if rows is None else rows - sum(1 + len(d.machines) for d in found.values())
+            if budget is not None and budget <= 0:
+                break
+            with file.open(encoding="utf-8") as stream:
+                events = yaml.parse(stream, Loader=_PARSER)
+                for domain in _domains(_Reader(events), budget, top_level=i > 0):
+                    found[domain.name] = domain
+        return list(found.values())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, _Unexpected):
+        return None
+
+
+class _Unexpected(Exception):
+    """Not the shape of an infra file."""
+
+
+class _Reader:
+    """Builds plain values (dicts, lists, strings) from events, with anchors, aliases and merge keys."""
+
+    def __init__(self, events: Iterator[yaml.Event]) -> None:
+        self.events = events
+        self.anchors: dict[str, object] = {}
+
+    def next(self) -> yaml.Event:
+        event = next(self.events)
+        while isinstance(event, (yaml.StreamStartEvent, yaml.DocumentStartEvent)):
+            event = next(self.events)
+        return event
+
+    def value(self, event: yaml.Event) -> object:
+        if isinstance(event, yaml.AliasEvent):
+            return self.anchors.get(event.anchor)
+        if isinstance(event, yaml.ScalarEvent):
+            result: object = event.value
+        elif isinstance(event, yaml.SequenceStartEvent):
+            result = []
+            while not isinstance(item := self.next(), yaml.SequenceEndEvent):
+                result.append(self.value(item))
+        elif isinstance(event, yaml.MappingStartEvent):
+            result = {}
+            while not isinstance(key := self.next(), yaml.MappingEndEvent):
+                self.put(result, self.value(key), self.value(self.next()))
+        else:
+            raise _Unexpected(type(event).__name__)
+        if getattr(event, "anchor", None):
+            self.anchors[event.anchor] = result
+        return result
+
+    @staticmethod
+    def put(mapping: dict, key: object, value: object) -> None:
+        if key == "<<":
+            for part in value if isinstance(value, list) else [value]:
+                if isinstance(part, dict):
+                    for k, v in part.items():
+                        mapping.setdefault(k, v)
+            return
+        mapping[str(key)] = value
+
+
+def _domains(reader: _Reader, budget: int | None, *, top_level: bool) -> Iterator[OutlineDomain]:
+    """Domains as they are read: under `domains:` of the root, or the root itself (a domains/*.yml file)."""
+    if not isinstance(reader.next(), yaml.MappingStartEvent):
+        raise _Unexpected("the root is not a mapping")
+    if top_level:
+        yield from _domain_entries(reader, budget)
+        return
+    while not isinstance(key := reader.next(), yaml.MappingEndEvent):
+        name = reader.value(key)
+        event = reader.next()
+        if name == "domains" and isinstance(event, yaml.MappingStartEvent):
+            yield from _domain_entries(reader, budget)
+            return
+        reader.value(event)  # other keys: read (their anchors may be used below), not kept
+
+
+def _domain_entries(reader: _Reader, budget: int | None) -> Iterator[OutlineDomain]:
+    """The entries of a mapping of domains; stops once the budget of rows is spent."""
+    while not isinstance(key := reader.next(), yaml.MappingEndEvent):
+        body = reader.value(reader.next())
+        domain = _domain(reader.value(key), body if isinstance(body, dict) else {})
+        yield domain
+        if budget is not None:
+            budget -= 1 + len(domain.machines)
+            if budget <= 0:
+                return
+
+
+def _domain(name: object, body: dict) -> OutlineDomain:
+    machines = []
+    declared = body.get("machines")
+    for machine, spec in (declared if isinstance(declared, dict) else {}).items():
+        spec = spec if isinstance(spec, dict) else {}
+        ip = spec.get("ip")
+        machines.append(OutlineMachine(str(machine), str(spec.get("type", "lxc")), ip if isinstance(ip, str) else None))
+    enabled = body.get("enabled", True) not in _FALSE
+    return OutlineDomain(str(name), effective_trust(body), enabled, "", tuple(machines))

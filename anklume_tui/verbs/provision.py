@@ -1,0 +1,124 @@
+"""`provision`: run the Ansible roles inside the machines (SPEC §8.5); a line per machine and task on stderr.
+
+Exit codes: 0 every machine provisioned; 1 a task failed or a machine was unreachable (each named with
+its task and Ansible's message), or Ansible could not run; 2 invalid infra, unknown --limit, or a role that
+no role folder holds; 3 Incus unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import exitcodes
+from ..engine.incus_transport import IncusUrlError
+from ..engine.plan import UnknownDomain
+from ..engine.provision import MissingRoles, ProvisionRefused, ProvisionResult, provision, provisionable
+from ..engine.provision_events import ProvisionEvent
+from ..psot.generate import default_output_dir
+from ..psot.model import Infra
+from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    checked_infra,
+    emit_json,
+    run_with_incus,
+)
+
+HELP = "run the Ansible roles inside the machines: base_system, admin_bootstrap, and each machine's roles"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+    parser.add_argument("--limit", metavar="DOMAIN", help="only this domain's machines")
+    parser.add_argument(
+        "--out", metavar="DIR", help="the generated Ansible tree (default: the folder holding the infra)"
+    )
+
+
+def print_progress(event: ProvisionEvent) -> None:
+    """Stderr, one line per machine and task (stdout stays for the result / the JSON document)."""
+    if event.kind != "skipped":
+        print(event.line(), file=sys.stderr, flush=True)
+
+
+def provision_out(result: ProvisionResult) -> ProvisionOut:
+    return ProvisionOut(**_out_fields(result))
+
+
+def _out_fields(result: ProvisionResult) -> dict:
+    return {
+        "ok": result.ok,
+        "hosts": [ProvisionHostOut(**vars(h)) for h in result.hosts],
+        "problems": [
+            ProvisionProblemOut(kind=p.kind, host=p.host, task=p.task, message=p.message) for p in result.problems
+        ],
+        "synced": result.synced,
+        "log": str(result.log) if result.log else None,
+        "error": result.error or None,
+    }
+
+
+def print_summary(result: ProvisionResult) -> None:
+    for problem in result.problems:
+        where = f"{problem.host}: {problem.task}" if problem.task else problem.host
+        print(f"{problem.kind}: {where}: {problem.message}")
+    if result.error:
+        print(f"provision failed: {result.error}")
+    for host in result.hosts:
+        print(host.line())
+    failed = sum(1 for h in result.hosts if h.failed)
+    unreachable = sum(1 for h in result.hosts if h.unreachable)
+    changed = sum(h.changed for h in result.hosts)
+    if result.hosts:
+        counts = f"{changed} change(s), {failed} failed, {unreachable} unreachable"
+        print(f"Provisioned {len(result.hosts)} machine(s): {counts}")
+    if result.log and not result.ok:
+        print(f"Ansible's full output: {result.log}")
+
+
+def provision_phase(infra: Infra, tree: Path, limit: str | None, incus: str | None) -> ProvisionResult:
+    """Provisioning as the last phase of apply: whatever stops it is reported in the result, not raised."""
+    try:
+        return provision(infra, tree, limit=limit, incus_url=incus, on_event=print_progress)
+    except (ProvisionRefused, OSError) as exc:
+        return ProvisionResult(error=str(exc))
+
+
+def run(args: argparse.Namespace) -> int:
+    checked = checked_infra(args)
+    if checked is None:
+        return exitcodes.INVALID
+    tree = Path(args.out) if args.out else default_output_dir(checked.loaded.path)
+    try:
+        provisionable(checked.infra, tree, args.limit)
+    except (UnknownDomain, MissingRoles) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.INVALID
+
+    async def reachable(client) -> int:
+        await client.server_info()
+        return exitcodes.OK
+
+    code = run_with_incus(args, reachable)
+    if code != exitcodes.OK:
+        return code
+    try:
+        result = provision(checked.infra, tree, limit=args.limit, incus_url=args.incus, on_event=print_progress)
+    except (UnknownDomain, MissingRoles, IncusUrlError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.INVALID
+    except ProvisionRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.FAILED
+    except OSError as exc:
+        print(f"provision: cannot write the Ansible tree under {tree}: {exc.strerror or exc}", file=sys.stderr)
+        return exitcodes.FAILED
+    if args.json:
+        emit_json(ProvisionReport(limit=args.limit, **_out_fields(result)))
+    else:
+        print_summary(result)
+    return exitcodes.OK if result.ok else exitcodes.FAILED

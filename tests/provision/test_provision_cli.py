@@ -1,0 +1,58 @@
+"""`--batch provision` refuses what cannot work before touching Incus or Ansible (no daemon needed: the Incus
+URL points at a socket that does not exist, so reaching for Incus would exit 3 instead)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.engine.apply_helpers import ROOT
+
+INFRA = """\
+project_name: refused
+global:
+  addressing: {}
+domains:
+  lab:
+    machines:
+      lab-box:
+        roles: [base_system, no_such_role]
+"""
+
+
+def provision(tmp_path, *args):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA)
+    env = dict(os.environ)
+    env.pop("ANKLUME_INFRA", None)
+    env.update(
+        ANKLUME_INCUS=f"unix://{tmp_path}/no-daemon.socket",
+        ANKLUME_SKIP_HOST_SUBNET_CHECK="1",
+        ANKLUME_CONTEXT_DIR=str(tmp_path / "no-context"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+    )
+    command = [sys.executable, "-m", "anklume_tui", "--batch", "provision", "--infra", str(infra), *args]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_role_found_in_no_role_folder_is_refused_with_machine_and_role(tmp_path):
+    result = provision(tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "lab-box: role 'no_such_role' found in none of " in result.stderr
+    assert "roles_custom" in result.stderr and "roles_vendor" in result.stderr
+    assert not (tmp_path / "inventory").exists()  # refused before writing anything
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_limit_is_a_usage_error(tmp_path):
+    result = provision(tmp_path, "--limit", "nowhere")
+    assert result.returncode == 2
+    assert "--limit 'nowhere': no enabled domain of that name (enabled: lab)" in result.stderr
+
+
+def test_unreachable_incus_exits_3(tmp_path):
+    (tmp_path / "roles_custom" / "no_such_role" / "tasks").mkdir(parents=True)
+    result = provision(tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "Incus unreachable" in result.stderr
