@@ -99,7 +99,7 @@ def test_bad_input_is_a_clear_error_exit_2_no_traceback_nothing_written(name, tm
     for verb in ("validate", "sync"):
         start = time.perf_counter()
         result = batch(verb, "--infra", str(infra))
-        assert time.perf_counter() - start < 10, f"{verb} took too long"
+        assert time.perf_counter() - start < 60, f"{verb} hangs"  # a guard; speed is benchmarks/ business
         assert result.returncode == 2, (verb, result.stdout, result.stderr)
         output = result.stdout + result.stderr
         assert "Traceback" not in output

