@@ -17,6 +17,7 @@ from .psot.load import discover_infra, resolve_infra_path
 from .psot.outline import OutlineDomain, outline
 from .screens.domains import DomainsScreen
 from .screens.help import HelpScreen
+from .user_themes import user_themes
 
 _EARLY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anklume-early")
 FIRST_ROWS = 150  # the outline read for the first paint: a screenful, and then some
@@ -41,6 +42,8 @@ class AnklumeApp(App):
         self, infra: Path, *, read_only: bool = False, notice: str | None = None, incus_url: str | None = None
     ) -> None:
         super().__init__()
+        themes, self.theme_problems = user_themes(self.get_css_variables())
+        self.css_path = [*self.css_path, *themes]  # after the built-in CSS: user themes override it
         self.infra = infra
         self.incus_url = incus_url
         self.read_only = read_only
@@ -56,6 +59,8 @@ class AnklumeApp(App):
         return future
 
     def on_mount(self) -> None:
+        for problem in self.theme_problems:
+            self.notify(problem.render(), title="Theme not loaded", severity="error", timeout=20, markup=False)
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -10,11 +10,13 @@ import traceback
 from . import exitcodes
 from .engine.telemetry import recorded_run
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
+from .verbs import backup as backup_verb
 from .verbs import disp as disp_verb
 from .verbs import doctor as doctor_verb
 from .verbs import golden as golden_verb
 from .verbs import gpu as gpu_verb
 from .verbs import provision as provision_verb
+from .verbs import restore_backup as restore_backup_verb
 from .verbs import snapshot as snapshot_verb
 from .verbs import telemetry as telemetry_verb
 
@@ -36,6 +38,8 @@ VERBS = {
     "doctor": doctor_verb,
     "gpu": gpu_verb,
     "provision": provision_verb,
+    "backup": backup_verb,
+    "restore-backup": restore_backup_verb,
 }
 
 

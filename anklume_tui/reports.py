@@ -341,6 +341,43 @@ class GoldenReport(Report):
     items: list[GoldenOut]
 
 
+# backup, restore-backup (engine/backup.py, engine/backup_restore.py)
+
+
+class BackupArchiveOut(BaseModel):
+    file: str  # relative to the backup folder
+    size: int  # bytes, as written (encrypted when encrypted_to is not empty)
+    sha256: str
+    project: str | None  # null for the infra archive
+    instance: str | None
+    type: str | None  # container | virtual-machine
+
+
+class BackupReport(Report):
+    path: str | None  # the backup folder; null when nothing was kept
+    encrypted_to: list[str]  # gpg recipients; empty: not encrypted
+    instances: list[BackupArchiveOut]
+    infra: BackupArchiveOut | None
+    missing: list[str]  # declared machines with no instance (project/instance)
+    error: str | None
+
+
+class RestoredOut(BaseModel):
+    file: str
+    project: str
+    instance: str
+    from_instance: str  # its name in the backup
+    replaced: bool  # an existing instance of that name was replaced (--replace)
+    readdressed: bool  # new name or project: new MAC addresses, static addresses dropped (DHCP)
+
+
+class RestoreBackupReport(Report):
+    source: str  # the file or backup folder given
+    restored: list[RestoredOut]  # restored instances are left stopped
+    infra_files: list[str]  # written by --infra-out
+    error: str | None
+
+
 class ProvisionHostOut(BaseModel):
     """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does)."""
 
@@ -393,4 +430,6 @@ SCHEMAS: dict[str, type[Report]] = {
     "disp": DispReport,
     "golden": GoldenReport,
     "provision": ProvisionReport,
+    "backup": BackupReport,
+    "restore-backup": RestoreBackupReport,
 }

@@ -5,7 +5,8 @@ set -eu
 
 BACKPORTS_PKGS="incus-base incus-client"
 # dnsmasq-base is only a Recommends of incus-base, but managed bridges need it for DHCP: check it too.
-MAIN_PKGS="busybox-static debootstrap tmux nftables iproute2 dnsmasq-base"
+# gnupg: encrypted backups (backup --recipient) and their tests.
+MAIN_PKGS="busybox-static debootstrap tmux nftables iproute2 dnsmasq-base gnupg"
 SOURCES=/etc/apt/sources.list.d/backports.sources
 
 if [ "$(id -u)" -ne 0 ]; then

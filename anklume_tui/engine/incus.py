@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from anklume_tui.engine.incus_backup_calls import BackupCalls
 from anklume_tui.engine.incus_events import EventStream
 from anklume_tui.engine.incus_host_calls import HostCalls
 from anklume_tui.engine.incus_image_calls import ImageCalls
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 
-class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls):
+class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCalls):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
     def __init__(

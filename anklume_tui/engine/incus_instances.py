@@ -8,7 +8,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from anklume_tui.engine.incus_models import ExecResult, Instance, InstanceFile, InstanceState, Snapshot
+from anklume_tui.engine.incus_models import (
+    ExecResult,
+    Instance,
+    InstanceFile,
+    InstanceState,
+    InstanceWithState,
+    Snapshot,
+)
 from anklume_tui.engine.incus_transport import IncusError, IncusNotFound, IncusTransport, q
 
 Devices = Mapping[str, Mapping[str, str]]
@@ -33,6 +40,12 @@ class InstanceCalls:
             params["all-projects"] = "true"
         found = await self._t.call("GET", "/1.0/instances", project=project, params=params)
         return [Instance.model_validate(i) for i in found]
+
+    async def list_instances_with_state(self) -> list[InstanceWithState]:
+        """Every instance of every project with its live state (CPU, memory, network): one request, in which
+        Incus reads the state of each running instance (about 15 ms each), so keep it for periodic reads."""
+        found = await self._t.call("GET", "/1.0/instances", params={"recursion": 2, "all-projects": "true"})
+        return [InstanceWithState.model_validate(i) for i in found]
 
     async def get_instance(self, name: str, project: str = "default") -> Instance:
         found = await self._t.call("GET", f"/1.0/instances/{q(name)}", project=project)

@@ -126,6 +126,12 @@ class InstanceState(IncusObject):
         ]
 
 
+class InstanceWithState(Instance):
+    """An instance as listed with recursion=2: its live state comes with it (None when Incus gave none)."""
+
+    state: InstanceState | None = None
+
+
 class Snapshot(IncusObject):
     name: str
     created_at: Timestamp = None

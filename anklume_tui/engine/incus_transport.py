@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,19 +189,19 @@ class IncusTransport:
         project: str | None = None,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | AsyncIterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """One HTTP request; raises IncusError (or a subclass) unless the answer is a success."""
+        """One HTTP request; raises IncusError (or a subclass) unless the answer is a success. `content`
+        may be an async iterable of chunks: the body is then streamed (uploads of any size)."""
         params = dict(params or {})
         if project is not None:
             params["project"] = project
         shown = _shown(path, project)
-        if self.endpoint.is_unix and not os.path.exists(self.endpoint.socket or ""):
-            raise self._unreachable("is not running: the socket does not exist", method, shown)
+        self._check_socket(method, shown)
         self.requests += 1
-        try:
+        with self._translated(method, shown, timeout):
             response = await self._http.request(
                 method,
                 path,
@@ -210,6 +211,38 @@ class IncusTransport:
                 headers=headers,
                 timeout=timeout or self.timeout,
             )
+        if response.status_code >= 400:
+            raise _error_from(response, method, shown)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, path: str, *, project: str | None = None) -> AsyncIterator[httpx.Response]:
+        """A request whose answer body is read as it arrives (downloads of any size); failures while
+        reading it raise as in `send`. The timeout bounds each wait for data, not the whole transfer."""
+        shown = _shown(path, project)
+        self._check_socket(method, shown)
+        self.requests += 1
+        params = {"project": project} if project is not None else {}
+        request = self._http.build_request(method, path, params=params)
+        with self._translated(method, shown, None):
+            response = await self._http.send(request, stream=True)
+            try:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise _error_from(response, method, shown)
+                yield response
+            finally:
+                await response.aclose()
+
+    def _check_socket(self, method: str, shown: str) -> None:
+        if self.endpoint.is_unix and not os.path.exists(self.endpoint.socket or ""):
+            raise self._unreachable("is not running: the socket does not exist", method, shown)
+
+    @contextlib.contextmanager
+    def _translated(self, method: str, shown: str, timeout: float | None) -> Iterator[None]:
+        """httpx failures as our exceptions, with the request they belong to."""
+        try:
+            yield
         except httpx.ConnectError as exc:
             raise self._unreachable(f"could not be reached ({_reason(exc)})", method, shown) from None
         except httpx.ConnectTimeout:
@@ -220,9 +253,6 @@ class IncusTransport:
             ) from None
         except httpx.TransportError as exc:
             raise self._unreachable(f"closed the connection mid-request ({_reason(exc)})", method, shown) from None
-        if response.status_code >= 400:
-            raise _error_from(response, method, shown)
-        return response
 
     async def call(
         self,
@@ -232,12 +262,16 @@ class IncusTransport:
         project: str | None = None,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | AsyncIterable[bytes] | None = None,
+        headers: dict[str, str] | None = None,
         wait: bool = True,
         timeout: float | None = None,
     ) -> Any:
         """A JSON API call: the sync answer's metadata, or, for a background operation, the finished
         operation's metadata (unless wait=False: then the operation as started)."""
-        response = await self.send(method, path, project=project, params=params, json=json)
+        response = await self.send(
+            method, path, project=project, params=params, json=json, content=content, headers=headers
+        )
         body = _json(response, method, path, project)
         if body.get("type") == "async" and wait:
             return await self.wait_operation(

@@ -171,7 +171,8 @@ async def _instance(client: IncusClient, a: Action) -> None:
         await client.change_state(a.name, a.project, "restart", timeout=30)
     elif c.get("start"):
         await _start(client, a)
-    if c.get("start") or c.get("restart"):
+    # A container's start operation ends once it runs; a VM also needs its agent, so it is waited for.
+    if c.get("restart") or (c.get("start") and kind != "container"):
         await wait_running(client, a, kind)
     if c.get("context") and not early:
         await write_context(client, a, c["context"])
@@ -232,8 +233,8 @@ async def write_context(client: IncusClient, a: Action, context: dict[str, Any],
     except IncusError as exc:
         if "exist" not in exc.message.lower():
             raise
-    for name, text in context["files"].items():
-        await client.push_file(a.name, a.project, f"/etc/anklume/{name}", text)
+    files = context["files"].items()
+    await asyncio.gather(*(client.push_file(a.name, a.project, f"/etc/anklume/{name}", text) for name, text in files))
     if stamp:
         await client.patch_instance(a.name, a.project, config={CONTEXT_KEY: context["stamp"]})
 

@@ -93,3 +93,8 @@ def kernel_modules_dir() -> Path:
 
 def proc_dir() -> Path:
     return Path("/proc")
+
+
+def backups_dir() -> Path:
+    """Where `backup` writes its runs unless told another folder (`--dir`)."""
+    return state_dir() / "backups"

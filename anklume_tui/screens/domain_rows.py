@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..engine.live import InstanceChange
+from ..engine.usage import InstanceKey, Usage
 from ..psot.model import Domain
 from ..psot.outline import OutlineDomain
 from ..reports import MachineStatus, StatusReport
 from ..widgets.domain_table import UNKNOWN, Row
 
 DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}
+MEMORY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 Live = dict[str, dict[str, str]]  # row key -> field -> text
 
@@ -94,5 +96,48 @@ def live_from_report(report: StatusReport) -> tuple[Live, dict[tuple[str, str], 
 
 def fields_after(change: InstanceChange) -> dict[str, str]:
     if change.status is None:
-        return {"state": "missing", "drift": DRIFT_MARKS["missing"], "snapshots": ""}
+        return {"state": "missing", "drift": DRIFT_MARKS["missing"], "snapshots": "", "cpu": "", "memory": ""}
+    if change.status != "Running":
+        return {"state": change.status, "cpu": "", "memory": ""}
     return {"state": change.status}
+
+
+def cpu_text(percent: float | None) -> str:
+    if percent is None:
+        return ""
+    return f"{percent:.0f}%" if percent >= 9.95 else f"{percent:.1f}%"
+
+
+def memory_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    value, step = float(size), 0
+    while value >= 1024 and step < len(MEMORY_UNITS) - 1:
+        value, step = value / 1024, step + 1
+    return f"{value:.0f}{MEMORY_UNITS[step]}" if step == 0 or value >= 100 else f"{value:.1f}{MEMORY_UNITS[step]}"
+
+
+def usage_fields(report: StatusReport, usage: dict[InstanceKey, Usage], live: Live) -> Live:
+    """The cpu and memory cells that this reading changes: each machine's, and each domain's totals (a
+    machine not running has none). A CPU share needs two readings: until then, the cell stays empty, and
+    a domain's stays empty until each of its running machines has one."""
+    changed: Live = {}
+    for domain in report.domains:
+        machines = [usage.get((domain.project, m.instance)) for m in domain.machines]
+        running = [u for u in machines if u is not None]
+        shares = [u.cpu_percent for u in running if u.cpu_percent is not None]
+        fields = {f"m:{m.name}": _usage_cells(u) for m, u in zip(domain.machines, machines, strict=True)}
+        fields[f"d:{domain.name}"] = {
+            "cpu": cpu_text(sum(shares)) if running and len(shares) == len(running) else "",
+            "memory": memory_text(sum(u.memory_bytes for u in running)) if running else "",
+        }
+        for key, cells in fields.items():
+            if any(live.get(key, {}).get(name, "") != text for name, text in cells.items()):
+                changed[key] = cells
+    return changed
+
+
+def _usage_cells(usage: Usage | None) -> dict[str, str]:
+    if usage is None:
+        return {"cpu": "", "memory": ""}
+    return {"cpu": cpu_text(usage.cpu_percent), "memory": memory_text(usage.memory_bytes)}

@@ -13,10 +13,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Log, Static
+from textual.worker import Worker
 
 from ..engine.hostinfo import gather_host_context
 from ..engine.incus_transport import IncusError, IncusUrlError
 from ..engine.live import InstanceChange, live_status
+from ..engine.usage import InstanceKey, Usage, UsageMeter
 from ..psot.findings import Severity
 from ..psot.outline import OutlineDomain, outline
 from ..psot.pipeline import PsotResult, run_psot
@@ -25,11 +27,13 @@ from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
 from .ai_access import AiAccessScreen
 from .command_line import UnknownCommand, parse_command
-from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows_of
+from .context_menu import ContextMenu, menu_for
+from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows_of, usage_fields
 from .machine_actions import ACTION_BINDINGS, MachineActions
 from .plan_apply import PlanScreen
 
 RETRY_SECONDS = 5.0
+USAGE_SECONDS = 3.0  # how often CPU and memory are read while the view is shown
 
 
 class DomainsScreen(MachineActions, Screen):
@@ -43,6 +47,7 @@ class DomainsScreen(MachineActions, Screen):
         Binding("t", "toggle_running", "Running only"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("colon", "command_line", ":command"),
+        Binding("m,shift+f10", "context_menu", "Menu", show=False),
         *ACTION_BINDINGS,
     ]
 
@@ -66,6 +71,11 @@ class DomainsScreen(MachineActions, Screen):
             super().__init__()
             self.change = change
 
+    class UsageRead(Message):
+        def __init__(self, usage: dict[InstanceKey, Usage]) -> None:
+            super().__init__()
+            self.usage = usage
+
     class IncusProblem(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
@@ -82,6 +92,9 @@ class DomainsScreen(MachineActions, Screen):
         self.status: StatusReport | None = None
         self.running_only = False
         self.sort = "declared"
+        self.usage_meter = UsageMeter(incus_url)
+        self.usage: dict[InstanceKey, Usage] | None = None  # the last reading, None before the first
+        self._usage_reader: Worker | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,6 +111,7 @@ class DomainsScreen(MachineActions, Screen):
 
     def on_mount(self) -> None:
         self.sub_title = str(self.infra)
+        self._usage_timer = self.set_interval(USAGE_SECONDS, self._read_usage, pause=True)
         self.first_look()
 
     @work(thread=True, group="outline")
@@ -148,8 +162,12 @@ class DomainsScreen(MachineActions, Screen):
     def on_domains_screen_status_arrived(self, message: StatusArrived) -> None:
         self.status = message.report
         self.live, self.by_instance = live_from_report(message.report)
+        for key, cells in usage_fields(self.status, self.usage or {}, self.live).items():
+            self.live.setdefault(key, {}).update(cells)
         self.sub_title = str(self.infra)
         self._refill()  # one pass over every row: cheaper than a thousand cell updates
+        if self.usage is None and self.is_current:
+            self._read_usage()
 
     def on_domains_screen_instance_changed(self, message: InstanceChanged) -> None:
         key = self.by_instance.get((message.change.project, message.change.name))
@@ -157,10 +175,54 @@ class DomainsScreen(MachineActions, Screen):
             return
         fields = fields_after(message.change)
         self.live.setdefault(key, {}).update(fields)
+        self._note_state(key, fields["state"])
         if self.running_only:
             self._refill()  # a machine that stopped leaves the view, one that started joins it
         else:
             self.query_one(DomainTable).update_row(key, **fields)
+            selected = self.query_one(DomainTable).selected()
+            if selected is not None and selected.key == key:
+                self._show_selection()  # the detail pane says what Incus now holds
+
+    def _note_state(self, key: str, state: str) -> None:
+        """Keep the status report (what the detail pane shows) in step with the events."""
+        for domain in self.status.domains if self.status else []:
+            for machine in domain.machines:
+                if f"m:{machine.name}" == key:
+                    machine.state = state
+
+    def on_screen_resume(self) -> None:
+        """CPU and memory are read only while this view is shown."""
+        self._usage_timer.resume()
+        self._read_usage()
+
+    def on_screen_suspend(self) -> None:
+        self._usage_timer.pause()
+        self.usage_meter.forget()  # the next CPU share must not average over the time away
+
+    def _read_usage(self) -> None:
+        busy = self._usage_reader is not None and not self._usage_reader.is_finished
+        if self.status is None or busy or not self.usage_meter.due():
+            return
+        self._usage_reader = self.read_usage()
+
+    @work(thread=True, group="usage")
+    async def read_usage(self) -> None:
+        """One bulk read of every running instance's CPU and memory, in a thread (the answer can be large)."""
+        try:
+            usage = await self.usage_meter.read()
+        except (IncusError, ValueError):
+            return  # Incus away or answering oddly: the status watcher reports it, the cells keep their values
+        self.post_message(self.UsageRead(usage))
+
+    def on_domains_screen_usage_read(self, message: UsageRead) -> None:
+        self.usage = message.usage
+        if self.status is None:
+            return
+        table = self.query_one(DomainTable)
+        for key, cells in usage_fields(self.status, message.usage, self.live).items():
+            self.live.setdefault(key, {}).update(cells)
+            table.update_row(key, **cells)
 
     def on_domains_screen_incus_problem(self, message: IncusProblem) -> None:
         self.sub_title = f"{self.infra} — {message.text}"
@@ -271,6 +333,24 @@ class DomainsScreen(MachineActions, Screen):
                     "quit": "quit",
                 }[command.verb]
             )
+
+    @on(DomainTable.MenuRequested)
+    def action_context_menu(self) -> None:
+        """The actions that apply to the selected row; the chosen one runs as its key would run it."""
+        row = self.query_one(DomainTable).selected()
+        if row is None or self.result is None:
+            return
+        entries = menu_for(row)
+        if not entries:
+            self.app.notify(f"{row.name} does not exist yet: p plans and applies it.", severity="warning")
+            return
+        title = f"{'Domain' if row.is_domain else 'Machine'} {row.name}"
+
+        def chosen(action: str | None) -> None:
+            if action is not None:
+                self.call_later(self.run_action, action)
+
+        self.app.push_screen(ContextMenu(title, entries), chosen)
 
     def action_toggle_running(self) -> None:
         self.running_only = not self.running_only

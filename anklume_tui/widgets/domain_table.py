@@ -6,7 +6,9 @@ from dataclasses import dataclass, replace
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable
 
 from ..psot.constants import TRUST_COLOURS, TRUST_GLYPHS
@@ -63,6 +65,9 @@ class DomainTable(DataTable):
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
 
+    class MenuRequested(Message):
+        """A right click on a row: its menu is wanted (posted, so the click has moved the cursor by then)."""
+
     def __init__(self, *, colour: bool = True, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.colour = colour
@@ -73,6 +78,10 @@ class DomainTable(DataTable):
 
     def on_mount(self) -> None:
         self._columns([])
+
+    def on_click(self, event: events.Click) -> None:
+        if event.button == 3:
+            self.post_message(self.MenuRequested())
 
     def _columns(self, rows: list[Row]) -> None:
         # Widths come from the texts, not from DataTable's auto-width (which measures every cell and repaints

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -127,3 +128,24 @@ async def test_c_opens_a_coloured_console_for_the_machine_and_hands_over_the_ter
 
         kill_console(server, "anklume")
         server.kill()
+
+
+def detail_text(app) -> str:
+    """The detail pane as the terminal would show it."""
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(app.screen.query_one("#detail").content)
+    return console.export_text()
+
+
+async def test_the_detail_pane_of_the_selected_machine_follows_events(incusd, infra):
+    incusd.incus("init", "busybox", "work-a", "--project", "work")
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: table.rows_by_key.get("m:work-a") and table.rows_by_key["m:work-a"].state != "…")
+        table.move_to("m:work-a")
+        await until(pilot, lambda: "Stopped" in detail_text(app))
+        await asyncio.to_thread(incusd.incus, "start", "work-a", "--project", "work")
+        await until(pilot, lambda: "Running" in detail_text(app))

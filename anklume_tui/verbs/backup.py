@@ -1,0 +1,111 @@
+"""`backup [TARGET] [--dir DIR] [--recipient KEY]...`: export machines and the infra source (SPEC §2)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import exitcodes
+from ..reports import BackupArchiveOut, BackupReport
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
+from .progress import StderrProgress, human_bytes
+
+HELP = (
+    "export machines and the infra source. TARGET is a declared machine, a domain, or nothing for every machine "
+    "of the enabled domains (an existing instance's name works too). Writes DIR/anklume-backup-YYYYMMDD-HHMMSS/ "
+    "(DIR default: $XDG_STATE_HOME/anklume/backups) holding <project>/<instance>.tar.gz per machine (an Incus "
+    "export, snapshots included), infra.tar.gz, manifest.json and SHA256SUMS; the folder appears only once "
+    "complete (private, 0700). --recipient KEY (repeatable) encrypts every archive with gpg (.gpg). Progress "
+    "on stderr. Exit 0 ok; 1 Incus, gpg or write error such as a full disk (nothing is kept); 2 invalid infra, "
+    "unknown target, gpg missing or unknown recipient; 3 Incus unreachable"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", metavar="TARGET", help="machine, domain or instance (default: all)")
+    parser.add_argument("--dir", metavar="DIR", help="where to write the backup folder")
+    parser.add_argument(
+        "--recipient", metavar="KEY", action="append", default=[], help="encrypt to this gpg key (repeatable)"
+    )
+    add_infra_arguments(parser)
+    add_incus_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import gpg
+    from ..engine.state import backups_dir
+
+    result = checked_infra(args)
+    if result is None:
+        return exitcodes.INVALID
+    report = BackupReport(path=None, encrypted_to=args.recipient, instances=[], infra=None, missing=[], error=None)
+    if args.recipient:
+        try:
+            gpg.check_recipients(args.recipient)
+        except gpg.GpgError as exc:
+            return _fail(args, report, str(exc), exitcodes.INVALID)
+    parent = Path(args.dir).absolute() if args.dir else backups_dir()
+
+    async def work(client) -> int:
+        from ..engine import backup
+        from ..engine.snapshots import UnknownTarget, resolve_targets
+
+        try:
+            targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
+        except UnknownTarget as exc:
+            return _fail(args, report, str(exc), exitcodes.INVALID)
+        for where in report.missing:
+            print(f"note: {where} does not exist: skipped", file=sys.stderr)
+        if not targets:
+            return _fail(args, report, "no machine exists in Incus to back up: apply first", exitcodes.FAILED)
+        try:
+            with StderrProgress() as progress:
+                made = await backup.backup(
+                    client,
+                    targets,
+                    parent,
+                    infra_files=result.loaded.files,
+                    infra_root=result.loaded.path,
+                    recipients=args.recipient,
+                    on_progress=progress,
+                )
+        except (backup.BackupError, gpg.GpgError) as exc:
+            return _fail(args, report, str(exc), exitcodes.FAILED)
+        report.path = str(made.path)
+        report.instances = [_out(e) for e in made.manifest.instances]
+        report.infra = _out(made.manifest.infra) if made.manifest.infra else None
+        _show(args, report)
+        return exitcodes.OK
+
+    return run_with_incus(args, work)
+
+
+def _out(entry) -> BackupArchiveOut:
+    return BackupArchiveOut(
+        file=entry.file,
+        size=entry.size,
+        sha256=entry.sha256,
+        project=entry.project,
+        instance=entry.instance,
+        type=entry.type,
+    )
+
+
+def _fail(args: argparse.Namespace, report: BackupReport, message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if args.json:
+        report.error = message
+        emit_json(report)
+    return code
+
+
+def _show(args: argparse.Namespace, report: BackupReport) -> None:
+    if args.json:
+        emit_json(report)
+        return
+    how = f", encrypted to {', '.join(report.encrypted_to)}" if report.encrypted_to else ""
+    print(f"backup written to {report.path}{how}")
+    for archive in [*report.instances, *([report.infra] if report.infra else [])]:
+        what = f"{archive.project}/{archive.instance}" if archive.instance else "infra source"
+        print(f"  {archive.file}  {human_bytes(archive.size)}  {what}")

@@ -1,0 +1,116 @@
+"""`restore-backup PATH [--project P] [--name NEW] [--replace --yes] [--infra-out DIR]`: re-import what
+`backup` wrote (SPEC §2)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import exitcodes
+from ..reports import RestoreBackupReport, RestoredOut
+from .common import add_incus_arguments, emit_json, run_with_incus
+from .progress import StderrProgress
+
+HELP = (
+    "re-import instances from a backup: PATH is a backup folder (every machine in it) or one archive "
+    "(<instance>.tar.gz[.gpg], also a gzip `incus export` tarball). Each archive is read to its end and checked "
+    "(checksum from the folder's manifest, tar stream) before Incus is touched. The instance goes back into its "
+    "own project (--project P for another) under its own name (--name NEW, one archive only: new MAC addresses, "
+    "static addresses dropped); restored instances are left stopped. An existing instance is never overwritten: "
+    "--replace --yes replaces it (imported first, then the old one is deleted; never a protected one). "
+    "--infra-out DIR also extracts the folder's infra source into DIR, never over existing files. Encrypted "
+    "archives need the secret key in the gpg keyring. Exit 0 ok; 1 corrupt or truncated archive, name taken, "
+    "project missing, Incus or gpg error (nothing is created); 2 bad arguments or PATH not found; 3 Incus "
+    "unreachable; 4 --replace without --yes, or the instance to replace is protected"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="backup folder or instance archive")
+    parser.add_argument("--project", metavar="P", help="restore into this Incus project (default: the backup's)")
+    parser.add_argument("--name", metavar="NEW", help="restore under this instance name (one archive only)")
+    parser.add_argument("--replace", action="store_true", help="replace an existing instance of that name")
+    parser.add_argument("--yes", action="store_true", help="confirm --replace (destructive)")
+    parser.add_argument("--infra-out", metavar="DIR", help="also extract the backup's infra source into DIR")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    add_incus_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import backup_restore
+
+    path = Path(args.path)
+    report = RestoreBackupReport(source=str(path), restored=[], infra_files=[], error=None)
+    if args.replace and not args.yes:
+        return _fail(args, report, "--replace deletes the existing instance: re-run with --yes", exitcodes.REFUSED)
+    if not path.exists():
+        return _fail(args, report, f"{path}: no such file or folder", exitcodes.INVALID)
+    if args.infra_out and not path.is_dir():
+        return _fail(args, report, "--infra-out needs PATH to be a backup folder", exitcodes.INVALID)
+    try:
+        archives = backup_restore.archives_in(path)
+    except backup_restore.RestoreError as exc:
+        return _fail(args, report, str(exc), exitcodes.FAILED)
+    if args.name and len(archives) != 1:
+        return _fail(args, report, f"--name needs one archive; {path} holds {len(archives)}", exitcodes.INVALID)
+
+    async def work(client) -> int:
+        try:
+            with StderrProgress() as progress:
+                targets = await backup_restore.prepare(
+                    client, archives, project=args.project, name=args.name, replace=args.replace, on_progress=progress
+                )
+                if args.infra_out:
+                    written = backup_restore.restore_infra(path, Path(args.infra_out))
+                    report.infra_files = [str(p) for p in written]
+                async for r in backup_restore.restore(client, targets, on_progress=progress):
+                    report.restored.append(_out(r))
+        except backup_restore.RestoreRefused as exc:
+            return _fail(args, report, str(exc), exitcodes.REFUSED)
+        except backup_restore.RestoreError as exc:
+            return _fail(args, report, str(exc), exitcodes.FAILED)
+        _show(args, report)
+        return exitcodes.OK
+
+    return run_with_incus(args, work)
+
+
+def _out(r) -> RestoredOut:
+    return RestoredOut(
+        file=str(r.path),
+        project=r.project,
+        instance=r.instance,
+        from_instance=r.source_instance,
+        replaced=r.replaced,
+        readdressed=r.readdressed,
+    )
+
+
+def _fail(args: argparse.Namespace, report: RestoreBackupReport, message: str, code: int) -> int:
+    """The error, after what was already done (a later archive may fail after earlier ones were restored)."""
+    if args.json:
+        report.error = message
+        emit_json(report)
+    else:
+        _print(report)
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _show(args: argparse.Namespace, report: RestoreBackupReport) -> None:
+    if args.json:
+        emit_json(report)
+    else:
+        _print(report)
+
+
+def _print(report: RestoreBackupReport) -> None:
+    for path in report.infra_files:
+        print(f"infra source restored: {path}")
+    for r in report.restored:
+        notes = [f"from {r.from_instance}"] if r.from_instance != r.instance else []
+        notes += ["replaced the existing one"] if r.replaced else []
+        notes += ["new MAC, DHCP"] if r.readdressed else []
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        print(f"restored {r.project}/{r.instance} from {r.file}, stopped{extra}")

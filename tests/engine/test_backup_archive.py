@@ -1,0 +1,50 @@
+"""Checking an archive before a restore, without Incus: what Incus's index says, and a file cut short
+anywhere (even only its gzip trailer) refused."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+
+import pytest
+
+from anklume_tui.engine.backup_restore import Archive, RestoreError, check_archive
+
+INDEX = b"name: work-a\ntype: container\nconfig:\n  container:\n    name: work-a\n    project: work\n"
+
+
+def _tarball(path, index: bytes | None = INDEX) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        members = [("backup/index.yaml", index)] if index is not None else []
+        for name, data in [*members, ("backup/container/rootfs/noise", os.urandom(200_000))]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = gzip.compress(buf.getvalue())
+    path.write_bytes(data)
+    return data
+
+
+def test_an_archive_is_read_for_the_instance_its_project_and_type(tmp_path):
+    archive = tmp_path / "work-a.tar.gz"
+    _tarball(archive)
+    checked = check_archive(Archive(archive), lambda _p: None)
+    assert (checked.instance, checked.project, checked.type) == ("work-a", "work", "container")
+
+
+@pytest.mark.parametrize("cut", [8, 4000], ids=["gzip trailer only", "inside the data"])
+def test_an_archive_cut_short_is_refused_naming_it(tmp_path, cut):
+    archive = tmp_path / "work-a.tar.gz"
+    archive.write_bytes(_tarball(archive)[:-cut])
+    with pytest.raises(RestoreError, match=f"{archive}: not a readable Incus backup, truncated or corrupt"):
+        check_archive(Archive(archive), lambda _p: None)
+
+
+def test_a_tarball_without_an_incus_index_is_refused(tmp_path):
+    archive = tmp_path / "other.tar.gz"
+    _tarball(archive, index=None)
+    with pytest.raises(RestoreError, match="not an Incus backup"):
+        check_archive(Archive(archive), lambda _p: None)

@@ -1,0 +1,91 @@
+"""One end-to-end run of the installed program in a real terminal (a private tmux server): it starts on a
+small infra against the throwaway daemon, the keyboard moves and acts, the screen is read back with
+capture-pane, Incus is checked on its own, and `q` ends the process."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import libtmux
+import pytest
+
+from tests.tui.test_live_domains import infra, real_status  # noqa: F401 - `infra` is a fixture
+
+pytestmark = pytest.mark.incus
+CONSOLE_SCRIPT = Path(sys.executable).with_name("anklume-tui")
+
+
+def wait_for(what: str, condition: Callable[[], object], screen: Callable[[], str], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not seen in {timeout:g} s; the screen:\n{screen()}"
+        time.sleep(0.1)
+
+
+def table_row(text: str, name: str) -> list[str]:
+    """The cells of a machine's row (the table is left of the detail pane's border)."""
+    for line in text.splitlines():
+        cells = line.split("│")[0].split()
+        if cells[:1] == [name]:
+            return cells
+    return []
+
+
+def detail_title(text: str) -> str:
+    lines = text.splitlines()
+    return lines[1].split("│")[-1].strip() if len(lines) > 1 else ""
+
+
+def test_start_navigate_act_and_quit_in_a_real_tmux(incusd, infra, tmp_path):  # noqa: F811
+    assert CONSOLE_SCRIPT.exists(), f"the console script is not installed next to {sys.executable}"
+    incusd.incus("init", "busybox", "work-a", "--project", "work")
+    env = {
+        "ANKLUME_INCUS": incusd.url,
+        "ANKLUME_SKIP_HOST_SUBNET_CHECK": "1",
+        "ANKLUME_CONTEXT_DIR": str(tmp_path / "ctx"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    # COLUMNS and LINES out: a stale pair inherited by the tmux server would override the pane's real size.
+    settings = ["-u", "COLUMNS", "-u", "LINES", *(f"{k}={v}" for k, v in env.items())]
+    program = shlex.join(["env", *settings, str(CONSOLE_SCRIPT), "--infra", str(infra)])
+    # A shell runs the program, then says how it ended and stays (`cat`): a pane whose last process ends can
+    # lose its last output, and tmux may leave its own child unreaped for a while.
+    command = shlex.join(["sh", "-c", f'{program}; echo "anklume-tui exited with status $?"; exec cat'])
+    name = f"anklume-e2e-{os.getpid()}-{tmp_path.name}"
+    socket = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / name
+    server = libtmux.Server(socket_name=name, config_file=os.devnull)
+    try:
+        pane = server.new_session(session_name="e2e", window_command=command, x=150, y=40).active_window.active_pane
+        assert socket.is_socket()
+        shell = int(pane.pane_pid)
+
+        def screen() -> str:
+            return "\n".join(pane.capture_pane())
+
+        wait_for("work-a stopped", lambda: table_row(screen(), "work-a")[4:5] == ["Stopped"], screen)
+        (pid,) = map(int, Path(f"/proc/{shell}/task/{shell}/children").read_text().split())
+        assert str(CONSOLE_SCRIPT).encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert table_row(screen(), "work-b")[4] == "missing"
+        assert detail_title(screen()).startswith("● work")
+        for key, selected in (("j", "work-a"), ("j", "work-b"), ("k", "work-a")):
+            pane.send_keys(key, enter=False)
+            wait_for(f"{key} selects {selected}", lambda s=selected: detail_title(screen()).startswith(f"{s} "), screen)
+        pane.send_keys("s", enter=False)
+        wait_for("work-a running", lambda: table_row(screen(), "work-a")[4:5] == ["Running"], screen)
+        assert real_status(incusd, "work-a", "work") == "Running"
+        assert "start work-a: done" in screen()
+        pane.send_keys("q", enter=False)
+        wait_for("the program ended", lambda: "anklume-tui exited with status" in screen(), screen, timeout=10)
+        assert "anklume-tui exited with status 0" in screen()
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # ended and reaped by the shell
+        assert "Traceback" not in screen()
+    finally:
+        server.kill()
+        socket.unlink(missing_ok=True)  # kill-server leaves it behind
