@@ -60,7 +60,7 @@ def event_time(stamp: str) -> float:
     return datetime.fromisoformat(head).replace(tzinfo=UTC).timestamp() + float(f"0.{frac or 0}")
 
 
-async def event_latency(infra: Path, daemon: ThrowawayIncus, rounds: int = 6) -> tuple[list[float], list[float]]:
+async def event_latency(infra: Path, daemon: ThrowawayIncus, rounds: int = 10) -> tuple[list[float], list[float]]:
     """(event -> row, CLI returned -> row) for starts and stops made with the incus CLI. Each event's own
     time is read by an independent listener (`incus monitor`), not by the app under test."""
     app = AnklumeApp(infra, incus_url=daemon.url)
@@ -91,6 +91,8 @@ async def event_latency(infra: Path, daemon: ThrowawayIncus, rounds: int = 6) ->
         async with app.run_test(size=(160, 50)) as pilot:
             table = app.screen.query_one(DomainTable)
             while table.rows_by_key.get("m:dom00-m00") is None or table.rows_by_key["m:dom00-m00"].state == "…":
+                await pilot.pause(0.01)
+            while table.row_count < 1050:  # a settled view: every row in, as a user looking at it has
                 await pilot.pause(0.01)
             await asyncio.sleep(0.5)  # the monitor is subscribed
             for i in range(rounds):
