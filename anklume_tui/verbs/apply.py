@@ -105,15 +105,19 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.INVALID
     print_findings(result.findings)
 
+    applied: list[ApplyResult] = []
+
     async def work(client) -> int:
         try:
-            outcome = await apply(
-                client,
-                result.infra,
-                limit=args.limit,
-                prune=args.prune,
-                host=gather_host_context(False),
-                on_event=print_event,
+            applied.append(
+                await apply(
+                    client,
+                    result.infra,
+                    limit=args.limit,
+                    prune=args.prune,
+                    host=gather_host_context(False),
+                    on_event=print_event,
+                )
             )
         except ApplyLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -121,19 +125,23 @@ def run(args: argparse.Namespace) -> int:
         except UnknownDomain as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exitcodes.INVALID
-        provisioned = None
-        if outcome.ok and not args.no_provision:  # SPEC §8.2: after reconciling, for the same domain(s)
-            tree = default_output_dir(result.loaded.path)
-            provisioned = provision_phase(result.infra, tree, args.limit, args.incus)
-        if args.json:
-            report = apply_report(outcome)
-            report.provision = provision_out(provisioned) if provisioned is not None else None
-            emit_json(report)
-        else:
-            print_result(outcome)
-            if provisioned is not None:
-                print_provision_summary(provisioned)
-        provisioned_ok = provisioned is None or provisioned.ok
-        return exitcodes.OK if outcome.ok and provisioned_ok else exitcodes.FAILED
+        return exitcodes.OK
 
-    return run_with_incus(args, work)
+    code = run_with_incus(args, work)
+    if not applied:
+        return code
+    outcome = applied[0]
+    # Ansible runs once the Incus connection is closed: it blocks for tens of seconds, and reaches Incus itself.
+    provisioned = None
+    if outcome.ok and not args.no_provision:  # SPEC §8.2: after reconciling, for the same domain(s)
+        provisioned = provision_phase(result.infra, default_output_dir(result.loaded.path), args.limit, args.incus)
+    if args.json:
+        report = apply_report(outcome)
+        report.provision = provision_out(provisioned) if provisioned is not None else None
+        emit_json(report)
+    else:
+        print_result(outcome)
+        if provisioned is not None:
+            print_provision_summary(provisioned)
+    provisioned_ok = provisioned is None or provisioned.ok
+    return exitcodes.OK if outcome.ok and provisioned_ok else exitcodes.FAILED
