@@ -61,7 +61,7 @@ def main(runs: int = 7) -> None:
         return
     daemon = ThrowawayIncus().start()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, daemon.nft_inside(Path(tmp)):
             path = Path(tmp) / "infra.yml"
             path.write_text(INFRA)
             loaded = run_psot(path, CTX)

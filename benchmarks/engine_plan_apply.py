@@ -123,11 +123,8 @@ def serial_launch(daemon: ThrowawayIncus, names: list[tuple[str, str]]) -> float
 def measure(base: Path | None) -> dict:
     daemon = ThrowawayIncus().start(base=base)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, daemon.nft_inside(Path(tmp)):
             folder = Path(tmp)
-            # apply ends by loading the isolation ruleset: in the daemon's namespace, where its bridges are.
-            os.environ["ANKLUME_NFT_NETNS"] = f"/proc/{daemon.pid}/ns/net"
-            os.environ["ANKLUME_NFT_PERSIST_DIR"] = str(folder)
             small, large = load(folder, 3, 2), load(folder, 3, 10)
             asyncio.run(timed_apply(daemon, small, folder / "s1"))
             req_small, _, n_small = asyncio.run(plan_figures(daemon, small))

@@ -35,6 +35,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.incus)
 
 
+def _host_table() -> str:
+    found = subprocess.run(["nft", "list", "table", "inet", "anklume"], capture_output=True, text=True)
+    return found.stdout if found.returncode == 0 else ""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nft_away_from_the_host() -> Iterator[None]:
     """apply loads the isolation ruleset: in tests, nft runs in a network namespace of the session's own
@@ -42,6 +47,7 @@ def nft_away_from_the_host() -> Iterator[None]:
     if os.geteuid() != 0:
         yield
         return
+    before = _host_table()
     holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
     netns = f"/proc/{holder.pid}/ns/net"
     deadline = time.monotonic() + 10
@@ -63,6 +69,8 @@ def nft_away_from_the_host() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    # A test that loaded a ruleset on the host would show here: a leak, not something to clean quietly.
+    assert _host_table() == before, "a test loaded `table inet anklume` into the host's nftables"
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -222,6 +222,26 @@ class ThrowawayIncus:
 
     def incus_json(self, *args: str) -> object:
         return json.loads(self.incus(*args, "--format=json").stdout)
+
+    @contextlib.contextmanager
+    def nft_inside(self, persist_dir: Path) -> Iterator[None]:
+        """While open, the isolation ruleset apply loads goes into this daemon's network namespace (where its
+        bridges are), and its copies into `persist_dir`: never the host's nftables, /etc or the user's state."""
+        wanted = {
+            "ANKLUME_NFT_NETNS": f"/proc/{self.pid}/ns/net",
+            "ANKLUME_NFT_PERSIST_DIR": str(persist_dir),
+            "XDG_STATE_HOME": str(persist_dir),
+        }
+        saved = {key: os.environ.get(key) for key in wanted}
+        os.environ.update(wanted)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def nsenter(self, *cmd: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a host command inside the daemon's private network namespace."""
