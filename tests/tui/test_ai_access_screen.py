@@ -12,6 +12,7 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.ai_access import HOLDS, AiAccessScreen
 from anklume_tui.screens.confirm import ConfirmScreen
+from tests.engine.incus_setup import isolate_host
 
 from .test_live_domains import until
 
@@ -44,9 +45,7 @@ def access_column(screen: AiAccessScreen) -> dict[str, str]:
 
 
 async def test_the_screen_shows_the_holder_and_a_confirmed_switch_moves_access(incusd, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
-    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    isolate_host(tmp_path, monkeypatch)
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA)
     app = AnklumeApp(infra, incus_url=incusd.url)

@@ -9,6 +9,7 @@ import pytest
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.plan_apply import PlanScreen
+from tests.engine.incus_setup import isolate_host
 
 from .test_live_domains import until
 
@@ -28,9 +29,7 @@ domains:
 
 
 async def test_p_plans_then_a_applies_with_progress_then_provisions(incusd, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
-    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    isolate_host(tmp_path, monkeypatch)
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA)
     app = AnklumeApp(infra, incus_url=incusd.url)
