@@ -11,6 +11,7 @@ from . import exitcodes
 from .engine.telemetry import recorded_run
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
 from .verbs import backup as backup_verb
+from .verbs import copy_file as copy_file_verb
 from .verbs import disp as disp_verb
 from .verbs import doctor as doctor_verb
 from .verbs import golden as golden_verb
@@ -40,6 +41,7 @@ VERBS = {
     "provision": provision_verb,
     "backup": backup_verb,
     "restore-backup": restore_backup_verb,
+    "copy-file": copy_file_verb,
 }
 
 

@@ -413,6 +413,21 @@ class ProvisionReport(Report, ProvisionOut):
     limit: str | None
 
 
+class CopyFileReport(Report):
+    """`copy-file`: what was copied where, and what in the infra allowed it (or why it was refused)."""
+
+    source: str
+    destination: str  # the file written (inside the destination directory when one was given)
+    copied: bool
+    link: Literal["same-domain", "network-policy", "shared-volume"] | None
+    link_detail: str | None
+    size: int  # bytes written
+    mode: str | None  # octal, as kept from the source ("0640")
+    uid: int | None
+    gid: int | None
+    error: str | None  # the refusal or failure, when not copied
+
+
 SCHEMAS: dict[str, type[Report]] = {
     "validate": ValidateReport,
     "sync": SyncReportOut,
@@ -432,4 +447,5 @@ SCHEMAS: dict[str, type[Report]] = {
     "provision": ProvisionReport,
     "backup": BackupReport,
     "restore-backup": RestoreBackupReport,
+    "copy-file": CopyFileReport,
 }

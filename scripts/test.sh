@@ -12,4 +12,7 @@ elif [ "${CI:-}" = "true" ]; then
 fi
 .venv/bin/ruff check anklume_tui tests benchmarks
 scripts/check-ansible.sh
-exec .venv/bin/pytest -q "$@"
+# The cached test images are built once here, not by each test process at the same time.
+.venv/bin/python -m tests.incus_images
+# Whole files per process (their tests share set-ups in order); each process starts its own daemon.
+exec .venv/bin/pytest -q --numprocesses=auto --maxprocesses=4 --dist=loadfile "$@"

@@ -332,6 +332,8 @@ class ThrowawayIncus:
             self.incus("config", "unset", "core.https_address")
         for cert in self.query("/1.0/certificates?recursion=1"):
             self.incus("config", "trust", "remove", cert["fingerprint"])
+        # Projects deleted by the code under test (flush, restore...) took their images along unseen.
+        self._images = {k: v for k, v in self._images.items() if k[0] == "default" and keep_images}
 
     def _reset_project(self, project: str, config: dict[str, str], keep_images: bool) -> None:
         where, query = f"--project={project}", f"project={project}&recursion=1"

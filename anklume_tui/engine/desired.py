@@ -198,7 +198,8 @@ def machine_config(machine: Machine, context: ContextFiles | None) -> dict[str, 
     return config
 
 
-def _profile_has_gpu(domain: Domain, names: list[str]) -> bool:
+def profile_has_gpu(domain: Domain, names: list[str]) -> bool:
+    """One of these profiles of the domain carries a `type: gpu` device."""
     for name in names:
         devices = (domain.profiles.get(name) or {}).get("devices") or {}
         if any((dev or {}).get("type") == "gpu" for dev in devices.values()):
@@ -210,7 +211,7 @@ def machine_devices(domain: Domain, machine: Machine, profiles: list[str]) -> tu
     """User devices (with the generated sv-/pd-), gpu, storage-volume disks and the static-IP eth0 override."""
     devices = incus_devices(machine.devices)
     user_gpu = "gpu" in devices or any(d.get("type") == "gpu" for d in devices.values())
-    if machine.gpu and not user_gpu and not _profile_has_gpu(domain, profiles):
+    if machine.gpu and not user_gpu and not profile_has_gpu(domain, profiles):
         devices["gpu"] = {"type": "gpu"}
     volumes = []
     for name, spec in (machine.storage_volumes or {}).items():

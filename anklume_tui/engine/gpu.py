@@ -16,6 +16,7 @@ from . import state
 
 GPU_QUERY = ["--query-gpu=index,uuid,name,memory.total,memory.used", "--format=csv,noheader,nounits"]
 APPS_QUERY = ["--query-compute-apps=gpu_uuid,pid,used_memory", "--format=csv,noheader,nounits"]
+UTILISATION_QUERY = ["--query-gpu=index,utilization.gpu", "--format=csv,noheader,nounits"]
 NO_GPU = "no NVIDIA GPU found (nvidia-smi not present)"
 SELECTORS = ("mig.uuid", "pci", "id", "vendorid", "productid")
 
@@ -93,6 +94,19 @@ def query_nvidia_smi(smi: str) -> NvidiaSnapshot:
     return NvidiaSnapshot(parse_gpus(_run(smi, GPU_QUERY)), parse_processes(_run(smi, APPS_QUERY)))
 
 
+def parse_utilisation(text: str) -> dict[int, int | None]:
+    """`nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits`: GPU index → percent."""
+    return {int(index): _number(used) for index, used in _rows(text, 2) if index.isdigit()}
+
+
+def query_utilisation(smi: str) -> dict[int, int | None]:
+    """GPU index → utilisation percent; empty when nvidia-smi cannot tell (then it is shown as unknown)."""
+    try:
+        return parse_utilisation(_run(smi, UTILISATION_QUERY))
+    except NvidiaSmiError:
+        return {}
+
+
 # Processes to instances
 
 
@@ -126,7 +140,7 @@ def _selector(device: dict[str, str]) -> str:
     return " ".join(chosen) or "all"
 
 
-def _cards(resources: dict[str, Any] | None) -> list[dict[str, Any]]:
+def resource_cards(resources: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list(((resources or {}).get("gpu") or {}).get("cards") or [])
 
 
@@ -146,7 +160,7 @@ def reached_gpus(device: dict[str, str], gpus: list[NvidiaGpu], resources: dict[
     if device.get("mig.uuid") or device.get("gputype", "physical") not in ("physical", "mig"):
         return []
     by_uuid = {g.uuid: g.index for g in gpus}
-    cards = _cards(resources)
+    cards = resource_cards(resources)
     if cards:
         found = [by_uuid.get(str((c.get("nvidia") or {}).get("uuid", ""))) for c in cards if _matches(device, c)]
         return sorted(i for i in found if i is not None)
@@ -177,7 +191,7 @@ def gpu_devices(instances, gpus: list[NvidiaGpu], resources: dict[str, Any] | No
 
 
 def _pci_of(gpu: NvidiaGpu, resources: dict[str, Any] | None) -> str | None:
-    for card in _cards(resources):
+    for card in resource_cards(resources):
         if (card.get("nvidia") or {}).get("uuid") == gpu.uuid:
             return card.get("pci_address")
     return None
@@ -226,17 +240,23 @@ def build_report(
 async def gather_gpu_report(client, smi: str | None, proc: Path | None = None) -> GpuReport:
     """nvidia-smi (when `smi` is its path) plus the Incus side when `client` is given; an unreachable Incus
     gives `incus_reachable=False` and no devices rather than an exception."""
+    snapshot = query_nvidia_smi(smi) if smi else None
+    resources, devices, reachable = await incus_side(client, snapshot)
+    return build_report(snapshot, devices, resources, reachable, proc)
+
+
+async def incus_side(
+    client, snapshot: NvidiaSnapshot | None
+) -> tuple[dict[str, Any] | None, list[GpuDeviceOut], bool | None]:
+    """(/1.0/resources, gpu devices of every instance, whether Incus answered); (None, [], None) without a
+    client, (None, [], False) when Incus does not answer."""
     from .incus_transport import IncusError
 
-    snapshot = query_nvidia_smi(smi) if smi else None
-    resources, devices, reachable = None, [], None
-    if client is not None:
-        try:
-            resources = await client.resources()
-            instances = await client.list_instances(None)
-            reachable = True
-        except IncusError:
-            reachable = False
-        else:
-            devices = gpu_devices(instances, snapshot.gpus if snapshot else [], resources)
-    return build_report(snapshot, devices, resources, reachable, proc)
+    if client is None:
+        return None, [], None
+    try:
+        resources = await client.resources()
+        instances = await client.list_instances(None)
+    except IncusError:
+        return None, [], False
+    return resources, gpu_devices(instances, snapshot.gpus if snapshot else [], resources), True

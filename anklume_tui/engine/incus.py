@@ -12,6 +12,7 @@ from pathlib import Path
 
 from anklume_tui.engine.incus_backup_calls import BackupCalls
 from anklume_tui.engine.incus_events import EventStream
+from anklume_tui.engine.incus_file_calls import FileCalls
 from anklume_tui.engine.incus_host_calls import HostCalls
 from anklume_tui.engine.incus_image_calls import ImageCalls
 from anklume_tui.engine.incus_instances import Devices, InstanceCalls, some
@@ -30,6 +31,7 @@ from anklume_tui.engine.incus_models import (
     StorageVolume,
 )
 from anklume_tui.engine.incus_reconcile_calls import ReconcileCalls
+from anklume_tui.engine.incus_sftp import SftpCalls
 from anklume_tui.engine.incus_transport import (
     Endpoint,
     IncusError,
@@ -67,7 +69,7 @@ __all__ = [
 ]
 
 
-class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCalls):
+class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCalls, FileCalls, SftpCalls):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
     def __init__(

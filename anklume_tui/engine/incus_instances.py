@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from anklume_tui.engine.incus_file_calls import file_headers
 from anklume_tui.engine.incus_models import (
     ExecResult,
     Instance,
@@ -236,14 +237,7 @@ class InstanceCalls:
         gid: int = 0,
     ) -> None:
         data = content.encode() if isinstance(content, str) else content
-        headers = {
-            "X-Incus-uid": str(uid),
-            "X-Incus-gid": str(gid),
-            "X-Incus-mode": f"{mode:04o}",
-            "X-Incus-type": "file",
-            "X-Incus-write": "overwrite",
-            "Content-Type": "application/octet-stream",
-        }
+        headers = file_headers(mode, uid, gid)
         await self._t.send(
             "POST",
             f"/1.0/instances/{q(name)}/files",

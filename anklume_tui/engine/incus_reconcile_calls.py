@@ -1,12 +1,12 @@
-"""Calls apply needs beyond the basic client: images between projects and from a server, and directories
-inside instances (mixed into `incus.IncusClient`; every request goes through its transport)."""
+"""Calls apply needs beyond the basic client: listings across projects, images between projects and from a
+server (mixed into `incus.IncusClient`; every request goes through its transport)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from anklume_tui.engine.incus_models import Image, Profile
-from anklume_tui.engine.incus_transport import IncusTransport, q
+from anklume_tui.engine.incus_transport import IncusTransport
 
 
 class ReconcileCalls:
@@ -55,17 +55,3 @@ class ReconcileCalls:
             "auto_update": auto_update,
         }
         await self._t.call("POST", "/1.0/images", project=project, json=body, timeout=timeout)
-
-    async def make_directory(
-        self, name: str, project: str = "default", path: str = "", *, mode: int = 0o755, uid: int = 0, gid: int = 0
-    ) -> None:
-        """Create a directory inside an instance (its parent must exist; an existing one is fine)."""
-        headers = {
-            "X-Incus-uid": str(uid),
-            "X-Incus-gid": str(gid),
-            "X-Incus-mode": f"{mode:04o}",
-            "X-Incus-type": "directory",
-        }
-        await self._t.send(
-            "POST", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path}, headers=headers
-        )

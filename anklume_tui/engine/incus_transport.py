@@ -216,13 +216,17 @@ class IncusTransport:
         return response
 
     @contextlib.asynccontextmanager
-    async def stream(self, method: str, path: str, *, project: str | None = None) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, method: str, path: str, *, project: str | None = None, params: dict[str, Any] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         """A request whose answer body is read as it arrives (downloads of any size); failures while
         reading it raise as in `send`. The timeout bounds each wait for data, not the whole transfer."""
         shown = _shown(path, project)
         self._check_socket(method, shown)
         self.requests += 1
-        params = {"project": project} if project is not None else {}
+        params = dict(params or {})
+        if project is not None:
+            params["project"] = project
         request = self._http.build_request(method, path, params=params)
         with self._translated(method, shown, None):
             response = await self._http.send(request, stream=True)

@@ -16,6 +16,7 @@ from .incus import IncusClient
 from .incus_models import Image, Network, StorageVolume
 from .incus_transport import IncusNotFound
 from .plan_compare import config_diff, describe, devices_diff, drift_entries, merged_device
+from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
 from .plan_models import Action, Drift, Plan
 from .real_state import RealState
@@ -266,5 +267,6 @@ async def make_plan(
     real = await read_real(client, [*desired.projects_in_scope, "default"], [n.name for n in desired.networks])
     volumes = await read_volumes(client, desired, real)
     plan = compute_plan(desired, real, volumes, prune=prune, limit=limit)
+    plan.actions = enforce_gpu_policy(infra, desired, real, plan.actions)
     plan.requests = client.requests - before
     return plan

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import pre_apply
@@ -21,6 +21,8 @@ from .real_state import is_managed
 
 SELF_INSTANCE = "anklume-instance"
 DEFAULT_PATTERN = "snap%d"
+
+UNDATED = datetime.min.replace(tzinfo=UTC)  # Incus dates are UTC-aware; an undated snapshot sorts first
 
 
 class SnapshotError(Exception):
@@ -127,7 +129,7 @@ async def list_snapshots(client: IncusClient, targets: list[Instance]) -> dict[T
     timeline: dict[Target, list[SnapshotInfo]] = {}
     for inst in targets:
         snaps = [_info(inst, s) for s in await client.list_snapshots(inst.name, inst.project)]
-        timeline[Target(inst.project, inst.name)] = sorted(snaps, key=lambda s: (s.created_at or datetime.min, s.name))
+        timeline[Target(inst.project, inst.name)] = sorted(snaps, key=lambda s: (s.created_at or UNDATED, s.name))
     return timeline
 
 

@@ -1,4 +1,5 @@
-"""Local, opt-in usage log (SPEC §10.7): one JSON line per operation in `<state>/telemetry/usage.jsonl`.
+"""Local, opt-in usage log (SPEC §10.7): one JSON line per operation (batch verb or TUI action) in
+`<state>/telemetry/usage.jsonl`.
 
 Nothing here opens a socket or leaves the machine: it only appends to, reads and deletes local files.
 Recording is on while `<state>/telemetry/enabled` exists, and never raises (a broken log must not fail a verb).
@@ -6,12 +7,14 @@ Recording is on while `<state>/telemetry/enabled` exists, and never raises (a br
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -24,6 +27,7 @@ TOP = 15
 # Every batch verb is recorded (issue 9: "one line per operation"), save `telemetry` itself: recording
 # `telemetry clear` or `telemetry report` would only log the log.
 NOT_RECORDED = frozenset({"telemetry"})
+T = TypeVar("T")
 
 
 class UsageEvent(BaseModel):
@@ -96,6 +100,43 @@ def recorded_run(target: str, domain: str | None, run: Callable[[], int]) -> int
     except KeyboardInterrupt:
         code = 130
         raise
+    finally:
+        record(target, domain, time.monotonic() - started, code)
+
+
+def _succeeded(_result: object) -> bool:
+    return True
+
+
+async def recorded_call(
+    target: str,
+    domain: str | None,
+    call: Awaitable[T],
+    refusals: tuple[type[Exception], ...] = (),
+    ok: Callable[[T], bool] = _succeeded,
+) -> T:
+    """Await an operation started from the TUI and record how it went, as `recorded_run` does for a verb:
+    0 when it returns a result `ok` accepts, 4 when it raises one of `refusals`, else 1 (exceptions are
+    re-raised). The line is written from a thread: the TUI's event loop never waits on the disk."""
+    started, code = time.monotonic(), exitcodes.FAILED
+    try:
+        result = await call
+        code = exitcodes.OK if ok(result) else exitcodes.FAILED
+        return result
+    except refusals:
+        code = exitcodes.REFUSED
+        raise
+    finally:
+        await asyncio.to_thread(record, target, domain, time.monotonic() - started, code)
+
+
+def recorded_result(target: str, domain: str | None, run: Callable[[], T], ok: Callable[[T], bool]) -> T:
+    """`recorded_call` for blocking work that already runs in a thread (provisioning from the TUI)."""
+    started, code = time.monotonic(), exitcodes.FAILED
+    try:
+        result = run()
+        code = exitcodes.OK if ok(result) else exitcodes.FAILED
+        return result
     finally:
         record(target, domain, time.monotonic() - started, code)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,14 +50,19 @@ def discover_infra(explicit: str | None, cwd: Path, environ: dict | None = None)
     return cwd / "infra.yml"
 
 
-def load_infra(path: Path) -> LoadedInfra:
+Texts = Mapping[Path, str | None]
+
+
+def load_infra(path: Path, texts: Texts | None = None) -> LoadedInfra:
+    """Load the infra at path; `texts` stands in for files not written yet (None: a file about to go)."""
     found = resolve_infra_path(path)
     if found is None:
         reason = _unreadable_reason(path)
         return _failure(path, Finding("L1", Severity.ERROR, f"infra file not found: {path}{reason}"))
+    texts = texts or {}
     if found.is_dir():
-        return _load_directory(found)
-    data, source, findings = _load_file(found, found)
+        return _load_directory(found, texts)
+    data, source, findings = _load_file(found, found, texts)
     if _unloadable(findings):
         return LoadedInfra(found, None, source, findings, [found])
     return LoadedInfra(found, _root(data), source, findings, [found])
@@ -84,8 +90,11 @@ def _root(data: object) -> object:
     return {} if data is None else data
 
 
-def _load_file(file: Path, shown: Path) -> tuple[object, SourceMap, list[Finding]]:
+def _load_file(file: Path, shown: Path, texts: Texts) -> tuple[object, SourceMap, list[Finding]]:
     name = str(shown)
+    if texts.get(file) is not None:
+        parsed = parse_yaml(texts[file], name)
+        return parsed.data, parsed.source, parsed.findings
     try:
         raw = file.read_bytes()
     except OSError as exc:
@@ -98,11 +107,18 @@ def _load_file(file: Path, shown: Path) -> tuple[object, SourceMap, list[Finding
     return parsed.data, parsed.source, parsed.findings
 
 
-def _load_directory(directory: Path) -> LoadedInfra:
+def _domain_files(directory: Path, texts: Texts) -> list[Path]:
+    """domains/*.yml in sorted name order, counting the files of `texts` as they are about to be."""
+    folder = directory / "domains"
+    files = set(folder.glob("*.yml")) | {p for p in texts if p.parent == folder and p.suffix == ".yml"}
+    return sorted((p for p in files if p not in texts or texts[p] is not None), key=lambda p: p.name)
+
+
+def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
     base = directory / "base.yml"
     if not base.exists():
         return _failure(directory, Finding("L2", Severity.ERROR, f"{directory}/base.yml is missing"))
-    data, source, findings = _load_file(base, base)
+    data, source, findings = _load_file(base, base, texts)
     files = [base]
     if _unloadable(findings):
         return LoadedInfra(directory, None, source, findings, files, True)
@@ -114,9 +130,9 @@ def _load_directory(directory: Path) -> LoadedInfra:
         domains = merged["domains"] = {}
     origin = {name: base for name in domains} if isinstance(domains, dict) else {}
 
-    for file in sorted((directory / "domains").glob("*.yml")):
+    for file in _domain_files(directory, texts):
         files.append(file)
-        part, part_source, part_findings = _load_file(file, file)
+        part, part_source, part_findings = _load_file(file, file, texts)
         findings.extend(part_findings)
         if part is None:
             continue
@@ -145,7 +161,7 @@ def _load_directory(directory: Path) -> LoadedInfra:
     policies = directory / "policies.yml"
     if policies.exists():
         files.append(policies)
-        part, part_source, part_findings = _load_file(policies, policies)
+        part, part_source, part_findings = _load_file(policies, policies, texts)
         findings.extend(part_findings)
         if isinstance(part, dict) and "network_policies" in part:
             merged["network_policies"] = part["network_policies"]

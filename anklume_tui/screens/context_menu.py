@@ -13,9 +13,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..widgets.domain_table import UNKNOWN, Row
+from .disposable_actions import DISPOSABLE_BINDINGS, is_disposable_row
 from .machine_actions import ACTION_BINDINGS
+from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS
 
-KEYS = {binding.action: binding.key for binding in ACTION_BINDINGS}
+KEYS = {binding.action: binding.key for binding in [*ACTION_BINDINGS, *SNAPSHOT_BACKUP_BINDINGS, *DISPOSABLE_BINDINGS]}
 EXISTS = frozenset({"*"})  # any state of a machine that exists
 # (label, action, the states of the machine it applies to)
 MACHINE_ENTRIES = (
@@ -27,6 +29,9 @@ MACHINE_ENTRIES = (
     ("Snapshot now", "snapshot", EXISTS),
     ("Console", "console", EXISTS),
     ("Delete…", "delete", EXISTS),
+    ("Copy a file to…", "copy_file", EXISTS),
+    ("Snapshots…", "snapshot_timeline", EXISTS),
+    ("Back up…", "backup", EXISTS),
 )
 DOMAIN_ENTRIES = (
     ("Start all its machines", "machine('start')"),
@@ -34,6 +39,13 @@ DOMAIN_ENTRIES = (
     ("Restart all its machines", "machine('restart')"),
     ("Snapshot all its machines", "snapshot"),
     ("Console for the domain", "console"),
+    ("New disposable here", "new_disposable"),
+    ("Snapshots of its machines…", "snapshot_timeline"),
+    ("Back up its machines…", "backup"),
+)
+DISPOSABLE_ENTRIES = (
+    ("Open a shell", "disposable_shell"),
+    ("Stop (destroys it)", "stop_disposable"),
 )
 
 
@@ -48,12 +60,14 @@ def menu_for(row: Row) -> list[MenuEntry]:
     """What can be done to this row: a domain's machines all at once, or one machine in its current state
     (every action while Incus has not said; none for a machine that does not exist)."""
     if row.is_domain:
-        return [MenuEntry(label, KEYS[action], action) for label, action in DOMAIN_ENTRIES]
+        return [MenuEntry(label, KEYS.get(action, ""), action) for label, action in DOMAIN_ENTRIES]
+    if is_disposable_row(row):
+        return [MenuEntry(label, "", action) for label, action in DISPOSABLE_ENTRIES]
     if row.state == "missing":
         return []
     known = row.state != UNKNOWN
     return [
-        MenuEntry(label, KEYS[action], action)
+        MenuEntry(label, KEYS.get(action, ""), action)
         for label, action, states in MACHINE_ENTRIES
         if not known or states is EXISTS or row.state in states
     ]

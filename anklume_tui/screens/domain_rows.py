@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..engine.live import InstanceChange
@@ -44,10 +44,16 @@ def _row(key: str, name: str, trust: str, kind: str, ip: str, enabled: bool, liv
     return Row(key=key, name=name, trust=trust, kind=kind, enabled=enabled, **fields)
 
 
-def rows_of(domains: Sequence[Domain | OutlineDomain], view: View = View(), live: Live | None = None) -> list[Row]:
+def rows_of(
+    domains: Sequence[Domain | OutlineDomain],
+    view: View = View(),
+    live: Live | None = None,
+    extra: Mapping[str, Sequence[Row]] | None = None,
+) -> list[Row]:
     """Domain rows, each followed by its machine rows; domains stay in declaration order (grouped as
     declared), machines follow the view's order. A filter keeps matching machines and their domain.
-    `domains`: the checked infra's, or the quick outline's while the check runs."""
+    `domains`: the checked infra's, or the quick outline's while the check runs. `extra`: rows of
+    undeclared instances (disposables) by domain, shown among its machines."""
     rows: list[Row] = []
     live = live or {}
     needle = view.needle.lower()
@@ -58,6 +64,11 @@ def rows_of(domains: Sequence[Domain | OutlineDomain], view: View = View(), live
             _row(f"m:{m.name}", m.name, trust, m.type, m.ip or undeclared_ip, domain.enabled, live)
             for m in domain.machines
             if not needle or needle in m.name.lower() or needle in domain.name.lower()
+        ]
+        machines += [
+            row
+            for row in (extra or {}).get(domain.name, ())
+            if not needle or needle in row.name.lower() or needle in domain.name.lower()
         ]
         if view.running_only:
             machines = [row for row in machines if row.state == "Running"]

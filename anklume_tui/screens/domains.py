@@ -28,15 +28,22 @@ from ..widgets.domain_table import DomainTable
 from .ai_access import AiAccessScreen
 from .command_line import UnknownCommand, parse_command
 from .context_menu import ContextMenu, menu_for
+from .copy_file import CopyFileActions
+from .disposable_actions import DISPOSABLE_BINDINGS, DisposableActions
 from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows_of, usage_fields
+from .infra_edit_actions import EDIT_BINDINGS, InfraEditing
 from .machine_actions import ACTION_BINDINGS, MachineActions
+from .monitor_keys import MONITOR_BINDINGS, MonitorKeys
 from .plan_apply import PlanScreen
+from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS, SnapshotBackupActions
 
 RETRY_SECONDS = 5.0
 USAGE_SECONDS = 3.0  # how often CPU and memory are read while the view is shown
 
 
-class DomainsScreen(MachineActions, Screen):
+class DomainsScreen(
+    MachineActions, SnapshotBackupActions, DisposableActions, CopyFileActions, InfraEditing, MonitorKeys, Screen
+):
     AUTO_FOCUS = "#domains"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
@@ -49,6 +56,10 @@ class DomainsScreen(MachineActions, Screen):
         Binding("colon", "command_line", ":command"),
         Binding("m,shift+f10", "context_menu", "Menu", show=False),
         *ACTION_BINDINGS,
+        *MONITOR_BINDINGS,
+        *DISPOSABLE_BINDINGS,
+        *SNAPSHOT_BACKUP_BINDINGS,
+        *EDIT_BINDINGS,
     ]
 
     class Outlined(Message):
@@ -239,7 +250,7 @@ class DomainsScreen(MachineActions, Screen):
         selected = table.selected()
         view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
         domains = self.result.infra.domains if self.result.infra is not None else []
-        table.show(rows_of(domains, view, self.live))
+        table.show(rows_of(domains, view, self.live, self.disposable_rows()))
         if selected is not None:
             table.move_to(selected.key)
         self._show_selection()
@@ -328,9 +339,19 @@ class DomainsScreen(MachineActions, Screen):
                 {
                     "plan": "screen.plan",
                     "ai": "screen.ai_access",
+                    "gpu": "screen.gpu",
+                    "telemetry": "screen.telemetry",
                     "reload": "screen.reload",
                     "help": "help",
                     "quit": "quit",
+                    "copy": "screen.copy_file",
+                    "disp": "screen.new_disposable",
+                    "snapshots": "screen.snapshot_timeline",
+                    "backup": "screen.backup",
+                    "restore": f"screen.restore_backup({command.argument!r})",
+                    "edit": f"screen.edit_infra({command.argument!r})",
+                    "add-domain": "screen.add_domain",
+                    "add-machine": f"screen.add_machine({command.argument!r})",
                 }[command.verb]
             )
 

@@ -1,12 +1,15 @@
-"""Help: every key of the screen and of the focused panel."""
+"""Help: every key of the focused panel, its screen and the app, then the `:` commands; it scrolls."""
 
 from __future__ import annotations
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from .command_line import COMMANDS
 
 
 def _key_table(app) -> Table:
@@ -25,12 +28,39 @@ def _key_table(app) -> Table:
     return table
 
 
+def _command_table() -> Table:
+    table = Table(title=": commands (a prefix is enough)", show_header=True, header_style="bold", expand=True)
+    table.add_column("command")
+    table.add_column("does")
+    for verb, does in COMMANDS.items():
+        table.add_row(f":{verb}", does)
+    return table
+
+
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
+        Binding("j", "scroll('down')", "Scroll down", show=False),
+        Binding("k", "scroll('up')", "Scroll up", show=False),
+    ]
 
     def __init__(self, app) -> None:
         super().__init__()
-        self._table = _key_table(app)
+        self._keys = _key_table(app)
+        self._commands = _command_table() if hasattr(app.screen, "action_command_line") else None
 
     def compose(self) -> ComposeResult:
-        yield Static(self._table, id="help-body")
+        with VerticalScroll(id="help-body"):
+            yield Static(self._keys)
+            if self._commands is not None:
+                yield Static(self._commands, id="help-commands")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        if direction == "down":
+            body.scroll_down()
+        else:
+            body.scroll_up()

@@ -9,6 +9,7 @@ from ..engine.console_layout import ConsoleError
 from ..engine.console_open import open_for_selection
 from ..engine.incus_transport import IncusError
 from ..engine.lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
+from ..engine.telemetry import recorded_call
 from ..widgets.domain_table import DomainTable
 from .confirm import ConfirmScreen
 
@@ -124,8 +125,9 @@ class MachineActions:
         await self._attempt(f"delete {name}", delete_machine(self.incus_url, target))
 
     async def _attempt(self, label: str, call) -> None:
+        """`label` is "OPERATION NAME": its first word is the operation the usage log records (when on)."""
         try:
-            result = await call
+            result = await recorded_call(label.partition(" ")[0], None, call, (Refused,))
         except Refused as exc:
             self.report(f"{label}: refused: {exc}")
             self.app.notify(str(exc), title=f"{label}: refused", severity="warning")

@@ -19,6 +19,7 @@ from ..engine.plan_models import Action, Plan
 from ..engine.provision import ProvisionRefused, provision
 from ..engine.provision_events import ProvisionEvent
 from ..engine.reconcile import ApplyEvent
+from ..engine.telemetry import recorded_call, recorded_result
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
@@ -162,9 +163,10 @@ class PlanScreen(Screen):
     @work(exclusive=True, group="apply")
     async def run_apply(self) -> None:
         try:
-            result = await apply_infra(
+            applying = apply_infra(
                 self.incus_url, self.result.infra, gather_host_context(with_networks=False), self.post_progress
             )
+            result = await recorded_call("apply", None, applying, ok=lambda done: done.ok)
         except ApplyLocked as exc:
             self.post_message(self.Finished(f"Refused: {exc}", False))
             return
@@ -189,7 +191,12 @@ class PlanScreen(Screen):
     def run_provision(self) -> None:
         tree = default_output_dir(self.result.loaded.path)
         try:
-            outcome = provision(self.result.infra, tree, incus_url=self.incus_url, on_event=self.post_provision)
+            outcome = recorded_result(
+                "provision",
+                None,
+                lambda: provision(self.result.infra, tree, incus_url=self.incus_url, on_event=self.post_provision),
+                ok=lambda done: done.ok,
+            )
         except (ProvisionRefused, IncusUrlError, OSError) as exc:
             self.post_message(self.Finished(f"Applied; provisioning did not run: {exc}", False))
             return

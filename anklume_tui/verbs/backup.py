@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
+from ..engine.transfer_progress import human_bytes
 from ..reports import BackupArchiveOut, BackupReport
 from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
-from .progress import StderrProgress, human_bytes
+from .progress import StderrProgress
 
 HELP = (
     "export machines and the infra source. TARGET is a declared machine, a domain, or nothing for every machine "

@@ -1,5 +1,6 @@
 """Byte progress of long transfers (backup, restore-backup) on stderr: nothing for the first half second,
-then bytes, rate and ETA, redrawn in place on a terminal, a line every few seconds in a log."""
+then bytes, rate and ETA (engine/transfer_progress.py, shared with the TUI), redrawn in place on a terminal,
+a line every few seconds in a log."""
 
 from __future__ import annotations
 
@@ -9,29 +10,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from ..engine.backup import Progress
+from ..engine.transfer_progress import describe, reading
 
 DELAY = 0.5  # quicker transfers print nothing
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def render(p: Progress, elapsed: float) -> str:
-    if not p.done and not p.total:  # Incus has not said anything yet
-        return f"{p.label} ({elapsed:.0f} s)"
-    rate = p.done / elapsed if elapsed > 0 else 0.0
-    text = f"{p.label}: {human_bytes(p.done)}"
-    if p.total:
-        text += f" of {human_bytes(p.total)} ({min(100, p.done * 100 // p.total)}%)"
-    text += f", {human_bytes(rate)}/s"
-    if p.total and rate > 0 and p.done < p.total:
-        text += f", ETA {round((p.total - p.done) / rate)} s"
-    return text
 
 
 class StderrProgress:
@@ -62,7 +43,7 @@ class StderrProgress:
         if self._shown is not None and now - self._shown < self.interval and not finished:
             return
         self._shown = now
-        line = render(p, now - self._started)
+        line = describe(reading(p, now - self._started))
         if self.tty:
             self.stream.write(f"\r{line}\x1b[K")
             self._line_open = True

@@ -1,6 +1,7 @@
 """`telemetry on|off|status|clear|report`: the local, opt-in usage log (SPEC §10.7).
 
-Every batch verb run through `--batch` is recorded while telemetry is on (save `telemetry` itself).
+Every batch verb run through `--batch` is recorded while telemetry is on (save `telemetry` itself), and so are
+the TUI's apply, provisioning and machine actions.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from .common import emit_json
 
 HELP = (
     "local, opt-in usage log (off by default; nothing leaves the machine; while on, every --batch verb but "
-    "telemetry adds one line): on, off, status, clear, report (counts, success rate and mean duration per "
+    "telemetry, and the TUI's apply, provisioning and machine actions, add one line): on, off, status, clear, "
+    "report (counts, success rate and mean duration per "
     "operation, drawn with plotext on a terminal, a plain table otherwise)"
 )
 
@@ -30,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "on":
         telemetry.enable()
-        print(f"telemetry on: each batch operation adds a line to {telemetry.state.telemetry_log_file()}")
+        log = telemetry.state.telemetry_log_file()
+        print(f"telemetry on: each operation (batch verb or TUI action) adds a line to {log}")
     elif args.action == "off":
         telemetry.disable()
         print("telemetry off (the existing log is kept; `telemetry clear` deletes it)")

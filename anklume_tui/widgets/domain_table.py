@@ -62,7 +62,7 @@ class DomainTable(DataTable):
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+        # No vim `G` (bottom) here: on the domains view G opens the GPU screen; ctrl+end goes to the bottom.
     ]
 
     class MenuRequested(Message):

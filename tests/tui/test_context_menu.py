@@ -25,10 +25,11 @@ def labels(row: Row) -> list[str]:
 
 
 def test_a_machine_s_menu_offers_what_its_state_allows():
-    assert labels(machine("Stopped")) == ["Start", "Snapshot now", "Console", "Delete…"]
-    assert labels(machine("Running")) == ["Stop", "Restart", "Freeze", "Snapshot now", "Console", "Delete…"]
-    assert labels(machine("Frozen")) == ["Stop", "Unfreeze", "Snapshot now", "Console", "Delete…"]
-    assert len(menu_for(machine(UNKNOWN))) == 8  # Incus has not said yet: everything
+    always = ["Copy a file to…", "Snapshots…", "Back up…"]  # whatever the state
+    assert labels(machine("Stopped")) == ["Start", "Snapshot now", "Console", "Delete…", *always]
+    assert labels(machine("Running")) == ["Stop", "Restart", "Freeze", "Snapshot now", "Console", "Delete…", *always]
+    assert labels(machine("Frozen")) == ["Stop", "Unfreeze", "Snapshot now", "Console", "Delete…", *always]
+    assert len(menu_for(machine(UNKNOWN))) == 11  # Incus has not said yet: everything
     assert menu_for(machine("missing")) == []
 
 

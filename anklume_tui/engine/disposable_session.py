@@ -1,0 +1,37 @@
+"""Disposables for the TUI: each call opens its own short-lived client, so any worker can make one, stop
+one, or get the argv that attaches a shell to it while the TUI hands over the terminal."""
+
+from __future__ import annotations
+
+import shutil
+
+from ..psot.model import Infra
+from .console_layout import incus_cli_environment
+from .disposable import Disposable, DisposableError, create_disposable, shell_command
+from .incus import IncusClient
+from .incus_transport import IncusNotFound, resolve_endpoint
+
+
+async def start_disposable(url: str | None, infra: Infra, domain: str | None) -> Disposable:
+    """Create and start one in `domain` (None: the default disposable domain, SPEC §10.2)."""
+    async with IncusClient(url) as client:
+        return await create_disposable(client, infra, domain=domain)
+
+
+async def stop_disposable(url: str | None, disposable: Disposable) -> None:
+    """Stopping destroys it (Incus-ephemeral); already gone is fine."""
+    async with IncusClient(url) as client:
+        try:
+            await client.change_state(disposable.name, disposable.project, "stop", force=True, timeout=30)
+        except IncusNotFound:
+            return
+
+
+def shell_argv(url: str | None, disposable: Disposable) -> list[str]:
+    """`env INCUS_…=… incus exec … /bin/sh -l`: the incus CLI pointed at the same daemon as the TUI.
+    Raises DisposableError without the incus CLI, ConsoleError when the CLI has no remote for an HTTPS URL."""
+    incus = shutil.which("incus")
+    if incus is None:
+        raise DisposableError(f"the incus CLI is not installed: {disposable.name} is left running")
+    environment = incus_cli_environment(resolve_endpoint(url))
+    return ["env", *(f"{key}={value}" for key, value in environment.items()), *shell_command(disposable, incus)]

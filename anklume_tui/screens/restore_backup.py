@@ -1,0 +1,112 @@
+"""Restore a backup (SPEC §2 "restore"): a backup folder or one instance archive, under its own name or a new
+one, never replacing an existing instance. Every archive is read through before Incus sees it (progress
+with bytes, rate and ETA); esc cancels while archives are checked, when nothing has changed yet."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Log, Static
+from textual.worker import Worker, WorkerState
+
+from ..engine.backup_jobs import restore_backup
+from ..engine.backup_restore import Restored, RestoreError
+from ..engine.incus_transport import IncusError
+from ..widgets.transfer_progress import TransferProgress
+from .backup import TRANSFER_CSS
+
+CHECKING = "checking "  # the label prefix of engine/backup_restore.py while it reads an archive
+
+
+class RestoreBackupScreen(Screen):
+    DEFAULT_CSS = TRANSFER_CSS
+    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back")]
+
+    def __init__(self, path: str, incus_url: str | None) -> None:
+        super().__init__()
+        self.path = path
+        self.incus_url = incus_url
+        self.running: Worker | None = None
+        self.restored: list[Restored] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(classes="transfer-form"):
+            yield Static(
+                "Restore a backup folder (anklume-backup-…) or one machine archive (.tar.gz, .gpg). Machines come "
+                "back stopped, in their own project; an existing machine of that name is never replaced."
+            )
+            yield Input(self.path, placeholder="backup folder or archive", id="restore-path")
+            yield Input(placeholder="restore under a new name (optional, one archive only)", id="restore-name")
+            yield Button("Restore (enter)", variant="primary", id="restore-start")
+        yield TransferProgress(id="restore-progress")
+        yield Log(classes="transfer-log", id="restore-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Restore a backup"
+        self.query_one("#restore-name" if self.path else "#restore-path", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#restore-start")
+    def start(self) -> None:
+        if self.running is not None:
+            return
+        path = self.query_one("#restore-path", Input).value.strip()
+        if not path:
+            self.app.notify("Name the backup folder or archive to restore.", severity="warning")
+            return
+        name = self.query_one("#restore-name", Input).value.strip() or None
+        self.log_line(f"restoring {path}" + (f" as {name}" if name else "") + " …")
+        self.query_one(TransferProgress).start("checking the archives …")
+        self.running = self.run_restore(Path(path).expanduser().absolute(), name)
+
+    @work(exclusive=True, group="restore-backup", exit_on_error=False)
+    async def run_restore(self, path: Path, name: str | None) -> None:
+        progress = self.query_one(TransferProgress)
+        try:
+            self.restored = await restore_backup(self.incus_url, path, name=name, on_progress=progress)
+        except (RestoreError, IncusError) as exc:
+            progress.finish(f"failed: {exc}", complete=False)
+            self.tell(f"restore failed: {exc}", "error")
+            return
+        for r in self.restored:
+            was = f" (was {r.source_instance})" if r.source_instance != r.instance else ""
+            self.log_line(f"restored {r.project}/{r.instance}{was}, stopped")
+        progress.finish(f"done: {len(self.restored)} machine(s) restored, stopped", complete=True)
+        self.tell(f"{len(self.restored)} machine(s) restored from {path}", "information")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.running or not event.worker.is_finished:
+            return
+        if event.state == WorkerState.CANCELLED:
+            self.query_one(TransferProgress).finish("cancelled while checking: nothing was restored", complete=False)
+            self.tell("restore cancelled: nothing was restored", "warning")
+        elif event.state == WorkerState.ERROR:
+            self.query_one(TransferProgress).finish(f"failed: {event.worker.error}", complete=False)
+            self.tell(f"restore failed: {event.worker.error}", "error")
+        self.running = None
+
+    def action_cancel_or_back(self) -> None:
+        if self.running is None:
+            self.app.pop_screen()
+            return
+        last = self.query_one(TransferProgress).last
+        if last is not None and not last.label.startswith(CHECKING):
+            self.app.notify("Incus is importing: cancelling now could leave half a machine; wait for the end.")
+            return
+        self.log_line("cancelling …")
+        self.running.cancel()
+
+    def tell(self, text: str, severity: str) -> None:
+        self.log_line(text)
+        self.app.notify(text, severity=severity, markup=False)
+
+    def log_line(self, text: str) -> None:
+        self.query_one("#restore-log", Log).write_line(f"{datetime.now():%H:%M:%S} {text}")

@@ -1,0 +1,45 @@
+"""The snapshot timeline, backup and restore-backup, opened from the domains screen (key T, the row menu, the
+palette, `:snapshots`, `:backup`, `:restore FILE`)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+from .backup import BackupScreen
+from .restore_backup import RestoreBackupScreen
+from .snapshot_timeline import SnapshotTimelineScreen
+
+SNAPSHOT_BACKUP_BINDINGS = [Binding("T", "snapshot_timeline", "Snapshot timeline", show=False)]
+
+
+class SnapshotBackupActions:
+    """Mixed into the domains screen after MachineActions: needs `_targets()`, `_allowed()`, `result`,
+    `incus_url`."""
+
+    def action_snapshot_timeline(self) -> None:
+        what, targets = self._targets()
+        if not targets:
+            self.app.notify("Select a machine or a domain first.", severity="warning")
+            return
+        self.app.push_screen(SnapshotTimelineScreen(what, targets, self.incus_url, read_only=self.app.read_only))
+
+    def action_backup(self) -> None:
+        what, targets = self._targets()
+        if not targets:
+            self.app.notify("Select a machine or a domain first.", severity="warning")
+            return
+        if self._allowed():
+            loaded = self.result.loaded
+            self.app.push_screen(
+                BackupScreen(
+                    what,
+                    [target for _name, target in targets],
+                    self.incus_url,
+                    infra_files=loaded.files,
+                    infra_root=loaded.path,
+                )
+            )
+
+    def action_restore_backup(self, path: str = "") -> None:
+        if self._allowed():
+            self.app.push_screen(RestoreBackupScreen(path, self.incus_url))
