@@ -23,6 +23,7 @@ from typing import Any
 from ..psot.generate import sync_tree
 from ..psot.model import Infra, Machine
 from . import state
+from .apply_lock import ApplyLock, ApplyLocked
 from .incus_transport import resolve_endpoint
 from .isolation import recorded_ai_holder
 from .nftables_vm import firewall_interfaces, render_firewall_vm_ruleset
@@ -156,10 +157,21 @@ def provision(
     incus_url: str | None = None,
     on_event: ProvisionSink | None = None,
 ) -> ProvisionResult:
-    """Sync the tree's managed sections, then run site.yml on the machines (all, or the `limit` domain's).
+    """Sync the tree's managed sections, then run site.yml on the machines (all, or the `limit` domain's),
+    holding the apply lock: never beside an apply or another provision.
 
-    Raises UnknownDomain (bad limit), IncusUrlError (bad URL), ProvisionRefused and MissingRoles (nothing
-    ran), OSError (the tree cannot be written)."""
+    Raises UnknownDomain (bad limit), IncusUrlError (bad URL), ProvisionRefused (the lock is held, among
+    others) and MissingRoles (nothing ran), OSError (the tree cannot be written)."""
+    try:
+        with ApplyLock(state.state_dir()):
+            return _provision(infra, tree, limit, incus_url, on_event)
+    except ApplyLocked as exc:
+        raise ProvisionRefused(str(exc)) from None
+
+
+def _provision(
+    infra: Infra, tree: Path, limit: str | None, incus_url: str | None, on_event: ProvisionSink | None
+) -> ProvisionResult:
     tree = tree.resolve()
     machines = provisionable(infra, tree, limit)
     endpoint = resolve_endpoint(incus_url)

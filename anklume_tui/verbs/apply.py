@@ -1,10 +1,10 @@
 """`apply`: validate, lock, plan, pre-apply snapshots, reconcile, isolation ruleset; progress on stderr.
 
 Exit codes: 0 every action done and the isolation ruleset loaded (protected orphans that --prune did not
-delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or another apply holds
-the lock ("another apply is running (pid N)"), or provisioning (Ansible, unless --no-provision) had a failed
-task or an unreachable machine; 2 invalid infra or unknown --limit; 3 Incus unreachable
-(mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
+delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or another apply or
+provision holds the lock ("another apply or provision is running (pid N)"), or provisioning (Ansible,
+unless --no-provision) had a failed task or an unreachable machine; 2 invalid infra or unknown --limit; 3 Incus
+unreachable (mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 
 from __future__ import annotations

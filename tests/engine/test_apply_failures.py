@@ -59,9 +59,13 @@ def test_a_concurrent_second_apply_is_refused_naming_the_first(incusd, tmp_path)
     first = start_apply(incusd, tmp_path, infra)
     try:
         wait_for_line(first, "started")
-        second = batch(incusd, tmp_path, "apply", infra)
+        first.send_signal(signal.SIGSTOP)  # paused mid-apply, holding the lock, however fast apply has become
+        try:
+            second = batch(incusd, tmp_path, "apply", infra)
+        finally:
+            first.send_signal(signal.SIGCONT)
         assert second.returncode == 1
-        assert f"another apply is running (pid {first.pid})" in second.stderr
+        assert f"another apply or provision is running (pid {first.pid})" in second.stderr
     finally:
         first.communicate(timeout=300)
     assert first.returncode == 0

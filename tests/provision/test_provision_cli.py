@@ -7,6 +7,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from anklume_tui.engine import state
+from anklume_tui.engine.apply_lock import ApplyLock
+from anklume_tui.engine.provision import ProvisionRefused
+from anklume_tui.engine.provision import provision as engine_provision
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT
 
 INFRA = """\
@@ -56,3 +64,17 @@ def test_unreachable_incus_exits_3(tmp_path):
     result = provision(tmp_path)
     assert result.returncode == 3, result.stderr
     assert "Incus unreachable" in result.stderr
+
+
+def test_provisioning_while_an_apply_holds_the_lock_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "no-context"))
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA.replace(", no_such_role", ""))
+    loaded = run_psot(infra, HostContext(skip_subnet_check=True))
+    assert loaded.valid
+    with ApplyLock(state.state_dir()), pytest.raises(ProvisionRefused) as refused:
+        engine_provision(loaded.infra, tmp_path, incus_url=f"unix://{tmp_path}/no-daemon.socket")
+    assert str(refused.value) == f"another apply or provision is running (pid {os.getpid()})"
+    assert not (tmp_path / "inventory").exists()  # refused before the tree was synced
