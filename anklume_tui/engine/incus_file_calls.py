@@ -1,6 +1,7 @@
-"""File calls that stream: read a file out of an instance and write one into another chunk by chunk, so a
-big file never sits whole in memory (mixed into `incus.IncusClient`; every request goes through its
-transport). `incus_instances` keeps the small in-memory `push_file` / `pull_file`."""
+"""Files through the files API (mixed into `incus.IncusClient`; every request goes through its transport): a
+small file pushed from memory, and streamed reads and writes, chunk by chunk, so a big file never sits whole
+in memory. `incus_instances` keeps the small in-memory `pull_file`; `incus_sftp` writes several files in one
+session."""
 
 from __future__ import annotations
 
@@ -46,18 +47,6 @@ def _head(response: httpx.Response) -> FileHead:
     )
 
 
-def file_headers(mode: int, uid: int, gid: int) -> dict[str, str]:
-    """The headers of a files-API write that creates or overwrites a regular file with this mode and owner."""
-    return {
-        "X-Incus-uid": str(uid),
-        "X-Incus-gid": str(gid),
-        "X-Incus-mode": f"{mode:04o}",
-        "X-Incus-type": "file",
-        "X-Incus-write": "overwrite",
-        "Content-Type": "application/octet-stream",
-    }
-
-
 async def _nothing() -> AsyncIterator[bytes]:
     return
     yield b""  # an async generator that yields nothing
@@ -86,17 +75,53 @@ class FileCalls:
             chunks = response.aiter_bytes(CHUNK) if head.type == "file" else _nothing()
             yield FileStream(head, chunks)
 
+    async def push_file(
+        self,
+        name: str,
+        project: str = "default",
+        path: str = "",
+        content: bytes | str = b"",
+        *,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+    ) -> None:
+        """Create or overwrite a small regular file from memory, with this mode and owner."""
+        data = content.encode() if isinstance(content, str) else content
+        await self._post_file(name, project, path, data, mode=mode, uid=uid, gid=gid, timeout=None)
+
     async def write_file(
         self, name: str, project: str, path: str, chunks: AsyncIterable[bytes], *, mode: int, uid: int, gid: int
     ) -> None:
         """Create or overwrite a regular file from streamed chunks, with this mode and owner."""
-        headers = file_headers(mode, uid, gid)
+        await self._post_file(name, project, path, chunks, mode=mode, uid=uid, gid=gid, timeout=3600)
+
+    async def _post_file(
+        self,
+        name: str,
+        project: str,
+        path: str,
+        content: bytes | AsyncIterable[bytes],
+        *,
+        mode: int,
+        uid: int,
+        gid: int,
+        timeout: float | None,
+    ) -> None:
+        headers = {
+            "X-Incus-uid": str(uid),
+            "X-Incus-gid": str(gid),
+            "X-Incus-mode": f"{mode:04o}",
+            "X-Incus-type": "file",
+            "X-Incus-write": "overwrite",
+            "Content-Type": "application/octet-stream",
+        }
         await self._t.send(
             "POST",
             f"/1.0/instances/{q(name)}/files",
             project=project,
             params={"path": path},
-            content=chunks,
+            content=content,
             headers=headers,
-            timeout=3600,
+            timeout=timeout,
         )

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from anklume_tui.engine.incus_file_calls import file_headers
 from anklume_tui.engine.incus_models import (
     ExecResult,
     Instance,
@@ -224,28 +223,6 @@ class InstanceCalls:
         with contextlib.suppress(IncusNotFound):
             await self._t.send("DELETE", path, project=project)
         return text
-
-    async def push_file(
-        self,
-        name: str,
-        project: str = "default",
-        path: str = "",
-        content: bytes | str = b"",
-        *,
-        mode: int = 0o644,
-        uid: int = 0,
-        gid: int = 0,
-    ) -> None:
-        data = content.encode() if isinstance(content, str) else content
-        headers = file_headers(mode, uid, gid)
-        await self._t.send(
-            "POST",
-            f"/1.0/instances/{q(name)}/files",
-            project=project,
-            params={"path": path},
-            content=data,
-            headers=headers,
-        )
 
     async def pull_file(self, name: str, project: str = "default", path: str = "") -> InstanceFile:
         response = await self._t.send("GET", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path})

@@ -13,6 +13,7 @@ import asyncio
 import json
 import socket
 import stat
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import paramiko
 
 _HEAD_LIMIT = 1 << 16
+_BUSY_RETRIES = (0.1, 0.3, 1.0)  # seconds before each new attempt
 
 
 class _Channel:
@@ -125,15 +127,10 @@ def _write_files(
     import paramiko  # ~0.3 s to import (its crypto): only when files are written, never at start-up
 
     where = f"{project}/{name}"
-    try:
-        sock, host = _connect(endpoint, timeout)
-    except TimeoutError:
-        raise IncusUnreachable(f"Incus at {endpoint.url} did not accept the connection in time") from None
-    except OSError as exc:
-        raise IncusUnreachable(f"Incus at {endpoint.url} could not be reached ({exc.strerror or exc})") from None
+    sock, early = _session(endpoint, name, project, timeout)
     current = directory
     try:
-        sftp = paramiko.SFTPClient(_Channel(sock, _upgrade(sock, host, name, project)))
+        sftp = paramiko.SFTPClient(_Channel(sock, early))
         try:
             _ensure_directory(sftp, directory, 0o755)
             for file_name, content in files.items():
@@ -147,12 +144,44 @@ def _write_files(
         raise IncusTimeout(f"Incus did not answer within {timeout:g} s writing {current} in {where}") from None
     except paramiko.SSHException as exc:
         raise IncusError(f"SFTP to {where} failed: {exc}") from None
-    except IncusError:
-        raise
     except OSError as exc:
         raise IncusError(f"cannot write {current} in {where}: {exc.strerror or exc}") from None
     finally:
         sock.close()
+
+
+def _session(endpoint: Endpoint, name: str, project: str, timeout: float) -> tuple[socket.socket, bytes]:
+    """A socket upgraded to SFTP, and the bytes already read past the HTTP head. Incus 6.0 can answer 500
+    "Failed getting instance SFTP connection" while the instance's file server is still starting (seen on
+    stopped containers being created side by side): that answer is retried a few times."""
+    for delay in _BUSY_RETRIES:
+        try:
+            return _open(endpoint, name, project, timeout)
+        except IncusError as exc:
+            if exc.status != 500 or "SFTP connection" not in exc.message:
+                raise
+        time.sleep(delay)
+    return _open(endpoint, name, project, timeout)
+
+
+def _open(endpoint: Endpoint, name: str, project: str, timeout: float) -> tuple[socket.socket, bytes]:
+    try:
+        sock, host = _connect(endpoint, timeout)
+    except TimeoutError:
+        raise IncusUnreachable(f"Incus at {endpoint.url} did not accept the connection in time") from None
+    except OSError as exc:
+        raise IncusUnreachable(f"Incus at {endpoint.url} could not be reached ({exc.strerror or exc})") from None
+    try:
+        return sock, _upgrade(sock, host, name, project)
+    except TimeoutError:
+        sock.close()
+        raise IncusTimeout(f"Incus did not answer the SFTP upgrade within {timeout:g} s") from None
+    except OSError as exc:
+        sock.close()
+        raise IncusUnreachable(f"Incus at {endpoint.url} closed the connection ({exc.strerror or exc})") from None
+    except IncusError:
+        sock.close()
+        raise
 
 
 class SftpCalls:

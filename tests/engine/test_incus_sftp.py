@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +85,74 @@ def test_files_are_written_over_https_with_a_client_certificate(incusd):
                 raise
             time.sleep(0.2)
     assert incusd.incus("file", "pull", "remote-box/etc/anklume/yolo", "-").stdout == "true\n"
+
+
+class FlakySftpProxy:
+    """Fault injection: a unix socket in front of the daemon's that answers the first `failures` SFTP upgrades
+    with the 500 Incus 6.0 gives while an instance's file server is starting, then passes bytes through."""
+
+    BUSY = json.dumps(
+        {"type": "error", "error": "Failed getting instance SFTP connection: dial unix", "error_code": 500}
+    )
+
+    def __init__(self, path: Path, target: str, failures: int) -> None:
+        self.path, self.target, self.failures, self.seen = path, target, failures, 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            self.seen += 1
+            if self.seen <= self.failures:
+                client.recv(65536)
+                body = self.BUSY.encode()
+                client.sendall(
+                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                client.close()
+                continue
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+async def test_a_busy_sftp_server_is_tried_again_and_the_files_arrive(incus_client, incusd, tmp_path):
+    await incus_client.create_instance("box", image="busybox")
+    proxy = FlakySftpProxy(tmp_path / "proxy.socket", incusd.socket_path, failures=2)
+    try:
+        async with IncusClient(f"unix://{proxy.path}") as client:
+            await client.write_files("box", "default", "/etc/anklume", {"yolo": "true\n"})
+    finally:
+        proxy.close()
+    assert proxy.seen == 3
+    assert incusd.incus("file", "pull", "box/etc/anklume/yolo", "-").stdout == "true\n"
+
+
+async def test_a_server_still_busy_after_the_retries_is_an_error_with_incus_message(incus_client, incusd, tmp_path):
+    await incus_client.create_instance("box", image="busybox")
+    proxy = FlakySftpProxy(tmp_path / "proxy.socket", incusd.socket_path, failures=10)
+    try:
+        async with IncusClient(f"unix://{proxy.path}") as client:
+            with pytest.raises(IncusError, match="Failed getting instance SFTP connection") as caught:
+                await client.write_files("box", "default", "/etc/anklume", {"yolo": "true\n"})
+    finally:
+        proxy.close()
+    assert caught.value.status == 500 and proxy.seen == 4
