@@ -197,6 +197,43 @@ class SftpCalls:
         mode: int = 0o644,
     ) -> None:
         """Create `directory` (its parent must exist; an existing one is kept) and write each file into it,
-        owned by root with `mode`, over one SFTP session: works on a stopped container too."""
+        owned by root with `mode`, over one SFTP session: works on a stopped container too. When Incus keeps
+        refusing the session (its 500 "Failed getting instance SFTP connection", seen with containers created
+        side by side), the files go through the files API instead, one request each."""
         self._t.requests += 1
-        await asyncio.to_thread(_write_files, self._t.endpoint, name, project, directory, files, mode, self._t.timeout)
+        try:
+            await asyncio.to_thread(
+                _write_files, self._t.endpoint, name, project, directory, files, mode, self._t.timeout
+            )
+        except IncusError as exc:
+            if exc.status != 500 or "SFTP connection" not in exc.message:
+                raise
+            await self._write_through_files_api(name, project, directory, files, mode)
+
+    async def _write_through_files_api(
+        self, name: str, project: str, directory: str, files: Mapping[str, str | bytes], mode: int
+    ) -> None:
+        where = f"/1.0/instances/{q(name)}/files"
+        owner = {"X-Incus-uid": "0", "X-Incus-gid": "0"}
+        try:
+            await self._t.send(
+                "POST",
+                where,
+                project=project,
+                params={"path": directory},
+                headers={**owner, "X-Incus-mode": "0755", "X-Incus-type": "directory"},
+            )
+        except IncusError as exc:
+            if isinstance(exc, IncusUnreachable) or "exist" not in exc.message.lower():
+                raise
+        headers = {**owner, "X-Incus-mode": f"{mode:04o}", "X-Incus-type": "file", "X-Incus-write": "overwrite"}
+        for file_name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            await self._t.send(
+                "POST",
+                where,
+                project=project,
+                params={"path": f"{directory}/{file_name}"},
+                content=data,
+                headers=headers,
+            )

@@ -108,17 +108,18 @@ class FlakySftpProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            self.seen += 1
-            if self.seen <= self.failures:
-                client.recv(65536)
-                body = self.BUSY.encode()
-                client.sendall(
-                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
-                )
-                client.close()
-                continue
+            head = client.recv(65536)
+            if b"/sftp" in head.split(b"\r\n", 1)[0]:
+                self.seen += 1
+                if self.seen <= self.failures:
+                    body = self.BUSY.encode()
+                    reply = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s"
+                    client.sendall(reply % (len(body), body))
+                    client.close()
+                    continue
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             upstream.connect(self.target)
+            upstream.sendall(head)
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
@@ -146,13 +147,16 @@ async def test_a_busy_sftp_server_is_tried_again_and_the_files_arrive(incus_clie
     assert incusd.incus("file", "pull", "box/etc/anklume/yolo", "-").stdout == "true\n"
 
 
-async def test_a_server_still_busy_after_the_retries_is_an_error_with_incus_message(incus_client, incusd, tmp_path):
+async def test_a_server_still_busy_after_the_retries_gets_the_files_through_the_files_api(
+    incus_client, incusd, tmp_path
+):
     await incus_client.create_instance("box", image="busybox")
     proxy = FlakySftpProxy(tmp_path / "proxy.socket", incusd.socket_path, failures=10)
     try:
         async with IncusClient(f"unix://{proxy.path}") as client:
-            with pytest.raises(IncusError, match="Failed getting instance SFTP connection") as caught:
-                await client.write_files("box", "default", "/etc/anklume", {"yolo": "true\n"})
+            await client.write_files("box", "default", "/etc/anklume", FILES, mode=0o640)
     finally:
         proxy.close()
-    assert caught.value.status == 500 and proxy.seen == 4
+    assert proxy.seen == 4  # the session was tried four times
+    await incus_client.change_state("box", "default", "start")
+    assert listing(incusd, "box", "/etc/anklume") == {name: ("640 0", text) for name, text in FILES.items()}
