@@ -1,0 +1,122 @@
+"""JSON documents printed by `--batch VERB --json`: a contract for scripts, one module per concern.
+
+Each model's JSON Schema is kept in anklume_tui/schemas/ (tests check they match).
+"""
+
+from __future__ import annotations
+
+from .base import SCHEMA_VERSION, Report
+from .host import (
+    DoctorFinding,
+    DoctorReport,
+    GpuDeviceOut,
+    GpuOut,
+    GpuProcessOut,
+    GpuReport,
+    OperationStats,
+    TelemetryReport,
+)
+from .infra import FindingOut, ImportReport, OrphanOut, SyncReportOut, ValidateReport
+from .isolation import AiSwitchReport, AiSwitchStepOut, IsolationOut, NftablesReport
+from .lifecycle import (
+    BackupArchiveOut,
+    BackupReport,
+    CopyFileReport,
+    DispReport,
+    GoldenOut,
+    GoldenReport,
+    RestoreBackupReport,
+    RestoredOut,
+    SnapshotOut,
+    SnapshotOutcomeOut,
+    SnapshotReport,
+    SnapshotTimelineOut,
+)
+from .provision import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
+from .reconcile import (
+    AppliedActionOut,
+    ApplyReport,
+    DomainStatus,
+    DriftOut,
+    FlushFile,
+    FlushObject,
+    FlushReport,
+    InstanceOrphanOut,
+    MachineStatus,
+    PlanActionOut,
+    PlanReport,
+    StatusReport,
+)
+
+__all__ = [
+    "AiSwitchReport",
+    "AiSwitchStepOut",
+    "AppliedActionOut",
+    "ApplyReport",
+    "BackupArchiveOut",
+    "BackupReport",
+    "CopyFileReport",
+    "DispReport",
+    "DoctorFinding",
+    "DoctorReport",
+    "DomainStatus",
+    "DriftOut",
+    "FindingOut",
+    "FlushFile",
+    "FlushObject",
+    "FlushReport",
+    "GoldenOut",
+    "GoldenReport",
+    "GpuDeviceOut",
+    "GpuOut",
+    "GpuProcessOut",
+    "GpuReport",
+    "ImportReport",
+    "InstanceOrphanOut",
+    "IsolationOut",
+    "MachineStatus",
+    "NftablesReport",
+    "OperationStats",
+    "OrphanOut",
+    "PlanActionOut",
+    "PlanReport",
+    "ProvisionHostOut",
+    "ProvisionOut",
+    "ProvisionProblemOut",
+    "ProvisionReport",
+    "Report",
+    "RestoreBackupReport",
+    "RestoredOut",
+    "SCHEMA_VERSION",
+    "SnapshotOut",
+    "SnapshotOutcomeOut",
+    "SnapshotReport",
+    "SnapshotTimelineOut",
+    "StatusReport",
+    "SyncReportOut",
+    "TelemetryReport",
+    "ValidateReport",
+    "SCHEMAS",
+]
+
+SCHEMAS: dict[str, type[Report]] = {
+    "validate": ValidateReport,
+    "sync": SyncReportOut,
+    "status": StatusReport,
+    "flush": FlushReport,
+    "import-infra": ImportReport,
+    "plan": PlanReport,
+    "apply": ApplyReport,
+    "nftables": NftablesReport,
+    "ai-switch": AiSwitchReport,
+    "telemetry": TelemetryReport,
+    "doctor": DoctorReport,
+    "gpu": GpuReport,
+    "snapshot": SnapshotReport,
+    "disp": DispReport,
+    "golden": GoldenReport,
+    "provision": ProvisionReport,
+    "backup": BackupReport,
+    "restore-backup": RestoreBackupReport,
+    "copy-file": CopyFileReport,
+}

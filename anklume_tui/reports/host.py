@@ -1,0 +1,73 @@
+"""Documents about the host: telemetry, doctor, gpu (engine/telemetry.py, doctor.py, gpu.py build them; the
+TUI reuses them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from .base import Report
+
+
+class OperationStats(BaseModel):
+    target: str
+    count: int
+    succeeded: int  # exit code 0
+    success_rate: float  # 0..1, 2 decimals
+    mean_duration_seconds: float  # 2 decimals
+
+
+class TelemetryReport(Report):
+    enabled: bool
+    log_file: str
+    events: int
+    unreadable_lines: int  # lines that are not a usage event (skipped)
+    operations: list[OperationStats]  # the 15 most frequent, most frequent first
+
+
+class DoctorFinding(BaseModel):
+    check: str
+    status: Literal["ok", "warning", "error"]
+    message: str
+    fix: str | None  # a command to copy, when there is something to do
+
+
+class DoctorReport(Report):
+    ok: bool  # no error finding
+    incus_reachable: bool
+    findings: list[DoctorFinding]
+
+
+class GpuProcessOut(BaseModel):
+    pid: int
+    used_memory_mib: int | None
+    instance: str | None  # the Incus instance whose cgroup holds the process, null for the host
+    project: str | None
+
+
+class GpuOut(BaseModel):
+    index: int
+    uuid: str
+    name: str
+    memory_total_mib: int | None  # null when nvidia-smi says [N/A] (MIG)
+    memory_used_mib: int | None
+    pci_address: str | None  # from Incus /1.0/resources when known
+    holders: list[str]  # project/instance with a gpu device that reaches this GPU
+    processes: list[GpuProcessOut]
+
+
+class GpuDeviceOut(BaseModel):
+    project: str
+    instance: str
+    device: str
+    selector: str  # "all", or id=/pci=/vendorid=/productid= as the device names them
+    gpus: list[int]  # indexes of the GPUs it reaches, as far as they could be matched
+
+
+class GpuReport(Report):
+    nvidia_smi: bool  # nvidia-smi found on PATH
+    message: str  # one plain line: what was found, or why nothing was
+    gpus: list[GpuOut]
+    devices: list[GpuDeviceOut]  # gpu devices of instances (direct or through a profile)
+    incus_reachable: bool | None  # null: Incus was not asked

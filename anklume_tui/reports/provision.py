@@ -1,0 +1,44 @@
+"""Documents about provisioning (engine/provision.py): its own report and the part apply carries."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from .base import Report
+
+
+class ProvisionHostOut(BaseModel):
+    """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does)."""
+
+    host: str
+    ok: int
+    changed: int
+    failed: int
+    unreachable: int
+    skipped: int
+    rescued: int
+    ignored: int
+
+
+class ProvisionProblemOut(BaseModel):
+    kind: Literal["failed", "unreachable"]
+    host: str
+    task: str
+    message: str
+
+
+class ProvisionOut(BaseModel):
+    """What a provisioning run did: per machine counts, every failed or unreachable task."""
+
+    ok: bool
+    hosts: list[ProvisionHostOut]
+    problems: list[ProvisionProblemOut]
+    synced: list[str]  # generated files rewritten (managed sections) before the run
+    log: str | None  # Ansible's full output
+    error: str | None  # the run itself broke (not one machine's task)
+
+
+class ProvisionReport(Report, ProvisionOut):
+    limit: str | None

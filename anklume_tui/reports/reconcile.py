@@ -1,0 +1,120 @@
+"""Documents about Incus against the infra: status, flush, plan, apply (engine/status.py, flush.py, plan.py,
+reconcile.py build them; the TUI shows the same models)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .base import Report
+from .isolation import IsolationOut
+from .provision import ProvisionOut
+
+
+class MachineStatus(BaseModel):
+    name: str
+    instance: str  # the Incus name (with the nesting prefix)
+    state: str  # Incus status (Running, Stopped, Frozen, Error...) or "missing"
+    type: Literal["lxc", "vm"]  # the real type when the instance exists, else the declared one
+    ip: str | None  # live eth0 address when running, else the static one set on eth0, else null
+    protected: bool | None  # security.protection.delete; null when missing
+    snapshots: int | None  # null when missing
+    # disabled: the domain is not reconciled, so nothing is compared
+    drift: Literal["ok", "missing", "drift", "disabled"]
+    differences: list[str]  # what differs, one line per key, when drift is "drift"
+
+
+class DomainStatus(BaseModel):
+    name: str
+    project: str
+    network: str
+    trust_level: str  # effective trust level
+    enabled: bool
+    exists: bool  # the project exists
+    network_exists: bool
+    machines: list[MachineStatus]
+
+
+class StatusReport(Report):
+    domains: list[DomainStatus]
+
+
+# flush (engine/flush.py)
+
+
+class FlushObject(BaseModel):
+    kind: Literal["instance", "profile", "image", "project", "network"]
+    project: str | None  # null for projects and networks
+    name: str
+    outcome: Literal["deleted", "refused", "failed"]
+    reason: str = ""
+
+
+class FlushFile(BaseModel):
+    path: str  # relative to output_dir
+    outcome: Literal["deleted", "kept"]
+    reason: str = ""
+
+
+class FlushReport(Report):
+    output_dir: str | None
+    objects: list[FlushObject]
+    files: list[FlushFile]
+
+    def of(self, outcome: str) -> list[FlushObject]:
+        return [o for o in self.objects if o.outcome == outcome]
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.of("refused"))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.of("failed"))
+
+
+class PlanActionOut(BaseModel):
+    op: str
+    kind: str
+    project: str
+    name: str
+    detail: str
+
+
+class DriftOut(BaseModel):
+    kind: str
+    project: str
+    name: str
+    field: str
+    expected: Any
+    actual: Any  # null: absent in Incus
+
+
+class InstanceOrphanOut(BaseModel):
+    project: str
+    name: str
+    protected: bool
+
+
+class PlanReport(Report):
+    actions: list[PlanActionOut]
+    drift: list[DriftOut]
+    orphans: list[InstanceOrphanOut]
+
+
+class AppliedActionOut(PlanActionOut):
+    status: Literal["done", "failed", "skipped"]
+    error: str
+
+
+class ApplyReport(Report):
+    ok: bool
+    actions: list[AppliedActionOut]
+    drift: list[DriftOut]  # what the plan found before apply
+    orphans: list[InstanceOrphanOut]
+    refused: list[InstanceOrphanOut]  # protected orphans --prune did not delete
+    pre_apply_snapshot: str | None
+    snapshotted: list[str]  # project/instance
+    nftables: IsolationOut | None = None  # step 7; None when apply did not get that far
+    provision: ProvisionOut | None = None  # None with --no-provision, or when reconciling failed
