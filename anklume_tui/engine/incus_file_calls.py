@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from anklume_tui.engine.incus_transport import IncusNotFound, IncusTransport, q
+from anklume_tui.engine.incus_transport import IncusError, IncusNotFound, IncusTransport, IncusUnreachable, q
 
 CHUNK = 1 << 20
 
@@ -74,6 +74,17 @@ class FileCalls:
             head = _head(response)
             chunks = response.aiter_bytes(CHUNK) if head.type == "file" else _nothing()
             yield FileStream(head, chunks)
+
+    async def make_directory(self, name: str, project: str, path: str, *, mode: int = 0o755) -> None:
+        """Create a directory owned by root (its parent must exist); one already there is kept."""
+        headers = {"X-Incus-uid": "0", "X-Incus-gid": "0", "X-Incus-mode": f"{mode:04o}", "X-Incus-type": "directory"}
+        try:
+            await self._t.send(
+                "POST", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path}, headers=headers
+            )
+        except IncusError as exc:  # Incus says "file exists" (or 409) for one already there
+            if isinstance(exc, IncusUnreachable) or not (exc.status == 409 or "exists" in exc.message.lower()):
+                raise
 
     async def push_file(
         self,

@@ -10,7 +10,6 @@ worker thread.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import stat
 import time
@@ -21,10 +20,10 @@ from urllib.parse import quote, urlsplit
 from anklume_tui.engine.incus_transport import (
     Endpoint,
     IncusError,
-    IncusNotFound,
     IncusTimeout,
     IncusTransport,
     IncusUnreachable,
+    error_of,
     q,
 )
 
@@ -94,12 +93,12 @@ def _upgrade(sock: socket.socket, host: str, name: str, project: str) -> bytes:
     code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
     if code == 101:
         return rest
-    try:
-        message = json.loads(rest.decode()).get("error") or status_line
-    except (ValueError, AttributeError):
-        message = status_line
-    error = IncusNotFound if code == 404 else IncusError
-    raise error(message, status=code, method="GET", path=path)
+    raise error_of(code, rest, " ".join(parts[2:]), "GET", path)
+
+
+def _sftp_busy(exc: IncusError) -> bool:
+    """Incus 6.0's 500 while an instance's file server is starting (or will not start for this session)."""
+    return exc.status == 500 and "SFTP connection" in exc.message
 
 
 def _ensure_directory(sftp: paramiko.SFTPClient, directory: str, mode: int) -> None:
@@ -158,7 +157,7 @@ def _session(endpoint: Endpoint, name: str, project: str, timeout: float) -> tup
         try:
             return _open(endpoint, name, project, timeout)
         except IncusError as exc:
-            if exc.status != 500 or "SFTP connection" not in exc.message:
+            if not _sftp_busy(exc):
                 raise
         time.sleep(delay)
     return _open(endpoint, name, project, timeout)
@@ -206,34 +205,8 @@ class SftpCalls:
                 _write_files, self._t.endpoint, name, project, directory, files, mode, self._t.timeout
             )
         except IncusError as exc:
-            if exc.status != 500 or "SFTP connection" not in exc.message:
+            if not _sftp_busy(exc):
                 raise
-            await self._write_through_files_api(name, project, directory, files, mode)
-
-    async def _write_through_files_api(
-        self, name: str, project: str, directory: str, files: Mapping[str, str | bytes], mode: int
-    ) -> None:
-        where = f"/1.0/instances/{q(name)}/files"
-        owner = {"X-Incus-uid": "0", "X-Incus-gid": "0"}
-        try:
-            await self._t.send(
-                "POST",
-                where,
-                project=project,
-                params={"path": directory},
-                headers={**owner, "X-Incus-mode": "0755", "X-Incus-type": "directory"},
-            )
-        except IncusError as exc:
-            if isinstance(exc, IncusUnreachable) or "exist" not in exc.message.lower():
-                raise
-        headers = {**owner, "X-Incus-mode": f"{mode:04o}", "X-Incus-type": "file", "X-Incus-write": "overwrite"}
-        for file_name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            await self._t.send(
-                "POST",
-                where,
-                project=project,
-                params={"path": f"{directory}/{file_name}"},
-                content=data,
-                headers=headers,
-            )
+            await self.make_directory(name, project, directory)
+            for file_name, content in files.items():
+                await self.push_file(name, project, f"{directory}/{file_name}", content, mode=mode)

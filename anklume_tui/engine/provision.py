@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..psot.generate import sync_tree
+from ..psot.generate import sync_tree, write_atomic
 from ..psot.model import Infra, Machine
 from . import state
 from .apply_lock import ApplyLock, ApplyLocked
@@ -236,7 +236,7 @@ def _keep_log(runner: Any) -> Path | None:
     target = state.provision_log_file()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        write_atomic(target, source.read_text(errors="replace"))
     except OSError:
         return None
     return target

@@ -211,9 +211,8 @@ async def apply(
     parallel: int = 4,
     state_dir: Path | None = None,
     snapshots: bool = True,
-    isolation: bool = True,
 ) -> ApplyResult:
-    """Carry out the plan, then (unless `isolation` is false) load the host isolation ruleset (§8.3 step 7),
+    """Carry out the plan, then load the host isolation ruleset (§8.3 step 7),
     also when the plan is empty, so a flushed ruleset comes back. Raises ApplyLocked (another apply runs),
     UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
     in the result (a ruleset nft refused: `result.isolation.error`)."""
@@ -226,9 +225,8 @@ async def apply(
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
         if not plan.empty:
             await _reconcile(run, result, client, state_dir, limit, snapshots)
-        if isolation:
-            result.isolation = await apply_isolation(client, infra)
-            run.emit("note", None, summary(result.isolation))
+        result.isolation = await apply_isolation(client, infra)
+        run.emit("note", None, summary(result.isolation))
         return result
 
 
