@@ -20,7 +20,7 @@ import secrets
 import shutil
 import tarfile
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -32,6 +32,7 @@ from . import gpg
 from .incus import IncusClient
 from .incus_models import Instance
 from .incus_transport import IncusError
+from .transfer_progress import Progress, ProgressFn
 
 RUN_PREFIX = "anklume-backup-"
 MANIFEST = "manifest.json"
@@ -42,18 +43,6 @@ CHUNK_SIZE = 1 << 20
 
 class BackupError(Exception):
     """A backup could not be written; the message names where and why, and says nothing was kept."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Bytes moved so far for one archive (`total` when known), for the CLI and TUI to show."""
-
-    label: str
-    done: int
-    total: int | None
-
-
-ProgressFn = Callable[[Progress], None]
 
 
 class ArchiveEntry(BaseModel):
@@ -96,12 +85,14 @@ async def backup(
     infra_files: Sequence[Path] = (),
     infra_root: Path | None = None,
     recipients: Sequence[str] = (),
+    recipients_checked: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> BackupRun:
     """Export `targets` (and the infra files, stored relative to `infra_root`'s folder) into a new run
-    folder under `parent`."""
-    if recipients:
-        gpg.check_recipients(recipients)
+    folder under `parent`. GpgError when a recipient names no public key (nothing written), unless the
+    caller already had `check_recipients` say so (`recipients_checked`)."""
+    if not recipients_checked:
+        await check_recipients(recipients)
     now = datetime.now()
     name = run_name(now)
     try:
@@ -120,11 +111,30 @@ async def backup(
             instances=instances,
             infra=infra,
         )
-        final = writer.publish(manifest, name)
+        final = await _published(writer, manifest, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return BackupRun(final, manifest)
+
+
+async def check_recipients(recipients: Sequence[str]) -> None:
+    """GpgError unless every recipient names a public key of the keyring. gpg runs in a thread: the TUI's
+    event loop keeps drawing meanwhile."""
+    if recipients:
+        await asyncio.to_thread(gpg.check_recipients, recipients)
+
+
+async def _published(writer: _Writer, manifest: Manifest, name: str) -> Path:
+    """`writer.publish` in a thread (its writes and fsyncs block). Cancelled meanwhile, the thread still
+    runs to its end: the run it renamed into place is removed, as a cancelled backup keeps nothing."""
+    publishing = asyncio.ensure_future(asyncio.to_thread(writer.publish, manifest, name))
+    try:
+        return await asyncio.shield(publishing)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BackupError):
+            shutil.rmtree(await publishing, ignore_errors=True)
+        raise
 
 
 class _Writer:

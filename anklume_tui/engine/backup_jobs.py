@@ -1,5 +1,7 @@
 """Backup and restore-backup for callers that hold no client (the TUI): each opens its own connection and
-runs engine/backup.py or engine/backup_restore.py with the caller's progress callback."""
+runs engine/backup.py or engine/backup_restore.py with the caller's progress callback. A restore comes in
+its two phases, so a caller knows when cancelling stops being safe: `check_restore` (reads, changes
+nothing) then `import_checked` (Incus imports)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import backup, backup_restore
-from .backup import BackupRun, ProgressFn
-from .backup_restore import Restored, RestoreError
+from .backup import BackupRun
+from .backup_restore import Restored, RestoreError, RestoreTarget
 from .incus import IncusClient
 from .incus_transport import IncusNotFound
 from .lifecycle import Target
+from .transfer_progress import ProgressFn
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,23 @@ async def back_up(
     return BackupDone(run, missing)
 
 
-async def restore_backup(
+async def check_restore(
     url: str | None, path: Path, *, name: str | None = None, on_progress: ProgressFn | None = None
-) -> list[Restored]:
-    """Check then import every instance archive of `path` (a backup folder or one archive), under its own
-    name or `name` (one archive only), never replacing an existing instance. RestoreError says why not."""
+) -> list[RestoreTarget]:
+    """The first phase of a restore: read every instance archive of `path` (a backup folder or one archive)
+    to its end, and check it can go back under its own name or `name` (one archive only), never replacing
+    an existing instance. Nothing changes, so it may be cancelled; RestoreError says why not."""
     archives = backup_restore.archives_in(path)
     if name and len(archives) != 1:
         raise RestoreError(f"a new name needs one archive; {path} holds {len(archives)}")
     async with IncusClient(url) as client:
-        targets = await backup_restore.prepare(client, archives, name=name, on_progress=on_progress)
+        return await backup_restore.prepare(client, archives, name=name, on_progress=on_progress)
+
+
+async def import_checked(
+    url: str | None, targets: list[RestoreTarget], *, on_progress: ProgressFn | None = None
+) -> list[Restored]:
+    """The second phase: Incus imports what `check_restore` accepted. Cancelled half way, it could leave
+    an instance half imported; RestoreError says what failed."""
+    async with IncusClient(url) as client:
         return [r async for r in backup_restore.restore(client, targets, on_progress=on_progress)]

@@ -29,12 +29,13 @@ import yaml
 from pydantic import ValidationError
 
 from . import gpg
-from .backup import CHUNK_SIZE, MANIFEST, Manifest, Progress, ProgressFn, sha256_of
-from .golden import STATIC_ADDRESS_KEYS
+from .backup import CHUNK_SIZE, MANIFEST, Manifest, sha256_of
+from .golden import without_static_addresses
 from .incus import IncusClient
 from .incus_models import Instance
 from .incus_transport import IncusError, IncusNotFound
 from .lifecycle import PROTECTION_KEY
+from .transfer_progress import Progress, ProgressFn
 
 ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc")
 INDEX = "backup/index.yaml"
@@ -228,7 +229,7 @@ async def _target(
         raise RestoreError(
             f"{project}/{name} already exists: restore under --name NEW, or replace it (--replace --yes)"
         )
-    if existing is not None and existing.config.get(PROTECTION_KEY) == "true":
+    if existing is not None and existing.protected:
         raise RestoreRefused(
             f"{project}/{name} is protected ({PROTECTION_KEY}=true): unset it first, or restore under --name NEW"
         )
@@ -279,10 +280,7 @@ async def _readdress(client: IncusClient, name: str, project: str) -> None:
     instance still has."""
     inst = await client.get_instance(name, project)
     config = {k: v for k, v in inst.config.items() if not (k.startswith("volatile.") and k.endswith(".hwaddr"))}
-    devices = {
-        dev_name: {k: v for k, v in dev.items() if not (dev.get("type") == "nic" and k in STATIC_ADDRESS_KEYS)}
-        for dev_name, dev in inst.devices.items()
-    }
+    devices = {**inst.devices, **without_static_addresses(inst)}
     keep = {"profiles": inst.profiles, "ephemeral": inst.ephemeral, "description": inst.description}
     await client.update_instance(name, project, config=config, devices=inst.devices, **keep)
     await client.update_instance(name, project, config=config, devices=devices, **keep)

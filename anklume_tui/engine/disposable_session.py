@@ -1,5 +1,5 @@
-"""Disposables for the TUI: each call opens its own short-lived client, so any worker can make one, stop
-one, or get the argv that attaches a shell to it while the TUI hands over the terminal."""
+"""Disposables for the TUI and `disp`: each call opens its own short-lived client, so any worker can make
+one, stop one, or get the argv that attaches a shell to it while the terminal is handed over."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .console_layout import incus_cli_environment
 from .disposable import Disposable, DisposableError, create_disposable, shell_command
 from .incus import IncusClient
 from .incus_transport import IncusNotFound, resolve_endpoint
+from .lifecycle import Target, change_state
 
 
 async def start_disposable(url: str | None, infra: Infra, domain: str | None) -> Disposable:
@@ -20,11 +21,10 @@ async def start_disposable(url: str | None, infra: Infra, domain: str | None) ->
 
 async def stop_disposable(url: str | None, disposable: Disposable) -> None:
     """Stopping destroys it (Incus-ephemeral); already gone is fine."""
-    async with IncusClient(url) as client:
-        try:
-            await client.change_state(disposable.name, disposable.project, "stop", force=True, timeout=30)
-        except IncusNotFound:
-            return
+    try:
+        await change_state(url, Target(disposable.project, disposable.name), "stop")
+    except IncusNotFound:
+        return
 
 
 def shell_argv(url: str | None, disposable: Disposable) -> list[str]:

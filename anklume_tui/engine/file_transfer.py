@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from ..psot.model import Infra, Machine
-from .backup import Progress
 from .incus import IncusClient
 from .incus_file_calls import FileStream
 from .incus_transport import IncusNotFound
-from .isolation_policy import Endpoint, resolve_policies
+from .isolation_policy import Endpoint, ResolvedPolicy, resolve_policies
+from .transfer_progress import Progress
 
 SHARED_DEVICE_PREFIX = "sv-"
 
@@ -51,6 +51,15 @@ class Link:
 
     kind: str  # same-domain | network-policy | shared-volume
     detail: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The two machines of a copy and what lets them exchange the file."""
+
+    source: Machine
+    destination: Machine
+    link: Link
 
 
 @dataclass(frozen=True)
@@ -95,11 +104,12 @@ def _shared_volumes(machine: Machine) -> set[str]:
     }
 
 
-def link_between(infra: Infra, a: Machine, b: Machine) -> Link | None:
-    """What connects the two machines (either way round), None when nothing does."""
+def link_between(a: Machine, b: Machine, policies: Sequence[ResolvedPolicy]) -> Link | None:
+    """What connects the two machines (either way round), None when nothing does; `policies` are the
+    infra's resolved network policies (`resolve_policies`)."""
     if a.domain == b.domain:
         return Link("same-domain", f"both in domain {a.domain}")
-    for policy in resolve_policies(infra):
+    for policy in policies:
         for rule in policy.forward:
             ends = (rule.source, rule.destination)
             if (_covers(ends[0], a) and _covers(ends[1], b)) or (_covers(ends[0], b) and _covers(ends[1], a)):
@@ -118,27 +128,30 @@ def refusal(a: Machine, b: Machine) -> str:
     )
 
 
-def check_link(infra: Infra, source: str, destination: str) -> Link:
-    """The link that allows the copy; TransferRefused (why, and what to add) when there is none."""
+def check_link(infra: Infra, source: str, destination: str) -> Connection:
+    """The two machines and the link that allows the copy; TransferRefused (why, and what to add) when
+    there is none."""
     a, b = find_machine(infra, source), find_machine(infra, destination)
-    link = link_between(infra, a, b)
+    link = link_between(a, b, resolve_policies(infra))
     if link is None:
         raise TransferRefused(refusal(a, b))
-    return link
+    return Connection(a, b, link)
 
 
 def destinations(infra: Infra, source: str) -> list[tuple[Machine, Link | None, str]]:
     """Every other declared machine with what connects it to `source` (None and the refusal when nothing)."""
     a = find_machine(infra, source)
+    policies = resolve_policies(infra)
     found = []
     for b in infra.machines:
         if b.name != source:
-            link = link_between(infra, a, b)
+            link = link_between(a, b, policies)
             found.append((b, link, "" if link else refusal(a, b)))
     return found
 
 
 async def _require_instance(client: IncusClient, machine: Machine, project: str) -> None:
+    """Asked only after a 404, to tell a machine missing from Incus from a file missing in it."""
     try:
         await client.get_instance(machine.instance_name, project)
     except IncusNotFound:
@@ -149,10 +162,10 @@ async def _require_instance(client: IncusClient, machine: Machine, project: str)
 async def _open_source(
     stack: contextlib.AsyncExitStack, client: IncusClient, machine: Machine, project: str, where: Location
 ) -> FileStream:
-    await _require_instance(client, machine, project)
     try:
         found = await stack.enter_async_context(client.read_file(machine.instance_name, project, where.path))
     except IncusNotFound:
+        await _require_instance(client, machine, project)
         raise TransferFailed(f"source file {where} does not exist") from None
     if found.head.type == "directory":
         raise TransferFailed(f"{where} is a directory: copy-file copies one file (archive the directory first)")
@@ -163,7 +176,6 @@ async def _open_source(
 
 async def _target_path(client: IncusClient, machine: Machine, project: str, where: Location, name: str) -> str:
     """The destination path, inside it when it names an existing directory (as `cp` does)."""
-    await _require_instance(client, machine, project)
     head = await client.file_head(machine.instance_name, project, where.path)
     if where.path.endswith("/") or (head is not None and head.type == "directory"):
         return posixpath.join(where.path, name)
@@ -175,8 +187,8 @@ async def copy_file(
 ) -> Copied:
     """Check the link, then stream the file out of the source and into the destination with its mode and
     owner. Raises TransferUsageError, TransferRefused, TransferFailed, or IncusError from Incus itself."""
-    link = check_link(infra, source.machine, destination.machine)
-    src, dst = find_machine(infra, source.machine), find_machine(infra, destination.machine)
+    connection = check_link(infra, source.machine, destination.machine)
+    src, dst, link = connection.source, connection.destination, connection.link
     projects = {d.name: d.project for d in infra.domains}
     target = await _target_path(client, dst, projects[dst.domain], destination, posixpath.basename(source.path))
     written = Location(destination.machine, target)
@@ -198,6 +210,7 @@ async def copy_file(
                 dst.instance_name, projects[dst.domain], target, counted(), mode=head.mode, uid=head.uid, gid=head.gid
             )
         except IncusNotFound:
+            await _require_instance(client, dst, projects[dst.domain])
             raise TransferFailed(f"cannot write {written}: its folder does not exist") from None
     return Copied(source, written, moved, head.mode, head.uid, head.gid, link)
 

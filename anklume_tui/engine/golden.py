@@ -55,12 +55,13 @@ async def _require_pristine(client: IncusClient, template: Instance) -> None:
 STATIC_ADDRESS_KEYS = ("ipv4.address", "ipv6.address")
 
 
-def _without_static_addresses(template: Instance) -> dict[str, dict[str, str]]:
-    """The template's own NICs minus their static addresses: a copy keeping them could never start
-    beside its template (Incus refuses an address defined on another NIC); the copy uses DHCP."""
+def without_static_addresses(inst: Instance) -> dict[str, dict[str, str]]:
+    """The instance's own NICs that have a static address, minus it: a copy keeping them could never start
+    beside its original (Incus refuses an address defined on another NIC); the copy uses DHCP. Laid over
+    the copy's devices (golden derive, restore-backup under a new name)."""
     return {
         name: {k: v for k, v in dev.items() if k not in STATIC_ADDRESS_KEYS}
-        for name, dev in template.devices.items()
+        for name, dev in inst.devices.items()
         if dev.get("type") == "nic" and any(k in dev for k in STATIC_ADDRESS_KEYS)
     }
 
@@ -76,7 +77,7 @@ async def derive(client: IncusClient, template: Instance, name: str) -> Golden:
         template.project,
         source={"type": "copy", "source": f"{template.name}/{PRISTINE}"},
         config={MANAGED_KEY: "true", GOLDEN_FROM_KEY: template.name},
-        devices=_without_static_addresses(template),
+        devices=without_static_addresses(template),
         description=f"derived from {template.name}/{PRISTINE}",
         timeout=600,
     )

@@ -14,9 +14,8 @@ from typing import Any
 from ..reports import GpuDeviceOut, GpuOut, GpuProcessOut, GpuReport
 from . import state
 
-GPU_QUERY = ["--query-gpu=index,uuid,name,memory.total,memory.used", "--format=csv,noheader,nounits"]
+GPU_QUERY = ["--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu", "--format=csv,noheader,nounits"]
 APPS_QUERY = ["--query-compute-apps=gpu_uuid,pid,used_memory", "--format=csv,noheader,nounits"]
-UTILISATION_QUERY = ["--query-gpu=index,utilization.gpu", "--format=csv,noheader,nounits"]
 NO_GPU = "no NVIDIA GPU found (nvidia-smi not present)"
 SELECTORS = ("mig.uuid", "pci", "id", "vendorid", "productid")
 
@@ -32,6 +31,7 @@ class NvidiaGpu:
     name: str
     memory_total_mib: int | None
     memory_used_mib: int | None
+    utilisation_percent: int | None  # None when nvidia-smi cannot tell (`[N/A]`, as in MIG mode)
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,12 @@ def _rows(text: str, fields: int) -> list[list[str]]:
 
 
 def parse_gpus(text: str) -> list[NvidiaGpu]:
-    """`nvidia-smi --query-gpu=index,uuid,name,memory.total,memory.used --format=csv,noheader,nounits`."""
+    """`nvidia-smi --query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu
+    --format=csv,noheader,nounits`."""
     gpus = []
-    for index, uuid, name, total, used in _rows(text, 5):
+    for index, uuid, name, total, used, busy in _rows(text, 6):
         if index.isdigit():
-            gpus.append(NvidiaGpu(int(index), uuid, name, _number(total), _number(used)))
+            gpus.append(NvidiaGpu(int(index), uuid, name, _number(total), _number(used), _number(busy)))
     return gpus
 
 
@@ -92,19 +93,6 @@ def _run(smi: str, args: list[str]) -> str:
 
 def query_nvidia_smi(smi: str) -> NvidiaSnapshot:
     return NvidiaSnapshot(parse_gpus(_run(smi, GPU_QUERY)), parse_processes(_run(smi, APPS_QUERY)))
-
-
-def parse_utilisation(text: str) -> dict[int, int | None]:
-    """`nvidia-smi --query-gpu=index,utilization.gpu --format=csv,noheader,nounits`: GPU index → percent."""
-    return {int(index): _number(used) for index, used in _rows(text, 2) if index.isdigit()}
-
-
-def query_utilisation(smi: str) -> dict[int, int | None]:
-    """GPU index → utilisation percent; empty when nvidia-smi cannot tell (then it is shown as unknown)."""
-    try:
-        return parse_utilisation(_run(smi, UTILISATION_QUERY))
-    except NvidiaSmiError:
-        return {}
 
 
 # Processes to instances

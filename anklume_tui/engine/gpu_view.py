@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..reports import GpuReport
-from .gpu import build_report, incus_side, query_nvidia_smi, query_utilisation, resource_cards
+from .gpu import build_report, incus_side, query_nvidia_smi, resource_cards
 from .incus import IncusClient
 
 NO_GPU_AT_ALL = "No GPU found: /1.0/resources lists none and nvidia-smi is not installed."
@@ -58,7 +58,7 @@ async def read_gpu_view(url: str | None, policy: str, smi: str | None = None, pr
     holders = sorted({f"{d.project}/{d.instance}" for d in devices})
     return GpuView(
         report=report,
-        utilisation=query_utilisation(smi) if smi and snapshot and snapshot.gpus else {},
+        utilisation={gpu.index: gpu.utilisation_percent for gpu in snapshot.gpus} if snapshot else {},
         sentence=plain_sentence(report, len(resource_cards(resources))),
         policy=policy,
         holders=holders,

@@ -31,7 +31,6 @@ from anklume_tui.engine.incus_models import (
     StorageVolume,
 )
 from anklume_tui.engine.incus_reconcile_calls import ReconcileCalls
-from anklume_tui.engine.incus_sftp import SftpCalls
 from anklume_tui.engine.incus_transport import (
     Endpoint,
     IncusError,
@@ -69,7 +68,7 @@ __all__ = [
 ]
 
 
-class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCalls, FileCalls, SftpCalls):
+class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCalls, FileCalls):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
     def __init__(

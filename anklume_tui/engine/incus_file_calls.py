@@ -1,7 +1,6 @@
 """Files through the files API (mixed into `incus.IncusClient`; every request goes through its transport): a
 small file pushed from memory, and streamed reads and writes, chunk by chunk, so a big file never sits whole
-in memory. `incus_instances` keeps the small in-memory `pull_file`; `incus_sftp` writes several files in one
-session."""
+in memory. `incus_instances` keeps the small in-memory `pull_file`."""
 
 from __future__ import annotations
 

@@ -80,6 +80,11 @@ class Instance(IncusObject):
     def running(self) -> bool:
         return self.status == "Running"
 
+    @property
+    def protected(self) -> bool:
+        """Incus refuses to delete it (security.protection.delete, set on it or by a profile)."""
+        return self.expanded_config.get("security.protection.delete", "").lower() == "true"
+
 
 class NetworkAddress(IncusObject):
     family: str

@@ -6,7 +6,6 @@ Every HTTP request to Incus goes through `IncusTransport`; `incus.IncusClient` b
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
@@ -340,14 +339,10 @@ def _json(response: httpx.Response, method: str, path: str, project: str | None 
     return body
 
 
-def error_of(status: int, body: bytes, reason: str, method: str, path: str) -> IncusError:
-    """The error an Incus answer means: its JSON `error`, else the HTTP reason; 404 is IncusNotFound."""
+def _error_from(response: httpx.Response, method: str, path: str) -> IncusError:
     message = ""
     with contextlib.suppress(ValueError, AttributeError):
-        message = json.loads(body).get("error") or ""
-    kind = IncusNotFound if status == 404 else IncusError
-    return kind(message or reason or "request failed", status=status, method=method, path=path)
-
-
-def _error_from(response: httpx.Response, method: str, path: str) -> IncusError:
-    return error_of(response.status_code, response.content, response.reason_phrase, method, path)
+        message = response.json().get("error") or ""
+    message = message or response.reason_phrase or "request failed"
+    kind = IncusNotFound if response.status_code == 404 else IncusError
+    return kind(message, status=response.status_code, method=method, path=path)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .incus import IncusClient
-from .usage import InstanceKey
+from .usage import InstanceKey, cpu_share
 
 CPU_SECONDS = "incus_cpu_seconds_total"
 MEMORY_TOTAL = "incus_memory_MemTotal_bytes"
@@ -116,10 +116,7 @@ class InstanceHistory:
         last = self._last
         if last is not None and reading == last[1] and at - last[0] < REPEAT_SECONDS:
             return False
-        share = None
-        # A counter going back means the instance restarted between the readings: no share for it.
-        if last is not None and at > last[0] and reading.cpu_seconds >= last[1].cpu_seconds:
-            share = 100.0 * (reading.cpu_seconds - last[1].cpu_seconds) / (at - last[0])
+        share = None if last is None else cpu_share(last[1].cpu_seconds, reading.cpu_seconds, at - last[0])
         self._last = (at, reading)
         self.points.append(Point(at, share, reading.memory_bytes))
         return True

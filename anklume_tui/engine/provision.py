@@ -24,7 +24,7 @@ from ..psot.generate import sync_tree, write_atomic
 from ..psot.model import Infra, Machine
 from . import state
 from .apply_lock import ApplyLock, ApplyLocked
-from .incus_transport import resolve_endpoint
+from .incus_transport import IncusUrlError, resolve_endpoint
 from .isolation import recorded_ai_holder
 from .nftables_vm import firewall_interfaces, render_firewall_vm_ruleset
 from .plan import check_limit
@@ -167,6 +167,17 @@ def provision(
             return _provision(infra, tree, limit, incus_url, on_event)
     except ApplyLocked as exc:
         raise ProvisionRefused(str(exc)) from None
+
+
+def provision_after_apply(
+    infra: Infra, tree: Path, limit: str | None, incus_url: str | None, on_event: ProvisionSink | None
+) -> ProvisionResult:
+    """Provisioning as the last phase of apply (CLI and TUI alike): whatever keeps it from running is
+    reported in the result's `error`, not raised."""
+    try:
+        return provision(infra, tree, limit=limit, incus_url=incus_url, on_event=on_event)
+    except (ProvisionRefused, IncusUrlError, OSError) as exc:
+        return ProvisionResult(error=str(exc))
 
 
 def _provision(

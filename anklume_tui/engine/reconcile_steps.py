@@ -224,9 +224,11 @@ async def wait_running(client: IncusClient, a: Action, kind: str) -> None:
 
 
 async def write_context(client: IncusClient, a: Action, context: dict[str, Any], *, stamp: bool = True) -> None:
-    """/etc/anklume/{absolute_level,relative_level,vm_nested,yolo} (SPEC §5.6) in one SFTP session, then
-    (unless set already) the stamp that tells the next plan they are there."""
-    await client.write_files(a.name, a.project, "/etc/anklume", context["files"])
+    """/etc/anklume/{absolute_level,relative_level,vm_nested,yolo} (SPEC §5.6), then (unless set already)
+    the stamp that tells the next plan they are there."""
+    await client.make_directory(a.name, a.project, "/etc/anklume")
+    files = context["files"].items()
+    await asyncio.gather(*(client.push_file(a.name, a.project, f"/etc/anklume/{name}", text) for name, text in files))
     if stamp:
         await client.patch_instance(a.name, a.project, config={CONTEXT_KEY: context["stamp"]})
 

@@ -18,7 +18,7 @@ from . import snapshots
 from .incus import IncusClient
 from .incus_models import Instance
 from .incus_transport import IncusNotFound
-from .lifecycle import PROTECTION_KEY, Target
+from .lifecycle import Target
 from .snapshots import DEFAULT_PATTERN, Outcome, SnapshotError, SnapshotInfo
 
 
@@ -53,14 +53,14 @@ async def read_timeline(url: str | None, machines: list[tuple[str, Target]]) -> 
             except IncusNotFound:
                 lanes.append(MachineLane(name, target, exists=False))
                 continue
-            config = {**inst.expanded_config, **inst.config}
+            config = inst.expanded_config
             timeline = await snapshots.list_snapshots(client, [inst])
             lanes.append(
                 MachineLane(
                     name,
                     target,
                     running=inst.running,
-                    protected=config.get(PROTECTION_KEY) == "true",
+                    protected=inst.protected,
                     schedule=config.get("snapshots.schedule", ""),
                     expiry=config.get("snapshots.expiry", ""),
                     pattern=config.get("snapshots.pattern") or DEFAULT_PATTERN,

@@ -86,22 +86,52 @@ def record(target: str, domain: str | None, duration: float, exit_code: int) -> 
             os.close(fd)
 
 
+class _Recorded:
+    """Times one operation and records it on the way out, with the exit code the caller set or what an
+    escaping exception means: 4 for one of `refusals`, a SystemExit's code, 130 for Ctrl-C, else 1. Used
+    with `with` for blocking work, `async with` to write the line from a thread (the TUI's event loop
+    never waits on the disk)."""
+
+    def __init__(self, target: str, domain: str | None, refusals: tuple[type[Exception], ...] = ()) -> None:
+        self.target, self.domain, self.refusals = target, domain, refusals
+        self.code = exitcodes.FAILED
+        self.started = time.monotonic()
+
+    def succeeded(self, yes: bool) -> None:
+        self.code = exitcodes.OK if yes else exitcodes.FAILED
+
+    def _event(self, error: BaseException | None) -> tuple[str, str | None, float, int]:
+        code = self.code
+        if isinstance(error, self.refusals):
+            code = exitcodes.REFUSED
+        elif isinstance(error, SystemExit):
+            code = error.code if isinstance(error.code, int) else exitcodes.INVALID
+        elif isinstance(error, KeyboardInterrupt):
+            code = 130
+        elif error is not None:
+            code = exitcodes.FAILED
+        return self.target, self.domain, time.monotonic() - self.started, code
+
+    def __enter__(self) -> _Recorded:
+        return self
+
+    def __exit__(self, _kind: object, error: BaseException | None, _trace: object) -> None:
+        record(*self._event(error))
+
+    async def __aenter__(self) -> _Recorded:
+        return self
+
+    async def __aexit__(self, _kind: object, error: BaseException | None, _trace: object) -> None:
+        await asyncio.to_thread(record, *self._event(error))
+
+
 def recorded_run(target: str, domain: str | None, run: Callable[[], int]) -> int:
     """Run a verb and record how it went (its exit code, or what an escaping exception turns into)."""
     if target in NOT_RECORDED:
         return run()
-    started, code = time.monotonic(), exitcodes.FAILED
-    try:
-        code = run()
-        return code
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
-        raise
-    except KeyboardInterrupt:
-        code = 130
-        raise
-    finally:
-        record(target, domain, time.monotonic() - started, code)
+    with _Recorded(target, domain) as recorded:
+        recorded.code = run()
+    return recorded.code
 
 
 def _succeeded(_result: object) -> bool:
@@ -117,28 +147,25 @@ async def recorded_call(
 ) -> T:
     """Await an operation started from the TUI and record how it went, as `recorded_run` does for a verb:
     0 when it returns a result `ok` accepts, 4 when it raises one of `refusals`, else 1 (exceptions are
-    re-raised). The line is written from a thread: the TUI's event loop never waits on the disk."""
-    started, code = time.monotonic(), exitcodes.FAILED
-    try:
+    re-raised)."""
+    async with _Recorded(target, domain, refusals) as recorded:
         result = await call
-        code = exitcodes.OK if ok(result) else exitcodes.FAILED
-        return result
-    except refusals:
-        code = exitcodes.REFUSED
-        raise
-    finally:
-        await asyncio.to_thread(record, target, domain, time.monotonic() - started, code)
+        recorded.succeeded(ok(result))
+    return result
 
 
-def recorded_result(target: str, domain: str | None, run: Callable[[], T], ok: Callable[[T], bool]) -> T:
+def recorded_result(
+    target: str,
+    domain: str | None,
+    run: Callable[[], T],
+    ok: Callable[[T], bool],
+    refusals: tuple[type[Exception], ...] = (),
+) -> T:
     """`recorded_call` for blocking work that already runs in a thread (provisioning from the TUI)."""
-    started, code = time.monotonic(), exitcodes.FAILED
-    try:
+    with _Recorded(target, domain, refusals) as recorded:
         result = run()
-        code = exitcodes.OK if ok(result) else exitcodes.FAILED
-        return result
-    finally:
-        record(target, domain, time.monotonic() - started, code)
+        recorded.succeeded(ok(result))
+    return result
 
 
 def read_events() -> tuple[list[UsageEvent], int]:

@@ -3,17 +3,33 @@ prints `describe()` on stderr, the TUI draws a bar from `reading()`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backup import Progress
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+@dataclass(frozen=True)
+class Progress:
+    """Bytes moved so far by one transfer (`total` when known), for the CLI and TUI to show."""
+
+    label: str
+    done: int
+    total: int | None
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def human_bytes(n: float, *, compact: bool = False) -> str:
+    """`n` bytes in the largest binary unit that keeps it under 1024: "1.5 MiB"; `compact` (table cells)
+    drops the space and the decimal from 100 up: "1.5MiB", "812KiB"."""
+    step = 0
+    while n >= 1024 and step < len(BYTE_UNITS) - 1:
+        n, step = n / 1024, step + 1
+    unit = BYTE_UNITS[step]
+    space = "" if compact else " "
+    return f"{n:.0f}{space}{unit}" if step == 0 or (compact and n >= 100) else f"{n:.1f}{space}{unit}"
 
 
 @dataclass(frozen=True)

@@ -45,17 +45,22 @@ async def read_usage(client: IncusClient) -> Reading:
     )
 
 
+def cpu_share(used_before: float | None, used_after: float, elapsed: float) -> float | None:
+    """The share of one CPU (percent) that a CPU-time counter read twice gives, `elapsed` in the counter's
+    unit; None without a first reading or elapsed time, or when the counter went back (the instance
+    restarted between the readings and counts from zero again)."""
+    if used_before is None or elapsed <= 0 or used_after < used_before:
+        return None
+    return 100.0 * (used_after - used_before) / elapsed
+
+
 def usage_between(before: Reading | None, after: Reading) -> dict[InstanceKey, Usage]:
-    """Each instance running at `after`, with its CPU share since `before` when both readings have it and
-    its counter did not go back (a restart between the readings starts it again from zero)."""
+    """Each instance running at `after`, with its CPU share since `before` when both readings have it."""
     elapsed_ns = (after.at - before.at) * 1e9 if before is not None else 0.0
     usage = {}
     for key, cpu_ns in after.cpu_ns.items():
         previous = before.cpu_ns.get(key) if before is not None else None
-        share = None
-        if previous is not None and elapsed_ns > 0 and cpu_ns >= previous:
-            share = 100.0 * (cpu_ns - previous) / elapsed_ns
-        usage[key] = Usage(share, after.memory[key])
+        usage[key] = Usage(cpu_share(previous, cpu_ns, elapsed_ns), after.memory[key])
     return usage
 
 

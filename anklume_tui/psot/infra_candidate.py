@@ -43,8 +43,11 @@ class CandidateCheck:
 
 
 def validate_candidate(files: InfraFiles, changes: Changes, ctx: HostContext) -> CandidateCheck:
-    """Every rule of SPEC §4 on the infra as it would be with `changes`, writing nothing."""
-    result = check_loaded(load_infra(files.root, changes), ctx)
+    """Every rule of SPEC §4 on the infra as it would be with `changes`, writing nothing.
+
+    Unchanged files come from `files` too: the check is of the snapshot the edit was made from.
+    """
+    result = check_loaded(load_infra(files.root, {**files.texts, **changes}), ctx)
     return CandidateCheck(result.findings, result.loaded.source)
 
 
@@ -64,9 +67,13 @@ def preview(files: InfraFiles, changes: Changes) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in parts)
 
 
-def save(files: InfraFiles, changes: Changes, ctx: HostContext) -> list[Path]:
-    """Write `changes` atomically, only if the result is valid and no file changed since it was read."""
-    errors = validate_candidate(files, changes, ctx).errors
+def save(files: InfraFiles, changes: Changes, ctx: HostContext, check: CandidateCheck | None = None) -> list[Path]:
+    """Write `changes` atomically, only if the result is valid and no file changed since it was read.
+
+    `check` is `validate_candidate(files, changes, ctx)` when the caller has it already (the form);
+    without it, the changes are validated here.
+    """
+    errors = (check or validate_candidate(files, changes, ctx)).errors
     if errors:
         rules = ", ".join(sorted({f.rule for f in errors}))
         raise EditRefused(f"not saved: {len(errors)} error(s) [{rules}]: {errors[0].render()}")

@@ -9,14 +9,14 @@ domain gets domains/<name>.yml.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from .infra_fields import DOMAIN_FIELDS, MACHINE_FIELDS, FieldSpec
-from .load import resolve_infra_path
+from .load import directory_files, resolve_infra_path
 from .yaml_roundtrip import YamlDocument, append, block, new_document_text, remove, rename, same_value, set_value
 
 Changes = dict[Path, str | None]
@@ -29,22 +29,39 @@ class EditRefused(ValueError):
 
 @dataclass(frozen=True)
 class InfraFiles:
-    """The infra's files as read: what edits start from, and what the disk must still hold when saving."""
+    """The infra's files as read: what edits start from, and what the disk must still hold when saving.
+
+    Each file is parsed once, on first use, with the layout its text shows; every edit then works on a
+    copy, so a form checking each keystroke pays no parse (and never re-guesses a layout).
+    """
 
     root: Path
     is_directory: bool
     texts: dict[Path, str]
+    _parsed: dict[Path, YamlDocument] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def main(self) -> Path:
         return self.root / "base.yml" if self.is_directory else self.root
+
+    def document(self, file: Path) -> YamlDocument:
+        """The file as read, shared by every edit: read it, never change or write it (edit a `copy()`)."""
+        if file not in self._parsed:
+            try:
+                document = YamlDocument(self.texts[file])
+            except YAMLError as exc:
+                raise EditRefused(f"{file} cannot be edited until its YAML is fixed: {exc}") from None
+            if not isinstance(document.data, (CommentedMap, type(None))):
+                raise EditRefused(f"{file} does not hold a mapping: fix it first")
+            self._parsed[file] = document
+        return self._parsed[file]
 
 
 def read_infra_files(path: Path) -> InfraFiles:
     found = resolve_infra_path(path)
     if found is None:
         raise EditRefused(f"infra file not found: {path}")
-    files = [found / "base.yml", *sorted((found / "domains").glob("*.yml"))] if found.is_dir() else [found]
+    files = directory_files(found) if found.is_dir() else [found]
     texts = {}
     for file in files:
         try:
@@ -55,49 +72,53 @@ def read_infra_files(path: Path) -> InfraFiles:
 
 
 class _Session:
-    """The infra's documents, parsed on first use, and which of them an edit changed."""
+    """One edit: it looks through the files as read and changes a copy of the file it touches."""
 
     def __init__(self, files: InfraFiles) -> None:
         self.files = files
-        self.docs: dict[Path, YamlDocument] = {}
+        self.docs: dict[Path, YamlDocument] = {}  # the copies being edited
         self.touched: Changes = {}
 
     def doc(self, file: Path) -> YamlDocument:
+        """The file's document to edit."""
         if file not in self.docs:
-            try:
-                self.docs[file] = YamlDocument(self.files.texts[file])
-            except YAMLError as exc:
-                raise EditRefused(f"{file} cannot be edited until its YAML is fixed: {exc}") from None
-            if not isinstance(self.docs[file].data, (CommentedMap, type(None))):
-                raise EditRefused(f"{file} does not hold a mapping: fix it first")
+            self.docs[file] = self.files.document(file).copy()
         return self.docs[file]
 
+    def _view(self, file: Path) -> YamlDocument:
+        return self.docs.get(file) or self.files.document(file)
+
+    def _domains(self, file: Path, data: object) -> CommentedMap | None:
+        if data is None:
+            return None
+        in_domains_folder = self.files.is_directory and file != self.files.main
+        domains = data if in_domains_folder else data.get("domains")
+        return domains if isinstance(domains, CommentedMap) else None
+
     def domain_maps(self) -> list[tuple[Path, CommentedMap]]:
-        """(file, mapping of domain name -> domain) in loading order; later ones win."""
+        """(file, mapping of domain name -> domain) in loading order, later ones win: to read, not to edit."""
         found = []
         for file in self.files.texts:
-            data = self.doc(file).data
-            if data is None:
-                continue
-            in_domains_folder = self.files.is_directory and file != self.files.main
-            domains = data if in_domains_folder else data.get("domains")
-            if isinstance(domains, CommentedMap):
+            domains = self._domains(file, self._view(file).data)
+            if domains is not None:
                 found.append((file, domains))
         return found
 
     def find_domain(self, name: str) -> tuple[Path, CommentedMap]:
+        """(file, its domains mapping, to edit)."""
         for file, domains in reversed(self.domain_maps()):
             if name in domains:
-                return file, domains
+                return file, self._domains(file, self.doc(file).data)
         raise EditRefused(f"no domain named {name!r} in {self.files.root}")
 
     def find_machine(self, name: str) -> tuple[Path, CommentedMap, CommentedMap]:
-        """(file, the domain holding it, its machines mapping)."""
+        """(file, the domain holding it, its machines mapping), to edit."""
         for file, domains in self.domain_maps():
-            for domain in domains.values():
+            for key, domain in domains.items():
                 machines = domain.get("machines") if isinstance(domain, CommentedMap) else None
                 if isinstance(machines, CommentedMap) and name in machines:
-                    return file, domain, machines
+                    domain = self._domains(file, self.doc(file).data)[key]
+                    return file, domain, domain["machines"]
         raise EditRefused(f"no machine named {name!r} in {self.files.root}")
 
     def changed(self, file: Path) -> Changes:

@@ -107,6 +107,14 @@ def _load_file(file: Path, shown: Path, texts: Texts) -> tuple[object, SourceMap
     return parsed.data, parsed.source, parsed.findings
 
 
+def directory_files(directory: Path, texts: Texts | None = None) -> list[Path]:
+    """The directory form's infra files in loading order: base.yml, then domains/*.yml by name (SPEC §3.1).
+
+    `texts` counts files about to be written (None: about to go). policies.yml is read apart.
+    """
+    return [directory / "base.yml", *_domain_files(directory, texts or {})]
+
+
 def _domain_files(directory: Path, texts: Texts) -> list[Path]:
     """domains/*.yml in sorted name order, counting the files of `texts` as they are about to be."""
     folder = directory / "domains"
@@ -115,7 +123,7 @@ def _domain_files(directory: Path, texts: Texts) -> list[Path]:
 
 
 def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
-    base = directory / "base.yml"
+    base, *domain_files = directory_files(directory, texts)
     if not base.exists():
         return _failure(directory, Finding("L2", Severity.ERROR, f"{directory}/base.yml is missing"))
     data, source, findings = _load_file(base, base, texts)
@@ -130,7 +138,7 @@ def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
         domains = merged["domains"] = {}
     origin = {name: base for name in domains} if isinstance(domains, dict) else {}
 
-    for file in _domain_files(directory, texts):
+    for file in domain_files:
         files.append(file)
         part, part_source, part_findings = _load_file(file, file, texts)
         findings.extend(part_findings)

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .constants import effective_trust
+from .load import directory_files
 
 _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}
@@ -40,7 +41,7 @@ def outline(path: Path, rows: int | None = None) -> list[OutlineDomain] | None:
     """The domains of `path` (a file or the directory form), stopping once `rows` rows (domains and
     machines) are known; None when it cannot be read."""
     try:
-        files = [path] if not path.is_dir() else [path / "base.yml", *sorted((path / "domains").glob("*.yml"))]
+        files = directory_files(path) if path.is_dir() else [path]
         found: dict[str, OutlineDomain] = {}
         for i, file in enumerate(files):
             budget = None if rows is None else rows - sum(1 + len(d.machines) for d in found.values())

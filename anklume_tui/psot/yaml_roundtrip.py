@@ -2,14 +2,17 @@
 
 ruamel keeps comments, key order and quoting, but it writes every document with one indentation
 layout and hangs the comment lines that follow an entry (blank lines included) on the deepest last
-entry before them. So a document is read with the layout that gives its text back unchanged, and
-adding or removing an entry moves those trailing lines along, so they stay where the reader sees them.
+entry before them. So a document is written with the layout its text shows (read once from the text,
+no trial dumps), and adding or removing an entry moves those trailing lines along, so they stay where
+the reader sees them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
+import re
 
 import yaml
 from ruamel.yaml import YAML
@@ -21,21 +24,65 @@ from ruamel.yaml.tokens import CommentToken
 # (mapping indent, sequence indent, sequence dash offset): the common ways infra files are indented.
 LAYOUTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
 NEW_FILE_LAYOUT = LAYOUTS[0]
+Layout = tuple[int, int, int]
+
+_KEY_ONLY = re.compile(r"^( *)[^\s#-][^#]*:[ \t]*(?:#.*)?$")  # `key:` with its value on the lines below
+_BLOCK_SCALAR = re.compile(r":[ \t]+[|>][-+0-9]*[ \t]*(?:#.*)?$")
+
+
+def guess_layout(text: str) -> Layout:
+    """The layout `text` is indented with, read from its first nested mapping and its first block list.
+
+    A file with no block list gets the usual sequence layout for its mapping indent (what new lists use).
+    """
+    mapping = sequence = offset = None
+    parent = None  # the column of the `key:` line just above, if any
+    scalar = None  # inside a block scalar (`|`, `>`) whose key sits at this column: its lines are text
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        column = len(line) - len(stripped)
+        if not stripped.strip() or stripped.startswith("#"):
+            continue
+        if scalar is not None:
+            if column > scalar:
+                continue
+            scalar = None
+        if parent is not None and column >= parent:
+            if stripped == "-" or stripped.startswith("- "):
+                if offset is None and stripped != "-":
+                    item = stripped[1:]
+                    offset, sequence = column - parent, column - parent + 1 + len(item) - len(item.lstrip(" "))
+            elif column > parent and mapping is None:
+                mapping = column - parent
+        if mapping is not None and offset is not None:
+            break
+        parent = column if _KEY_ONLY.match(line) else None
+        if _BLOCK_SCALAR.search(line):
+            scalar = column
+    mapping = mapping or NEW_FILE_LAYOUT[0]
+    if offset is None:
+        return next((layout for layout in LAYOUTS if layout[0] == mapping), (mapping, mapping + 2, mapping))
+    return mapping, max(sequence, offset + 2), offset
 
 
 class YamlDocument:
     """One file's text as a round-trip tree, written back with the layout it was read with."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, layout: Layout | None = None) -> None:
         self.text = text
-        self.data = None
-        for layout in LAYOUTS:
-            self._yaml = _yaml(layout, text)
-            self.data = self._yaml.load(text)  # raises YAMLError: the caller names the file
-            if self.dump() == text:
-                return
-        self._yaml = _yaml(LAYOUTS[0], text)
-        self.data = self._yaml.load(text)
+        self.layout = layout or guess_layout(text)
+        self._yaml = _yaml(self.layout, text)
+        self.data = self._yaml.load(text)  # raises YAMLError: the caller names the file
+
+    def copy(self) -> YamlDocument:
+        """An independent tree to edit, at a fraction of a parse's cost; this one must stay as read.
+
+        Only a tree never written is copied faithfully: writing moves some comment tokens ruamel holds.
+        """
+        twin = object.__new__(YamlDocument)
+        twin.text, twin.layout, twin._yaml = self.text, self.layout, _yaml(self.layout, self.text)
+        twin.data = copy.deepcopy(self.data)
+        return twin
 
     def dump(self) -> str:
         out = io.StringIO()
@@ -49,7 +96,7 @@ def new_document_text(data: CommentedMap) -> str:
     return out.getvalue()
 
 
-def _yaml(layout: tuple[int, int, int], text: str) -> YAML:
+def _yaml(layout: Layout, text: str) -> YAML:
     handler = YAML(typ="rt")
     handler.preserve_quotes = True
     handler.width = 1 << 16  # never fold a long line the user wrote on one line

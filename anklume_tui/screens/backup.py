@@ -22,6 +22,7 @@ from ..engine.gpg import GpgError
 from ..engine.incus_transport import IncusError
 from ..engine.lifecycle import Target
 from ..engine.state import backups_dir
+from ..engine.telemetry import recorded_call
 from ..widgets.transfer_progress import TransferProgress
 
 TRANSFER_CSS = """
@@ -90,16 +91,17 @@ class BackupScreen(Screen):
     @work(exclusive=True, group="backup", exit_on_error=False)
     async def run_backup(self, parent: Path, recipients: list[str]) -> None:
         progress = self.query_one(TransferProgress)
+        backing_up = back_up(
+            self.incus_url,
+            self.targets,
+            parent,
+            infra_files=self.infra_files,
+            infra_root=self.infra_root,
+            recipients=recipients,
+            on_progress=progress,
+        )
         try:
-            self.done = await back_up(
-                self.incus_url,
-                self.targets,
-                parent,
-                infra_files=self.infra_files,
-                infra_root=self.infra_root,
-                recipients=recipients,
-                on_progress=progress,
-            )
+            self.done = await recorded_call("backup", None, backing_up)
         except (BackupError, GpgError, IncusError) as exc:
             progress.finish(f"failed: {exc}", complete=False)
             self.tell(f"backup failed: {exc}", "error")

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..engine.live import InstanceChange
+from ..engine.transfer_progress import human_bytes
 from ..engine.usage import InstanceKey, Usage
 from ..psot.model import Domain
 from ..psot.outline import OutlineDomain
@@ -13,7 +14,6 @@ from ..reports import MachineStatus, StatusReport
 from ..widgets.domain_table import UNKNOWN, Row
 
 DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}
-MEMORY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 Live = dict[str, dict[str, str]]  # row key -> field -> text
 
@@ -120,12 +120,7 @@ def cpu_text(percent: float | None) -> str:
 
 
 def memory_text(size: int | None) -> str:
-    if size is None:
-        return ""
-    value, step = float(size), 0
-    while value >= 1024 and step < len(MEMORY_UNITS) - 1:
-        value, step = value / 1024, step + 1
-    return f"{value:.0f}{MEMORY_UNITS[step]}" if step == 0 or value >= 100 else f"{value:.1f}{MEMORY_UNITS[step]}"
+    return "" if size is None else human_bytes(size, compact=True)
 
 
 def usage_fields(report: StatusReport, usage: dict[InstanceKey, Usage], live: Live) -> Live:

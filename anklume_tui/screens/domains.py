@@ -25,8 +25,7 @@ from ..psot.pipeline import PsotResult, run_psot
 from ..reports import StatusReport
 from ..widgets.detail import Detail, domain_detail, machine_detail
 from ..widgets.domain_table import DomainTable
-from .ai_access import AiAccessScreen
-from .command_line import UnknownCommand, parse_command
+from .command_line import PLACEHOLDER, UnknownCommand, parse_command
 from .context_menu import ContextMenu, menu_for
 from .copy_file import CopyFileActions
 from .disposable_actions import DISPOSABLE_BINDINGS, DisposableActions
@@ -34,7 +33,6 @@ from .domain_rows import SORTS, Live, View, fields_after, live_from_report, rows
 from .infra_edit_actions import EDIT_BINDINGS, InfraEditing
 from .machine_actions import ACTION_BINDINGS, MachineActions
 from .monitor_keys import MONITOR_BINDINGS, MonitorKeys
-from .plan_apply import PlanScreen
 from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS, SnapshotBackupActions
 
 RETRY_SECONDS = 5.0
@@ -111,8 +109,7 @@ class DomainsScreen(
         yield Header()
         yield Static(self.notice or "", id="notice", classes="" if self.notice else "hidden")
         yield Input(placeholder="filter machines and domains (esc clears)", id="filter")
-        commands = ":domain NAME, :machine NAME, :filter TEXT, :plan, :ai, :reload, :help, :quit"
-        yield Input(placeholder=commands, id="command")
+        yield Input(placeholder=PLACEHOLDER, id="command")
         with Horizontal(id="body"):
             yield DomainTable(id="domains", colour=self.app.colour)
             yield Detail(f"Loading {self.infra} …", id="detail")
@@ -334,26 +331,8 @@ class DomainsScreen(
             box = self.query_one("#filter", Input)
             box.value = command.argument
             box.set_class(bool(command.argument), "visible")
-        else:
-            await self.app.run_action(
-                {
-                    "plan": "screen.plan",
-                    "ai": "screen.ai_access",
-                    "gpu": "screen.gpu",
-                    "telemetry": "screen.telemetry",
-                    "reload": "screen.reload",
-                    "help": "help",
-                    "quit": "quit",
-                    "copy": "screen.copy_file",
-                    "disp": "screen.new_disposable",
-                    "snapshots": "screen.snapshot_timeline",
-                    "backup": "screen.backup",
-                    "restore": f"screen.restore_backup({command.argument!r})",
-                    "edit": f"screen.edit_infra({command.argument!r})",
-                    "add-domain": "screen.add_domain",
-                    "add-machine": f"screen.add_machine({command.argument!r})",
-                }[command.verb]
-            )
+        elif command.action is not None:
+            await self.app.run_action(command.action)
 
     @on(DomainTable.MenuRequested)
     def action_context_menu(self) -> None:
@@ -385,11 +364,16 @@ class DomainsScreen(
         if self.result is not None:
             self._refill()
 
+    # The screens below are imported when first opened: they would only slow the first paint.
     def action_plan(self) -> None:
+        from .plan_apply import PlanScreen
+
         if self.result is not None:
             self.app.push_screen(PlanScreen(self.result, self.incus_url))
 
     def action_ai_access(self) -> None:
+        from .ai_access import AiAccessScreen
+
         if self.result is None or not self.result.valid:
             self.app.notify("The infra is invalid: fix it first (p shows the errors).", severity="warning")
             return

@@ -32,8 +32,8 @@ def _command_table() -> Table:
     table = Table(title=": commands (a prefix is enough)", show_header=True, header_style="bold", expand=True)
     table.add_column("command")
     table.add_column("does")
-    for verb, does in COMMANDS.items():
-        table.add_row(f":{verb}", does)
+    for verb, known in COMMANDS.items():
+        table.add_row(f":{verb}", known.help)
     return table
 
 

@@ -42,13 +42,11 @@ def find_declared(data: object, name: str) -> tuple[str, str | None, dict] | Non
 
 
 class InfraEditing:
-    """Mixed into the domains screen: needs `self.result`, `self.infra`, `self.report(text)`, `self.check()`."""
+    """Mixed into the domains screen: needs `self.result`, `self.infra`, `self.report(text)`, `self.check()`,
+    and from its other actions `self._allowed()` (not read-only) and `self._selected_domain()`."""
 
     def _may_edit(self) -> bool:
-        if self.app.read_only:
-            self.app.notify(
-                "This is the bundled example, read-only: copy it to ./infra.yml to edit your own.", severity="warning"
-            )
+        if not self._allowed():
             return False
         if self.result is None or self.result.loaded.data is None:
             self.app.notify("The infra is not loaded (see its errors): fix it in an editor first.", severity="warning")
@@ -90,17 +88,11 @@ class InfraEditing:
     def action_add_machine(self, domain: str = "") -> None:
         if not self._may_edit():
             return
-        domain = domain or self._selected_domain()
+        domain = domain or self._selected_domain() or ""
         if domain not in declared_domains(self.result.loaded.data):
             self.app.notify(f"No domain {domain!r} to add a machine to: select one.", severity="warning")
             return
         self.open_form(EditRequest("machine", None, domain, {}))
-
-    def _selected_domain(self) -> str:
-        found = find_declared(self.result.loaded.data, self._selected_name())
-        if found is None:
-            return ""
-        return self._selected_name() if found[0] == "domain" else found[1]
 
     def action_remove_from_infra(self) -> None:
         if not self._may_edit():

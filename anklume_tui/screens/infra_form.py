@@ -88,6 +88,8 @@ class InfraForm(ModalScreen[bool]):
         self.check: CandidateCheck | None = None
         self._timer: Timer | None = None
         self._generation = 0  # which edit the last started check belongs to; older answers are dropped
+        self._check_running = False  # one check at a time: a thread already running cannot be stopped
+        self._check_again = False  # the values changed while a check ran: check once more when it ends
         self.checking = True  # from an edit until its findings show
 
     def compose(self) -> ComposeResult:
@@ -146,17 +148,29 @@ class InfraForm(ModalScreen[bool]):
     def _start_check(self) -> None:
         self._generation += 1
         self.query_one("#form-summary", Static).update("checking …")
+        if self._check_running:
+            self._check_again = True
+            return
+        self._check_running = True
         self.run_check(self._generation, self.values())
 
-    @work(thread=True, exclusive=True, group="infra-check")
+    def _check_ended(self) -> None:
+        self._check_running = False
+        if self._check_again and self.is_attached:
+            self._check_again = False
+            self._start_check()
+
+    @work(thread=True, group="infra-check")
     def run_check(self, generation: int, values: dict) -> None:
         try:
             changes = self.request.changes(self.files, values)
             check = validate_candidate(self.files, changes, self.ctx)
         except EditRefused as exc:
             self.app.call_from_thread(self._show_refusal, generation, str(exc))
-            return
-        self.app.call_from_thread(self._show_check, generation, values, changes, check)
+        else:
+            self.app.call_from_thread(self._show_check, generation, values, changes, check)
+        finally:
+            self.app.call_from_thread(self._check_ended)
 
     def _show_refusal(self, generation: int, text: str) -> None:
         if generation != self._generation:
@@ -208,18 +222,18 @@ class InfraForm(ModalScreen[bool]):
         if all(self.files.texts.get(f) == t for f, t in self.changes.items()):
             self.app.notify("Nothing to save: the form matches the file.", severity="information")
             return
-        changes = self.changes
+        changes, check = self.changes, self.check
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.run_save(changes)
+                self.run_save(changes, check)
 
         self.app.push_screen(InfraDiffScreen(preview(self.files, changes)), confirmed)
 
     @work(thread=True, exclusive=True, group="infra-save")
-    def run_save(self, changes: Changes) -> None:
+    def run_save(self, changes: Changes, check: CandidateCheck) -> None:
         try:
-            written = save(self.files, changes, self.ctx)
+            written = save(self.files, changes, self.ctx, check)
         except (EditRefused, OSError) as exc:
             self.app.call_from_thread(self.app.notify, str(exc), title="Not saved", severity="error", markup=False)
             return

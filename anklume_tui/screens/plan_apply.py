@@ -13,10 +13,10 @@ from textual.worker import Worker
 
 from ..engine.apply_lock import ApplyLocked
 from ..engine.hostinfo import gather_host_context
-from ..engine.incus_transport import IncusError, IncusUrlError
+from ..engine.incus_transport import IncusError
 from ..engine.operations import apply_infra, plan_infra
 from ..engine.plan_models import Action, Plan
-from ..engine.provision import ProvisionRefused, provision
+from ..engine.provision import provision_after_apply
 from ..engine.provision_events import ProvisionEvent
 from ..engine.reconcile import ApplyEvent
 from ..engine.telemetry import recorded_call, recorded_result
@@ -190,16 +190,12 @@ class PlanScreen(Screen):
     @work(thread=True, exclusive=True, group="apply")
     def run_provision(self) -> None:
         tree = default_output_dir(self.result.loaded.path)
-        try:
-            outcome = recorded_result(
-                "provision",
-                None,
-                lambda: provision(self.result.infra, tree, incus_url=self.incus_url, on_event=self.post_provision),
-                ok=lambda done: done.ok,
-            )
-        except (ProvisionRefused, IncusUrlError, OSError) as exc:
-            self.post_message(self.Finished(f"Applied; provisioning did not run: {exc}", False))
-            return
+        outcome = recorded_result(
+            "provision",
+            None,
+            lambda: provision_after_apply(self.result.infra, tree, None, self.incus_url, self.post_provision),
+            ok=lambda done: done.ok,
+        )
         if outcome.ok:
             self.post_message(self.Finished(f"Applied and provisioned ({len(outcome.hosts)} machine(s)).", True))
             return

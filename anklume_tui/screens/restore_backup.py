@@ -15,13 +15,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup_jobs import restore_backup
+from ..engine.backup_jobs import check_restore, import_checked
 from ..engine.backup_restore import Restored, RestoreError
 from ..engine.incus_transport import IncusError
+from ..engine.telemetry import recorded_call
 from ..widgets.transfer_progress import TransferProgress
 from .backup import TRANSFER_CSS
-
-CHECKING = "checking "  # the label prefix of engine/backup_restore.py while it reads an archive
 
 
 class RestoreBackupScreen(Screen):
@@ -33,6 +32,7 @@ class RestoreBackupScreen(Screen):
         self.path = path
         self.incus_url = incus_url
         self.running: Worker | None = None
+        self.importing = False  # the worker is past the checks: Incus is importing, esc may not cancel
         self.restored: list[Restored] = []
 
     def compose(self) -> ComposeResult:
@@ -65,13 +65,14 @@ class RestoreBackupScreen(Screen):
         name = self.query_one("#restore-name", Input).value.strip() or None
         self.log_line(f"restoring {path}" + (f" as {name}" if name else "") + " …")
         self.query_one(TransferProgress).start("checking the archives …")
+        self.importing = False
         self.running = self.run_restore(Path(path).expanduser().absolute(), name)
 
     @work(exclusive=True, group="restore-backup", exit_on_error=False)
     async def run_restore(self, path: Path, name: str | None) -> None:
         progress = self.query_one(TransferProgress)
         try:
-            self.restored = await restore_backup(self.incus_url, path, name=name, on_progress=progress)
+            self.restored = await recorded_call("restore-backup", None, self._restore(path, name, progress))
         except (RestoreError, IncusError) as exc:
             progress.finish(f"failed: {exc}", complete=False)
             self.tell(f"restore failed: {exc}", "error")
@@ -81,6 +82,11 @@ class RestoreBackupScreen(Screen):
             self.log_line(f"restored {r.project}/{r.instance}{was}, stopped")
         progress.finish(f"done: {len(self.restored)} machine(s) restored, stopped", complete=True)
         self.tell(f"{len(self.restored)} machine(s) restored from {path}", "information")
+
+    async def _restore(self, path: Path, name: str | None, progress: TransferProgress) -> list[Restored]:
+        targets = await check_restore(self.incus_url, path, name=name, on_progress=progress)
+        self.importing = True
+        return await import_checked(self.incus_url, targets, on_progress=progress)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self.running or not event.worker.is_finished:
@@ -97,8 +103,7 @@ class RestoreBackupScreen(Screen):
         if self.running is None:
             self.app.pop_screen()
             return
-        last = self.query_one(TransferProgress).last
-        if last is not None and not last.label.startswith(CHECKING):
+        if self.importing:
             self.app.notify("Incus is importing: cancelling now could leave half a machine; wait for the end.")
             return
         self.log_line("cancelling …")

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from .backup import BackupScreen
-from .restore_backup import RestoreBackupScreen
-from .snapshot_timeline import SnapshotTimelineScreen
-
 SNAPSHOT_BACKUP_BINDINGS = [Binding("T", "snapshot_timeline", "Snapshot timeline", show=False)]
 
 
@@ -16,7 +12,11 @@ class SnapshotBackupActions:
     """Mixed into the domains screen after MachineActions: needs `_targets()`, `_allowed()`, `result`,
     `incus_url`."""
 
+    # The screens are imported when first opened: they bring gzip, tarfile, gpg and the backup engine,
+    # which the first paint of the app does not need.
     def action_snapshot_timeline(self) -> None:
+        from .snapshot_timeline import SnapshotTimelineScreen
+
         what, targets = self._targets()
         if not targets:
             self.app.notify("Select a machine or a domain first.", severity="warning")
@@ -24,6 +24,8 @@ class SnapshotBackupActions:
         self.app.push_screen(SnapshotTimelineScreen(what, targets, self.incus_url, read_only=self.app.read_only))
 
     def action_backup(self) -> None:
+        from .backup import BackupScreen
+
         what, targets = self._targets()
         if not targets:
             self.app.notify("Select a machine or a domain first.", severity="warning")
@@ -41,5 +43,7 @@ class SnapshotBackupActions:
             )
 
     def action_restore_backup(self, path: str = "") -> None:
+        from .restore_backup import RestoreBackupScreen
+
         if self._allowed():
             self.app.push_screen(RestoreBackupScreen(path, self.incus_url))

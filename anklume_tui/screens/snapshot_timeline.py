@@ -27,6 +27,7 @@ from ..engine.snapshot_timeline import (
     snapshot_changes,
 )
 from ..engine.snapshots import SnapshotError, SnapshotInfo
+from ..engine.telemetry import recorded_call
 from ..engine.transfer_progress import human_bytes
 from ..widgets.snapshot_timeline import GLYPHS, STYLES, TimelineChart, snapshot_key
 from .confirm import ConfirmScreen
@@ -86,7 +87,6 @@ class SnapshotTimelineScreen(Screen):
         self.read_only = read_only
         self.reader = reader
         self.timeline: SnapshotTimeline | None = None
-        self.busy = 0  # actions under way
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -259,17 +259,15 @@ class SnapshotTimelineScreen(Screen):
 
     @work(group="timeline-actions")
     async def act(self, label: str, call: Awaitable[object]) -> None:
-        """Run one engine call; say how it went (toast and log line), then read Incus again."""
-        self.busy += 1
+        """Run one engine call, recorded in the usage log (when on) as a snapshot operation; say how it went
+        (toast and log line), then read Incus again."""
         try:
-            result = await call
+            result = await recorded_call("snapshot", None, call)
         except (SnapshotError, IncusError) as exc:
             self.note(f"{label}: failed: {exc}", severity="error")
         else:
             restarted = getattr(result, "running", False)
             self.note(f"{label}: done" + (" (Incus restarted it)" if restarted else ""))
-        finally:
-            self.busy -= 1
         self.refresh_timeline()
 
     def note(self, text: str, severity: str = "information") -> None:

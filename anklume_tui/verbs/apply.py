@@ -17,6 +17,7 @@ from ..engine.apply_lock import ApplyLocked
 from ..engine.hostinfo import gather_host_context
 from ..engine.isolation import IsolationResult, summary
 from ..engine.plan import UnknownDomain
+from ..engine.provision import provision_after_apply
 from ..engine.reconcile import ApplyEvent, ApplyResult, apply
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
@@ -29,8 +30,8 @@ from .common import (
     run_with_incus,
 )
 from .plan import action_line, orphans_out
+from .provision import print_progress, provision_out
 from .provision import print_summary as print_provision_summary
-from .provision import provision_out, provision_phase
 
 HELP = (
     "carry out the plan: create and correct projects, bridges, profiles, images and instances; then provision "
@@ -134,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
     # Ansible runs once the Incus connection is closed: it blocks for tens of seconds, and reaches Incus itself.
     provisioned = None
     if outcome.ok and not args.no_provision:  # SPEC §8.2: after reconciling, for the same domain(s)
-        provisioned = provision_phase(result.infra, default_output_dir(result.loaded.path), args.limit, args.incus)
+        provisioned = provision_after_apply(
+            result.infra, default_output_dir(result.loaded.path), args.limit, args.incus, print_progress
+        )
     if args.json:
         report = apply_report(outcome)
         report.provision = provision_out(provisioned) if provisioned is not None else None

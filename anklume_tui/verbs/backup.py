@@ -41,17 +41,16 @@ def run(args: argparse.Namespace) -> int:
     if result is None:
         return exitcodes.INVALID
     report = BackupReport(path=None, encrypted_to=args.recipient, instances=[], infra=None, missing=[], error=None)
-    if args.recipient:
-        try:
-            gpg.check_recipients(args.recipient)
-        except gpg.GpgError as exc:
-            return _fail(args, report, str(exc), exitcodes.INVALID)
     parent = Path(args.dir).absolute() if args.dir else backups_dir()
 
     async def work(client) -> int:
         from ..engine import backup
         from ..engine.snapshots import UnknownTarget, resolve_targets
 
+        try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
+            await backup.check_recipients(args.recipient)
+        except gpg.GpgError as exc:
+            return _fail(args, report, str(exc), exitcodes.INVALID)
         try:
             targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
         except UnknownTarget as exc:
@@ -69,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
                     infra_files=result.loaded.files,
                     infra_root=result.loaded.path,
                     recipients=args.recipient,
+                    recipients_checked=True,
                     on_progress=progress,
                 )
         except (backup.BackupError, gpg.GpgError) as exc:

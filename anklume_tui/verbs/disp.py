@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 
@@ -37,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.disposable import DisposableError, create_disposable
+    from ..engine.disposable_session import stop_disposable
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     result = check_infra(args)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             outcome["ran"] = await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
         finally:
             if not args.no_attach:
-                await client.change_state(disp.name, disp.project, "stop", force=True)
+                await stop_disposable(args.incus, disp)
         return exitcodes.OK
 
     code = run_with_incus(args, work)
@@ -94,25 +94,22 @@ def run(args: argparse.Namespace) -> int:
 
 def _attach_shell(args: argparse.Namespace, disp) -> int:
     """Hand the terminal to `incus exec` (the CLI does the pty and resizing), then stop the disposable."""
-    import os
+    from ..engine.console_layout import ConsoleError
+    from ..engine.disposable import DisposableError
+    from ..engine.disposable_session import shell_argv, stop_disposable
 
-    from ..engine.console_layout import ConsoleError, incus_cli_environment
-    from ..engine.disposable import shell_command
-    from ..engine.incus_transport import resolve_endpoint
-
-    incus = shutil.which("incus")
-    if incus is None:
-        print(f"error: the incus CLI is not installed: {disp.name} is left running", file=sys.stderr)
-        return exitcodes.FAILED
     try:
-        env = {**os.environ, **incus_cli_environment(resolve_endpoint(args.incus))}
+        argv = shell_argv(args.incus, disp)
+    except DisposableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exitcodes.FAILED
     except ConsoleError as exc:
         print(f"error: {exc}; {disp.name} is left running", file=sys.stderr)
         return exitcodes.FAILED
-    code = subprocess.call(shell_command(disp, incus), env=env)
+    code = subprocess.call(argv)
 
-    async def stop(client) -> int:
-        await client.change_state(disp.name, disp.project, "stop", force=True)
+    async def stop(_client) -> int:
+        await stop_disposable(args.incus, disp)
         print(f"disposable {disp.project}/{disp.name} stopped and destroyed", file=sys.stderr)
         return exitcodes.OK
 

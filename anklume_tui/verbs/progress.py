@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..engine.backup import Progress
-from ..engine.transfer_progress import describe, reading
+from ..engine.transfer_progress import Progress, describe, reading
 
 DELAY = 0.5  # quicker transfers print nothing
 

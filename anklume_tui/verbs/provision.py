@@ -17,7 +17,6 @@ from ..engine.plan import UnknownDomain
 from ..engine.provision import MissingRoles, ProvisionRefused, ProvisionResult, provision, provisionable
 from ..engine.provision_events import ProvisionEvent
 from ..psot.generate import default_output_dir
-from ..psot.model import Infra
 from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
 from .common import (
     add_incus_arguments,
@@ -78,14 +77,6 @@ def print_summary(result: ProvisionResult) -> None:
         print(f"Provisioned {len(result.hosts)} machine(s): {counts}")
     if result.log and not result.ok:
         print(f"Ansible's full output: {result.log}")
-
-
-def provision_phase(infra: Infra, tree: Path, limit: str | None, incus: str | None) -> ProvisionResult:
-    """Provisioning as the last phase of apply: whatever stops it is reported in the result, not raised."""
-    try:
-        return provision(infra, tree, limit=limit, incus_url=incus, on_event=print_progress)
-    except (ProvisionRefused, OSError) as exc:
-        return ProvisionResult(error=str(exc))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -76,7 +76,7 @@ def infra_of(tmp_path: Path, text: str = INFRA):
 
 def link(infra, source: str, destination: str) -> str | None:
     try:
-        return check_link(infra, source, destination).kind
+        return check_link(infra, source, destination).link.kind
     except TransferRefused:
         return None
 

@@ -76,6 +76,12 @@ def test_multi_gpu_lists_every_gpu_in_index_order():
     assert len(parse_processes(fixture("multi-apps.csv"))) == 3
 
 
+def test_gpu_utilisation_comes_with_the_gpu_query_and_not_available_is_none():
+    assert [g.utilisation_percent for g in parse_gpus(fixture("single-gpus.csv"))] == [37]
+    assert [g.utilisation_percent for g in parse_gpus(fixture("multi-gpus.csv"))] == [0, 87, 96, 0]
+    assert [g.utilisation_percent for g in parse_gpus(fixture("mig-gpus.csv"))] == [None, None]
+
+
 def test_mig_process_memory_not_available_is_none():
     processes = parse_processes(fixture("mig-apps.csv"))
     assert [(p.pid, p.used_memory_mib) for p in processes] == [(7731, None), (7802, None)]

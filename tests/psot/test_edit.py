@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 
+from anklume_tui.psot import infra_candidate
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.infra_candidate import preview, save, validate_candidate
 from anklume_tui.psot.infra_edit import (
@@ -21,6 +23,7 @@ from anklume_tui.psot.infra_edit import (
     remove_machine,
 )
 from anklume_tui.psot.pipeline import run_psot
+from anklume_tui.psot.yaml_roundtrip import LAYOUTS, YamlDocument, _yaml, guess_layout
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CTX = HostContext()
@@ -183,3 +186,45 @@ def test_unknown_names_are_refused_naming_them(single):
         edit_machine(files, "nope", {})
     with pytest.raises(EditRefused, match="already exists"):
         add_domain(files, {"name": "pro"})
+
+
+def test_each_usual_layout_is_read_from_the_text_and_written_back_byte_for_byte(single):
+    data = YamlDocument(single.read_text()).data
+    for layout in LAYOUTS:
+        out = io.StringIO()
+        _yaml(layout, "").dump(data, out)
+        text = out.getvalue()
+        assert guess_layout(text) == layout
+        assert YamlDocument(text).dump() == text, layout
+
+
+def test_edits_start_from_the_files_as_read_and_leave_them_so(single):
+    files = read_infra_files(single)
+    remove_domain(files, "perso")
+    add_machine(files, "pro", {"name": "pro-box", "type": "lxc", "roles": ["a"]})
+    edit_machine(files, "pro-dev", {"weight": 3})
+    changes = edit_machine(files, "pro-dev", {"name": "pro-dev"})
+    assert changes == {single: files.texts[single]}
+
+
+def test_the_check_reads_unchanged_files_from_the_snapshot_the_edit_was_made_from(directory):
+    files = read_infra_files(directory)
+    changes = edit_domain(files, "pro", {"description": "Work"})
+    (directory / "domains" / "perso.yml").write_text("perso: [broken\n")
+    check = validate_candidate(files, changes, CTX)
+    assert not check.errors, [f.render() for f in check.errors]
+
+
+def test_save_trusts_the_check_it_is_given_and_validates_only_without_one(single, monkeypatch):
+    files = read_infra_files(single)
+    changes = edit_machine(files, "pro-dev", {"weight": 5})
+    check = validate_candidate(files, changes, CTX)
+
+    def refuse(*_):
+        raise AssertionError("validated twice")
+
+    monkeypatch.setattr(infra_candidate, "validate_candidate", refuse)
+    save(files, changes, CTX, check)
+    assert "weight: 5" in single.read_text()
+    with pytest.raises(AssertionError, match="validated twice"):
+        save(read_infra_files(single), edit_machine(files, "pro-dev", {"weight": 6}), CTX)

@@ -32,3 +32,10 @@ def test_every_command_is_reached_by_its_full_name():
 def test_an_unknown_command_lists_the_known_ones():
     with pytest.raises(UnknownCommand, match=r"unknown command ':frob' \(known: :domain, :machine"):
         parse_command(":frob")
+
+
+def test_every_command_but_the_jumps_and_the_filter_names_an_action_with_its_argument():
+    assert parse_command(":restore /tmp/my backup").action == "screen.restore_backup('/tmp/my backup')"
+    assert parse_command(":plan").action == "screen.plan"
+    handled_by_the_screen = {verb for verb, known in COMMANDS.items() if known.action is None}
+    assert handled_by_the_screen == {"domain", "machine", "filter"}

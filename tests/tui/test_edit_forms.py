@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from anklume_tui.app import AnklumeApp
+from anklume_tui.psot.infra_candidate import validate_candidate
+from anklume_tui.screens import infra_form
 from anklume_tui.screens.confirm import ConfirmScreen
 from anklume_tui.screens.infra_diff import InfraDiffScreen
-from anklume_tui.screens.infra_form import InfraForm
+from anklume_tui.screens.infra_form import DEBOUNCE_SECONDS, InfraForm
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.incus_setup import isolate_host
 
@@ -118,6 +121,43 @@ async def test_a_adds_a_machine_to_the_selected_domain(infra):
         await until(pilot, lambda: isinstance(app.screen, InfraDiffScreen))
         await pilot.press("y")
         await until(pilot, lambda: "m:perso-mail" in app.screen.query_one(DomainTable).rows_by_key)
+
+
+async def test_colon_add_machine_adds_to_the_selected_machine_s_domain(infra):
+    app = AnklumeApp(infra)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await loaded(app, pilot)
+        table.move_to("m:perso-desktop")
+        await pilot.press("colon", *"add-machine", "enter")
+        await until(pilot, lambda: isinstance(app.screen, InfraForm))
+        assert text_of(app.screen, "#form-title") == "New machine in domain perso"
+
+
+async def test_one_check_runs_at_a_time_and_the_last_values_are_checked_once_it_ends(infra, monkeypatch):
+    running, overlapped, checked = [], [], []  # a check thread cannot be stopped: none may start beside it
+
+    def slow_check(files, changes, ctx):
+        overlapped.append(bool(running))
+        running.append(1)
+        time.sleep(0.6)  # longer than the pause between keystrokes below
+        checked.append(changes)
+        running.pop()
+        return validate_candidate(files, changes, ctx)
+
+    app = AnklumeApp(infra)
+    async with app.run_test(size=(140, 45)) as pilot:
+        form = await open_form(app, pilot, "m:pro-dev")
+        monkeypatch.setattr(infra_form, "validate_candidate", slow_check)
+        box = form.query_one("#field-description", Input)
+        box.focus()
+        box.value = ""
+        for key in "abc":
+            await pilot.press(key)
+            await pilot.pause(DEBOUNCE_SECONDS + 0.1)  # the debounce has fired: a check is under way
+        await until(pilot, lambda: not form.checking)
+        assert overlapped and not any(overlapped)
+        assert form.changes is not None and f'description: "{box.value}"\n' in next(iter(form.changes.values()))
+        assert form.changes == checked[-1]  # what shows is the check of the last values
 
 
 async def test_colon_add_domain_opens_an_empty_domain_form(infra):

@@ -49,16 +49,15 @@ def no_gpu_here(incusd):
 @pytest.fixture
 def fake_nvidia_smi(tmp_path, monkeypatch, incusd):
     """This machine has no NVIDIA GPU: a tiny `nvidia-smi` on PATH stands in for the hardware, printing the
-    real outputs captured in tests/fixtures/nvidia-smi (case `single`) by the query it is asked; the
-    utilisation query answers in the format nvidia-smi documents. Its process 48213 is placed, through a
-    stand-in /proc, in the cgroup Incus gives container `ai` of project `work`."""
+    real outputs captured in tests/fixtures/nvidia-smi (case `single`, its GPU 37% busy) by the query it is
+    asked. Its process 48213 is placed, through a stand-in /proc, in the cgroup Incus gives container `ai` of
+    project `work`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     smi = bin_dir / "nvidia-smi"
     smi.write_text(
         "#!/bin/sh\n"
         'case "$1" in\n'
-        "  --query-gpu=index,utilization.gpu) echo '0, 37' ;;\n"
         f"  --query-gpu=*) cat {FIXTURES}/single-gpus.csv ;;\n"
         f"  *) cat {FIXTURES}/single-apps.csv ;;\n"
         "esac\n"
