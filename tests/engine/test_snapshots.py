@@ -84,7 +84,7 @@ def test_list_json_shows_origin_and_expiry(incusd, tmp_path):
     infra = applied(incusd, tmp_path)
     assert batch(incusd, tmp_path, "snapshot", infra, "create", "work-a", "--name", "mine").returncode == 0
     expiring = json.dumps({"name": "snap0", "expires_at": "2099-01-01T00:00:00Z"})
-    incusd.incus("query", "-X", "POST", "--data", expiring, "/1.0/instances/work-a/snapshots?project=work")
+    incusd.incus("query", "--wait", "-X", "POST", "--data", expiring, "/1.0/instances/work-a/snapshots?project=work")
     incusd.incus("snapshot", "create", "work-a", "pre-apply-20260101-000000", "--project=work")
     result = batch(incusd, tmp_path, "snapshot", infra, "list", "work-a", "--json")
     assert result.returncode == 0, result.stderr
