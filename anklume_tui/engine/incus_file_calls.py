@@ -1,18 +1,35 @@
 """Files through the files API (mixed into `incus.IncusClient`; every request goes through its transport): a
-small file pushed from memory, and streamed reads and writes, chunk by chunk, so a big file never sits whole
-in memory. `incus_instances` keeps the small in-memory `pull_file`."""
+small file pushed or pulled in memory, and streamed reads and writes, chunk by chunk, so a big file never sits
+whole in memory.
+
+Incus 6.0 serves each instance's files through a helper process listening on a socket it names through a
+directory file descriptor. When one instance's idle helper exits, Incus closes its listener through a
+descriptor number another request may just have reused, and unlinks that other instance's fresh socket: the
+request fails with HTTP 500 "dial unix /proc/self/fd/N/forkfile.sock: connect: no such file or directory"
+(the race upstream describes in canonical/lxd#18403; same code in Incus). It shows when many instances have
+files written side by side, as apply and provisioning do. The next request starts a new helper, so requests
+whose body can be sent again are retried on that answer; a streamed upload cannot be, and fails."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 
+from anklume_tui.engine.incus_models import InstanceFile
 from anklume_tui.engine.incus_transport import IncusError, IncusNotFound, IncusTransport, IncusUnreachable, q
 
 CHUNK = 1 << 20
+# Seconds before each new try of a request Incus's file-helper race failed (see above).
+RACE_RETRY_DELAYS = (0.1, 0.3, 1.0)
+
+
+def lost_helper_socket(exc: IncusError) -> bool:
+    """Incus's answer when the race above took the instance's file-helper socket away."""
+    return exc.status == 500 and "forkfile.sock" in exc.message
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,18 @@ def _head(response: httpx.Response) -> FileHead:
     )
 
 
+def _file_headers(mode: int, uid: int, gid: int) -> dict[str, str]:
+    """The headers of a regular file written whole (created or overwritten) with this mode and owner."""
+    return {
+        "X-Incus-uid": str(uid),
+        "X-Incus-gid": str(gid),
+        "X-Incus-mode": f"{mode:04o}",
+        "X-Incus-type": "file",
+        "X-Incus-write": "overwrite",
+        "Content-Type": "application/octet-stream",
+    }
+
+
 async def _nothing() -> AsyncIterator[bytes]:
     return
     yield b""  # an async generator that yields nothing
@@ -54,15 +83,50 @@ async def _nothing() -> AsyncIterator[bytes]:
 class FileCalls:
     _t: IncusTransport
 
+    async def _files(
+        self,
+        method: str,
+        name: str,
+        project: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request to the instance's files API, tried again when Incus lost its file-helper socket."""
+        for delay in (*RACE_RETRY_DELAYS, None):
+            try:
+                return await self._t.send(
+                    method,
+                    f"/1.0/instances/{q(name)}/files",
+                    project=project,
+                    params={"path": path},
+                    content=content,
+                    headers=headers,
+                )
+            except IncusError as exc:
+                if delay is None or not lost_helper_socket(exc):
+                    raise
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")
+
     async def file_head(self, name: str, project: str, path: str) -> FileHead | None:
         """The type and ownership of `path` in the instance, None when nothing is there."""
         try:
-            response = await self._t.send(
-                "HEAD", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path}
-            )
+            return _head(await self._files("HEAD", name, project, path))
         except IncusNotFound:
             return None
-        return _head(response)
+
+    async def pull_file(self, name: str, project: str = "default", path: str = "") -> InstanceFile:
+        """A small file read whole into memory, or a directory's entries."""
+        response = await self._files("GET", name, project, path)
+        head = _head(response)
+        result = InstanceFile(path=path, type=head.type, uid=head.uid, gid=head.gid, mode=head.mode)
+        if head.type == "directory":
+            result.entries = list(response.json().get("metadata") or [])
+        else:
+            result.content = response.content
+        return result
 
     @contextlib.asynccontextmanager
     async def read_file(self, name: str, project: str, path: str) -> AsyncIterator[FileStream]:
@@ -78,9 +142,7 @@ class FileCalls:
         """Create a directory owned by root (its parent must exist); one already there is kept."""
         headers = {"X-Incus-uid": "0", "X-Incus-gid": "0", "X-Incus-mode": f"{mode:04o}", "X-Incus-type": "directory"}
         try:
-            await self._t.send(
-                "POST", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path}, headers=headers
-            )
+            await self._files("POST", name, project, path, headers=headers)
         except IncusError as exc:  # Incus says "file exists" (or 409) for one already there
             if isinstance(exc, IncusUnreachable) or not (exc.status == 409 or "exists" in exc.message.lower()):
                 raise
@@ -98,40 +160,18 @@ class FileCalls:
     ) -> None:
         """Create or overwrite a small regular file from memory, with this mode and owner."""
         data = content.encode() if isinstance(content, str) else content
-        await self._post_file(name, project, path, data, mode=mode, uid=uid, gid=gid, timeout=None)
+        await self._files("POST", name, project, path, content=data, headers=_file_headers(mode, uid, gid))
 
     async def write_file(
         self, name: str, project: str, path: str, chunks: AsyncIterable[bytes], *, mode: int, uid: int, gid: int
     ) -> None:
         """Create or overwrite a regular file from streamed chunks, with this mode and owner."""
-        await self._post_file(name, project, path, chunks, mode=mode, uid=uid, gid=gid, timeout=3600)
-
-    async def _post_file(
-        self,
-        name: str,
-        project: str,
-        path: str,
-        content: bytes | AsyncIterable[bytes],
-        *,
-        mode: int,
-        uid: int,
-        gid: int,
-        timeout: float | None,
-    ) -> None:
-        headers = {
-            "X-Incus-uid": str(uid),
-            "X-Incus-gid": str(gid),
-            "X-Incus-mode": f"{mode:04o}",
-            "X-Incus-type": "file",
-            "X-Incus-write": "overwrite",
-            "Content-Type": "application/octet-stream",
-        }
         await self._t.send(
             "POST",
             f"/1.0/instances/{q(name)}/files",
             project=project,
             params={"path": path},
-            content=content,
-            headers=headers,
-            timeout=timeout,
+            content=chunks,
+            headers=_file_headers(mode, uid, gid),
+            timeout=3600,
         )

@@ -1,4 +1,4 @@
-"""Instance calls of the Incus client: lifecycle, state, snapshots, exec and files (mixed into
+"""Instance calls of the Incus client: lifecycle, state, snapshots and exec (mixed into
 `incus.IncusClient`; every request goes through its transport)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 from anklume_tui.engine.incus_models import (
     ExecResult,
     Instance,
-    InstanceFile,
     InstanceState,
     InstanceWithState,
     Snapshot,
@@ -223,23 +222,3 @@ class InstanceCalls:
         with contextlib.suppress(IncusNotFound):
             await self._t.send("DELETE", path, project=project)
         return text
-
-    async def pull_file(self, name: str, project: str = "default", path: str = "") -> InstanceFile:
-        response = await self._t.send("GET", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path})
-        h = response.headers
-        kind = h.get("X-Incus-type", "file")
-        result = InstanceFile(
-            path=path,
-            type=kind,
-            uid=int(h.get("X-Incus-uid", 0)),
-            gid=int(h.get("X-Incus-gid", 0)),
-            mode=int(h.get("X-Incus-mode", "644"), 8),
-        )
-        if kind == "directory":
-            result.entries = list(response.json().get("metadata") or [])
-        else:
-            result.content = response.content
-        return result
-
-    async def delete_file(self, name: str, project: str = "default", path: str = "") -> None:
-        await self._t.send("DELETE", f"/1.0/instances/{q(name)}/files", project=project, params={"path": path})
