@@ -7,6 +7,8 @@ Async, over httpx: a unix socket (`unix:///var/lib/incus/unix.socket`) or HTTPS 
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -84,6 +86,7 @@ class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCa
     ) -> None:
         self.endpoint = resolve_endpoint(url, cert=cert, key=key, server_cert=server_cert, ca=ca)
         self._t = IncusTransport(self.endpoint, timeout=timeout, operation_timeout=operation_timeout)
+        self._file_locks = defaultdict(asyncio.Lock)
 
     @property
     def requests(self) -> int:

@@ -4,27 +4,35 @@ whole in memory.
 
 Incus 6.0 serves each instance's files through a helper process listening on a socket it names through a
 directory file descriptor. When one instance's idle helper exits, Incus closes its listener through a
-descriptor number another request may just have reused, and unlinks that other instance's fresh socket: the
-request fails with HTTP 500 "dial unix /proc/self/fd/N/forkfile.sock: connect: no such file or directory"
-(the race upstream describes in canonical/lxd#18403; same code in Incus). It shows when many instances have
-files written side by side, as apply and provisioning do. The next request starts a new helper, so requests
-whose body can be sent again are retried on that answer; a streamed upload cannot be, and fails."""
+descriptor number another request may just have reused, and unlinks that other instance's fresh socket (the
+race upstream describes in canonical/lxd#18403; same code in Incus): the request fails with HTTP 500 "dial
+unix /proc/self/fd/N/forkfile.sock: connect: no such file or directory", and the instance's helper lives on,
+unreachable, until it exits idle. Any files request for that instance sent before then waits for it, and then
+fails the same way, leaving a new unreachable helper: requests sent one after another keep failing. So files
+requests for one instance go one at a time, and one the race failed is tried again only once the orphaned
+helper has exited; a streamed upload cannot be sent again, and fails."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
 from anklume_tui.engine.incus_models import InstanceFile
 from anklume_tui.engine.incus_transport import IncusError, IncusNotFound, IncusTransport, IncusUnreachable, q
 
+T = TypeVar("T")
+
 CHUNK = 1 << 20
-# Seconds before each new try of a request Incus's file-helper race failed (see above).
-RACE_RETRY_DELAYS = (0.1, 0.3, 1.0)
+# Incus's file helper exits after 10 s without a connection then 5 s without a request (its forkfile command).
+HELPER_IDLE_EXIT = 15.0
+# Seconds before each new try of a request the race failed (see above): past the orphaned helper's exit.
+RACE_RETRY_DELAYS = (HELPER_IDLE_EXIT + 2, HELPER_IDLE_EXIT + 2)
 
 
 def lost_helper_socket(exc: IncusError) -> bool:
@@ -82,6 +90,23 @@ async def _nothing() -> AsyncIterator[bytes]:
 
 class FileCalls:
     _t: IncusTransport
+    # One lock per (project, instance): files requests for one instance go one at a time (see above).
+    _file_locks: defaultdict[tuple[str, str], asyncio.Lock]
+
+    async def _one_at_a_time(
+        self, name: str, project: str, attempt: Callable[[], Awaitable[T]], *, again: bool = True
+    ) -> T:
+        """`attempt` (one files request) while no other files request for this instance is in flight; with
+        `again`, tried again past the orphaned helper's exit when Incus lost the instance's helper socket."""
+        async with self._file_locks[(project, name)]:
+            for delay in (*RACE_RETRY_DELAYS, None) if again else (None,):
+                try:
+                    return await attempt()
+                except IncusError as exc:
+                    if delay is None or not lost_helper_socket(exc):
+                        raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     async def _files(
         self,
@@ -93,22 +118,15 @@ class FileCalls:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """One request to the instance's files API, tried again when Incus lost its file-helper socket."""
-        for delay in (*RACE_RETRY_DELAYS, None):
-            try:
-                return await self._t.send(
-                    method,
-                    f"/1.0/instances/{q(name)}/files",
-                    project=project,
-                    params={"path": path},
-                    content=content,
-                    headers=headers,
-                )
-            except IncusError as exc:
-                if delay is None or not lost_helper_socket(exc):
-                    raise
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the last try returns or raises")
+        """One request to the instance's files API whose body can be sent again."""
+        where = f"/1.0/instances/{q(name)}/files"
+        return await self._one_at_a_time(
+            name,
+            project,
+            lambda: self._t.send(
+                method, where, project=project, params={"path": path}, content=content, headers=headers
+            ),
+        )
 
     async def file_head(self, name: str, project: str, path: str) -> FileHead | None:
         """The type and ownership of `path` in the instance, None when nothing is there."""
@@ -133,7 +151,12 @@ class FileCalls:
         """`async with client.read_file(...) as found: async for chunk in found.chunks`; IncusNotFound
         when the path does not exist. A directory or a symlink comes with no chunks."""
         where = f"/1.0/instances/{q(name)}/files"
-        async with self._t.stream("GET", where, project=project, params={"path": path}) as response:
+        async with contextlib.AsyncExitStack() as stack:
+
+            def opened() -> Awaitable[httpx.Response]:
+                return stack.enter_async_context(self._t.stream("GET", where, project=project, params={"path": path}))
+
+            response = await self._one_at_a_time(name, project, opened)
             head = _head(response)
             chunks = response.aiter_bytes(CHUNK) if head.type == "file" else _nothing()
             yield FileStream(head, chunks)
@@ -166,12 +189,17 @@ class FileCalls:
         self, name: str, project: str, path: str, chunks: AsyncIterable[bytes], *, mode: int, uid: int, gid: int
     ) -> None:
         """Create or overwrite a regular file from streamed chunks, with this mode and owner."""
-        await self._t.send(
-            "POST",
-            f"/1.0/instances/{q(name)}/files",
-            project=project,
-            params={"path": path},
-            content=chunks,
-            headers=_file_headers(mode, uid, gid),
-            timeout=3600,
+        await self._one_at_a_time(
+            name,
+            project,
+            lambda: self._t.send(
+                "POST",
+                f"/1.0/instances/{q(name)}/files",
+                project=project,
+                params={"path": path},
+                content=chunks,
+                headers=_file_headers(mode, uid, gid),
+                timeout=3600,
+            ),
+            again=False,
         )

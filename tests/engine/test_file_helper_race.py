@@ -1,14 +1,20 @@
 """Incus 6.0's file-helper race (canonical/lxd#18403, same code in Incus): a files-API request fails with HTTP 500
 "dial unix /proc/self/fd/N/forkfile.sock: connect: no such file or directory" when another instance's idle
-helper unlinked this one's socket. It is too rare to provoke on demand (one request in a few hundred while
-30 containers get their files), so its answer is injected in front of the real daemon: the first requests to
-the files API get Incus's own error body, the rest reach Incus. What lands is read back with the incus CLI."""
+helper unlinked this one's socket. Too rare to provoke on demand (one request in a few hundred while 30
+containers get their files), it is made two ways: its effect on the real daemon (the live helper's socket
+unlinked by hand, which Incus then meets as it does after the race), and its answer injected in front of the
+real daemon (the first requests to the files API get Incus's own error body, with short waits between tries).
+What lands is read back with the incus CLI."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 import httpx
 import pytest
 
+from anklume_tui.engine import incus_file_calls
 from anklume_tui.engine.incus import IncusClient, IncusError
 from tests.incusd import ThrowawayIncus
 
@@ -23,11 +29,13 @@ class LosesHelperSocket(httpx.AsyncBaseTransport):
 
     def __init__(self, real: httpx.AsyncBaseTransport, failures: int, error: str = RACE) -> None:
         self.real, self.failures, self.error, self.seen = real, failures, error, 0
+        self.sent: list[str] = []  # "<instance> <path>" of each files-API request, in the order sent
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not request.url.path.endswith("/files"):
             return await self.real.handle_async_request(request)
         self.seen += 1
+        self.sent.append(f"{request.url.path.split('/')[-2]} {request.url.params['path']}")
         if self.seen > self.failures:
             return await self.real.handle_async_request(request)
         await request.aread()
@@ -50,18 +58,35 @@ async def stopped_box(incus_client: IncusClient) -> IncusClient:
     return incus_client
 
 
+@pytest.fixture
+def short_waits(monkeypatch):
+    """Injected answers are not followed by an orphaned helper: no need to wait for it to exit."""
+    monkeypatch.setattr(incus_file_calls, "RACE_RETRY_DELAYS", (0.05, 0.05))
+
+
 def cat(incusd: ThrowawayIncus, path: str) -> str:
     return incusd.incus("file", "pull", f"box{path}", "-").stdout
 
 
-async def test_a_file_push_the_race_failed_twice_lands_on_the_next_try(stopped_box, incusd):
+async def test_pushes_after_the_helper_socket_was_lost_land_once_the_orphaned_helper_exited(stopped_box, incusd):
+    await stopped_box.push_file("box", "default", "/root/first", "helper started\n")
+    (incusd.incus_dir / "run" / "box" / "forkfile.sock").unlink()  # what the race does to a live helper
+    t0 = time.monotonic()
+    await asyncio.gather(*(stopped_box.push_file("box", "default", f"/root/{n}", f"{n}\n") for n in ("a", "b", "c")))
+    waited = time.monotonic() - t0
+    assert [cat(incusd, f"/root/{n}") for n in ("a", "b", "c")] == ["a\n", "b\n", "c\n"]
+    # One failure (once the orphan exited), one wait past it, then all three: not one failure after another.
+    assert incus_file_calls.HELPER_IDLE_EXIT < waited < 2.5 * incus_file_calls.HELPER_IDLE_EXIT
+
+
+async def test_a_file_push_the_race_failed_twice_lands_on_the_next_try(stopped_box, incusd, short_waits):
     fault = inject(stopped_box, failures=2)
     await stopped_box.push_file("box", "default", "/root/note", "written\n")
     assert fault.seen == 3
     assert cat(incusd, "/root/note") == "written\n"
 
 
-async def test_directory_creation_and_reads_are_tried_again_too(stopped_box, incusd):
+async def test_directory_creation_and_reads_are_tried_again_too(stopped_box, incusd, short_waits):
     faults = [inject(stopped_box, failures=1)]
     await stopped_box.make_directory("box", "default", "/etc/anklume")
     incusd.incus("file", "push", "-", "box/etc/anklume/domain", input="work\n")
@@ -69,27 +94,43 @@ async def test_directory_creation_and_reads_are_tried_again_too(stopped_box, inc
     pulled = await stopped_box.pull_file("box", "default", "/etc/anklume/domain")
     faults.append(inject(stopped_box, failures=1))
     head = await stopped_box.file_head("box", "default", "/etc/anklume")
-    assert [f.seen for f in faults] == [2, 2, 2]
-    assert pulled.content == b"work\n" and head is not None and head.type == "directory"
+    faults.append(inject(stopped_box, failures=1))
+    async with stopped_box.read_file("box", "default", "/etc/anklume/domain") as found:
+        streamed = b"".join([chunk async for chunk in found.chunks])
+    assert [f.seen for f in faults] == [2, 2, 2, 2]
+    assert pulled.content == streamed == b"work\n" and head is not None and head.type == "directory"
 
 
-async def test_a_race_that_persists_fails_naming_the_request_after_four_tries(stopped_box, incusd):
+async def test_while_a_try_waits_no_other_files_request_for_that_instance_is_sent(stopped_box, short_waits):
+    await stopped_box.create_instance("other", image="busybox", start=False)
+    fault = inject(stopped_box, failures=1)
+    await asyncio.gather(
+        stopped_box.push_file("box", "default", "/root/a", "a"),
+        stopped_box.push_file("box", "default", "/root/b", "b"),
+        stopped_box.push_file("other", "default", "/root/c", "c"),
+    )
+    box = [sent for sent in fault.sent if sent.startswith("box ")]
+    assert box == ["box /root/a", "box /root/a", "box /root/b"]  # the try again before b, none beside it
+    assert fault.sent.index("other /root/c") < 2  # another instance's request does not wait
+
+
+async def test_a_race_that_persists_fails_naming_the_request_after_three_tries(stopped_box, incusd, short_waits):
     fault = inject(stopped_box, failures=10)
     with pytest.raises(IncusError) as raised:
         await stopped_box.push_file("box", "default", "/root/note", "never\n")
-    assert fault.seen == 4
+    assert fault.seen == 3
     assert "forkfile.sock" in str(raised.value) and "POST /1.0/instances/box/files" in str(raised.value)
     assert incusd.incus("file", "pull", "box/root/note", "-", check=False).returncode != 0
 
 
-async def test_other_server_errors_are_not_tried_again(stopped_box):
+async def test_other_server_errors_are_not_tried_again(stopped_box, short_waits):
     fault = inject(stopped_box, failures=1, error="Failed to write file: disk full")
     with pytest.raises(IncusError, match="disk full"):
         await stopped_box.push_file("box", "default", "/root/note", "x")
     assert fault.seen == 1
 
 
-async def test_a_streamed_upload_is_not_sent_twice(stopped_box):
+async def test_a_streamed_upload_is_not_sent_twice(stopped_box, short_waits):
     async def chunks():
         yield b"streamed"
 
