@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 from anklume_tui.engine.incus_backup_calls import BackupCalls
@@ -43,7 +43,20 @@ from anklume_tui.engine.incus_transport import (
     IncusUrlError,
     q,
     resolve_endpoint,
+    tried_again,
 )
+
+# Setting a bridge up or down, Incus 6.0 lists the host's interfaces then asks `ip` about each to find the
+# bridge's ports: an interface gone in between (a container starting moves its veth peer away) fails the
+# request with "Failed to delete bridge children interfaces: ... Device "vethX" does not exist", and Incus
+# undoes it. Such a request is tried again after these seconds.
+BRIDGE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+
+
+def lost_bridge_port(exc: IncusError) -> bool:
+    """Incus's answer when an interface vanished while it looked for a bridge's ports (see above)."""
+    return "bridge children interfaces" in exc.message and "does not exist" in exc.message
+
 
 __all__ = [
     "Endpoint",
@@ -144,7 +157,7 @@ class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCa
     async def delete_project(self, name: str) -> None:
         await self._t.call("DELETE", f"/1.0/projects/{q(name)}")
 
-    # Networks
+    # Networks (a bridge's set-up and removal are tried again when a host interface vanished under them)
 
     async def list_networks(self, project: str = "default") -> list[Network]:
         found = await self._t.call("GET", "/1.0/networks", project=project, params={"recursion": 1})
@@ -163,17 +176,13 @@ class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCa
         project: str = "default",
     ) -> None:
         body = {"name": name, "type": type, "config": dict(config or {}), "description": description}
-        await self._t.call("POST", "/1.0/networks", project=project, json=body)
+        await self._bridge_call(lambda: self._t.call("POST", "/1.0/networks", project=project, json=body))
 
     async def update_network(
         self, name: str, *, config: Mapping[str, str], description: str = "", project: str = "default"
     ) -> None:
-        await self._t.call(
-            "PUT",
-            f"/1.0/networks/{q(name)}",
-            project=project,
-            json={"config": dict(config), "description": description},
-        )
+        body = {"config": dict(config), "description": description}
+        await self._bridge_call(lambda: self._t.call("PUT", f"/1.0/networks/{q(name)}", project=project, json=body))
 
     async def patch_network(
         self,
@@ -184,10 +193,13 @@ class IncusClient(InstanceCalls, ReconcileCalls, HostCalls, ImageCalls, BackupCa
         project: str = "default",
     ) -> None:
         body = some(config=dict(config) if config is not None else None, description=description)
-        await self._t.call("PATCH", f"/1.0/networks/{q(name)}", project=project, json=body)
+        await self._bridge_call(lambda: self._t.call("PATCH", f"/1.0/networks/{q(name)}", project=project, json=body))
 
     async def delete_network(self, name: str, project: str = "default") -> None:
-        await self._t.call("DELETE", f"/1.0/networks/{q(name)}", project=project)
+        await self._bridge_call(lambda: self._t.call("DELETE", f"/1.0/networks/{q(name)}", project=project))
+
+    async def _bridge_call(self, attempt: Callable[[], Awaitable[object]]) -> None:
+        await tried_again(attempt, when=lost_bridge_port, delays=BRIDGE_RETRY_DELAYS)
 
     # Profiles
 

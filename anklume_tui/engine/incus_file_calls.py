@@ -24,7 +24,14 @@ from typing import TypeVar
 import httpx
 
 from anklume_tui.engine.incus_models import InstanceFile
-from anklume_tui.engine.incus_transport import IncusError, IncusNotFound, IncusTransport, IncusUnreachable, q
+from anklume_tui.engine.incus_transport import (
+    IncusError,
+    IncusNotFound,
+    IncusTransport,
+    IncusUnreachable,
+    q,
+    tried_again,
+)
 
 T = TypeVar("T")
 
@@ -99,14 +106,7 @@ class FileCalls:
         """`attempt` (one files request) while no other files request for this instance is in flight; with
         `again`, tried again past the orphaned helper's exit when Incus lost the instance's helper socket."""
         async with self._file_locks[(project, name)]:
-            for delay in (*RACE_RETRY_DELAYS, None) if again else (None,):
-                try:
-                    return await attempt()
-                except IncusError as exc:
-                    if delay is None or not lost_helper_socket(exc):
-                        raise
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the last try returns or raises")
+            return await tried_again(attempt, when=lost_helper_socket, delays=RACE_RETRY_DELAYS if again else ())
 
     async def _files(
         self,

@@ -5,13 +5,14 @@ Every HTTP request to Incus goes through `IncusTransport`; `incus.IncusClient` b
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -150,6 +151,24 @@ def resolve_endpoint(
         server_cert=Path(server_cert) if server_cert else _pinned_server_cert(conf, normalised),
         ca=Path(ca) if ca else (conf / "client.ca" if (conf / "client.ca").exists() else None),
     )
+
+
+T = TypeVar("T")
+
+
+async def tried_again(
+    attempt: Callable[[], Awaitable[T]], *, when: Callable[[IncusError], bool], delays: Sequence[float]
+) -> T:
+    """`attempt()`, tried again after each of `delays` seconds while it fails with an error `when` calls
+    passing (a known Incus race, not the request's fault); the last failure is raised as it came."""
+    for delay in (*delays, None):
+        try:
+            return await attempt()
+        except IncusError as exc:
+            if delay is None or not when(exc):
+                raise
+        await asyncio.sleep(delay)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def q(name: str) -> str:
