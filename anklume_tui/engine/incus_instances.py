@@ -191,8 +191,10 @@ class InstanceCalls:
         user: int | None = None,
         group: int | None = None,
         timeout: float | None = None,
+        output: bool = True,
     ) -> ExecResult:
-        """Run a command to completion (no stdin); its exit code and recorded stdout/stderr."""
+        """Run a command to completion (no stdin); its exit code and recorded stdout/stderr (with
+        `output=False` the output is dropped, sparing the requests that fetch and delete its logs)."""
         if not cmd:
             raise ValueError("exec needs a command")
         body: dict[str, Any] = {
@@ -200,7 +202,7 @@ class InstanceCalls:
             "environment": dict(env or {}),
             "wait-for-websocket": False,
             "interactive": False,
-            "record-output": True,
+            "record-output": output,
         }
         body.update(some(cwd=cwd, user=user, group=group))
         try:

@@ -60,9 +60,7 @@ def create_spec(exp: ExpectedInstance) -> dict:
         "type": exp.type,
         "image": exp.image,
         "profiles": exp.profiles,
-        # A container's context files are written before its first start, so the stamp goes in at
-        # creation (a run killed before the start leaves an instance never started: rewritten next time).
-        "config": exp.config if exp.type == "container" else {k: v for k, v in exp.config.items() if k != CONTEXT_KEY},
+        "config": {k: v for k, v in exp.config.items() if k != CONTEXT_KEY},
         "devices": exp.devices,
         "context": context_spec(exp),
         "start": True,
@@ -136,6 +134,7 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None) -> tuple[list[Ac
     if not changes:
         return [], []
     only_start = set(changes) - {"unborn"} == {"start"}
+    changes["type"] = exp.type  # how apply waits once it (re)starts: a VM for its agent too
     action = Action(op="start" if only_start else "update", detail=describe(drift), changes=changes, **base)
     return [action], drift
 

@@ -16,6 +16,17 @@ from .plan_models import Action
 
 WAIT_TRIES = {"container": 30, "virtual-machine": 60}
 WAIT_STEP = 2.0
+AGENT_TRIES = 30
+# Writes each file given as a (name, content) pair of arguments into /etc/anklume/, through a temporary
+# file renamed over the old one: a reader never sees half a file.
+CONTEXT_SCRIPT = """set -e
+umask 022
+mkdir -p /etc/anklume
+while [ "$#" -gt 1 ]; do
+  printf '%s' "$2" > "/etc/anklume/.$1.new"
+  mv -f "/etc/anklume/.$1.new" "/etc/anklume/$1"
+  shift 2
+done"""
 BUSY_TRIES = 120
 BUSY_STEP = 0.5
 
@@ -162,11 +173,6 @@ async def _instance(client: IncusClient, a: Action) -> None:
         await client.patch_instance(
             a.name, a.project, profiles=c.get("profiles"), config=c.get("config"), devices=c.get("devices")
         )
-    # A container never started yet gets its files first (no agent needed, and the stamp is already set
-    # at creation); otherwise they are written once it runs.
-    early = bool(c.get("context")) and kind == "container" and (c.get("create") or c.get("unborn"))
-    if early:
-        await write_context(client, a, c["context"], stamp=not c.get("create"))
     if c.get("restart"):
         await client.change_state(a.name, a.project, "restart", timeout=30)
     elif c.get("start"):
@@ -174,7 +180,9 @@ async def _instance(client: IncusClient, a: Action) -> None:
     # A container's start operation ends once it runs; a VM also needs its agent, so it is waited for.
     if c.get("restart") or (c.get("start") and kind != "container"):
         await wait_running(client, a, kind)
-    if c.get("context") and not early:
+        if kind != "container":
+            await wait_agent(client, a)
+    if c.get("context"):
         await write_context(client, a, c["context"])
 
 
@@ -223,14 +231,34 @@ async def wait_running(client: IncusClient, a: Action, kind: str) -> None:
     raise StepFailed(f"{a.target} is not Running after {tries} tries (status {inst.status})")
 
 
-async def write_context(client: IncusClient, a: Action, context: dict[str, Any], *, stamp: bool = True) -> None:
-    """/etc/anklume/{absolute_level,relative_level,vm_nested,yolo} (SPEC §5.6), then (unless set already)
-    the stamp that tells the next plan they are there."""
-    await client.make_directory(a.name, a.project, "/etc/anklume")
-    files = context["files"].items()
-    await asyncio.gather(*(client.push_file(a.name, a.project, f"/etc/anklume/{name}", text) for name, text in files))
-    if stamp:
-        await client.patch_instance(a.name, a.project, config={CONTEXT_KEY: context["stamp"]})
+async def wait_agent(client: IncusClient, a: Action) -> None:
+    """Until the VM's agent runs a command (`true`), AGENT_TRIES tries WAIT_STEP apart."""
+    for _ in range(AGENT_TRIES):
+        try:
+            if (await client.exec(a.name, a.project, ["true"], output=False, timeout=30)).ok:
+                return
+        except IncusUnreachable:
+            raise
+        except IncusError:
+            pass  # "VM agent isn't currently running"
+        await asyncio.sleep(WAIT_STEP)
+    raise StepFailed(f"{a.target}: its VM agent did not run a command after {AGENT_TRIES} tries")
+
+
+async def write_context(client: IncusClient, a: Action, context: dict[str, Any]) -> None:
+    """/etc/anklume/{absolute_level,relative_level,vm_nested,yolo} (SPEC §5.6), written by one command in
+    the running instance (a shell script, not the files API: no file-helper process per instance, and
+    no Incus file-helper race), then the stamp that tells the next plan they are there."""
+    args = [arg for name, text in context["files"].items() for arg in (name, text)]
+    command = ["sh", "-c", CONTEXT_SCRIPT, "sh", *args]
+    if not (await client.exec(a.name, a.project, command, output=False, timeout=60)).ok:
+        failed = await client.exec(a.name, a.project, command, timeout=60)  # again, for its message
+        if not failed.ok:
+            why = failed.stderr.strip() or f"exit code {failed.exit_code}"
+            if failed.exit_code == 127:
+                why += " (the context files are written by /bin/sh inside the instance)"
+            raise StepFailed(f"{a.target}: writing its context files in /etc/anklume failed: {why}")
+    await client.patch_instance(a.name, a.project, config={CONTEXT_KEY: context["stamp"]})
 
 
 _HANDLERS = {

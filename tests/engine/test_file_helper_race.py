@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
 import pytest
 
 from anklume_tui.engine import incus_file_calls
 from anklume_tui.engine.incus import IncusClient, IncusError
+from tests.engine import incus_faults
+from tests.engine.incus_faults import AnswersWithError
 from tests.incusd import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
@@ -23,32 +24,9 @@ pytestmark = pytest.mark.anyio
 RACE = "dial unix /proc/self/fd/34/forkfile.sock: connect: no such file or directory"
 
 
-class LosesHelperSocket(httpx.AsyncBaseTransport):
-    """Answers the first `failures` files-API requests as Incus does when the race hit them (`error` its text),
-    passes everything else to the real transport; counts the files-API requests it saw."""
-
-    def __init__(self, real: httpx.AsyncBaseTransport, failures: int, error: str = RACE) -> None:
-        self.real, self.failures, self.error, self.seen = real, failures, error, 0
-        self.sent: list[str] = []  # "<instance> <path>" of each files-API request, in the order sent
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not request.url.path.endswith("/files"):
-            return await self.real.handle_async_request(request)
-        self.seen += 1
-        self.sent.append(f"{request.url.path.split('/')[-2]} {request.url.params['path']}")
-        if self.seen > self.failures:
-            return await self.real.handle_async_request(request)
-        await request.aread()
-        body = {"type": "error", "error": self.error, "error_code": 500, "metadata": None}
-        return httpx.Response(500, json=body, request=request)
-
-
-def inject(client: IncusClient, failures: int, error: str = RACE) -> LosesHelperSocket:
-    """From now on, the client's next `failures` files-API requests meet the race (replacing an earlier one)."""
-    http = client._t._http
-    real = http._transport.real if isinstance(http._transport, LosesHelperSocket) else http._transport
-    http._transport = LosesHelperSocket(real, failures, error)
-    return http._transport
+def inject(client: IncusClient, failures: int, error: str = RACE) -> AnswersWithError:
+    """From now on, the client's next `failures` files-API requests meet the race."""
+    return incus_faults.inject(client, "/files", failures, error)
 
 
 @pytest.fixture
