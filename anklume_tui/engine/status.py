@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from ..psot.model import Domain, Infra, Machine
-from ..reports import DomainStatus, MachineStatus, StatusReport
+from ..reports import DisposableStatus, DomainStatus, MachineStatus, StatusReport
 from .desired import CONTEXT_KEY, PROTECTION_KEY, ExpectedInstance, desired_state
 from .incus import IncusClient
 from .incus_models import Instance, InstanceState
 from .plan_compare import describe
-from .plan_instances import plan_instance
+from .plan_instances import is_disposable, plan_instance
 from .real_state import RealState, read_state
 
 __all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "machine_differences"]
@@ -30,9 +30,11 @@ T = TypeVar("T")
 
 
 async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
-    """The status of every declared domain and machine (disabled domains included)."""
+    """The status of every declared domain and machine (disabled domains included), and of the disposables
+    living in each domain."""
     real = await read_state(client, projects=[])
-    expected = {(e.project, e.name): e for e in desired_state(infra).instances}  # enabled domains only
+    desired = desired_state(infra)
+    expected = {(e.project, e.name): e for e in desired.instances}  # enabled domains only
     present = [
         (machine, instance)
         for domain in infra.domains
@@ -47,7 +49,8 @@ async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
     )
     live = {(i.project, i.name): s for i, s in zip(running, states, strict=True)}
     counts = {(i.project, i.name): c for (_, i), c in zip(present, snapshot_counts, strict=True)}
-    return StatusReport(domains=[_domain_status(d, real, expected, live, counts) for d in infra.domains])
+    domains = [_domain_status(d, real, expected, live, counts, desired.prefix) for d in infra.domains]
+    return StatusReport(domains=domains)
 
 
 async def _bounded(limit: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -> T:
@@ -65,6 +68,7 @@ def _domain_status(
     expected: dict[tuple[str, str], ExpectedInstance],
     live: dict[tuple[str, str], InstanceState],
     counts: dict[tuple[str, str], int],
+    prefix: str,
 ) -> DomainStatus:
     machines = []
     for machine in domain.machines:
@@ -80,6 +84,11 @@ def _domain_status(
         exists=domain.project in real.projects,
         network_exists=domain.network in real.networks,
         machines=machines,
+        disposables=[
+            DisposableStatus(name=i.name, state=i.status or "unknown", type=OUR_TYPES.get(i.type, "lxc"))
+            for (project, _), i in sorted(real.instances.items())
+            if project == domain.project and is_disposable(i, prefix)
+        ],
     )
 
 

@@ -36,6 +36,7 @@ from .provision import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, Prov
 from .reconcile import (
     AppliedActionOut,
     ApplyReport,
+    DisposableStatus,
     DomainStatus,
     DriftOut,
     FlushFile,
@@ -59,6 +60,7 @@ __all__ = [
     "DispReport",
     "DoctorFinding",
     "DoctorReport",
+    "DisposableStatus",
     "DomainStatus",
     "DriftOut",
     "FindingOut",

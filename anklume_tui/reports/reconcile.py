@@ -25,6 +25,14 @@ class MachineStatus(BaseModel):
     differences: list[str]  # what differs, one line per key, when drift is "drift"
 
 
+class DisposableStatus(BaseModel):
+    """A disposable (Incus-ephemeral, `<prefix>disp-…`) living in the domain: not declared, shown all the same."""
+
+    name: str  # the Incus name
+    state: str
+    type: Literal["lxc", "vm"]
+
+
 class DomainStatus(BaseModel):
     name: str
     project: str
@@ -34,6 +42,7 @@ class DomainStatus(BaseModel):
     exists: bool  # the project exists
     network_exists: bool
     machines: list[MachineStatus]
+    disposables: list[DisposableStatus] = []
 
 
 class StatusReport(Report):

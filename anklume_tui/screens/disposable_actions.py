@@ -1,6 +1,7 @@
 """A disposable from the domains view (key N, `:disp`, a domain's menu): made in a worker in the selected
 domain (else the default disposable domain), shown as a row under its domain while it lives, then a shell in
-it (the terminal handed over; the disposable is destroyed when the shell ends) or left detached."""
+it (the terminal handed over; the disposable is destroyed when the shell ends) or left detached. Disposables
+made elsewhere (`disp`, another view) get rows too, from the status report and the events."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from ..engine.disposable_session import shell_argv, start_disposable, stop_dispo
 from ..engine.incus_transport import IncusError
 from ..engine.telemetry import recorded_call
 from ..psot.model import Infra
+from ..reports import StatusReport
 from ..widgets.domain_table import DomainTable, Row
 from .confirm import ConfirmScreen
 
 DISPOSABLE_BINDINGS = [Binding("N", "new_disposable", "New disposable", show=False)]
 ROW_PREFIX = "x:"  # row keys of disposables: "x:<project>/<name>"
+DESTROYED_BY = {"instance-stopped", "instance-shutdown"}
 
 
 def row_key(disposable: Disposable) -> str:
@@ -28,6 +31,10 @@ def row_key(disposable: Disposable) -> str:
 
 def is_disposable_row(row: Row | None) -> bool:
     return row is not None and row.key.startswith(ROW_PREFIX)
+
+
+def disposable_row(disposable: Disposable, trust: str, state: str) -> Row:
+    return Row(key=row_key(disposable), name=disposable.name, trust=trust, kind="disp", ip="DHCP", state=state)
 
 
 class DisposableActions:
@@ -83,9 +90,8 @@ class DisposableActions:
             self.app.notify(str(exc), title="disposable: failed", severity="error")
             return
         owner = next(d for d in infra.domains if d.project == disposable.project)
-        key = row_key(disposable)
-        row = Row(key=key, name=disposable.name, trust=owner.effective_trust, kind="disp", ip="DHCP", state="Running")
-        self.disposables[key] = (owner.name, disposable, row)
+        row = disposable_row(disposable, owner.effective_trust, "Running")
+        self.disposables[row.key] = (owner.name, disposable, row)
         self._refill()
         self.report(f"disposable {disposable.project}/{disposable.name}: running ({disposable.image})")
         self._offer_shell(disposable)
@@ -147,15 +153,46 @@ class DisposableActions:
         if self.disposables.pop(key, None) is not None:
             self._refill()
 
+    def take_disposables(self, report: StatusReport) -> None:
+        """The disposables Incus holds, wherever they were made (this view, another, `disp`), as rows;
+        rows of disposables gone meanwhile go (called with each status report, before the table is filled)."""
+        found: dict[str, tuple[str, Disposable, Row]] = {}
+        for domain in report.domains:
+            for seen in domain.disposables:
+                kind = "virtual-machine" if seen.type == "vm" else "container"
+                disposable = Disposable(project=domain.project, name=seen.name, image="", type=kind)
+                key = row_key(disposable)
+                known = self.disposables.get(key)
+                if known is not None:
+                    disposable = known[1]
+                found[key] = (domain.name, disposable, disposable_row(disposable, domain.trust_level, seen.state))
+        self.disposables = found
+
+    def _made_elsewhere(self, project: str, name: str) -> tuple[str, str] | None:
+        """(domain, trust) when `name` in `project` is a disposable of a declared domain (`<prefix>disp-…`)."""
+        infra = self.result.infra if self.result is not None else None
+        for domain in infra.domains if infra is not None else []:
+            prefix = domain.project.removesuffix(domain.name)
+            if domain.project == project and name.startswith(f"{prefix}disp-"):
+                return domain.name, domain.effective_trust
+        return None
+
     def on_domains_screen_instance_changed(self, message) -> None:
-        """Events about disposables (not declared, so the screen itself ignores them): state, and gone."""
+        """Events about disposables (not declared, so the screen itself ignores them): one appearing, its
+        state, and gone. Incus-ephemeral, a disposable is destroyed once stopped, and Incus may say so before
+        it says stopped: a stop event removes its row too, and never makes one."""
         change = message.change
         key = f"{ROW_PREFIX}{change.project}/{change.name}"
-        if key not in self.disposables:
-            return
-        if change.status is None:
+        if change.status is None or change.action in DESTROYED_BY:
             self._forget_disposable(key)
             return
-        domain, disposable, row = self.disposables[key]
-        self.disposables[key] = (domain, disposable, replace(row, state=change.status))
-        self.query_one(DomainTable).update_row(key, state=change.status)
+        if key in self.disposables:
+            domain, disposable, row = self.disposables[key]
+            self.disposables[key] = (domain, disposable, replace(row, state=change.status))
+            self.query_one(DomainTable).update_row(key, state=change.status)
+            return
+        owner = self._made_elsewhere(change.project, change.name)
+        if owner is not None:
+            disposable = Disposable(project=change.project, name=change.name, image="", type="container")
+            self.disposables[key] = (owner[0], disposable, disposable_row(disposable, owner[1], change.status))
+            self._refill()

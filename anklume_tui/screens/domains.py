@@ -169,6 +169,7 @@ class DomainsScreen(
 
     def on_domains_screen_status_arrived(self, message: StatusArrived) -> None:
         self.status = message.report
+        self.take_disposables(message.report)
         self.live, self.by_instance = live_from_report(message.report)
         for key, cells in usage_fields(self.status, self.usage or {}, self.live).items():
             self.live.setdefault(key, {}).update(cells)

@@ -74,6 +74,8 @@ def render_table(report: StatusReport, details: bool = False) -> str:
             )
             if details and machine.differences:
                 notes[len(rows) - 1] = machine.differences
+        for disposable in domain.disposables:
+            rows.append((label, "(disposable)", disposable.name, disposable.state, disposable.type) + ("-",) * 4)
     widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(COLUMNS, widths, strict=True)).rstrip()]
     for index, row in enumerate(rows):
@@ -81,5 +83,7 @@ def render_table(report: StatusReport, details: bool = False) -> str:
         lines += [f"    {note}" for note in notes.get(index, [])]
     machines = [m for d in report.domains for m in d.machines]
     drifting = sum(m.drift in ("drift", "missing") for m in machines)
-    lines.append(f"{len(report.domains)} domain(s), {len(machines)} machine(s), {drifting} drifting or missing")
+    disposables = sum(len(d.disposables) for d in report.domains)
+    also = f", {disposables} disposable(s)" if disposables else ""
+    lines.append(f"{len(report.domains)} domain(s), {len(machines)} machine(s){also}, {drifting} drifting or missing")
     return "\n".join(lines)

@@ -142,3 +142,17 @@ def test_status_with_an_invalid_infra_exits_2(tmp_path, capsys):
     path = tmp_path / "infra.yml"
     path.write_text("project_name: x\n")
     assert cli.main(["--batch", "status", "--infra", str(path), "--incus", f"unix://{tmp_path}/none"]) == 2
+
+
+def test_disposables_living_in_a_domain_are_reported_under_it_wherever_they_were_made(small_setup, incusd, capsys):
+    incusd.incus("launch", "busybox", "disp-elsewhere", "--ephemeral", "--project=work")
+    incusd.incus("launch", "busybox", "kept-by-hand", "--ephemeral", "--project=work")  # not a disposable's name
+    code, out, _ = batch(capsys, incusd, "status", "--json", "--infra", str(small_setup))
+    assert code == 0
+    domains = {d["name"]: d for d in json.loads(out)["domains"]}
+    assert domains["work"]["disposables"] == [{"name": "disp-elsewhere", "state": "Running", "type": "lxc"}]
+    assert domains["old"]["disposables"] == []
+    code, out, _ = batch(capsys, incusd, "status", "--infra", str(small_setup))
+    row = next(line for line in out.splitlines() if "disp-elsewhere" in line).split()
+    assert row[:5] == ["work", "(disposable)", "disp-elsewhere", "Running", "lxc"]
+    assert out.splitlines()[-1].startswith("2 domain(s), 4 machine(s), 1 disposable(s)")

@@ -97,3 +97,21 @@ async def test_colon_disp_then_a_shell_hands_over_the_terminal_and_the_end_of_th
         assert argv[argv.index("exec") :] == ["exec", "--project=throw", name, "--", "/bin/sh", "-l"]
         await until(pilot, lambda: not disposable_keys(table), timeout=30)
         assert not pylxd_reader("throw").instances.exists(name)
+
+
+async def test_disposables_made_elsewhere_show_under_their_domain_and_go_once_stopped(incusd, infra):
+    incusd.incus("launch", "busybox", "disp-before", "--ephemeral", "--project=work")
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: "x:work/disp-before" in table.rows_by_key)  # from the status report
+        keys = list(table.rows_by_key)
+        assert keys.index("m:work-a") < keys.index("x:work/disp-before") < keys.index("d:throw")
+        assert table.rows_by_key["x:work/disp-before"].state == "Running"
+        incusd.incus("launch", "busybox", "disp-during", "--ephemeral", "--project=throw")
+        await until(pilot, lambda: table.rows_by_key.get("x:throw/disp-during") is not None, timeout=30)
+        await until(pilot, lambda: table.rows_by_key["x:throw/disp-during"].state == "Running", timeout=30)
+        assert list(table.rows_by_key).index("x:throw/disp-during") > list(table.rows_by_key).index("m:throw-box")
+        incusd.incus("stop", "disp-before", "--project=work", "--force")  # ephemeral: stopping destroys it
+        await until(pilot, lambda: "x:work/disp-before" not in table.rows_by_key, timeout=30)
+        assert disposable_keys(table) == ["x:throw/disp-during"]
