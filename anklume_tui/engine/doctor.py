@@ -220,6 +220,8 @@ def subnet_findings(infra: str | None) -> list[DoctorFinding]:
     except Exception:  # no infra, or one that does not load: `validate` is the place to say why
         return [ok("subnets", "no infra found: host subnet conflicts not checked")]
     conflicts = [f for f in result.findings if f.rule == "H1"]
+    if result.infra is None and not conflicts:  # missing, unreadable or invalid: nothing to compare
+        return [ok("subnets", f"{path}: no valid infra there: host subnet conflicts not checked (see `validate`)")]
     if not conflicts:
         return [ok("subnets", f"{path}: no domain subnet overlaps a host interface")]
     return [

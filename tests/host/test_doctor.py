@@ -136,6 +136,18 @@ def test_a_subnet_conflict_with_the_infra_is_reported(tmp_path, monkeypatch):
     assert finding.status == "error" and "SUBNET CONFLICT" in finding.message and "zone_base" in finding.fix
 
 
+def test_without_a_valid_infra_the_subnet_check_says_it_did_not_compare(tmp_path):
+    host = healthy_host(tmp_path)
+    for infra in (tmp_path / "nothing-here.yml", tmp_path / "broken.yml"):
+        if infra.name == "broken.yml":
+            infra.write_text("domains: [not, a, mapping]\n")
+        (finding,) = (f for f in host_findings(host, str(infra)) if f.check == "subnets")
+        assert (
+            finding.status == "ok"
+            and finding.message == f"{infra}: no valid infra there: host subnet conflicts not checked (see `validate`)"
+        )
+
+
 def test_unreachable_incus_alone_exits_3_and_every_other_check_still_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "none"))
     host = healthy_host(tmp_path)
