@@ -12,6 +12,7 @@ from .incus import IncusClient
 from .plan import make_plan
 from .plan_models import Plan
 from .reconcile import ApplyResult, EventSink, apply
+from .running_check import not_running
 
 
 async def plan_infra(url: str | None, infra: Infra, host: HostContext, *, limit: str | None = None) -> Plan:
@@ -24,6 +25,11 @@ async def apply_infra(
 ) -> ApplyResult:
     async with IncusClient(url) as client:
         return await apply(client, infra, limit=limit, host=host, on_event=on_event)
+
+
+async def machines_not_running(url: str | None, infra: Infra, *, limit: str | None = None) -> list[str]:
+    async with IncusClient(url) as client:
+        return await not_running(client, infra, limit)
 
 
 async def switch_ai_access(

@@ -1,5 +1,6 @@
-"""apply (SPEC §8.2): lock, plan, pre-apply snapshots, reconcile in §8.3 order with independent actions
-in parallel, journal and progress events, snapshot retention.
+"""apply (SPEC §8.2): lock, plan, the bridges' configuration backed up, pre-apply snapshots, reconcile in §8.3
+order with independent actions in parallel, journal and progress events, snapshot retention. Provisioning and
+the check that every machine runs follow, outside (verbs/apply.py, the TUI's plan screen).
 
 Each domain runs its own pipeline, all domains at once: its project (its bridge alongside, as a bridge
 needs no project), then its images, then its profiles (whose nic names the bridge), then its instances,
@@ -28,6 +29,7 @@ from .apply_lock import ApplyLock, Journal
 from .incus import IncusClient
 from .incus_transport import IncusUnreachable
 from .isolation import IsolationResult, apply_isolation, summary
+from .network_backup import applied_bridges, back_up_networks
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
 from .reconcile_steps import StepFailed, run_action
@@ -67,6 +69,7 @@ class ApplyResult:
     snapshotted: list[str] = field(default_factory=list)  # project/instance
     retention_deleted: list[str] = field(default_factory=list)
     isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded after the instances
+    network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
 
     @property
     def ok(self) -> bool:
@@ -224,6 +227,14 @@ async def apply(
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
         if not plan.empty:
+            try:
+                result.network_backup = await back_up_networks(
+                    client, applied_bridges(infra, limit), state_dir, apply_id
+                )
+            except OSError as exc:
+                run.emit("note", None, f"network configuration backup failed ({exc}); going on")
+            if result.network_backup is not None:
+                run.emit("note", None, f"network configuration saved to {result.network_backup}")
             await _reconcile(run, result, client, state_dir, limit, snapshots)
         result.isolation = await apply_isolation(client, infra)
         run.emit("note", None, summary(result.isolation))

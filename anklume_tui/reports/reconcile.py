@@ -127,3 +127,5 @@ class ApplyReport(Report):
     snapshotted: list[str]  # project/instance
     nftables: IsolationOut | None = None  # step 7; None when apply did not get that far
     provision: ProvisionOut | None = None  # None with --no-provision, or when reconciling failed
+    network_backup: str | None = None  # the bridges' configuration before this apply (none on a no-op apply)
+    not_running: list[str] | None = None  # "project/instance (status)"; None when apply did not get that far

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +16,7 @@ from textual.worker import Worker
 from ..engine.apply_lock import ApplyLocked
 from ..engine.hostinfo import gather_host_context
 from ..engine.incus_transport import IncusError
-from ..engine.operations import apply_infra, plan_infra
+from ..engine.operations import apply_infra, machines_not_running, plan_infra
 from ..engine.plan_models import Action, Plan
 from ..engine.provision import provision_after_apply
 from ..engine.provision_events import ProvisionEvent
@@ -196,12 +198,18 @@ class PlanScreen(Screen):
             lambda: provision_after_apply(self.result.infra, tree, None, self.incus_url, self.post_provision),
             ok=lambda done: done.ok,
         )
+        try:  # SPEC §8.2: the last check, once provisioning ended
+            stopped = asyncio.run(machines_not_running(self.incus_url, self.result.infra))
+        except IncusError as exc:
+            stopped = [f"not checked: {exc}"]
+        end = f" Not Running at the end: {', '.join(stopped)}." if stopped else ""
         if outcome.ok:
-            self.post_message(self.Finished(f"Applied and provisioned ({len(outcome.hosts)} machine(s)).", True))
+            text = f"Applied and provisioned ({len(outcome.hosts)} machine(s)).{end}"
+            self.post_message(self.Finished(text, not stopped))
             return
         where = f" (Ansible's log: {outcome.log})" if outcome.log else ""
         problem = outcome.error or f"{len(outcome.problems)} task(s) failed or unreachable"
-        self.post_message(self.Finished(f"Applied; provisioning: {problem}{where}.", False))
+        self.post_message(self.Finished(f"Applied; provisioning: {problem}{where}.{end}", False))
 
     def post_provision(self, event: ProvisionEvent) -> None:
         self.post_message(self.Provisioning(event))

@@ -1,9 +1,11 @@
-"""`apply`: validate, lock, plan, pre-apply snapshots, reconcile, isolation ruleset; progress on stderr.
+"""`apply`: validate, lock, plan, network-configuration backup, pre-apply snapshots, reconcile, isolation
+ruleset, provisioning, then the check that every machine of the applied domains runs; progress on stderr.
 
-Exit codes: 0 every action done and the isolation ruleset loaded (protected orphans that --prune did not
-delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or another apply or
-provision holds the lock ("another apply or provision is running (pid N)"), or provisioning (Ansible,
-unless --no-provision) had a failed task or an unreachable machine; 2 invalid infra or unknown --limit; 3 Incus
+Exit codes: 0 every action done, the isolation ruleset loaded and every machine Running (protected orphans
+that --prune did not delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or
+another apply or provision holds the lock ("another apply or provision is running (pid N)"), or provisioning
+(Ansible, unless --no-provision) had a failed task or an unreachable machine, or a machine is not Running at
+the end; 2 invalid infra or unknown --limit; 3 Incus
 unreachable (mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 
@@ -19,6 +21,7 @@ from ..engine.isolation import IsolationResult, summary
 from ..engine.plan import UnknownDomain
 from ..engine.provision import provision_after_apply
 from ..engine.reconcile import ApplyEvent, ApplyResult, apply
+from ..engine.running_check import not_running
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
 from .common import (
@@ -63,6 +66,7 @@ def apply_report(result: ApplyResult) -> ApplyReport:
         pre_apply_snapshot=result.snapshot,
         snapshotted=result.snapshotted,
         nftables=isolation_out(result.isolation),
+        network_backup=str(result.network_backup) if result.network_backup else None,
     )
 
 
@@ -138,13 +142,28 @@ def run(args: argparse.Namespace) -> int:
         provisioned = provision_after_apply(
             result.infra, default_output_dir(result.loaded.path), args.limit, args.incus, print_progress
         )
+    stopped: list[str] | None = None
+    if outcome.ok:  # SPEC §8.2: the last check, once provisioning ended
+        found: list[list[str]] = []
+
+        async def check(client) -> int:
+            found.append(await not_running(client, result.infra, args.limit))
+            return exitcodes.OK
+
+        code = run_with_incus(args, check)
+        if not found:
+            return code
+        stopped = found[0]
     if args.json:
         report = apply_report(outcome)
         report.provision = provision_out(provisioned) if provisioned is not None else None
+        report.not_running = stopped
         emit_json(report)
     else:
         print_result(outcome)
         if provisioned is not None:
             print_provision_summary(provisioned)
+        if stopped:
+            print(f"not Running at the end: {', '.join(stopped)}")
     provisioned_ok = provisioned is None or provisioned.ok
-    return exitcodes.OK if outcome.ok and provisioned_ok else exitcodes.FAILED
+    return exitcodes.OK if outcome.ok and provisioned_ok and not stopped else exitcodes.FAILED

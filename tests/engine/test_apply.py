@@ -3,8 +3,14 @@ CLI or pylxd, never only through our own client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
+from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.running_check import not_running
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import INSTANCES, THREE_DOMAINS, batch, instances, plan_json
 
 MANAGED = "user.anklume.managed"
@@ -79,6 +85,8 @@ def test_second_apply_reports_no_actions(incusd, tmp_path):
     report = json.loads(second.stdout)
     assert report["actions"] == [] and report["ok"] is True
     assert report["pre_apply_snapshot"] is None  # a no-op apply takes no snapshot
+    assert report["network_backup"] is None  # nor a network-configuration backup
+    assert report["not_running"] == []  # the last check: every machine runs
     assert plan_json(incusd, tmp_path, infra) == {"schema_version": 1, "actions": [], "drift": [], "orphans": []}
 
 
@@ -104,8 +112,14 @@ def test_manual_drift_shows_in_plan_and_apply_fixes_it(incusd, tmp_path):
         ("update", "instance", "work-dev"),
         ("update", "instance", "work-web"),
     ]
-    fixed = batch(incusd, tmp_path, "apply", infra)
+    fixed = batch(incusd, tmp_path, "apply", infra, "--json")
     assert fixed.returncode == 0, fixed.stderr
+    report = json.loads(fixed.stdout)
+    assert report["not_running"] == []
+    saved = json.loads(Path(report["network_backup"]).read_text())["networks"]  # as they were before
+    assert sorted(saved) == ["net-admin", "net-lab", "net-work"]
+    assert saved["net-lab"]["config"]["ipv4.nat"] == "false" and saved["net-work"]["config"]["ipv4.nat"] == "true"
+    assert f"network configuration saved to {report['network_backup']}" in fixed.stderr
     found = instances(incusd)
     assert found[("work", "work-dev")]["config"]["limits.memory"] == "256MiB"
     assert found[("work", "work-web")]["devices"]["data"]["source"] == "data"
@@ -175,3 +189,17 @@ def test_nesting_prefix_names_every_incus_object_and_context_files(incusd, tmp_p
     assert (level.stdout.strip(), relative.stdout.strip()) == ("2", "2")
     again = plan_json(incusd, tmp_path, infra, "--limit", "lab", context_dir=context)
     assert again["actions"] == []
+
+
+def test_the_last_check_names_each_machine_of_the_applied_domains_that_is_not_running(incusd, tmp_path):
+    infra = write_infra(tmp_path)
+    assert batch(incusd, tmp_path, "apply", infra).returncode == 0
+    incusd.incus("stop", "admin-ctl", "--project=admin", "--force")
+    checked = run_psot(infra, HostContext(skip_subnet_check=True)).infra
+
+    async def check(limit):
+        async with IncusClient(incusd.url) as client:
+            return await not_running(client, checked, limit)
+
+    assert asyncio.run(check(None)) == ["admin/admin-ctl (Stopped)"]
+    assert asyncio.run(check("lab")) == []
