@@ -17,6 +17,7 @@ from .real_state import MANAGED_KEY
 FALLBACK_IMAGE = "images:debian/13"
 DISPOSABLE_TRUST = "disposable"
 DISPOSABLE_KEY = "user.anklume.disposable"
+NAME_STEM = "disp-"
 
 
 class DisposableError(Exception):
@@ -54,7 +55,12 @@ def choose_domain(infra, requested: str | None):
 
 
 def disposable_name(prefix: str, now: datetime | None = None) -> str:
-    return f"{prefix}disp-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+    return f"{prefix}{NAME_STEM}{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def named_as_disposable(name: str, prefix: str) -> bool:
+    """Whether an instance name is a disposable's (`<prefix>disp-…`)."""
+    return name.startswith(f"{prefix}{NAME_STEM}")
 
 
 async def _free_name(client: IncusClient, project: str, base: str) -> str:

@@ -269,4 +269,5 @@ async def make_plan(
     plan = compute_plan(desired, real, volumes, prune=prune, limit=limit)
     plan.actions = enforce_gpu_policy(infra, desired, real, plan.actions)
     plan.requests = client.requests - before
+    plan.bridges = {n.name: real.networks[n.name] for n in desired.networks if n.name in real.networks}
     return plan

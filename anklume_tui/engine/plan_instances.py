@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..psot.constants import MANAGED_KEY
 from .desired import CONTEXT_KEY, PROTECTION_KEY, DesiredState, ExpectedInstance, ExpectedVolume
+from .disposable import named_as_disposable
 from .incus_models import Instance, Project, StorageVolume
 from .plan_compare import config_diff, describe, devices_diff, drift_entries, merged_device
 from .plan_models import Action, Drift, Orphan
@@ -157,7 +158,7 @@ def instance_actions(
 
 
 def is_disposable(instance: Instance, prefix: str) -> bool:
-    return instance.ephemeral and instance.name.startswith(f"{prefix}disp-")
+    return instance.ephemeral and named_as_disposable(instance.name, prefix)
 
 
 def find_orphans(

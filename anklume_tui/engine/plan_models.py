@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .incus_models import Network
+
 Kind = Literal["project", "network", "profile", "image", "volume", "instance"]
 # create: the object is missing; update: some declared fields differ (or the managed tag is missing);
 # copy: a local image is copied from project `default`; download: a remote image is fetched from its server;
@@ -72,6 +74,8 @@ class Plan(BaseModel):
     limit: str | None = None
     # HTTP requests the plan's reading cost (for the benchmark and the curious).
     requests: int = 0
+    # The bridges in scope as Incus held them when planned (apply saves them before changing anything).
+    bridges: dict[str, Network] = Field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

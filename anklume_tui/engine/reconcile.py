@@ -29,7 +29,7 @@ from .apply_lock import ApplyLock, Journal
 from .incus import IncusClient
 from .incus_transport import IncusUnreachable
 from .isolation import IsolationResult, apply_isolation, summary
-from .network_backup import applied_bridges, back_up_networks
+from .network_backup import save_networks
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
 from .reconcile_steps import StepFailed, run_action
@@ -228,9 +228,7 @@ async def apply(
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
         if not plan.empty:
             try:
-                result.network_backup = await back_up_networks(
-                    client, applied_bridges(infra, limit), state_dir, apply_id
-                )
+                result.network_backup = await asyncio.to_thread(save_networks, plan.bridges, state_dir, apply_id)
             except OSError as exc:
                 run.emit("note", None, f"network configuration backup failed ({exc}); going on")
             if result.network_backup is not None:

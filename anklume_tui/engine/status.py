@@ -49,8 +49,14 @@ async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
     )
     live = {(i.project, i.name): s for i, s in zip(running, states, strict=True)}
     counts = {(i.project, i.name): c for (_, i), c in zip(present, snapshot_counts, strict=True)}
-    domains = [_domain_status(d, real, expected, live, counts, desired.prefix) for d in infra.domains]
-    return StatusReport(domains=domains)
+    disposables: dict[str, list[DisposableStatus]] = {}
+    for (project, _), i in sorted(real.instances.items()):
+        if is_disposable(i, desired.prefix):
+            kind = OUR_TYPES.get(i.type, "lxc")
+            disposables.setdefault(project, []).append(
+                DisposableStatus(name=i.name, state=i.status or "unknown", type=kind)
+            )
+    return StatusReport(domains=[_domain_status(d, real, expected, live, counts, disposables) for d in infra.domains])
 
 
 async def _bounded(limit: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -> T:
@@ -68,7 +74,7 @@ def _domain_status(
     expected: dict[tuple[str, str], ExpectedInstance],
     live: dict[tuple[str, str], InstanceState],
     counts: dict[tuple[str, str], int],
-    prefix: str,
+    disposables: dict[str, list[DisposableStatus]],
 ) -> DomainStatus:
     machines = []
     for machine in domain.machines:
@@ -84,11 +90,7 @@ def _domain_status(
         exists=domain.project in real.projects,
         network_exists=domain.network in real.networks,
         machines=machines,
-        disposables=[
-            DisposableStatus(name=i.name, state=i.status or "unknown", type=OUR_TYPES.get(i.type, "lxc"))
-            for (project, _), i in sorted(real.instances.items())
-            if project == domain.project and is_disposable(i, prefix)
-        ],
+        disposables=disposables.get(domain.project, []),
     )
 
 

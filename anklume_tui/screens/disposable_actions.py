@@ -11,7 +11,7 @@ from textual import work
 from textual.binding import Binding
 
 from ..engine.console_layout import ConsoleError
-from ..engine.disposable import Disposable, DisposableError
+from ..engine.disposable import Disposable, DisposableError, named_as_disposable
 from ..engine.disposable_session import shell_argv, start_disposable, stop_disposable
 from ..engine.incus_transport import IncusError
 from ..engine.telemetry import recorded_call
@@ -171,11 +171,9 @@ class DisposableActions:
     def _made_elsewhere(self, project: str, name: str) -> tuple[str, str] | None:
         """(domain, trust) when `name` in `project` is a disposable of a declared domain (`<prefix>disp-…`)."""
         infra = self.result.infra if self.result is not None else None
-        for domain in infra.domains if infra is not None else []:
-            prefix = domain.project.removesuffix(domain.name)
-            if domain.project == project and name.startswith(f"{prefix}disp-"):
-                return domain.name, domain.effective_trust
-        return None
+        if infra is None or not named_as_disposable(name, infra.prefix):
+            return None
+        return next(((d.name, d.effective_trust) for d in infra.domains if d.project == project), None)
 
     def on_domains_screen_instance_changed(self, message) -> None:
         """Events about disposables (not declared, so the screen itself ignores them): one appearing, its
