@@ -12,10 +12,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
-from .engine.state import bundled_example
+from .engine.host.paths import bundled_example
 from .psot.load import discover_infra, resolve_infra_path
 from .psot.outline import OutlineDomain, outline
-from .screens.domains import DomainsScreen
+from .screens.domains.screen import DomainsScreen
 from .screens.help import HelpScreen
 from .user_themes import user_themes
 
@@ -77,7 +77,7 @@ class AnklumeApp(App):
 
     def hand_over_terminal(self, argv: list[str]) -> None:
         """Give the terminal to a program (the tmux console) and come back when it ends. Tests replace this."""
-        from .engine.console_open import run_attached
+        from .engine.console.attach import run_attached
 
         with self.suspend():
             run_attached(argv)

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import exitcodes
-from .engine.telemetry import recorded_run
+from .engine.host.telemetry import recorded_run
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
 from .verbs import backup as backup_verb
 from .verbs import copy_file as copy_file_verb

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.css.stylesheet import Stylesheet, StylesheetError, StylesheetParseError
 from textual.css.tokenizer import TokenError
 
-from .engine.state import user_themes_dir
+from .engine.host.paths import user_themes_dir
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine_plan_apply import available  # noqa: E402
 
-from anklume_tui.engine.disposable import create_disposable  # noqa: E402
-from anklume_tui.engine.incus import IncusClient  # noqa: E402
-from anklume_tui.engine.reconcile import apply  # noqa: E402
+from anklume_tui.engine.incus.client import IncusClient  # noqa: E402
+from anklume_tui.engine.machines.disposables import create_disposable  # noqa: E402
+from anklume_tui.engine.reconcile.apply import apply  # noqa: E402
 from anklume_tui.psot.context import HostContext  # noqa: E402
 from anklume_tui.psot.pipeline import run_psot  # noqa: E402
 from tests.incusd import ThrowawayIncus  # noqa: E402

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from anklume_tui.engine.incus import IncusClient  # noqa: E402
-from anklume_tui.engine.plan import make_plan  # noqa: E402
-from anklume_tui.engine.reconcile import apply  # noqa: E402
+from anklume_tui.engine.incus.client import IncusClient  # noqa: E402
+from anklume_tui.engine.reconcile.apply import apply  # noqa: E402
+from anklume_tui.engine.reconcile.plan import make_plan  # noqa: E402
 from anklume_tui.psot.context import HostContext  # noqa: E402
 from anklume_tui.psot.pipeline import run_psot  # noqa: E402
 from tests.engine.apply_helpers import many_machines  # noqa: E402

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pylxd
 import pytest
 
-from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.incus.client import IncusClient
 from tests.incus_images import ImageFiles, build_debian_image
 from tests.incusd import ThrowawayIncus, incus_installed
 

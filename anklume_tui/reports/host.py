@@ -1,4 +1,4 @@
-"""Documents about the host: telemetry, doctor, gpu (engine/telemetry.py, doctor.py, gpu.py build them; the
+"""Documents about the host: telemetry, doctor, gpu (engine/host/telemetry.py, doctor.py, gpu.py build them; the
 TUI reuses them)."""
 
 from __future__ import annotations

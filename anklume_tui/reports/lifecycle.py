@@ -63,7 +63,7 @@ class GoldenReport(Report):
     items: list[GoldenOut]
 
 
-# backup, restore-backup (engine/backup.py, engine/backup_restore.py)
+# backup, restore-backup (engine/backup/export.py, engine/backup/restore.py)
 
 
 class BackupArchiveOut(BaseModel):

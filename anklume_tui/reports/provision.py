@@ -1,4 +1,4 @@
-"""Documents about provisioning (engine/provision.py): its own report and the part apply carries."""
+"""Documents about provisioning (engine/provision/runner.py): its own report and the part apply carries."""
 
 from __future__ import annotations
 

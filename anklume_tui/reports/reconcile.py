@@ -1,4 +1,4 @@
-"""Documents about Incus against the infra: status, flush, plan, apply (engine/status.py, flush.py, plan.py,
+"""Documents about Incus against the infra: status, flush, plan, apply (engine/reconcile/status.py, flush.py, plan.py,
 reconcile.py build them; the TUI shows the same models)."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class StatusReport(Report):
     domains: list[DomainStatus]
 
 
-# flush (engine/flush.py)
+# flush (engine/reconcile/flush.py)
 
 
 class FlushObject(BaseModel):

@@ -11,9 +11,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
-from ..engine.ai_access import SwitchRefused, SwitchStep, access_holder, check_switch
-from ..engine.incus_transport import IncusError
-from ..engine.operations import switch_ai_access
+from ..engine.incus.transport import IncusError
+from ..engine.isolation.ai_access import SwitchRefused, SwitchStep, access_holder, check_switch
+from ..engine.reconcile.operations import switch_ai_access
 from ..psot.constants import AI_TOOLS_DOMAIN, TRUST_GLYPHS
 from ..psot.model import Infra
 from .confirm import ConfirmScreen

@@ -1,6 +1,6 @@
 """Back up the selected machine or domain (SPEC §2 "backup"): where to (default
 $XDG_STATE_HOME/anklume/backups) and an optional GPG recipient, then a progress bar with bytes, rate and
-ETA; esc cancels, and a cancelled or failed backup leaves nothing behind (engine/backup.py)."""
+ETA; esc cancels, and a cancelled or failed backup leaves nothing behind (engine/backup/export.py)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup import BackupError
-from ..engine.backup_jobs import BackupDone, back_up
-from ..engine.gpg import GpgError
-from ..engine.incus_transport import IncusError
-from ..engine.lifecycle import Target
-from ..engine.state import backups_dir
-from ..engine.telemetry import recorded_call
+from ..engine.backup.export import BackupError
+from ..engine.backup.gpg import GpgError
+from ..engine.backup.jobs import BackupDone, back_up
+from ..engine.host.paths import backups_dir
+from ..engine.host.telemetry import recorded_call
+from ..engine.incus.transport import IncusError
+from ..engine.machines.lifecycle import Target
 from ..widgets.transfer_progress import TransferProgress
 
 TRANSFER_CSS = """

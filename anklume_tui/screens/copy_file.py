@@ -14,10 +14,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..engine.file_transfer import Link, Location, TransferFailed, TransferRefused, copy_file_at, destinations
-from ..engine.incus_transport import IncusError
-from ..engine.telemetry import recorded_call
-from ..engine.transfer_progress import Progress, describe, reading
+from ..engine.backup.progress import Progress, describe, reading
+from ..engine.host.telemetry import recorded_call
+from ..engine.incus.transport import IncusError
+from ..engine.machines.file_transfer import (
+    Link,
+    Location,
+    TransferFailed,
+    TransferRefused,
+    copy_file_at,
+    destinations,
+)
 from ..psot.model import Infra
 from ..widgets.domain_table import DomainTable
 

@@ -13,15 +13,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
-from ..engine.apply_lock import ApplyLocked
-from ..engine.hostinfo import gather_host_context
-from ..engine.incus_transport import IncusError
-from ..engine.operations import apply_infra, machines_not_running, plan_infra
-from ..engine.plan_models import Action, Plan
-from ..engine.provision import provision_after_apply
-from ..engine.provision_events import ProvisionEvent
-from ..engine.reconcile import ApplyEvent
-from ..engine.telemetry import recorded_call, recorded_result
+from ..engine.host.hostinfo import gather_host_context
+from ..engine.host.telemetry import recorded_call, recorded_result
+from ..engine.incus.transport import IncusError
+from ..engine.provision.events import ProvisionEvent
+from ..engine.provision.runner import provision_after_apply
+from ..engine.reconcile.apply import ApplyEvent
+from ..engine.reconcile.lock import ApplyLocked
+from ..engine.reconcile.operations import apply_infra, machines_not_running, plan_infra
+from ..engine.reconcile.plan_models import Action, Plan
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult

@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup_jobs import check_restore, import_checked
-from ..engine.backup_restore import Restored, RestoreError
-from ..engine.incus_transport import IncusError
-from ..engine.telemetry import recorded_call
+from ..engine.backup.jobs import check_restore, import_checked
+from ..engine.backup.restore import Restored, RestoreError
+from ..engine.host.telemetry import recorded_call
+from ..engine.incus.transport import IncusError
 from ..widgets.transfer_progress import TransferProgress
 from .backup import TRANSFER_CSS
 

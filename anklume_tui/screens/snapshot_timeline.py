@@ -16,9 +16,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
-from ..engine.incus_transport import IncusError, IncusUrlError
-from ..engine.lifecycle import Target, snapshot_now
-from ..engine.snapshot_timeline import (
+from ..engine.backup.progress import human_bytes
+from ..engine.host.telemetry import recorded_call
+from ..engine.incus.transport import IncusError, IncusUrlError
+from ..engine.machines.lifecycle import Target, snapshot_now
+from ..engine.machines.snapshots import SnapshotError, SnapshotInfo
+from ..engine.machines.timeline import (
     MachineLane,
     SnapshotTimeline,
     delete_snapshot,
@@ -26,9 +29,6 @@ from ..engine.snapshot_timeline import (
     restore_snapshot,
     snapshot_changes,
 )
-from ..engine.snapshots import SnapshotError, SnapshotInfo
-from ..engine.telemetry import recorded_call
-from ..engine.transfer_progress import human_bytes
 from ..widgets.snapshot_timeline import GLYPHS, STYLES, TimelineChart, snapshot_key
 from .confirm import ConfirmScreen
 

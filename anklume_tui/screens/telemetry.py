@@ -16,9 +16,9 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from ..engine.incus_transport import IncusError, IncusUrlError
-from ..engine.metrics import MetricsHistory, MetricsReading, MetricsSampler
-from ..engine.telemetry import telemetry_summary
+from ..engine.host.metrics import MetricsHistory, MetricsReading, MetricsSampler
+from ..engine.host.telemetry import telemetry_summary
+from ..engine.incus.transport import IncusError, IncusUrlError
 from ..reports import TelemetryReport
 from ..widgets.usage_charts import BarChart, HistoryChart
 

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.ai_access import SwitchRefused, ai_switch, check_switch
+    from ..engine.isolation.ai_access import SwitchRefused, ai_switch, check_switch
 
     result = checked_infra(args)
     if result is None:

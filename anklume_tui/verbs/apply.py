@@ -15,13 +15,13 @@ import argparse
 import sys
 
 from .. import exitcodes
-from ..engine.apply_lock import ApplyLocked
-from ..engine.hostinfo import gather_host_context
-from ..engine.isolation import IsolationResult, summary
-from ..engine.plan import UnknownDomain
-from ..engine.provision import provision_after_apply
-from ..engine.reconcile import ApplyEvent, ApplyResult, apply
-from ..engine.running_check import not_running
+from ..engine.host.hostinfo import gather_host_context
+from ..engine.isolation.enforce import IsolationResult, summary
+from ..engine.provision.runner import provision_after_apply
+from ..engine.reconcile.apply import ApplyEvent, ApplyResult, apply
+from ..engine.reconcile.lock import ApplyLocked
+from ..engine.reconcile.plan import UnknownDomain
+from ..engine.reconcile.running_check import not_running
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
 from .common import (

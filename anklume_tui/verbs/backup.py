@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.transfer_progress import human_bytes
+from ..engine.backup.progress import human_bytes
 from ..reports import BackupArchiveOut, BackupReport
 from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
 from .progress import StderrProgress
@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import gpg
-    from ..engine.state import backups_dir
+    from ..engine.backup import gpg
+    from ..engine.host.paths import backups_dir
 
     result = checked_infra(args)
     if result is None:
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     parent = Path(args.dir).absolute() if args.dir else backups_dir()
 
     async def work(client) -> int:
-        from ..engine import backup
-        from ..engine.snapshots import UnknownTarget, resolve_targets
+        from ..engine.backup import export as backup
+        from ..engine.machines.snapshots import UnknownTarget, resolve_targets
 
         try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
             await backup.check_recipients(args.recipient)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.hostinfo import gather_host_context
+from ..engine.host.hostinfo import gather_host_context
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
 from ..psot.pipeline import PsotResult, run_psot
@@ -72,8 +72,8 @@ def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_with_incus(args: argparse.Namespace, work) -> int:
     """Run `await work(client)` against Incus; unreachable → exit 3, Incus errors → exit 1, one clear line."""
-    from ..engine.incus import IncusClient
-    from ..engine.incus_transport import IncusError, IncusUnreachable, IncusUrlError
+    from ..engine.incus.client import IncusClient
+    from ..engine.incus.transport import IncusError, IncusUnreachable, IncusUrlError
 
     async def main() -> int:
         async with IncusClient(getattr(args, "incus", None)) as client:

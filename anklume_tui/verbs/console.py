@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.console import kill_console, tmux_server
-    from ..engine.console_layout import DEFAULT_SESSION
+    from ..engine.console.layout import DEFAULT_SESSION
+    from ..engine.console.tmux import kill_console, tmux_server
 
     name = args.session or DEFAULT_SESSION
     if args.kill:
@@ -56,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace, name: str, infra, states) -> int:
-    from ..engine.console import attach, open_console, tmux_server
-    from ..engine.console_layout import ConsoleError, build_layout, incus_cli_environment, render_layout
-    from ..engine.incus_transport import resolve_endpoint
-    from ..engine.state import tmux_last_domain_file
+    from ..engine.console.layout import ConsoleError, build_layout, incus_cli_environment, render_layout
+    from ..engine.console.tmux import attach, open_console, tmux_server
+    from ..engine.host.paths import tmux_last_domain_file
+    from ..engine.incus.transport import resolve_endpoint
 
     try:
         environment = incus_cli_environment(resolve_endpoint(args.incus))

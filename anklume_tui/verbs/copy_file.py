@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.file_transfer import (
+    from ..engine.machines.file_transfer import (
         TransferFailed,
         TransferRefused,
         TransferUsageError,

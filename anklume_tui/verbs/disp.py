@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.disposable import DisposableError, create_disposable
-    from ..engine.disposable_session import stop_disposable
+    from ..engine.machines.disposable_session import stop_disposable
+    from ..engine.machines.disposables import DisposableError, create_disposable
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     result = check_infra(args)
@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _attach_shell(args: argparse.Namespace, disp) -> int:
     """Hand the terminal to `incus exec` (the CLI does the pty and resizing), then stop the disposable."""
-    from ..engine.console_layout import ConsoleError
-    from ..engine.disposable import DisposableError
-    from ..engine.disposable_session import shell_argv, stop_disposable
+    from ..engine.console.layout import ConsoleError
+    from ..engine.machines.disposable_session import shell_argv, stop_disposable
+    from ..engine.machines.disposables import DisposableError
 
     try:
         argv = shell_argv(args.incus, disp)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.hostinfo import gather_host_context
+from ..engine.host.hostinfo import gather_host_context
 from ..psot.constants import nesting_prefix
 from ..psot.generate import default_output_dir
 from ..psot.load import resolve_infra_path
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     stream = sys.stderr if args.json else sys.stdout
 
     async def work(client) -> int:
-        from ..engine.flush import flush
+        from ..engine.reconcile.flush import flush
 
         report = await flush(client, prefix, out_dir, lambda item: print(describe(item), file=stream, flush=True))
         if args.json:

@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
     infra = result.infra
 
     async def work(client) -> int:
-        from ..engine import golden
-        from ..engine.snapshots import UnknownTarget, resolve_targets
+        from ..engine.machines import golden
+        from ..engine.machines.snapshots import UnknownTarget, resolve_targets
 
         try:
             if args.action == "list":

@@ -11,9 +11,9 @@ import sys
 from collections.abc import Iterable
 
 from .. import exitcodes
-from ..engine.hostinfo import gather_host_context
-from ..engine.plan import UnknownDomain, make_plan
-from ..engine.plan_models import Action, Orphan, Plan
+from ..engine.host.hostinfo import gather_host_context
+from ..engine.reconcile.plan import UnknownDomain, make_plan
+from ..engine.reconcile.plan_models import Action, Orphan, Plan
 from ..reports import DriftOut, InstanceOrphanOut, PlanActionOut, PlanReport
 from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
 

@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.incus_transport import IncusUrlError
-from ..engine.plan import UnknownDomain
-from ..engine.provision import MissingRoles, ProvisionRefused, ProvisionResult, provision, provisionable
-from ..engine.provision_events import ProvisionEvent
+from ..engine.incus.transport import IncusUrlError
+from ..engine.provision.events import ProvisionEvent
+from ..engine.provision.runner import MissingRoles, ProvisionRefused, ProvisionResult, provision, provisionable
+from ..engine.reconcile.plan import UnknownDomain
 from ..psot.generate import default_output_dir
 from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
 from .common import (

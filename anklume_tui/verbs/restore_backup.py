@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import backup_restore
+    from ..engine.backup import restore as backup_restore
 
     path = Path(args.path)
     report = RestoreBackupReport(source=str(path), restored=[], infra_files=[], error=None)

@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     infra = result.infra
 
     async def work(client) -> int:
-        from ..engine import snapshots
-        from ..engine.state import state_dir
+        from ..engine.host.paths import state_dir
+        from ..engine.machines import snapshots
 
         report = SnapshotReport(action=args.action, instances=[], outcomes=[], missing=[], error=None)
         try:

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import telemetry
+    from ..engine.host import telemetry
 
     if args.action == "on":
         telemetry.enable()

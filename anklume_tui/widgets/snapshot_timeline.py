@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from rich.text import Text
 from textual.widget import Widget
 
-from ..engine.snapshot_timeline import SnapshotTimeline
-from ..engine.snapshots import SnapshotInfo
+from ..engine.machines.snapshots import SnapshotInfo
+from ..engine.machines.timeline import SnapshotTimeline
 
 GLYPHS = {"manual": "●", "pre-apply": "▲", "scheduled": "◆"}
 STYLES = {"manual": "bold cyan", "pre-apply": "bold yellow", "scheduled": "bold green"}

@@ -7,8 +7,8 @@ import io
 import json
 
 from anklume_tui import cli
-from anklume_tui.engine.backup import Progress
-from anklume_tui.engine.incus_backup_calls import written_bytes
+from anklume_tui.engine.backup.export import Progress
+from anklume_tui.engine.incus.backups import written_bytes
 from anklume_tui.verbs.progress import StderrProgress
 from tests.engine.backup_setup import KEEP, gpg_key_fixture  # noqa: F401 - the gpg_key fixture
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import libtmux
 
-from anklume_tui.engine.console import kill_console
+from anklume_tui.engine.console.tmux import kill_console
 from tests.engine.incus_setup import make_domain, make_instance
 from tests.incusd import ThrowawayIncus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.incus.client import IncusClient
 
 
 class AnswersWithError(httpx.AsyncBaseTransport):

@@ -9,10 +9,10 @@ import shutil
 import pytest
 
 from anklume_tui import cli
-from anklume_tui.engine import state as paths
-from anklume_tui.engine.ai_access import NO_GPU, SwitchRefused, ai_switch
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.isolation import enforce
+from anklume_tui.engine.host import paths
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.isolation.ai_access import NO_GPU, SwitchRefused, ai_switch
+from anklume_tui.engine.isolation.enforce import enforce
 from tests.engine.incus_setup import isolate_host, make_domain, make_instance
 from tests.engine.nft_helpers import infra_from
 from tests.engine.packets import Lab, Probe

@@ -7,8 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.running_check import not_running
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.reconcile.running_check import not_running
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import INSTANCES, THREE_DOMAINS, batch, instances, plan_json

@@ -14,8 +14,8 @@ import time
 import httpx
 import pytest
 
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.reconcile import apply
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.reconcile.apply import apply
 from anklume_tui.psot.constants import MANAGED_KEY
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot

@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from anklume_tui.engine.backup_restore import Archive, RestoreError, check_archive
+from anklume_tui.engine.backup.restore import Archive, RestoreError, check_archive
 
 INDEX = b"name: work-a\ntype: container\nconfig:\n  container:\n    name: work-a\n    project: work\n"
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from anklume_tui.engine.incus import IncusClient
+from anklume_tui.engine.incus.client import IncusClient
 from tests.incusd import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio

@@ -6,13 +6,13 @@ import shlex
 
 import pytest
 
-from anklume_tui.engine.console_layout import (
+from anklume_tui.engine.console.layout import (
     ConsoleError,
     build_layout,
     incus_cli_environment,
     render_layout,
 )
-from anklume_tui.engine.incus_transport import resolve_endpoint
+from anklume_tui.engine.incus.transport import resolve_endpoint
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.console_setup import INFRA

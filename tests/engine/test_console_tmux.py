@@ -15,10 +15,10 @@ import libtmux
 import pytest
 
 from anklume_tui import cli
-from anklume_tui.engine.console import console_command, open_in_current_tmux
-from anklume_tui.engine.console_layout import build_layout, incus_cli_environment
-from anklume_tui.engine.incus_transport import resolve_endpoint
-from anklume_tui.engine.state import tmux_last_domain_file
+from anklume_tui.engine.console.layout import build_layout, incus_cli_environment
+from anklume_tui.engine.console.tmux import console_command, open_in_current_tmux
+from anklume_tui.engine.host.paths import tmux_last_domain_file
+from anklume_tui.engine.incus.transport import resolve_endpoint
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.console_setup import (

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from anklume_tui.engine import reconcile_steps
-from anklume_tui.engine.desired import CONTEXT_KEY
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.plan_models import Action
-from anklume_tui.engine.reconcile_steps import StepFailed, wait_agent, write_context
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.reconcile import steps as reconcile_steps
+from anklume_tui.engine.reconcile.desired import CONTEXT_KEY
+from anklume_tui.engine.reconcile.plan_models import Action
+from anklume_tui.engine.reconcile.steps import StepFailed, wait_agent, write_context
 from tests.engine.incus_faults import inject
 from tests.incusd import ThrowawayIncus
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from anklume_tui.engine.disposable import DisposableError, choose_domain, create_disposable
+from anklume_tui.engine.machines.disposables import DisposableError, choose_domain, create_disposable
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env
@@ -95,7 +95,7 @@ def test_no_attach_leaves_a_tagged_ephemeral_instance_on_the_domain_bridge(incus
 async def test_a_taken_name_gets_a_short_suffix():
     from datetime import datetime
 
-    from anklume_tui.engine.disposable import _free_name, disposable_name
+    from anklume_tui.engine.machines.disposables import _free_name, disposable_name
 
     base = disposable_name("001-", datetime(2026, 1, 2, 3, 4, 5))
     assert base == "001-disp-20260102-030405"

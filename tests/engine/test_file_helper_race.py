@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from anklume_tui.engine import incus_file_calls
-from anklume_tui.engine.incus import IncusClient, IncusError
+from anklume_tui.engine.incus import files as incus_file_calls
+from anklume_tui.engine.incus.client import IncusClient, IncusError
 from tests.engine import incus_faults
 from tests.engine.incus_faults import AnswersWithError
 from tests.incusd import ThrowawayIncus

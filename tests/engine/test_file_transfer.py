@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from anklume_tui.engine.file_transfer import (
+from anklume_tui.engine.machines.file_transfer import (
     TransferRefused,
     TransferUsageError,
     check_link,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from anklume_tui import cli
-from anklume_tui.engine.hostinfo import gather_host_context
+from anklume_tui.engine.host.hostinfo import gather_host_context
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance
 
@@ -137,12 +137,12 @@ domains:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("anklume_tui.engine.plan") is None or "apply" not in cli.VERBS,
+    importlib.util.find_spec("anklume_tui.engine.reconcile.plan") is None or "apply" not in cli.VERBS,
     reason="needs plan and apply (helper-6)",
 )
 def test_infra_imported_from_what_apply_created_replans_to_no_action(incusd, tmp_path, capsys):
-    from anklume_tui.engine.incus import IncusClient
-    from anklume_tui.engine.plan import make_plan
+    from anklume_tui.engine.incus.client import IncusClient
+    from anklume_tui.engine.reconcile.plan import make_plan
 
     source = tmp_path / "infra.yml"
     source.write_text(ROUND_TRIP)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pylxd
 import pytest
 
-from anklume_tui.engine.incus import (
+from anklume_tui.engine.incus.client import (
     IncusClient,
     IncusError,
     IncusNotFound,

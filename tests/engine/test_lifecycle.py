@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from anklume_tui.engine.lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
+from anklume_tui.engine.machines.lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
 
 pytestmark = pytest.mark.incus
 

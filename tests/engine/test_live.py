@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from anklume_tui.engine.live import instance_changes, instance_of
+from anklume_tui.engine.host.live import instance_changes, instance_of
 
 pytestmark = pytest.mark.incus
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from anklume_tui.engine.metrics import (
+from anklume_tui.engine.host.metrics import (
     REPEAT_SECONDS,
     InstanceHistory,
     InstanceReading,

@@ -9,10 +9,10 @@ import stat
 
 import pytest
 
-from anklume_tui.engine import state as paths
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.isolation import apply_isolation, enforce
-from anklume_tui.engine.nftables import NftError, RulesetRefused, load_ruleset, render_host_ruleset
+from anklume_tui.engine.host import paths
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.isolation.enforce import apply_isolation, enforce
+from anklume_tui.engine.isolation.nft import NftError, RulesetRefused, load_ruleset, render_host_ruleset
 from tests.engine.incus_setup import batch, isolate_host, make_domain
 from tests.engine.nft_helpers import infra_from
 

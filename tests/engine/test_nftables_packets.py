@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from anklume_tui.engine.isolation import enforce
+from anklume_tui.engine.isolation.enforce import enforce
 from tests.engine.incus_setup import isolate_host, make_domain, make_instance
 from tests.engine.nft_helpers import infra_from
 from tests.engine.packets import Lab, Probe

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from anklume_tui.engine.nftables import (
+from anklume_tui.engine.isolation.nft import (
     check_ruleset,
     firewall_interfaces,
     firewall_profile_devices,

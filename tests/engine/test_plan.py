@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from anklume_tui.engine.desired import CONTEXT_KEY, desired_state
-from anklume_tui.engine.incus_models import Image, ImageAliasRef, Instance, Network, Profile, Project
-from anklume_tui.engine.plan import compute_plan
-from anklume_tui.engine.real_state import RealState
+from anklume_tui.engine.incus.models import Image, ImageAliasRef, Instance, Network, Profile, Project
+from anklume_tui.engine.reconcile.desired import CONTEXT_KEY, desired_state
+from anklume_tui.engine.reconcile.plan import compute_plan
+from anklume_tui.engine.reconcile.real_state import RealState
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 

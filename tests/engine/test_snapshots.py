@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from anklume_tui.engine.snapshots import origin_of
+from anklume_tui.engine.machines.snapshots import origin_of
 from tests.engine.apply_helpers import batch
 from tests.engine.lifecycle_setup import applied, snapshot_names
 

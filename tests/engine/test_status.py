@@ -8,9 +8,9 @@ import json
 import pytest
 
 from anklume_tui import cli
-from anklume_tui.engine.hostinfo import gather_host_context
-from anklume_tui.engine.incus import IncusClient
-from anklume_tui.engine.status import gather_status
+from anklume_tui.engine.host.hostinfo import gather_host_context
+from anklume_tui.engine.incus.client import IncusClient
+from anklume_tui.engine.reconcile.status import gather_status
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance
 

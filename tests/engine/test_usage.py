@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from anklume_tui.engine.usage import Reading, Usage, UsageMeter, usage_between
+from anklume_tui.engine.host.usage import Reading, Usage, UsageMeter, usage_between
 from tests.engine.usage_setup import incus_usage, keep_busy
 
 

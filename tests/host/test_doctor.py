@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from anklume_tui.cli import main
-from anklume_tui.engine.doctor import DoctorHost, build_report, host_findings, incus_findings, run_doctor
-from anklume_tui.engine.incus_models import Profile, ServerInfo
+from anklume_tui.engine.host.doctor import DoctorHost, build_report, host_findings, incus_findings, run_doctor
+from anklume_tui.engine.incus.models import Profile, ServerInfo
 from anklume_tui.verbs.doctor import exit_code
 
 
@@ -121,7 +121,7 @@ def test_br_netfilter_not_loaded_is_a_warning(tmp_path):
 
 
 def test_a_subnet_conflict_with_the_infra_is_reported(tmp_path, monkeypatch):
-    import anklume_tui.engine.hostinfo as hostinfo
+    import anklume_tui.engine.host.hostinfo as hostinfo
     from anklume_tui.psot.context import HostNetwork
 
     infra = tmp_path / "infra.yml"
@@ -151,7 +151,7 @@ def test_without_a_valid_infra_the_subnet_check_says_it_did_not_compare(tmp_path
 def test_unreachable_incus_alone_exits_3_and_every_other_check_still_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "none"))
     host = healthy_host(tmp_path)
-    monkeypatch.setattr("anklume_tui.engine.doctor.DoctorHost", lambda: host)
+    monkeypatch.setattr("anklume_tui.engine.host.doctor.DoctorHost", lambda: host)
     assert main(["--batch", "doctor", "--json", "--incus", f"unix://{tmp_path}/no.socket"]) == 3
     report = json.loads(capsys.readouterr().out)
     assert report["incus_reachable"] is False and report["ok"] is False

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anklume_tui.cli import main
-from anklume_tui.engine.gpu import (
+from anklume_tui.engine.host.gpu import (
     NO_GPU,
     NvidiaSnapshot,
     build_report,
@@ -21,7 +21,7 @@ from anklume_tui.engine.gpu import (
     parse_processes,
     query_nvidia_smi,
 )
-from anklume_tui.engine.incus_models import Instance
+from anklume_tui.engine.incus.models import Instance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvidia-smi"
 

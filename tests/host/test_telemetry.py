@@ -10,7 +10,8 @@ from datetime import datetime
 import pytest
 
 from anklume_tui.cli import main
-from anklume_tui.engine import state, telemetry
+from anklume_tui.engine.host import paths as state
+from anklume_tui.engine.host import telemetry
 from anklume_tui.verbs.telemetry import render_charts, render_report
 
 _SOCKETS_FORBIDDEN: list[bool] = []

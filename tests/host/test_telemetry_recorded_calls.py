@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from anklume_tui.engine import state, telemetry
+from anklume_tui.engine.host import paths as state
+from anklume_tui.engine.host import telemetry
 
 
 @pytest.fixture(autouse=True)

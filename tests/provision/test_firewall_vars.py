@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anklume_tui.engine.provision import firewall_vars, machines_to_provision
+from anklume_tui.engine.provision.runner import firewall_vars, machines_to_provision
 from tests.engine.nft_helpers import infra_from, needs_nft, nft_check_in_fresh_netns
 
 FIREWALL_VM = """\

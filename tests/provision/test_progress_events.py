@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anklume_tui.engine.provision_events import ProvisionEvent, event_of, recaps_of
+from anklume_tui.engine.provision.events import ProvisionEvent, event_of, recaps_of
 
 
 def runner_event(name, **data):

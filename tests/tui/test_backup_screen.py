@@ -11,7 +11,7 @@ import pytest
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.backup import BackupScreen
-from anklume_tui.screens.context_menu import ContextMenu
+from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.screens.restore_backup import RestoreBackupScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.transfer_progress import TransferProgress

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.screens.context_menu import ContextMenu, menu_for
+from anklume_tui.screens.domains.context_menu import ContextMenu, menu_for
 from anklume_tui.widgets.domain_table import UNKNOWN, DomainTable, Row
 from tests.tui.test_live_domains import infra, real_status, until  # noqa: F401 - `infra` is a fixture
 

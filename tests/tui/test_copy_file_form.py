@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.screens.context_menu import menu_for
 from anklume_tui.screens.copy_file import CopyFileScreen
+from anklume_tui.screens.domains.context_menu import menu_for
 from anklume_tui.widgets.domain_table import UNKNOWN, DomainTable, Row
 from tests.engine.incus_setup import isolate_host, make_domain, make_instance
 from tests.engine.test_file_transfer import INFRA, NETS, put, read, stat

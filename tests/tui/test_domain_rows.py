@@ -7,7 +7,7 @@ from pathlib import Path
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.outline import outline
 from anklume_tui.psot.pipeline import run_psot
-from anklume_tui.screens.domain_rows import View, rows_of
+from anklume_tui.screens.domains.rows import View, rows_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pro-workstation" / "infra.yml"
 DOMAINS = run_psot(EXAMPLE, HostContext(skip_subnet_check=True)).infra.domains

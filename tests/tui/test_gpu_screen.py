@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.engine import state
-from anklume_tui.engine.gpu_view import NO_GPU_AT_ALL
+from anklume_tui.engine.host import paths as state
+from anklume_tui.engine.host.gpu_view import NO_GPU_AT_ALL
 from anklume_tui.screens.gpu import GpuScreen
 from anklume_tui.widgets.gpu_block import GpuBlock
 from tests.engine.incus_setup import isolate_host

@@ -124,7 +124,7 @@ async def test_c_opens_a_coloured_console_for_the_machine_and_hands_over_the_ter
         assert window.cmd("show", "-wv", "window-status-style").stdout == ["bg=colour22,fg=white"]
         assert [p.cmd("display-message", "-p", "#{pane_title}").stdout[0] for p in window.panes] == ["[work] work-a"]
     finally:
-        from anklume_tui.engine.console import kill_console
+        from anklume_tui.engine.console.tmux import kill_console
 
         kill_console(server, "anklume")
         server.kill()

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.engine.lifecycle import Target
-from anklume_tui.engine.snapshot_timeline import MachineLane, SnapshotTimeline
-from anklume_tui.engine.snapshots import SnapshotInfo
+from anklume_tui.engine.machines.lifecycle import Target
+from anklume_tui.engine.machines.snapshots import SnapshotInfo
+from anklume_tui.engine.machines.timeline import MachineLane, SnapshotTimeline
 from anklume_tui.screens.confirm import ConfirmScreen
-from anklume_tui.screens.context_menu import ContextMenu
+from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.screens.snapshot_timeline import SnapshotTimelineScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.incus_setup import isolate_host, make_domain, make_instance

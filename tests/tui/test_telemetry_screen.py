@@ -9,7 +9,8 @@ import json
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.engine import state, telemetry
+from anklume_tui.engine.host import paths as state
+from anklume_tui.engine.host import telemetry
 from anklume_tui.screens import telemetry as telemetry_screen
 from anklume_tui.screens.telemetry import TelemetryScreen
 from anklume_tui.widgets.domain_table import DomainTable

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from anklume_tui.engine.usage import Usage
+from anklume_tui.engine.host.usage import Usage
 from anklume_tui.reports import DomainStatus, MachineStatus, StatusReport
-from anklume_tui.screens.domain_rows import cpu_text, memory_text, usage_fields
+from anklume_tui.screens.domains.rows import cpu_text, memory_text, usage_fields
 
 
 def machine(name: str) -> MachineStatus:

@@ -1,5 +1,5 @@
 """Ansible connection `anklume_incus`: commands and files inside an Incus instance, through anklume-tui's
-own Incus client (engine/incus.py), over the unix socket or HTTPS that `$ANKLUME_INCUS` names.
+own Incus client (engine/incus/client.py), over the unix socket or HTTPS that `$ANKLUME_INCUS` names.
 
 Ansible workers are plain blocking processes: each connection keeps one event loop and one client and
 runs the client's coroutines on it. Commands run with Incus recording their output (no websocket, so no
@@ -19,7 +19,7 @@ from ansible.errors import AnsibleConnectionFailure, AnsibleError, AnsibleFileNo
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from anklume_tui.engine.incus import IncusClient, IncusError, IncusNotFound, IncusUnreachable, IncusUrlError
+from anklume_tui.engine.incus.client import IncusClient, IncusError, IncusNotFound, IncusUnreachable, IncusUrlError
 
 DOCUMENTATION = """
 name: anklume_incus

@@ -1,0 +1,80 @@
+"""Backup and restore-backup for callers that hold no client (the TUI): each opens its own connection and
+runs engine/backup/export.py or engine/backup/restore.py with the caller's progress callback. A restore comes in
+its two phases, so a caller knows when cancelling stops being safe: `check_restore` (reads, changes
+nothing) then `import_checked` (Incus imports)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..incus.client import IncusClient
+from ..incus.transport import IncusNotFound
+from ..machines.lifecycle import Target
+from . import export as backup
+from . import restore as backup_restore
+from .export import BackupRun
+from .progress import ProgressFn
+from .restore import Restored, RestoreError, RestoreTarget
+
+
+@dataclass(frozen=True)
+class BackupDone:
+    run: BackupRun
+    missing: list[Target]  # asked for, but Incus has no such instance: skipped
+
+
+async def back_up(
+    url: str | None,
+    targets: Sequence[Target],
+    parent: Path,
+    *,
+    infra_files: Sequence[Path] = (),
+    infra_root: Path | None = None,
+    recipients: Sequence[str] = (),
+    on_progress: ProgressFn | None = None,
+) -> BackupDone:
+    """Export the existing `targets` and the infra files into a new run folder under `parent`. Raises
+    BackupError (nothing kept) or GpgError; a cancelled call leaves no folder behind either."""
+    async with IncusClient(url) as client:
+        instances, missing = [], []
+        for target in targets:
+            try:
+                instances.append(await client.get_instance(target.instance, target.project))
+            except IncusNotFound:
+                missing.append(target)
+        if not instances:
+            raise backup.BackupError("none of these machines exists in Incus: apply first; nothing was written")
+        run = await backup.backup(
+            client,
+            instances,
+            parent,
+            infra_files=infra_files,
+            infra_root=infra_root,
+            recipients=recipients,
+            on_progress=on_progress,
+        )
+    return BackupDone(run, missing)
+
+
+async def check_restore(
+    url: str | None, path: Path, *, name: str | None = None, on_progress: ProgressFn | None = None
+) -> list[RestoreTarget]:
+    """The first phase of a restore: read every instance archive of `path` (a backup folder or one archive)
+    to its end, and check it can go back under its own name or `name` (one archive only), never replacing
+    an existing instance. Nothing changes, so it may be cancelled; RestoreError says why not."""
+    archives = backup_restore.archives_in(path)
+    if name and len(archives) != 1:
+        raise RestoreError(f"a new name needs one archive; {path} holds {len(archives)}")
+    async with IncusClient(url) as client:
+        return await backup_restore.prepare(client, archives, name=name, on_progress=on_progress)
+
+
+async def import_checked(
+    url: str | None, targets: list[RestoreTarget], *, on_progress: ProgressFn | None = None
+) -> list[Restored]:
+    """The second phase: Incus imports what `check_restore` accepted. Cancelled half way, it could leave
+    an instance half imported; RestoreError says what failed."""
+    async with IncusClient(url) as client:
+        return [r async for r in backup_restore.restore(client, targets, on_progress=on_progress)]

@@ -1,0 +1,83 @@
+"""Read the host context the PSOT needs: context files, host networks, CPUs and memory."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from ...psot.context import HostContext, HostNetwork
+from . import paths as state
+
+
+def _read(directory: Path, name: str) -> str | None:
+    try:
+        return (directory / name).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _bool(text: str | None) -> bool | None:
+    if text is None:
+        return None
+    lowered = text.lower()
+    return True if lowered == "true" else False if lowered == "false" else None
+
+
+def host_networks() -> tuple[HostNetwork, ...] | None:
+    """IPv4 networks of the host's interfaces (`ip -json addr show`), None when unreadable."""
+    ip = shutil.which("ip")
+    if ip is None:
+        return None
+    try:
+        out = subprocess.run([ip, "-json", "addr", "show"], capture_output=True, text=True, timeout=5, check=True)
+        links = json.loads(out.stdout or "[]")
+    except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
+        return None
+    networks = []
+    for link in links:
+        for addr in link.get("addr_info", []):
+            if addr.get("family") == "inet" and addr.get("local"):
+                net = ipaddress.IPv4Network(f"{addr['local']}/{addr.get('prefixlen', 32)}", strict=False)
+                networks.append(HostNetwork(link.get("ifname", "?"), net))
+    return tuple(networks)
+
+
+def host_cpus() -> float | None:
+    count = os.cpu_count()
+    return float(count) if count else None
+
+
+def host_memory_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def gather_host_context(with_networks: bool = True) -> HostContext:
+    directory = state.context_dir()
+    return HostContext(
+        absolute_level=_int(_read(directory, "absolute_level")),
+        relative_level=_int(_read(directory, "relative_level")),
+        vm_nested=_bool(_read(directory, "vm_nested")),
+        yolo=_bool(_read(directory, "yolo")) is True,
+        host_networks=host_networks() if with_networks else None,
+        skip_subnet_check=os.environ.get("ANKLUME_SKIP_HOST_SUBNET_CHECK") == "1",
+        host_cpus=host_cpus(),
+        host_memory_bytes=host_memory_bytes(),
+    )

@@ -1,0 +1,214 @@
+"""Local, opt-in usage log (SPEC §10.7): one JSON line per operation (batch verb or TUI action) in
+`<state>/telemetry/usage.jsonl`.
+
+Nothing here opens a socket or leaves the machine: it only appends to, reads and deletes local files.
+Recording is on while `<state>/telemetry/enabled` exists, and never raises (a broken log must not fail a verb).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from ... import exitcodes
+from ...reports import OperationStats, TelemetryReport
+from . import paths as state
+
+FIELDS = ("timestamp", "target", "domain", "duration_seconds", "exit_code")
+TOP = 15
+# Every batch verb is recorded (issue 9: "one line per operation"), save `telemetry` itself: recording
+# `telemetry clear` or `telemetry report` would only log the log.
+NOT_RECORDED = frozenset({"telemetry"})
+T = TypeVar("T")
+
+
+class UsageEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    timestamp: str
+    target: str
+    domain: str | None = None
+    duration_seconds: float
+    exit_code: int
+
+
+def is_enabled() -> bool:
+    return state.telemetry_enabled_file().exists()
+
+
+def enable() -> None:
+    state.telemetry_dir().mkdir(parents=True, exist_ok=True)
+    state.telemetry_enabled_file().touch()
+
+
+def disable() -> None:
+    state.telemetry_enabled_file().unlink(missing_ok=True)
+
+
+def clear() -> bool:
+    """Delete the usage log; True when there was one."""
+    log = state.telemetry_log_file()
+    existed = log.exists()
+    log.unlink(missing_ok=True)
+    return existed
+
+
+def event_line(target: str, domain: str | None, duration: float, exit_code: int, now: datetime | None = None) -> str:
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    event = {
+        "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "target": target,
+        "domain": domain,
+        "duration_seconds": round(float(duration), 2),
+        "exit_code": int(exit_code),
+    }
+    return json.dumps(event, ensure_ascii=False) + "\n"
+
+
+def record(target: str, domain: str | None, duration: float, exit_code: int) -> None:
+    """Append one event when telemetry is on; silent on any failure."""
+    with contextlib.suppress(Exception):
+        if not is_enabled():
+            return
+        line = event_line(target, domain, duration, exit_code).encode("utf-8")
+        # One write on an O_APPEND descriptor: concurrent runs never interleave inside a line.
+        fd = os.open(state.telemetry_log_file(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+class _Recorded:
+    """Times one operation and records it on the way out, with the exit code the caller set or what an
+    escaping exception means: 4 for one of `refusals`, a SystemExit's code, 130 for Ctrl-C, else 1. Used
+    with `with` for blocking work, `async with` to write the line from a thread (the TUI's event loop
+    never waits on the disk)."""
+
+    def __init__(self, target: str, domain: str | None, refusals: tuple[type[Exception], ...] = ()) -> None:
+        self.target, self.domain, self.refusals = target, domain, refusals
+        self.code = exitcodes.FAILED
+        self.started = time.monotonic()
+
+    def succeeded(self, yes: bool) -> None:
+        self.code = exitcodes.OK if yes else exitcodes.FAILED
+
+    def _event(self, error: BaseException | None) -> tuple[str, str | None, float, int]:
+        code = self.code
+        if isinstance(error, self.refusals):
+            code = exitcodes.REFUSED
+        elif isinstance(error, SystemExit):
+            code = error.code if isinstance(error.code, int) else exitcodes.INVALID
+        elif isinstance(error, KeyboardInterrupt):
+            code = 130
+        elif error is not None:
+            code = exitcodes.FAILED
+        return self.target, self.domain, time.monotonic() - self.started, code
+
+    def __enter__(self) -> _Recorded:
+        return self
+
+    def __exit__(self, _kind: object, error: BaseException | None, _trace: object) -> None:
+        record(*self._event(error))
+
+    async def __aenter__(self) -> _Recorded:
+        return self
+
+    async def __aexit__(self, _kind: object, error: BaseException | None, _trace: object) -> None:
+        await asyncio.to_thread(record, *self._event(error))
+
+
+def recorded_run(target: str, domain: str | None, run: Callable[[], int]) -> int:
+    """Run a verb and record how it went (its exit code, or what an escaping exception turns into)."""
+    if target in NOT_RECORDED:
+        return run()
+    with _Recorded(target, domain) as recorded:
+        recorded.code = run()
+    return recorded.code
+
+
+def _succeeded(_result: object) -> bool:
+    return True
+
+
+async def recorded_call(
+    target: str,
+    domain: str | None,
+    call: Awaitable[T],
+    refusals: tuple[type[Exception], ...] = (),
+    ok: Callable[[T], bool] = _succeeded,
+) -> T:
+    """Await an operation started from the TUI and record how it went, as `recorded_run` does for a verb:
+    0 when it returns a result `ok` accepts, 4 when it raises one of `refusals`, else 1 (exceptions are
+    re-raised)."""
+    async with _Recorded(target, domain, refusals) as recorded:
+        result = await call
+        recorded.succeeded(ok(result))
+    return result
+
+
+def recorded_result(
+    target: str,
+    domain: str | None,
+    run: Callable[[], T],
+    ok: Callable[[T], bool],
+    refusals: tuple[type[Exception], ...] = (),
+) -> T:
+    """`recorded_call` for blocking work that already runs in a thread (provisioning from the TUI)."""
+    with _Recorded(target, domain, refusals) as recorded:
+        result = run()
+        recorded.succeeded(ok(result))
+    return result
+
+
+def read_events() -> tuple[list[UsageEvent], int]:
+    """The events of the log and the count of lines that could not be read as one."""
+    try:
+        text = state.telemetry_log_file().read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return [], 0
+    events, bad = [], 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            events.append(UsageEvent.model_validate(json.loads(line)))
+        except (ValueError, TypeError):
+            bad += 1
+    return events, bad
+
+
+def summarize(events: list[UsageEvent], top: int = TOP) -> list[OperationStats]:
+    grouped: dict[str, list[UsageEvent]] = {}
+    for event in events:
+        grouped.setdefault(event.target, []).append(event)
+    stats = [
+        OperationStats(
+            target=target,
+            count=len(group),
+            succeeded=sum(e.exit_code == 0 for e in group),
+            success_rate=round(sum(e.exit_code == 0 for e in group) / len(group), 2),
+            mean_duration_seconds=round(sum(e.duration_seconds for e in group) / len(group), 2),
+        )
+        for target, group in grouped.items()
+    ]
+    stats.sort(key=lambda s: (-s.count, s.target))
+    return stats[:top]
+
+
+def telemetry_summary() -> TelemetryReport:
+    events, bad = read_events()
+    return TelemetryReport(
+        enabled=is_enabled(),
+        log_file=str(state.telemetry_log_file()),
+        events=len(events),
+        unreadable_lines=bad,
+        operations=summarize(events),
+    )

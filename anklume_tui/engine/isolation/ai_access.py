@@ -1,0 +1,195 @@
+"""Exclusive AI access (SPEC §10.5): move the one domain allowed to reach `ai-tools` to another.
+
+Stop the AI services, flush GPU memory (so the next domain sees nothing of the last one's data), swap
+the nftables rule, restart, and record the holder in the state dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ...psot.constants import AI_TOOLS_DOMAIN
+from ...psot.generate import write_atomic
+from ...psot.model import Infra
+from ..host import paths
+from ..incus.client import IncusClient, IncusError, IncusNotFound
+from .enforce import apply_isolation, recorded_ai_holder
+
+SERVICES = ("ollama", "speaches")
+GPU_SERVER = "gpu-server"
+NO_GPU = "no GPU: VRAM flush skipped"
+
+
+class SwitchRefused(Exception):
+    """The switch cannot be asked for (open policy, unknown or wrong target): a usage error."""
+
+
+@dataclass
+class SwitchStep:
+    step: str
+    outcome: str  # planned | done | skipped | failed
+    detail: str = ""
+
+
+@dataclass
+class SwitchResult:
+    target: str
+    previous: str | None
+    dry_run: bool
+    steps: list[SwitchStep] = field(default_factory=list)
+    switched: bool = False
+    error: str | None = None
+
+
+def current_holder() -> str | None:
+    """What `<state>/ai-access-current` holds (None: no switch recorded yet)."""
+    with contextlib.suppress(OSError):
+        return paths.ai_access_holder_file().read_text().strip() or None
+    return None
+
+
+def access_holder(infra: Infra) -> tuple[str | None, str]:
+    """The domain that reaches ai-tools now and why: the last ai-switch, else `ai_access_default`."""
+    recorded = recorded_ai_holder(infra)
+    if recorded is not None:
+        return recorded, "set by ai-switch"
+    return infra.ai_access_default, "ai_access_default"
+
+
+def check_switch(infra: Infra, target: str) -> None:
+    names = [d.name for d in infra.domains]
+    if infra.ai_access_policy != "exclusive":
+        raise SwitchRefused(
+            "ai_access_policy is 'open': every domain with a network policy reaches ai-tools, there is no "
+            "access to move (set global.ai_access_policy: exclusive to use ai-switch)"
+        )
+    if AI_TOOLS_DOMAIN not in names:
+        raise SwitchRefused("the infra has no 'ai-tools' domain")
+    if target == AI_TOOLS_DOMAIN:
+        raise SwitchRefused("ai-tools cannot be given access to itself: name a client domain")
+    if target not in names:
+        raise SwitchRefused(f"unknown domain '{target}' (domains: {', '.join(names)})")
+
+
+def planned_steps(infra: Infra, target: str, flush: bool, services: tuple[str, ...] = SERVICES) -> list[SwitchStep]:
+    where = f"{infra.prefix}{GPU_SERVER} (project {infra.prefix}{AI_TOOLS_DOMAIN})"
+    return [
+        SwitchStep("stop services", "planned", f"systemctl stop {' '.join(services)} in {where}"),
+        SwitchStep(
+            "flush VRAM",
+            "planned" if flush else "skipped",
+            "kill GPU compute processes, nvidia-smi --gpu-reset" if flush else "--no-flush",
+        ),
+        SwitchStep("nftables", "planned", f"reload table inet anklume: only {target} reaches ai-tools"),
+        SwitchStep("restart services", "planned", f"systemctl start {' '.join(services)} in {where}"),
+        SwitchStep("record", "planned", f"write {target} to {paths.ai_access_holder_file()}"),
+    ]
+
+
+async def ai_switch(
+    client: IncusClient | None,
+    infra: Infra,
+    target: str,
+    *,
+    flush: bool | None = None,
+    dry_run: bool = False,
+    netns: str | None = None,
+    persist_dir: Path | None = None,
+    nft: str = "nft",
+    services: tuple[str, ...] = SERVICES,
+    on_step: Callable[[SwitchStep], None] | None = None,
+) -> SwitchResult:
+    """Raises SwitchRefused before touching anything; `client` may be None for a dry run."""
+    check_switch(infra, target)
+    flush = infra.ai_vram_flush if flush is None else flush
+    previous = current_holder()
+    result = SwitchResult(target, previous, dry_run)
+    say = on_step or (lambda _step: None)
+
+    def record(step: SwitchStep) -> None:
+        result.steps.append(step)
+        say(step)
+
+    if previous == target:
+        record(SwitchStep("check", "skipped", f"{target} already holds AI access: nothing to do"))
+        return result
+    if dry_run or client is None:
+        for step in planned_steps(infra, target, flush, services):
+            record(step)
+        return result
+    instance, project = f"{infra.prefix}{GPU_SERVER}", f"{infra.prefix}{AI_TOOLS_DOMAIN}"
+    record(await _services(client, instance, project, "stop", services))
+    record(flush_vram() if flush else SwitchStep("flush VRAM", "skipped", "--no-flush"))
+    isolation = await apply_isolation(client, infra, ai_override=target, netns=netns, persist_dir=persist_dir, nft=nft)
+    if isolation.error:
+        result.error = isolation.error
+        record(SwitchStep("nftables", "failed", f"{isolation.error}; {previous or 'the previous holder'} keeps access"))
+    else:
+        record(SwitchStep("nftables", "done", f"only {target} reaches ai-tools"))
+    record(await _services(client, instance, project, "start", services))
+    if result.error:
+        return result
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    write_atomic(paths.ai_access_holder_file(), target + "\n")
+    _log(previous, target, result.steps)
+    result.switched = True
+    record(SwitchStep("record", "done", f"{target} holds AI access"))
+    return result
+
+
+async def _services(
+    client: IncusClient, instance: str, project: str, verb: str, services: tuple[str, ...]
+) -> SwitchStep:
+    """`systemctl <verb>` each service; an absent instance, systemctl or service is a note, not a failure."""
+    name = "stop services" if verb == "stop" else "restart services"
+    notes, done = [], []
+    for service in services:
+        try:
+            run = await client.exec(instance, project, ["systemctl", verb, service], timeout=60)
+        except IncusNotFound:
+            return SwitchStep(name, "skipped", f"{instance} not found in project {project}")
+        except IncusError as exc:
+            return SwitchStep(name, "skipped", f"{instance}: {exc}")
+        if run.exit_code == 127:
+            return SwitchStep(name, "skipped", f"no systemctl in {instance}: services left as they are")
+        if run.ok:
+            done.append(service)
+        else:
+            notes.append(f"{service}: {(run.stderr or run.stdout).strip() or f'exit {run.exit_code}'}")
+    detail = "; ".join(([f"{verb}: {', '.join(done)}"] if done else []) + notes)
+    return SwitchStep(name, "done" if done else "skipped", detail)
+
+
+def flush_vram() -> SwitchStep:
+    """Kill the processes holding GPU memory, then try a GPU reset (a busy or shared GPU may refuse it)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return SwitchStep("flush VRAM", "skipped", NO_GPU)
+    listed = subprocess.run(
+        [smi, "--query-compute-apps=pid", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+    )
+    pids = [int(p) for p in listed.stdout.split() if p.strip().isdigit()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    reset = subprocess.run([smi, "--gpu-reset"], capture_output=True, text=True, timeout=60)
+    how = "done" if reset.returncode == 0 else f"not possible ({(reset.stderr or reset.stdout).strip()})"
+    return SwitchStep("flush VRAM", "done", f"killed {len(pids)} GPU process(es); gpu-reset {how}")
+
+
+def _log(previous: str | None, target: str, steps: list[SwitchStep]) -> None:
+    path = paths.ai_switch_log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flushed = next((s for s in steps if s.step == "flush VRAM"), None)
+    stamp = datetime.now().astimezone().isoformat(timespec="seconds")
+    line = f"{stamp} {previous or '-'} -> {target}; flush: {flushed.detail if flushed else '-'}\n"
+    with path.open("a", encoding="utf-8") as log:
+        log.write(line)

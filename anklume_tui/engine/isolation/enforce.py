@@ -1,0 +1,129 @@
+"""Enforcing isolation on the host: which bridges exist, the ruleset for them, loading and persisting it.
+
+`apply_isolation` is what `nftables` and the end of `apply` call; `ai-switch` calls it with an override.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...psot.constants import AI_TOOLS_DOMAIN
+from ...psot.model import Infra
+from ..host import paths
+from ..incus.client import IncusClient
+from ..reconcile.real_state import is_managed
+from .nft import NftError, br_netfilter_warning, load_ruleset, persist_ruleset, render_host_ruleset
+
+
+@dataclass
+class IsolationResult:
+    ruleset: str
+    bridges: list[str]
+    ai_override: str | None
+    dry_run: bool = False
+    loaded: bool = False
+    changed: bool = False  # the live table differs from before the load
+    state_file: Path | None = None
+    persisted: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # nft's message when the load failed (the previous ruleset stays)
+
+
+async def existing_bridges(client: IncusClient, prefix: str) -> list[str]:
+    """The tagged `<prefix>net-*` bridges Incus holds, sorted."""
+    return sorted(
+        n.name
+        for n in await client.list_networks("default")
+        if n.type == "bridge" and is_managed(n.config) and n.name.startswith(f"{prefix}net-")
+    )
+
+
+def declared_bridges(infra: Infra) -> list[str]:
+    """The enabled domains' bridges: what a dry run shows when Incus cannot be asked."""
+    return sorted(d.network for d in infra.enabled_domains)
+
+
+def recorded_ai_holder(infra: Infra) -> str | None:
+    """The domain ai-switch last gave AI access to, when the policy is exclusive and it still qualifies."""
+    if infra.ai_access_policy != "exclusive":
+        return None
+    try:
+        holder = paths.ai_access_holder_file().read_text().strip()
+    except OSError:
+        return None
+    names = {d.name for d in infra.domains}
+    return holder if holder in names and holder != AI_TOOLS_DOMAIN and AI_TOOLS_DOMAIN in names else None
+
+
+def enforce(
+    infra: Infra,
+    bridges: list[str],
+    *,
+    ai_override: str | None = None,
+    dry_run: bool = False,
+    netns: str | None = None,
+    persist_dir: Path | None = None,
+    nft: str = "nft",
+) -> IsolationResult:
+    """Render for these bridges (`ai_override` None: the recorded holder, if any), then unless dry_run load
+    it atomically and install a copy in `persist_dir` (default `state.nft_persist_dir()`)."""
+    override = ai_override if ai_override is not None else recorded_ai_holder(infra)
+    result = IsolationResult(render_host_ruleset(infra, bridges, override), sorted(bridges), override, dry_run)
+    if dry_run:
+        return result
+    try:
+        outcome = load_ruleset(result.ruleset, paths.isolation_ruleset_file(), netns=netns, nft=nft)
+    except NftError as exc:
+        result.error = str(exc)
+        return result
+    result.loaded, result.changed, result.state_file = True, outcome.changed, outcome.state_file
+    result.persisted = _persist(result, persist_dir or paths.nft_persist_dir())
+    if warning := br_netfilter_warning():
+        result.warnings.append(warning)
+    return result
+
+
+def summary(result: IsolationResult) -> str:
+    """One line on what loading did, for apply's progress and the TUI."""
+    if result.error:
+        return f"nftables: the isolation ruleset was not loaded (the previous one stays): {result.error}"
+    what = "loaded" if result.changed else "already loaded, unchanged"
+    return f"nftables: isolation ruleset for {len(result.bridges)} bridge(s) {what}"
+
+
+def _persist(result: IsolationResult, directory: Path) -> Path | None:
+    if not directory.is_dir():
+        result.warnings.append(f"{directory} does not exist: the ruleset is loaded but not persisted for boot")
+        return None
+    try:
+        return persist_ruleset(result.ruleset, directory)
+    except OSError as exc:
+        result.warnings.append(f"could not persist the ruleset in {directory}: {exc}")
+        return None
+
+
+async def apply_isolation(
+    client: IncusClient,
+    infra: Infra,
+    *,
+    ai_override: str | None = None,
+    dry_run: bool = False,
+    netns: str | None = None,
+    persist_dir: Path | None = None,
+    nft: str = "nft",
+) -> IsolationResult:
+    """Load the isolation ruleset for the bridges Incus really holds; never raises for nft failures
+    (see `result.error`; Incus errors propagate)."""
+    bridges = await existing_bridges(client, infra.prefix)
+    return await asyncio.to_thread(
+        enforce,
+        infra,
+        bridges,
+        ai_override=ai_override,
+        dry_run=dry_run,
+        netns=netns,
+        persist_dir=persist_dir,
+        nft=nft,
+    )

@@ -1,0 +1,37 @@
+"""Disposables for the TUI and `disp`: each call opens its own short-lived client, so any worker can make
+one, stop one, or get the argv that attaches a shell to it while the terminal is handed over."""
+
+from __future__ import annotations
+
+import shutil
+
+from ...psot.model import Infra
+from ..console.layout import incus_cli_environment
+from ..incus.client import IncusClient
+from ..incus.transport import IncusNotFound, resolve_endpoint
+from .disposables import Disposable, DisposableError, create_disposable, shell_command
+from .lifecycle import Target, change_state
+
+
+async def start_disposable(url: str | None, infra: Infra, domain: str | None) -> Disposable:
+    """Create and start one in `domain` (None: the default disposable domain, SPEC §10.2)."""
+    async with IncusClient(url) as client:
+        return await create_disposable(client, infra, domain=domain)
+
+
+async def stop_disposable(url: str | None, disposable: Disposable) -> None:
+    """Stopping destroys it (Incus-ephemeral); already gone is fine."""
+    try:
+        await change_state(url, Target(disposable.project, disposable.name), "stop")
+    except IncusNotFound:
+        return
+
+
+def shell_argv(url: str | None, disposable: Disposable) -> list[str]:
+    """`env INCUS_…=… incus exec … /bin/sh -l`: the incus CLI pointed at the same daemon as the TUI.
+    Raises DisposableError without the incus CLI, ConsoleError when the CLI has no remote for an HTTPS URL."""
+    incus = shutil.which("incus")
+    if incus is None:
+        raise DisposableError(f"the incus CLI is not installed: {disposable.name} is left running")
+    environment = incus_cli_environment(resolve_endpoint(url))
+    return ["env", *(f"{key}={value}" for key, value in environment.items()), *shell_command(disposable, incus)]

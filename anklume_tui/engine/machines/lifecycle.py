@@ -1,0 +1,62 @@
+"""Everyday actions on machines: start, stop, restart, freeze, snapshot now, delete.
+
+Each call opens its own short-lived client (a few milliseconds on the unix socket), so the TUI and
+scripts can call them from any worker. Deleting refuses what the tool did not create and what is
+protected: it never forces past `security.protection.delete`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..incus.client import IncusClient
+from ..reconcile.real_state import is_managed
+
+STATE_ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
+PROTECTION_KEY = "security.protection.delete"
+
+
+class Refused(Exception):
+    """The action would touch something the user has to release first; the message says what."""
+
+
+@dataclass(frozen=True)
+class Target:
+    project: str
+    instance: str
+
+    def __str__(self) -> str:
+        return f"{self.project}/{self.instance}"
+
+
+def snapshot_name(now: datetime | None = None) -> str:
+    return (now or datetime.now()).strftime("snap-%Y%m%d-%H%M%S")
+
+
+async def change_state(url: str | None, target: Target, action: str) -> None:
+    if action not in STATE_ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    async with IncusClient(url) as client:
+        await client.change_state(target.instance, target.project, action, force=action == "stop", timeout=30)
+
+
+async def snapshot_now(url: str | None, target: Target, name: str | None = None) -> str:
+    name = name or snapshot_name()
+    async with IncusClient(url) as client:
+        existing = {s.name for s in await client.list_snapshots(target.instance, target.project)}
+        if name not in existing:
+            await client.create_snapshot(target.instance, target.project, name)
+    return name
+
+
+async def delete_machine(url: str | None, target: Target) -> None:
+    async with IncusClient(url) as client:
+        instance = await client.get_instance(target.instance, target.project)
+        if not is_managed(instance.config):
+            raise Refused(f"{target} was not created by anklume-tui (no user.anklume.managed=true): left alone")
+        if instance.config.get(PROTECTION_KEY) == "true":
+            raise Refused(f"{target} is protected (security.protection.delete=true): declare it ephemeral first")
+        if instance.running or instance.status == "Frozen":
+            await client.change_state(target.instance, target.project, "stop", force=True)
+        await client.delete_instance(target.instance, target.project)

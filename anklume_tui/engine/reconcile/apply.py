@@ -1,0 +1,266 @@
+"""apply (SPEC §8.2): lock, plan, the bridges' configuration backed up, pre-apply snapshots, reconcile in §8.3
+order with independent actions in parallel, journal and progress events, snapshot retention. Provisioning and
+the check that every machine runs follow, outside (verbs/apply.py, the TUI's plan screen).
+
+Each domain runs its own pipeline, all domains at once: its project (its bridge alongside, as a bridge
+needs no project), then its images, then its profiles (whose nic names the bridge), then its instances,
+each as a chain (its volumes, then itself: create or correct, start, context files) with chains in
+parallel. So a domain's machines are being created while another domain's bridge is still being built
+(the firewall VM's profile, with a nic on every bridge, waits for all of them). The prune deletions run
+last. At most `parallel` actions run at once. A failed action fails its own chain and skips what depends
+on it (later steps of its domain, instances needing a missing image); the others go on. Incus going away
+stops everything: `ApplyInterrupted` names the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ...psot.context import HostContext
+from ...psot.model import Infra
+from ..host import paths as state
+from ..incus.client import IncusClient
+from ..incus.transport import IncusUnreachable
+from ..isolation.enforce import IsolationResult, apply_isolation, summary
+from . import pre_apply
+from .lock import ApplyLock, Journal
+from .network_backup import save_networks
+from .plan import make_plan
+from .plan_models import Action, Orphan, Plan
+from .steps import StepFailed, run_action
+
+Phase = Literal["started", "done", "failed", "skipped", "note"]
+Status = Literal["done", "failed", "skipped"]
+STRUCTURE = ("project", "network", "profile", "image")
+
+
+@dataclass(frozen=True)
+class ApplyEvent:
+    """Progress of one action (or a note about the whole apply, `action` None), for the TUI and stderr."""
+
+    phase: Phase
+    action: Action | None = None
+    message: str = ""
+
+    def line(self) -> str:
+        if self.action is None:
+            return self.message
+        text = f"{self.phase:7} {self.action.op} {self.action.target}"
+        return f"{text}: {self.message}" if self.message else text
+
+
+@dataclass
+class Outcome:
+    action: Action
+    status: Status
+    error: str = ""
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan
+    outcomes: list[Outcome] = field(default_factory=list)
+    snapshot: str | None = None  # the pre-apply snapshot name, when one was taken
+    snapshotted: list[str] = field(default_factory=list)  # project/instance
+    retention_deleted: list[str] = field(default_factory=list)
+    isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded after the instances
+    network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
+
+    @property
+    def ok(self) -> bool:
+        isolated = self.isolation is None or self.isolation.error is None
+        return isolated and all(o.status == "done" for o in self.outcomes)
+
+    @property
+    def refused(self) -> list[Orphan]:
+        return self.plan.refused
+
+    def of(self, status: Status) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+class ApplyInterrupted(IncusUnreachable):
+    """Incus became unreachable mid-apply; the message names the action and object it was on."""
+
+    def __init__(self, action: Action | None, cause: IncusUnreachable) -> None:
+        where = f"while {action.op} {action.target}" if action else "while taking pre-apply snapshots"
+        super().__init__(f"{where}: {cause.message}", status=cause.status, method=cause.method, path=cause.path)
+        self.action = action
+
+
+EventSink = Callable[[ApplyEvent], None]
+
+
+def _of(actions: list[Action], kind: str) -> list[Action]:
+    return [a for a in actions if a.kind == kind]
+
+
+class _Run:
+    def __init__(self, client: IncusClient, journal: Journal, on_event: EventSink | None, parallel: int) -> None:
+        self.client = client
+        self.journal = journal
+        self.on_event = on_event
+        self.gate = asyncio.Semaphore(max(1, parallel))
+        self.outcomes: list[Outcome] = []
+        self.failed_domains: set[str] = set()
+        self.failed_images: set[tuple[str, str]] = set()
+        self.blocked: set[tuple[str, str]] = set()  # (project, instance) whose snapshot failed
+
+    def emit(self, phase: Phase, action: Action | None, message: str = "") -> None:
+        if action is not None:
+            self.journal.write(phase, **action.public(), error=message if phase == "failed" else "")
+        if self.on_event is not None:
+            self.on_event(ApplyEvent(phase, action, message))
+
+    def _skip_reason(self, action: Action) -> str | None:
+        if action.op == "delete":
+            return None
+        if action.domain in self.failed_domains and action.kind in STRUCTURE + ("volume", "instance"):
+            return f"an earlier step of domain {action.domain} failed"
+        image = action.changes.get("image") if action.kind == "instance" else None
+        if image and (action.project, image) in self.failed_images:
+            return f"image {image!r} is not available in project {action.project}"
+        if action.kind in ("instance", "volume") and (action.project, action.instance) in self.blocked:
+            return "its pre-apply snapshot failed"
+        return None
+
+    async def one(self, action: Action) -> bool:
+        reason = self._skip_reason(action)
+        if reason:
+            self.outcomes.append(Outcome(action, "skipped", reason))
+            self.emit("skipped", action, reason)
+            return False
+        async with self.gate:
+            self.emit("started", action)
+            try:
+                await run_action(self.client, action)
+            except IncusUnreachable as exc:
+                self.emit("failed", action, str(exc))
+                raise ApplyInterrupted(action, exc) from None
+            except StepFailed as exc:
+                self.outcomes.append(Outcome(action, "failed", str(exc)))
+                self.emit("failed", action, str(exc))
+                if action.kind in ("project", "network", "profile") and action.domain:
+                    self.failed_domains.add(action.domain)
+                if action.kind == "image":
+                    self.failed_images.add((action.project, action.name))
+                return False
+        self.outcomes.append(Outcome(action, "done"))
+        self.emit("done", action)
+        return True
+
+    async def chain(self, actions: list[Action]) -> None:
+        for index, action in enumerate(actions):
+            if not await self.one(action):
+                for rest in actions[index + 1 :]:
+                    reason = f"an earlier step of {rest.instance or rest.name} did not succeed"
+                    self.outcomes.append(Outcome(rest, "skipped", reason))
+                    self.emit("skipped", rest, reason)
+                return
+
+    async def all(self, actions: list[Action]) -> None:
+        await asyncio.gather(*(self.one(a) for a in actions))
+
+    async def domain(
+        self,
+        structure: list[Action],
+        chains: list[list[Action]],
+        bridge: asyncio.Task[None],
+        bridges: set[asyncio.Task],
+    ) -> None:
+        await self.all(_of(structure, "project"))
+        await self.all(_of(structure, "image"))
+        await bridge
+        profiles = _of(structure, "profile")
+        if any(a.changes.get("every_bridge") for a in profiles):
+            await asyncio.wait(bridges)  # the firewall VM's profile has a nic on each of them
+        await self.all(profiles)
+        await asyncio.gather(*(self.chain(c) for c in chains))
+
+    async def reconcile(self, plan: Plan) -> None:
+        structure: dict[str | None, list[Action]] = {}
+        chains: dict[str | None, dict[tuple[str, str], list[Action]]] = {}
+        for a in plan.actions:
+            if a.kind in STRUCTURE:
+                structure.setdefault(a.domain, []).append(a)
+            elif a.op != "delete":
+                chains.setdefault(a.domain, {}).setdefault((a.project, a.instance or a.name), []).append(a)
+        domains = sorted(set(structure) | set(chains), key=lambda d: d or "")
+        try:
+            async with asyncio.TaskGroup() as group:
+                # A bridge needs no project: every domain's starts at once, alongside its project and images.
+                bridge = {d: group.create_task(self.all(_of(structure.get(d, []), "network"))) for d in domains}
+                for d in domains:
+                    chain_list = list(chains.get(d, {}).values())
+                    group.create_task(self.domain(structure.get(d, []), chain_list, bridge[d], set(bridge.values())))
+        except* ApplyInterrupted as stopped:
+            raise stopped.exceptions[0] from None
+        await self.all([a for a in plan.actions if a.op == "delete"])
+
+
+async def apply(
+    client: IncusClient,
+    infra: Infra,
+    *,
+    limit: str | None = None,
+    prune: bool = False,
+    host: HostContext | None = None,
+    on_event: EventSink | None = None,
+    parallel: int = 4,
+    state_dir: Path | None = None,
+    snapshots: bool = True,
+) -> ApplyResult:
+    """Carry out the plan, then load the host isolation ruleset (§8.3 step 7),
+    also when the plan is empty, so a flushed ruleset comes back. Raises ApplyLocked (another apply runs),
+    UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
+    in the result (a ruleset nft refused: `result.isolation.error`)."""
+    state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
+    with ApplyLock(state_dir):
+        apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        run = _Run(client, Journal(state_dir, apply_id), on_event, parallel)
+        plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
+        result = ApplyResult(plan)
+        run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
+        if not plan.empty:
+            try:
+                result.network_backup = await asyncio.to_thread(save_networks, plan.bridges, state_dir, apply_id)
+            except OSError as exc:
+                run.emit("note", None, f"network configuration backup failed ({exc}); going on")
+            if result.network_backup is not None:
+                run.emit("note", None, f"network configuration saved to {result.network_backup}")
+            await _reconcile(run, result, client, state_dir, limit, snapshots)
+        result.isolation = await apply_isolation(client, infra)
+        run.emit("note", None, summary(result.isolation))
+        return result
+
+
+async def _reconcile(
+    run: _Run, result: ApplyResult, client: IncusClient, state_dir: Path, limit: str | None, snapshots: bool
+) -> None:
+    """Pre-apply snapshots, the actions, snapshot retention."""
+    plan = result.plan
+    targets = pre_apply.changed_instances(plan) if snapshots else []
+    if targets:
+        result.snapshot = pre_apply.snapshot_name()
+        try:
+            failures = await pre_apply.take(client, targets, result.snapshot)
+        except IncusUnreachable as exc:
+            raise ApplyInterrupted(None, exc) from None
+        for (project, instance), error in failures.items():
+            run.blocked.add((project, instance))
+            run.emit("note", None, f"pre-apply snapshot of {project}/{instance} failed: {error}")
+        result.snapshotted = [f"{p}/{i}" for p, i in targets if (p, i) not in failures]
+        pre_apply.record(state_dir, result.snapshot, limit or "all")
+        run.emit("note", None, f"pre-apply snapshot {result.snapshot} of {len(result.snapshotted)} instance(s)")
+    try:
+        await run.reconcile(plan)
+    finally:
+        result.outcomes = run.outcomes
+    if snapshots and result.snapshot:
+        result.retention_deleted = await pre_apply.apply_retention(client, state_dir)

@@ -1,0 +1,209 @@
+"""`flush` (SPEC §10.8): destroy what the tool created, keeping user data.
+
+Only objects tagged `user.anklume.managed=true` whose names carry this host's nesting prefix are touched:
+instances (stopped with force, then deleted), non-default profiles, projects, `<prefix>net-*` bridges, in
+that order; then the generated `inventory/`, `group_vars/`, `host_vars/` files. Refused, and reported:
+protected instances, and profiles, projects and bridges something else still uses. A project's own image
+copies (a project with `features.images=true`) go with it, since Incus deletes only empty projects; the
+`default` project's images, custom storage volumes, untagged objects and the persistent-data and
+shared-volume directories are never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
+from ...psot.model import Infra
+from ...reports import FlushFile, FlushObject, FlushReport
+from ..incus.client import IncusClient
+from ..incus.models import Instance
+from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
+from .real_state import RealState, is_managed, read_state
+
+__all__ = ["FlushFile", "FlushObject", "FlushReport", "flush", "remove_generated_files"]
+
+CONCURRENCY = 8
+GENERATED_FOLDERS = ("inventory", "group_vars", "host_vars")
+PROTECTION_KEY = "security.protection.delete"
+FlushProgress = Callable[[FlushObject | FlushFile], None]
+
+_BLOCK = re.compile(
+    rf"^{re.escape(MANAGED_BEGIN)}(?=\r?$).*?^{re.escape(MANAGED_END)}(?=\r?$)", re.MULTILINE | re.DOTALL
+)
+_OURS_OUTSIDE_BLOCK = {"", "---", MANAGED_NOTICE, CUSTOM_NOTICE}
+
+
+async def flush(
+    client: IncusClient,
+    infra_or_prefix: Infra | str,
+    out_dir: Path | None,
+    progress: FlushProgress | None = None,
+) -> FlushReport:
+    """Delete every managed object of this prefix, then the generated files under out_dir (None: none)."""
+    prefix = infra_or_prefix.prefix if isinstance(infra_or_prefix, Infra) else infra_or_prefix
+    done: list[FlushObject] = []
+
+    def record(item: FlushObject) -> None:
+        done.append(item)
+        if progress is not None:
+            progress(item)
+
+    real = await read_state(client, projects=[])
+    await _flush_instances(client, [i for i in real.instances.values() if _ours(i, prefix)], record)
+    real = await read_state(client, projects=None)
+    projects = [p for p in real.projects.values() if p.name != "default" and _ours(p, prefix)]
+    await _flush_profiles(client, real, prefix, record)
+    for project in projects:
+        await _flush_project(client, real, project.name, record)
+    networks = await client.list_networks("default")
+    for network in networks:
+        if network.name.startswith(f"{prefix}net-") and is_managed(network.config):
+            users = [u for u in network.used_by if not u.startswith("/1.0/networks")]
+            if users:
+                record(_refused("network", None, network.name, f"still used by {_names(users)}"))
+                continue
+            record(await _delete("network", None, network.name, client.delete_network(network.name)))
+    files = remove_generated_files(out_dir) if out_dir is not None else []
+    for item in files:
+        if progress is not None:
+            progress(item)
+    return FlushReport(output_dir=str(out_dir) if out_dir is not None else None, objects=done, files=files)
+
+
+def _ours(obj, prefix: str) -> bool:
+    return obj.name.startswith(prefix) and is_managed(obj.config)
+
+
+def _refused(kind: str, project: str | None, name: str, reason: str) -> FlushObject:
+    return FlushObject(kind=kind, project=project, name=name, outcome="refused", reason=reason)
+
+
+def _names(urls: list[str]) -> str:
+    """`/1.0/instances/web?project=pro` → `web (pro)`, comma-separated."""
+    shown = []
+    for url in urls:
+        path, _, query = url.partition("?")
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        project = query.removeprefix("project=") if query.startswith("project=") else ""
+        shown.append(f"{name} ({project})" if project else name)
+    return ", ".join(sorted(shown))
+
+
+async def _delete(kind: str, project: str | None, name: str, call: Awaitable[None]) -> FlushObject:
+    """Run one deletion; an object already gone counts as deleted, other Incus errors as failed."""
+    try:
+        await call
+    except IncusNotFound:
+        pass
+    except IncusUnreachable:
+        raise
+    except IncusError as exc:
+        return FlushObject(kind=kind, project=project, name=name, outcome="failed", reason=exc.message)
+    return FlushObject(kind=kind, project=project, name=name, outcome="deleted")
+
+
+async def _flush_instances(client: IncusClient, instances: list[Instance], record) -> None:
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(instance: Instance) -> None:
+        if instance.expanded_config.get(PROTECTION_KEY, "").lower() == "true":
+            record(_refused("instance", instance.project, instance.name, f"protected ({PROTECTION_KEY}=true)"))
+            return
+        async with limit:
+            record(await _delete("instance", instance.project, instance.name, _stop_and_delete(client, instance)))
+
+    await asyncio.gather(*(one(i) for i in sorted(instances, key=lambda i: (i.project, i.name))))
+
+
+async def _stop_and_delete(client: IncusClient, instance: Instance) -> None:
+    if instance.status not in ("Stopped", ""):
+        try:
+            await client.change_state(instance.name, instance.project, "stop", force=True)
+        except IncusNotFound:
+            return  # an Incus-ephemeral instance is gone once stopped
+        except IncusError:
+            pass  # already stopped by now: the delete below says whether it worked
+    await client.delete_instance(instance.name, instance.project)
+
+
+async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, record) -> None:
+    for (project, name), profile in sorted(real.profiles.items()):
+        if name == "default" or not project.startswith(prefix) or not is_managed(profile.config):
+            continue
+        owner = real.projects.get(project)
+        if project != "default" and (owner is None or owner.config.get("features.profiles") != "true"):
+            continue  # listed through a project that uses default's profiles
+        if profile.used_by:
+            record(_refused("profile", project, name, f"still used by {_names(profile.used_by)}"))
+            continue
+        record(await _delete("profile", project, name, client.delete_profile(name, project)))
+
+
+async def _flush_project(client: IncusClient, real: RealState, project: str, record) -> None:
+    config = real.projects[project].config
+    instances = sorted(name for (p, name) in real.instances if p == project)
+    own_profiles = [(n, pr) for (p, n), pr in real.profiles.items() if p == project and n != "default"]
+    # Tagged unused profiles were deleted just before; whatever else the project has keeps it alive.
+    profiles = sorted(
+        name
+        for name, profile in own_profiles
+        if config.get("features.profiles") == "true" and not (is_managed(profile.config) and not profile.used_by)
+    )
+    volumes = []
+    if config.get("features.storage.volumes") == "true":
+        volumes = [v.name for v in await client.list_storage_volumes("default", project)]
+    holding = [
+        f"{what}: {', '.join(names)}"
+        for what, names in (("instances", instances), ("profiles", profiles), ("storage volumes", volumes))
+        if names
+    ]
+    if holding:
+        record(_refused("project", None, project, "still holds " + "; ".join(holding)))
+        return
+    if config.get("features.images") == "true":
+        for image in real.images.get(project, []):
+            record(await _delete("image", project, image.fingerprint, client.delete_image(image.fingerprint, project)))
+    record(await _delete("project", None, project, client.delete_project(project)))
+
+
+def remove_generated_files(out_dir: Path) -> list[FlushFile]:
+    """Delete the generated tree's files: `*.yml` under inventory/, group_vars/, host_vars/ that hold our
+    managed section and nothing else of the user's. Others are kept and reported; emptied folders go."""
+    files: list[FlushFile] = []
+    for folder in GENERATED_FOLDERS:
+        directory = out_dir / folder
+        if not directory.is_dir() or directory.is_symlink():
+            continue
+        for path in sorted(directory.iterdir()):
+            relative = f"{folder}/{path.name}"
+            reason = _why_kept(path)
+            if reason:
+                files.append(FlushFile(path=relative, outcome="kept", reason=reason))
+                continue
+            path.unlink(missing_ok=True)
+            files.append(FlushFile(path=relative, outcome="deleted"))
+        with contextlib.suppress(OSError):  # not empty: the user's files stay
+            directory.rmdir()
+    return files
+
+
+def _why_kept(path: Path) -> str:
+    """Why a file of the generated folders is not ours to delete; "" when it is."""
+    if path.is_symlink() or not path.is_file() or path.suffix != ".yml":
+        return "not a generated file"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "unreadable: left alone"
+    block = _BLOCK.search(text)
+    if block is None:
+        return f"no '{MANAGED_BEGIN}' section: not generated"
+    outside = text[: block.start()] + text[block.end() :]
+    if any(line.strip() not in _OURS_OUTSIDE_BLOCK for line in outside.splitlines()):
+        return "holds your own content outside the managed section"
+    return ""

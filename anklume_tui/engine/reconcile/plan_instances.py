@@ -1,0 +1,199 @@
+"""Plan step 5 (SPEC §8.3): storage volumes and instances, and the instance orphans of §8.4."""
+
+from __future__ import annotations
+
+from ...psot.constants import MANAGED_KEY
+from ..incus.models import Instance, Project, StorageVolume
+from ..machines.disposables import named_as_disposable
+from .compare import config_diff, describe, devices_diff, drift_entries, merged_device
+from .desired import CONTEXT_KEY, PROTECTION_KEY, DesiredState, ExpectedInstance, ExpectedVolume
+from .plan_models import Action, Drift, Orphan
+
+VolumeKey = tuple[str, str, str]  # (project, pool, name)
+
+
+def plan_volume(vol: ExpectedVolume, real: StorageVolume | None) -> tuple[list[Action], list[Drift]]:
+    if real is None:
+        size = vol.config.get("size")
+        detail = f"pool {vol.pool}" + (f", size {size}" if size else "") + f", for {vol.instance}"
+        changes = {"pool": vol.pool, "config": vol.config}
+        return [
+            Action(
+                op="create",
+                kind="volume",
+                project=vol.project,
+                name=vol.name,
+                detail=detail,
+                domain=vol.domain,
+                instance=vol.instance,
+                changes=changes,
+            )
+        ], []
+    diff = config_diff(vol.config, real.config)
+    if not diff:
+        return [], []
+    drift = drift_entries("volume", vol.project, vol.name, "config.", diff)
+    changes = {"pool": vol.pool, "config": {k: v for k, (v, _) in diff.items()}}
+    action = Action(
+        op="update",
+        kind="volume",
+        project=vol.project,
+        name=vol.name,
+        detail=describe(drift),
+        domain=vol.domain,
+        instance=vol.instance,
+        changes=changes,
+    )
+    return [action], drift
+
+
+def context_spec(exp: ExpectedInstance) -> dict | None:
+    if exp.context is None:
+        return None
+    return {"files": exp.context.files(), "stamp": exp.context.stamp}
+
+
+def create_spec(exp: ExpectedInstance) -> dict:
+    """Everything apply sends to create the instance (the context key is set once the files are written)."""
+    return {
+        "create": True,
+        "machine": exp.machine.name,
+        "type": exp.type,
+        "image": exp.image,
+        "profiles": exp.profiles,
+        "config": {k: v for k, v in exp.config.items() if k != CONTEXT_KEY},
+        "devices": exp.devices,
+        "context": context_spec(exp),
+        "start": True,
+    }
+
+
+def plan_instance(exp: ExpectedInstance, real: Instance | None) -> tuple[list[Action], list[Drift]]:
+    base = {"kind": "instance", "project": exp.project, "name": exp.name, "domain": exp.domain, "instance": exp.name}
+    if real is None:
+        kind = "virtual machine" if exp.type == "virtual-machine" else "container"
+        detail = f"{kind} from {exp.image}, profiles {', '.join(exp.profiles)}"
+        if exp.machine.ip:
+            detail += f", ip {exp.machine.ip}"
+        return [Action(op="create", detail=detail, changes=create_spec(exp), **base)], []
+    if real.type != exp.type:
+        drift = [
+            Drift(
+                kind="instance", project=exp.project, name=exp.name, field="type", expected=exp.type, actual=real.type
+            )
+        ]
+        detail = f"is a {real.type} but the infra declares a {exp.type}; apply never re-creates an instance"
+        return [Action(op="conflict", detail=detail, **base)], drift
+    drift: list[Drift] = []
+    changes: dict = {}
+    if set(real.profiles) != set(exp.profiles):
+        drift.append(
+            Drift(
+                kind="instance",
+                project=exp.project,
+                name=exp.name,
+                field="profiles",
+                expected=exp.profiles,
+                actual=real.profiles,
+            )
+        )
+        changes["profiles"] = exp.profiles
+    wanted_config = {k: v for k, v in exp.config.items() if k != CONTEXT_KEY}
+    diff = config_diff(wanted_config, real.config)
+    if diff:
+        drift += drift_entries("instance", exp.project, exp.name, "config.", diff)
+        changes["config"] = {k: v for k, (v, _) in diff.items()}
+    unborn = not real.running and "volatile.last_state.power" not in real.config
+    if exp.context is not None and (unborn or real.config.get(CONTEXT_KEY) != exp.context.stamp):
+        drift += drift_entries(
+            "instance",
+            exp.project,
+            exp.name,
+            "config.",
+            {CONTEXT_KEY: (exp.context.stamp, real.config.get(CONTEXT_KEY))},
+        )
+        changes["context"] = context_spec(exp)
+    dev_diff = devices_diff(exp.devices, real.devices)
+    if dev_diff:
+        drift += drift_entries("instance", exp.project, exp.name, "devices.", dev_diff)
+        changes["devices"] = {name: merged_device(e, a) for name, (e, a) in dev_diff.items()}
+        changes["restart"] = real.running
+    if not real.running:
+        # Never started: created by an apply that did not finish (its context files are written again).
+        changes["unborn"] = unborn
+        drift.append(
+            Drift(
+                kind="instance",
+                project=exp.project,
+                name=exp.name,
+                field="status",
+                expected="Running",
+                actual=real.status,
+            )
+        )
+        changes["start"] = True
+    if not changes:
+        return [], []
+    only_start = set(changes) - {"unborn"} == {"start"}
+    changes["type"] = exp.type  # how apply waits once it (re)starts: a VM for its agent too
+    action = Action(op="start" if only_start else "update", detail=describe(drift), changes=changes, **base)
+    return [action], drift
+
+
+def instance_actions(
+    desired: DesiredState, instances: dict[tuple[str, str], Instance], volumes: dict[VolumeKey, StorageVolume]
+) -> tuple[list[Action], list[Drift]]:
+    """Per machine in declaration order: its volumes, then the instance."""
+    actions: list[Action] = []
+    drift: list[Drift] = []
+    for exp in desired.instances:
+        for vol in exp.volumes:
+            a, d = plan_volume(vol, volumes.get((vol.project, vol.pool, vol.name)))
+            actions += a
+            drift += d
+        a, d = plan_instance(exp, instances.get((exp.project, exp.name)))
+        actions += a
+        drift += d
+    return actions, drift
+
+
+def is_disposable(instance: Instance, prefix: str) -> bool:
+    return instance.ephemeral and named_as_disposable(instance.name, prefix)
+
+
+def find_orphans(
+    desired: DesiredState,
+    projects: dict[str, Project],
+    instances: dict[tuple[str, str], Instance],
+    *,
+    limit: str | None,
+) -> list[Orphan]:
+    tagged = {name for name, p in projects.items() if p.config.get(MANAGED_KEY) == "true"}
+    if limit is not None:
+        tagged &= set(desired.projects_in_scope)
+    found = []
+    for (project, name), inst in sorted(instances.items()):
+        if project not in tagged or inst.config.get(MANAGED_KEY) != "true":
+            continue
+        if name in desired.declared_instances or is_disposable(inst, desired.prefix):
+            continue
+        found.append(
+            Orphan(project=project, name=name, protected=inst.config.get(PROTECTION_KEY) == "true", status=inst.status)
+        )
+    return found
+
+
+def prune_actions(orphans: list[Orphan], domains: dict[str, str]) -> list[Action]:
+    return [
+        Action(
+            op="delete",
+            kind="instance",
+            project=o.project,
+            name=o.name,
+            domain=domains.get(o.project),
+            detail="undeclared managed instance (--prune)",
+            changes={"running": o.status == "Running"},
+        )
+        for o in orphans
+        if not o.protected
+    ]

@@ -1,0 +1,56 @@
+"""What Incus really holds, read in a handful of requests whatever the number of instances."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ...psot.constants import MANAGED_KEY
+from ..incus.client import IncusClient
+from ..incus.models import Image, Instance, Network, Profile, Project
+
+
+def is_managed(config: dict[str, str]) -> bool:
+    return config.get(MANAGED_KEY) == "true"
+
+
+@dataclass
+class RealState:
+    projects: dict[str, Project] = field(default_factory=dict)
+    networks: dict[str, Network] = field(default_factory=dict)  # project "default"
+    profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # (project, name)
+    instances: dict[tuple[str, str], Instance] = field(default_factory=dict)  # (project, name)
+    images: dict[str, list[Image]] = field(default_factory=dict)  # project -> images
+
+    def instance(self, project: str, name: str) -> Instance | None:
+        return self.instances.get((project, name))
+
+    def profile(self, project: str, name: str) -> Profile | None:
+        return self.profiles.get((project, name))
+
+    def image_aliases(self, project: str) -> set[str]:
+        return {alias.name for image in self.images.get(project, []) for alias in image.aliases}
+
+
+async def read_state(client: IncusClient, projects: Iterable[str] | None = None) -> RealState:
+    """Projects, bridges, every instance (one request), then profiles and images of the given projects.
+
+    `projects` limits the per-project reads (profiles, images) to those that exist; None means all.
+    """
+    listed, networks, instances = await asyncio.gather(
+        client.list_projects(), client.list_networks("default"), client.list_instances()
+    )
+    state = RealState(
+        projects={p.name: p for p in listed},
+        networks={n.name: n for n in networks},
+        instances={(i.project, i.name): i for i in instances},
+    )
+    wanted = list(state.projects) if projects is None else [p for p in projects if p in state.projects]
+    profile_lists = await asyncio.gather(*(client.list_profiles(p) for p in wanted))
+    image_lists = await asyncio.gather(*(client.list_images(p) for p in wanted))
+    for project, profiles, images in zip(wanted, profile_lists, image_lists, strict=True):
+        state.images[project] = images
+        for profile in profiles:
+            state.profiles[(project, profile.name)] = profile
+    return state

@@ -1,0 +1,145 @@
+"""`status`: every declared domain and machine next to what Incus really holds (SPEC §2).
+
+One `read_state` (a handful of requests whatever the number of instances), then, only where shown, the
+live state of running instances (for the eth0 address) and each instance's snapshot count, fetched
+concurrently with a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ...psot.model import Domain, Infra, Machine
+from ...reports import DisposableStatus, DomainStatus, MachineStatus, StatusReport
+from ..incus.client import IncusClient
+from ..incus.models import Instance, InstanceState
+from .compare import describe
+from .desired import CONTEXT_KEY, PROTECTION_KEY, ExpectedInstance, desired_state
+from .plan_instances import is_disposable, plan_instance
+from .real_state import RealState, read_state
+
+__all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "machine_differences"]
+
+CONCURRENCY = 8
+OUR_TYPES = {"container": "lxc", "virtual-machine": "vm"}
+NOT_DRIFT = {"status", f"config.{CONTEXT_KEY}"}
+
+T = TypeVar("T")
+
+
+async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
+    """The status of every declared domain and machine (disabled domains included), and of the disposables
+    living in each domain."""
+    real = await read_state(client, projects=[])
+    desired = desired_state(infra)
+    expected = {(e.project, e.name): e for e in desired.instances}  # enabled domains only
+    present = [
+        (machine, instance)
+        for domain in infra.domains
+        for machine in domain.machines
+        if (instance := real.instance(domain.project, machine.instance_name)) is not None
+    ]
+    running = [instance for _, instance in present if instance.running]
+    limit = asyncio.Semaphore(CONCURRENCY)
+    states, snapshot_counts = await asyncio.gather(
+        asyncio.gather(*(_bounded(limit, lambda i=i: client.instance_state(i.name, i.project)) for i in running)),
+        asyncio.gather(*(_bounded(limit, lambda i=i: _snapshot_count(client, i)) for _, i in present)),
+    )
+    live = {(i.project, i.name): s for i, s in zip(running, states, strict=True)}
+    counts = {(i.project, i.name): c for (_, i), c in zip(present, snapshot_counts, strict=True)}
+    disposables: dict[str, list[DisposableStatus]] = {}
+    for (project, _), i in sorted(real.instances.items()):
+        if is_disposable(i, desired.prefix):
+            kind = OUR_TYPES.get(i.type, "lxc")
+            disposables.setdefault(project, []).append(
+                DisposableStatus(name=i.name, state=i.status or "unknown", type=kind)
+            )
+    return StatusReport(domains=[_domain_status(d, real, expected, live, counts, disposables) for d in infra.domains])
+
+
+async def _bounded(limit: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -> T:
+    async with limit:
+        return await call()
+
+
+async def _snapshot_count(client: IncusClient, instance: Instance) -> int:
+    return len(await client.list_snapshots(instance.name, instance.project))
+
+
+def _domain_status(
+    domain: Domain,
+    real: RealState,
+    expected: dict[tuple[str, str], ExpectedInstance],
+    live: dict[tuple[str, str], InstanceState],
+    counts: dict[tuple[str, str], int],
+    disposables: dict[str, list[DisposableStatus]],
+) -> DomainStatus:
+    machines = []
+    for machine in domain.machines:
+        key = (domain.project, machine.instance_name)
+        instance = real.instances.get(key)
+        machines.append(_machine_status(machine, instance, expected.get(key), live.get(key), counts.get(key)))
+    return DomainStatus(
+        name=domain.name,
+        project=domain.project,
+        network=domain.network,
+        trust_level=domain.effective_trust,
+        enabled=domain.enabled,
+        exists=domain.project in real.projects,
+        network_exists=domain.network in real.networks,
+        machines=machines,
+        disposables=disposables.get(domain.project, []),
+    )
+
+
+def _machine_status(
+    machine: Machine,
+    instance: Instance | None,
+    expected: ExpectedInstance | None,
+    state: InstanceState | None,
+    snapshots: int | None,
+) -> MachineStatus:
+    """`expected` is None for a machine of a disabled domain: not reconciled, so nothing is compared."""
+    if instance is None:
+        return MachineStatus(
+            name=machine.name,
+            instance=machine.instance_name,
+            state="missing",
+            type=machine.type,
+            ip=None,
+            protected=None,
+            snapshots=None,
+            drift="missing" if expected is not None else "disabled",
+            differences=[],
+        )
+    differences = machine_differences(expected, instance) if expected is not None else []
+    return MachineStatus(
+        name=machine.name,
+        instance=machine.instance_name,
+        state=instance.status or "unknown",
+        type=OUR_TYPES.get(instance.type, machine.type),
+        ip=_ip(instance, state),
+        protected=instance.expanded_config.get(PROTECTION_KEY, "false").lower() == "true",
+        snapshots=snapshots,
+        drift="disabled" if expected is None else "drift" if differences else "ok",
+        differences=differences,
+    )
+
+
+def _ip(instance: Instance, state: InstanceState | None) -> str | None:
+    """The live IPv4 address of eth0 when running, else the static one set on the instance's eth0."""
+    if state is not None and state.network:
+        eth0 = state.network.get("eth0")
+        for address in eth0.addresses if eth0 else []:
+            if address.family == "inet" and address.scope == "global":
+                return address.address
+    return (instance.devices.get("eth0") or {}).get("ipv4.address") or None
+
+
+def machine_differences(expected: ExpectedInstance, instance: Instance) -> list[str]:
+    """What apply would change on this existing instance, as plan computes it (`field: real → declared`).
+    A stopped instance is not drift (status shows its state), nor is the context-files stamp."""
+    _, drift = plan_instance(expected, instance)
+    return [describe([d]) for d in drift if d.field not in NOT_DRIFT]

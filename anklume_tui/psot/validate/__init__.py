@@ -1,0 +1,66 @@
+"""Validation entry points (SPEC §4): every finding collected, never fail-fast, never an exception."""
+
+from __future__ import annotations
+
+from ..context import HostContext
+from ..findings import Finding
+from ..warnings import check_warnings
+from ..yaml_nodes import SourceMap
+from .common import Collector, build_inventory, show
+from .domains import check_domains
+from .host import check_host
+from .infra_wide import check_global
+from .machines import check_machines
+from .policies import check_policies
+from .value_types import check_types
+from .volumes import check_volumes
+
+REQUIRED_KEYS = ("project_name", "global", "domains")
+
+
+def validate_structure(data: object, source: SourceMap) -> list[Finding]:
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, D, M, P, S, NP."""
+    out = Collector(source)
+    if data is not None and not isinstance(data, dict):
+        out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
+        return out.findings
+    missing = [key for key in REQUIRED_KEYS if data is None or key not in data]
+    if missing:
+        for key in missing:
+            out.error("R1", f"Missing required key: {key}", ())
+        return out.findings
+    _check_top_level(data, out)
+    inv = build_inventory(data)
+    check_global(data, inv, out)
+    check_domains(data, inv, out)
+    check_machines(data, inv, out)
+    check_volumes(data, inv, out)
+    check_policies(data, inv, out)
+    check_types(data, inv, out)
+    return out.findings
+
+
+def _check_top_level(data: dict, out: Collector) -> None:
+    if not isinstance(data["project_name"], str):
+        out.error("R2", f"'project_name' must be a string (got {show(data['project_name'])})", ("project_name",))
+    if not isinstance(data["global"], dict):
+        out.error("R2", f"'global' must be a mapping (got {show(data['global'])})", ("global",))
+    domains = data["domains"]
+    if domains is not None and not isinstance(domains, dict):
+        out.error("R2", f"'domains' must be a mapping (got {show(domains)})", ("domains",))
+
+
+def validate_host(data: dict, source: SourceMap, ctx: HostContext) -> list[Finding]:
+    """Rules that depend on the host: PL1 (W1 under YOLO), H1 and D11."""
+    out = Collector(source)
+    if isinstance(data, dict):
+        check_host(data, build_inventory(data), ctx, out)
+    return out.findings
+
+
+def collect_warnings(data: dict, source: SourceMap, ctx: HostContext) -> list[Finding]:
+    """W2, W3, W4, W7, W8 (W1 comes with PL1 from validate_host)."""
+    out = Collector(source)
+    if isinstance(data, dict):
+        check_warnings(data, build_inventory(data), out)
+    return out.findings
