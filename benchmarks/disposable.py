@@ -1,4 +1,4 @@
-"""Disposable readiness on a throwaway real Incus (tests/incusd.py): create + start + first command of an
+"""Disposable readiness on a throwaway real Incus (tests/incusd_helpers.py): create + start + first command of an
 Incus-ephemeral busybox container in a domain project (target: under 1 s), as `disp -- CMD` does it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from anklume_tui.engine.machines.disposables import create_disposable  # noqa: E
 from anklume_tui.engine.reconcile.apply import apply  # noqa: E402
 from anklume_tui.psot.context import HostContext  # noqa: E402
 from anklume_tui.psot.pipeline import run_psot  # noqa: E402
-from tests.incusd import ThrowawayIncus  # noqa: E402
+from tests.incusd_helpers import ThrowawayIncus  # noqa: E402
 
 CTX = HostContext(skip_subnet_check=True)
 INFRA = """\

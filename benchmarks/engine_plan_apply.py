@@ -1,4 +1,4 @@
-"""plan and apply against a throwaway real Incus (tests/incusd.py), with baselines measured in the same run.
+"""plan and apply against a throwaway real Incus (tests/incusd_helpers.py), with baselines measured in the same run.
 
 (a) no-op plan over 3 domains x 10 running busybox containers: HTTP requests of our plan (target: the same
     for 3 x 2 and 3 x 10) and wall time against a per-instance `incus config show` loop (target >= 10x).
@@ -30,7 +30,7 @@ from anklume_tui.engine.reconcile.plan import make_plan  # noqa: E402
 from anklume_tui.psot.context import HostContext  # noqa: E402
 from anklume_tui.psot.pipeline import run_psot  # noqa: E402
 from tests.engine.apply_helpers import many_machines  # noqa: E402
-from tests.incusd import ThrowawayIncus, incus_installed  # noqa: E402
+from tests.incusd_helpers import ThrowawayIncus, incus_installed  # noqa: E402
 
 CTX = HostContext(skip_subnet_check=True)
 

@@ -1,7 +1,7 @@
 """The domains view with a 1,000-machine infra (50 domains x 20), headless.
 
 Targets (issue 4): first paint < 0.5 s; an Incus lifecycle event reflected in its row < 100 ms;
-resident memory < 200 MB. Events come from a throwaway Incus (tests/incusd.py) where two of the
+resident memory < 200 MB. Events come from a throwaway Incus (tests/incusd_helpers.py) where two of the
 declared machines really exist; the other 998 are reported missing, as they are.
 """
 
@@ -26,7 +26,7 @@ from psot_pipeline import SCRATCH, infra_text  # noqa: E402
 
 from anklume_tui.app import AnklumeApp  # noqa: E402
 from anklume_tui.widgets.domain_table import DomainTable  # noqa: E402
-from tests.incusd import ThrowawayIncus, incus_installed  # noqa: E402
+from tests.incusd_helpers import ThrowawayIncus, incus_installed  # noqa: E402
 
 
 async def first_paint(infra: Path, url: str) -> tuple[float, float]:

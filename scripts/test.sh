@@ -13,6 +13,6 @@ fi
 .venv/bin/ruff check anklume_tui tests benchmarks
 scripts/check-ansible.sh
 # The cached test images are built once here, not by each test process at the same time.
-.venv/bin/python -m tests.incus_images
+.venv/bin/python -m tests.image_helpers
 # Whole files per process (their tests share set-ups in order); each process starts its own daemon.
 exec .venv/bin/pytest -q --numprocesses=auto --maxprocesses=4 --dist=loadfile "$@"

@@ -1,4 +1,4 @@
-"""Fixtures for tests against a throwaway real Incus (tests/incusd.py), shared by every test folder.
+"""Fixtures for tests against a throwaway real Incus (tests/incusd_helpers.py), shared by every test folder.
 
 Never the user's daemon: each session starts its own in a private namespace.
 """
@@ -16,8 +16,8 @@ import pylxd
 import pytest
 
 from anklume_tui.engine.incus.client import IncusClient
-from tests.incus_images import ImageFiles, build_debian_image
-from tests.incusd import ThrowawayIncus, incus_installed
+from tests.image_helpers import ImageFiles, build_debian_image
+from tests.incusd_helpers import ThrowawayIncus, incus_installed
 
 TIMINGS: dict[str, float] = {}
 

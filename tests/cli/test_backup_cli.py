@@ -10,7 +10,7 @@ from anklume_tui import cli
 from anklume_tui.engine.backup.export import Progress
 from anklume_tui.engine.incus.backups import written_bytes
 from anklume_tui.verbs.progress import StderrProgress
-from tests.engine.backup_setup import KEEP, gpg_key_fixture  # noqa: F401 - the gpg_key fixture
+from tests.engine.backup_helpers import KEEP, gpg_key_fixture  # noqa: F401 - the gpg_key fixture
 
 NO_INCUS = ["--incus", "unix:///nonexistent/unix.socket"]  # reaching Incus would exit 3
 

@@ -9,7 +9,7 @@ import pytest
 
 from anklume_tui import cli
 from tests.cli.test_json_contract import ROOT
-from tests.engine.incus_setup import isolate_host
+from tests.engine.incus_helpers import isolate_host
 from tests.engine.test_file_transfer import INFRA
 
 NO_INCUS = ["--incus", "unix:///nonexistent/unix.socket"]  # reaching Incus would exit 3

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 ROOT = Path(__file__).resolve().parents[2]
 

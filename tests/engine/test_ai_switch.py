@@ -13,9 +13,9 @@ from anklume_tui.engine.host import paths
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.isolation.ai_access import NO_GPU, SwitchRefused, ai_switch
 from anklume_tui.engine.isolation.enforce import enforce
-from tests.engine.incus_setup import isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 from tests.engine.nft_helpers import infra_from
-from tests.engine.packets import Lab, Probe
+from tests.engine.packet_helpers import Lab, Probe
 
 INFRA = """\
 project_name: ai-switch-test

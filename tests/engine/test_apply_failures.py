@@ -21,7 +21,7 @@ from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from anklume_tui.verbs import apply as apply_verb
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env, instances, many_machines, plan_json
-from tests.incusd import ThrowawayIncus, incus_installed
+from tests.incusd_helpers import ThrowawayIncus, incus_installed
 
 
 def write_infra(tmp_path, text):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.engine.apply_helpers import batch, instances, many_machines
-from tests.engine.packets import Lab, Probe
+from tests.engine.packet_helpers import Lab, Probe
 
 FIREWALL_INFRA = """\
 project_name: fw

@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from tests.engine.apply_helpers import batch, instances
-from tests.engine.backup_setup import (
+from tests.engine.backup_helpers import (
     KEEP,
     backup_json,
     delete_instance,
@@ -20,7 +20,7 @@ from tests.engine.backup_setup import (
     volumes,
     write_in,
 )
-from tests.engine.lifecycle_setup import applied
+from tests.engine.lifecycle_helpers import applied
 
 pytestmark = pytest.mark.incus
 

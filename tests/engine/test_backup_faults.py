@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.apply_helpers import batch, instances
-from tests.engine.backup_setup import (
+from tests.engine.backup_helpers import (
     KEEP,
     backup_json,
     delete_instance,
@@ -19,7 +19,7 @@ from tests.engine.backup_setup import (
     server_backups,
     volumes,
 )
-from tests.engine.lifecycle_setup import applied
+from tests.engine.lifecycle_helpers import applied
 
 pytestmark = pytest.mark.incus
 

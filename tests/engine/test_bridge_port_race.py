@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from anklume_tui.engine.incus.client import IncusClient
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
 

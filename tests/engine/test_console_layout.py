@@ -15,8 +15,8 @@ from anklume_tui.engine.console.layout import (
 from anklume_tui.engine.incus.transport import resolve_endpoint
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
-from tests.engine.console_setup import INFRA
-from tests.engine.incus_setup import isolate_host
+from tests.engine.console_helpers import INFRA
+from tests.engine.incus_helpers import isolate_host
 
 RUNNING = {("lab", "lab-box"): "Running", ("work", "work-a"): "Running", ("work", "work-b"): "Stopped"}
 

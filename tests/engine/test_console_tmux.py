@@ -21,7 +21,7 @@ from anklume_tui.engine.host.paths import tmux_last_domain_file
 from anklume_tui.engine.incus.transport import resolve_endpoint
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
-from tests.engine.console_setup import (
+from tests.engine.console_helpers import (
     exec_clients,
     make_console_setup,
     pane_text,
@@ -30,7 +30,7 @@ from tests.engine.console_setup import (
     tmux_env,
     wait_for,
 )
-from tests.engine.incus_setup import incus_list, isolate_host
+from tests.engine.incus_helpers import incus_list, isolate_host
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 SESSION = "console-test"

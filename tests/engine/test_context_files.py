@@ -11,8 +11,8 @@ from anklume_tui.engine.reconcile import steps as reconcile_steps
 from anklume_tui.engine.reconcile.desired import CONTEXT_KEY
 from anklume_tui.engine.reconcile.plan_models import Action
 from anklume_tui.engine.reconcile.steps import StepFailed, wait_agent, write_context
-from tests.engine.incus_faults import inject
-from tests.incusd import ThrowawayIncus
+from tests.engine.fault_helpers import inject
+from tests.incusd_helpers import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from anklume_tui.engine.machines.disposables import DisposableError, choose_doma
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env
-from tests.engine.lifecycle_setup import TWO_DOMAINS, applied, instance_list
+from tests.engine.lifecycle_helpers import TWO_DOMAINS, applied, instance_list
 
 pytestmark = pytest.mark.incus
 

@@ -15,9 +15,9 @@ import pytest
 
 from anklume_tui.engine.incus import files as incus_file_calls
 from anklume_tui.engine.incus.client import IncusClient, IncusError
-from tests.engine import incus_faults
-from tests.engine.incus_faults import AnswersWithError
-from tests.incusd import ThrowawayIncus
+from tests.engine import fault_helpers
+from tests.engine.fault_helpers import AnswersWithError
+from tests.incusd_helpers import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +26,7 @@ RACE = "dial unix /proc/self/fd/34/forkfile.sock: connect: no such file or direc
 
 def inject(client: IncusClient, failures: int, error: str = RACE) -> AnswersWithError:
     """From now on, the client's next `failures` files-API requests meet the race."""
-    return incus_faults.inject(client, "/files", failures, error)
+    return fault_helpers.inject(client, "/files", failures, error)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from anklume_tui.engine.machines.file_transfer import (
 )
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
-from tests.engine.incus_setup import batch, isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import batch, isolate_host, make_domain, make_instance
 
 INFRA = """\
 project_name: ft

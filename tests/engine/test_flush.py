@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance, names
+from tests.engine.incus_helpers import batch, incus_list, isolate_host, make_domain, make_instance, names
 
 INFRA = """\
 project_name: flush-test

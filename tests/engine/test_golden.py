@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.engine.apply_helpers import batch
-from tests.engine.lifecycle_setup import applied, snapshot_names
+from tests.engine.lifecycle_helpers import applied, snapshot_names
 
 pytestmark = pytest.mark.incus
 

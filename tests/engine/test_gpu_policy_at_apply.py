@@ -12,7 +12,7 @@ from anklume_tui.engine.incus.models import Instance
 from anklume_tui.engine.reconcile.desired import desired_state
 from anklume_tui.engine.reconcile.plan import compute_plan
 from anklume_tui.engine.reconcile.plan_gpu import enforce_gpu_policy
-from tests.engine.incus_setup import batch, incus_list, isolate_host
+from tests.engine.incus_helpers import batch, incus_list, isolate_host
 from tests.engine.test_plan import converged, infra
 
 ONE_CONSUMER = """\

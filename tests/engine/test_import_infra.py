@@ -13,7 +13,7 @@ import yaml
 from anklume_tui import cli
 from anklume_tui.engine.host.hostinfo import gather_host_context
 from anklume_tui.psot.pipeline import run_psot
-from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import batch, incus_list, isolate_host, make_domain, make_instance
 
 ACTIVE = "project_name: mine\nglobal:\n  base_subnet: '10.150'\ndomains: {}\n"
 

@@ -20,7 +20,7 @@ from anklume_tui.engine.incus.client import (
     IncusUrlError,
     resolve_endpoint,
 )
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 pytestmark = pytest.mark.anyio
 

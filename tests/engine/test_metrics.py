@@ -17,7 +17,7 @@ from anklume_tui.engine.host.metrics import (
     instance_readings,
     parse_samples,
 )
-from tests.engine.usage_setup import keep_busy
+from tests.engine.usage_helpers import keep_busy
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "incus-metrics" / "all-projects.txt"
 

@@ -13,7 +13,7 @@ from anklume_tui.engine.host import paths
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.isolation.enforce import apply_isolation, enforce
 from anklume_tui.engine.isolation.nft import NftError, RulesetRefused, load_ruleset, render_host_ruleset
-from tests.engine.incus_setup import batch, isolate_host, make_domain
+from tests.engine.incus_helpers import batch, isolate_host, make_domain
 from tests.engine.nft_helpers import infra_from
 
 INFRA = """\

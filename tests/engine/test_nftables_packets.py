@@ -10,9 +10,9 @@ import subprocess
 import pytest
 
 from anklume_tui.engine.isolation.enforce import enforce
-from tests.engine.incus_setup import isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 from tests.engine.nft_helpers import infra_from
-from tests.engine.packets import Lab, Probe
+from tests.engine.packet_helpers import Lab, Probe
 
 POLICY_DEV_TO_WORK = """\
   - description: dev-a reaches work-a on 8080

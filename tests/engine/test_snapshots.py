@@ -8,7 +8,7 @@ import pytest
 
 from anklume_tui.engine.machines.snapshots import origin_of
 from tests.engine.apply_helpers import batch
-from tests.engine.lifecycle_setup import applied, snapshot_names
+from tests.engine.lifecycle_helpers import applied, snapshot_names
 
 pytestmark = pytest.mark.incus
 

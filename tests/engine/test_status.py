@@ -12,7 +12,7 @@ from anklume_tui.engine.host.hostinfo import gather_host_context
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.reconcile.status import gather_status
 from anklume_tui.psot.pipeline import run_psot
-from tests.engine.incus_setup import batch, incus_list, isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import batch, incus_list, isolate_host, make_domain, make_instance
 
 INFRA = """\
 project_name: status-test

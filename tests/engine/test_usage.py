@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from anklume_tui.engine.host.usage import Reading, Usage, UsageMeter, usage_between
-from tests.engine.usage_setup import incus_usage, keep_busy
+from tests.engine.usage_helpers import incus_usage, keep_busy
 
 
 def test_cpu_share_is_cpu_time_used_between_two_readings_over_the_wall_time_between_them():

@@ -2,7 +2,7 @@
 the Debian+python3 image. Results are read back with the incus CLI, not through our code.
 
 The containers never have a route out of the daemon's network namespace, so packages that need the
-network are not installed here: the lab sets `anklume_offline: true` (tests/provision/helpers.py), and the
+network are not installed here: the lab sets `anklume_offline: true` (tests/provision/provision_helpers.py), and the
 roles that must download are checked to fail fast, naming the machine, the task and the site.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.provision.helpers import (
+from tests.provision.provision_helpers import (
     MACHINES,
     anklume,
     apply_without_provisioning,

@@ -9,7 +9,7 @@ from anklume_tui.psot.enrich import enrich
 from anklume_tui.psot.findings import Severity
 from anklume_tui.psot.load import load_infra
 
-from .enrich_support import enrich_yaml, machine, rules
+from .enrich_helpers import enrich_yaml, machine, rules
 
 WORKED_EXAMPLE = """\
 project_name: demo

@@ -8,7 +8,7 @@ from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.enrich_resources import format_memory, parse_memory
 from anklume_tui.psot.findings import Severity
 
-from .enrich_support import GIB, enrich_yaml, machine, rules
+from .enrich_helpers import GIB, enrich_yaml, machine, rules
 
 HOST = HostContext(host_cpus=8, host_memory_bytes=16 * GIB)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from anklume_tui.psot.gpu import gpu_consumers
 from anklume_tui.psot.load import load_infra
 
-from .enrich_support import enrich_yaml, machine
+from .enrich_helpers import enrich_yaml, machine
 
 INFRA = """\
 project_name: demo

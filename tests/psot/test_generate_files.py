@@ -12,7 +12,7 @@ from anklume_tui.psot.generate import render_files
 from anklume_tui.psot.load import load_infra
 from anklume_tui.psot.model import build_model
 
-from .generate_support import infra_of, legacy_data, zone_data
+from .generate_helpers import infra_of, legacy_data, zone_data
 
 
 def test_zone_mode_tree_has_all_yml_then_each_enabled_domain_in_declaration_order():

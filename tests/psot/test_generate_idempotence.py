@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from anklume_tui.psot.generate import merge_managed, sync_tree
 
-from .generate_support import infra_of
+from .generate_helpers import infra_of
 
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 texts = st.text(max_size=12) | st.sampled_from(["yes", "010", "1:20", "~", "", " x", "#c", "- x", "a\nb"])

@@ -10,7 +10,7 @@ import yaml
 from anklume_tui.psot import generate
 from anklume_tui.psot.generate import merge_managed, render_files, sync_tree, write_atomic
 
-from .generate_support import infra_of, legacy_data, zone_data
+from .generate_helpers import infra_of, legacy_data, zone_data
 
 BODY = "a: 1\nb:\n  - x\n"
 BLOCK = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from .generate_support import infra_of, legacy_data, zone_data
+from .generate_helpers import infra_of, legacy_data, zone_data
 
 
 def test_incus_names_carry_the_prefix_and_file_names_do_not():

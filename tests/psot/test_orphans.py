@@ -7,7 +7,7 @@ from pathlib import Path
 from anklume_tui.psot.generate import sync_tree
 from anklume_tui.psot.orphans import OrphanFile, find_orphans, is_protected, orphan_messages
 
-from .generate_support import infra_of, legacy_data
+from .generate_helpers import infra_of, legacy_data
 
 
 def _write(root: Path, relative: str, text: str) -> Path:

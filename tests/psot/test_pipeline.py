@@ -5,7 +5,7 @@ from __future__ import annotations
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import check_loaded
 
-from .helpers import infra, load_text, of_rule
+from .psot_helpers import infra, load_text, of_rule
 
 CTX = HostContext(skip_subnet_check=True)
 

@@ -6,7 +6,7 @@ import pytest
 
 from anklume_tui.psot.validate import validate_structure
 
-from .helpers import assert_case_fails, assert_fixed_case_passes, case_id, infra, load_text, of_rule
+from .psot_helpers import assert_case_fails, assert_fixed_case_passes, case_id, infra, load_text, of_rule
 
 ZONES = "addressing: {}"
 

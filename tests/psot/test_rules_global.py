@@ -6,7 +6,7 @@ import pytest
 
 from anklume_tui.psot.validate import validate_structure
 
-from .helpers import (
+from .psot_helpers import (
     DOMAINS,
     assert_case_fails,
     assert_fixed_case_passes,

@@ -9,7 +9,7 @@ import pytest
 from anklume_tui.psot.context import HostContext, HostNetwork
 from anklume_tui.psot.validate import collect_warnings, validate_host
 
-from .helpers import assert_flags, infra, load_text, of_rule
+from .psot_helpers import assert_flags, infra, load_text, of_rule
 
 NESTED_LXC = HostContext(vm_nested=False)
 

@@ -11,7 +11,7 @@ from anklume_tui.psot.context import HostContext, HostNetwork
 from anklume_tui.psot.validate import collect_warnings, validate_host, validate_structure
 from anklume_tui.psot.yaml_nodes import SourceMap
 
-from .helpers import infra, load_text
+from .psot_helpers import infra, load_text
 
 WORDS = [
     "project_name",

@@ -15,7 +15,7 @@ from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.screens.restore_backup import RestoreBackupScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.transfer_progress import TransferProgress
-from tests.engine.incus_setup import isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 
 from .test_live_domains import until
 from .test_snapshot_timeline import INFRA, in_pro

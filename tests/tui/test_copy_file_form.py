@@ -11,7 +11,7 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.copy_file import CopyFileScreen
 from anklume_tui.screens.domains.context_menu import menu_for
 from anklume_tui.widgets.domain_table import UNKNOWN, DomainTable, Row
-from tests.engine.incus_setup import isolate_host, make_domain, make_instance
+from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 from tests.engine.test_file_transfer import INFRA, NETS, put, read, stat
 from tests.tui.test_live_domains import until
 

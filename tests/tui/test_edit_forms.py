@@ -16,7 +16,7 @@ from anklume_tui.screens.confirm import ConfirmScreen
 from anklume_tui.screens.infra_diff import InfraDiffScreen
 from anklume_tui.screens.infra_form import DEBOUNCE_SECONDS, InfraForm
 from anklume_tui.widgets.domain_table import DomainTable
-from tests.engine.incus_setup import isolate_host
+from tests.engine.incus_helpers import isolate_host
 
 from .test_domains_screen import NO_INCUS, loaded
 from .test_live_domains import until

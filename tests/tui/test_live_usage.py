@@ -10,7 +10,7 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.domains import screen as domains
 from anklume_tui.widgets.domain_table import DomainTable
-from tests.engine.usage_setup import incus_usage, keep_busy
+from tests.engine.usage_helpers import incus_usage, keep_busy
 from tests.tui.test_live_domains import infra, until  # noqa: F401 - `infra` is a fixture
 
 pytestmark = pytest.mark.incus

@@ -9,7 +9,7 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.confirm import ConfirmScreen
 from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.widgets.domain_table import DomainTable
-from tests.engine.incus_setup import isolate_host, make_domain
+from tests.engine.incus_helpers import isolate_host, make_domain
 from tests.tui.test_live_domains import until
 
 pytestmark = pytest.mark.incus

@@ -9,7 +9,7 @@ import pytest
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.plan_apply import PlanScreen
-from tests.engine.incus_setup import isolate_host
+from tests.engine.incus_helpers import isolate_host
 
 from .test_live_domains import until
 

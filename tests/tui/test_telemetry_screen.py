@@ -15,7 +15,7 @@ from anklume_tui.screens import telemetry as telemetry_screen
 from anklume_tui.screens.telemetry import TelemetryScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.usage_charts import BarChart, HistoryChart
-from tests.engine.usage_setup import keep_busy
+from tests.engine.usage_helpers import keep_busy
 from tests.tui.test_live_domains import infra, until  # noqa: F401 - `infra` is a fixture
 
 NO_INCUS = "unix:///nonexistent/unix.socket"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine.apply_helpers import batch
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 KEEP = """\
 project_name: keep

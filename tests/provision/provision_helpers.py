@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.engine.apply_helpers import ROOT, batch_env
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 TWO_DOMAINS = """\
 project_name: provlab

@@ -1,4 +1,4 @@
-"""A throwaway real Incus daemon for the engine tests (images: tests/incus_images.py).
+"""A throwaway real Incus daemon for the engine tests (images: tests/image_helpers.py).
 
 The daemon gets its own INCUS_DIR (a temp directory) and runs inside fresh mount, network and PID
 namespaces (`unshare`): containers, bridges and nft rules stay in a network namespace with only `lo`
@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tests.incus_images import ImageFiles, build_busybox_image
-from tests.incusd_host import (
+from tests.image_helpers import ImageFiles, build_busybox_image
+from tests.incusd_host_helpers import (
     DIR_PREFIX,
     alive,
     enter_namespaces_setup,

@@ -15,8 +15,8 @@ from typing import TypeVar
 import libtmux
 
 from anklume_tui.engine.console.tmux import kill_console
-from tests.engine.incus_setup import make_domain, make_instance
-from tests.incusd import ThrowawayIncus
+from tests.engine.incus_helpers import make_domain, make_instance
+from tests.incusd_helpers import ThrowawayIncus
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 
 def keep_busy(daemon: ThrowawayIncus, name: str, project: str = "default") -> None:

@@ -2,7 +2,7 @@
 
 busybox (about 1 MB, deterministic, so its fingerprint is stable) and Debian minbase + python3 (for
 Ansible, about a minute the first time). The cache is `$ANKLUME_TEST_CACHE`, default
-`~/.cache/anklume-tests`. Prebuild both (e.g. once per CI run): `python -m tests.incus_images`.
+`~/.cache/anklume-tests`. Prebuild both (e.g. once per CI run): `python -m tests.image_helpers`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anklume_tui import cli
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 MANAGED = "user.anklume.managed=true"
 FEATURES = [

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.engine.apply_helpers import batch
-from tests.incusd import ThrowawayIncus
+from tests.incusd_helpers import ThrowawayIncus
 
 TWO_DOMAINS = """\
 project_name: life
