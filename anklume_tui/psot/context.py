@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from .stability import PriorAllocation
+
 
 @dataclass(frozen=True)
 class HostNetwork:
@@ -26,4 +28,6 @@ class HostContext:
     skip_subnet_check: bool = False
     host_cpus: float | None = None
     host_memory_bytes: int | None = None
+    # What was applied (SPEC §5.1 Stability); None: not gathered, allocation is v1's.
+    allocation: PriorAllocation | None = None
     extra: dict = field(default_factory=dict)

@@ -98,6 +98,17 @@ class Domain(BaseModel):
         return self.trust_level or DEFAULT_TRUST
 
 
+class Renumber(BaseModel):
+    """An applied subnet (machine None) or address this infra moves without naming it (W9, SPEC §5.1)."""
+
+    model_config = _STRICT
+
+    domain: str
+    machine: str | None = None
+    before: str
+    reason: str
+
+
 class Infra(BaseModel):
     model_config = _STRICT
 
@@ -121,6 +132,7 @@ class Infra(BaseModel):
     persistent_data_base: str = DEFAULT_PERSISTENT_DATA_BASE
     domains: list[Domain] = Field(default_factory=list)
     network_policies: list[NetworkPolicy] = Field(default_factory=list)
+    renumbers: list[Renumber] = Field(default_factory=list)
 
     @property
     def machines(self) -> list[Machine]:

@@ -10,7 +10,8 @@ from .context import HostContext
 from .enrich import Enriched, enrich
 from .findings import Finding, Severity, has_errors
 from .load import LoadedInfra, load_infra
-from .model import Infra, build_model
+from .model import Infra, Renumber, build_model
+from .stability import Move, stabilize
 from .validate import collect_warnings, validate_host, validate_structure
 
 
@@ -51,6 +52,8 @@ def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
     data, source = loaded.data, loaded.source
     if data is None and has_errors(findings):
         return PsotResult(loaded, findings)
+    data, moves = stabilize(data, ctx.allocation, prefix_for(data, ctx) if isinstance(data, dict) else "")
+    findings += [Finding("W9", Severity.WARNING, m.message, source.key_at(_where(m))) for m in moves]
     structural = validate_structure(data, source)
     findings += structural
     if has_errors(findings):
@@ -65,7 +68,15 @@ def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
     findings += collect_warnings(enriched.data, source, ctx)
     if has_errors(findings):
         return PsotResult(loaded, _sorted(findings), enriched)
-    return PsotResult(loaded, _sorted(findings), enriched, build_model(enriched, prefix_for(data, ctx)))
+    infra = build_model(enriched, prefix_for(data, ctx))
+    if moves:
+        renumbers = [Renumber(domain=m.domain, machine=m.machine, before=m.before, reason=m.reason) for m in moves]
+        infra = infra.model_copy(update={"renumbers": renumbers})
+    return PsotResult(loaded, _sorted(findings), enriched, infra)
+
+
+def _where(move: Move) -> tuple:
+    return ("domains", move.domain) + (("machines", move.machine) if move.machine else ())
 
 
 def _warnings_if_shaped(data: object, loaded: LoadedInfra, ctx: HostContext) -> list[Finding]:
