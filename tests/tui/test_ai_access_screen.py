@@ -13,8 +13,7 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.ai_access import HOLDS, AiAccessScreen
 from anklume_tui.screens.confirm import ConfirmScreen
 from tests.engine.incus_helpers import isolate_host
-
-from .test_live_domains import until
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 

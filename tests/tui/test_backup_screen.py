@@ -16,8 +16,8 @@ from anklume_tui.screens.restore_backup import RestoreBackupScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.transfer_progress import TransferProgress
 from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
+from tests.wait_helpers import until
 
-from .test_live_domains import until
 from .test_snapshot_timeline import INFRA, in_pro
 
 pytestmark = pytest.mark.incus

@@ -10,7 +10,8 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.domains.context_menu import ContextMenu, menu_for
 from anklume_tui.widgets.domain_table import UNKNOWN, DomainTable, Row
-from tests.tui.test_live_domains import infra, real_status, until  # noqa: F401 - `infra` is a fixture
+from tests.tui.test_live_domains import infra, real_status  # noqa: F401 - `infra` is a fixture
+from tests.wait_helpers import until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pro-workstation" / "infra.yml"

@@ -13,7 +13,7 @@ from anklume_tui.screens.domains.context_menu import menu_for
 from anklume_tui.widgets.domain_table import UNKNOWN, DomainTable, Row
 from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 from tests.engine.test_file_transfer import INFRA, NETS, put, read, stat
-from tests.tui.test_live_domains import until
+from tests.wait_helpers import until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,9 +17,9 @@ from anklume_tui.screens.infra_diff import InfraDiffScreen
 from anklume_tui.screens.infra_form import DEBOUNCE_SECONDS, InfraForm
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.incus_helpers import isolate_host
+from tests.wait_helpers import until
 
 from .test_domains_screen import NO_INCUS, loaded
-from .test_live_domains import until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pro-workstation" / "infra.yml"
 

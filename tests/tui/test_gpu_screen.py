@@ -14,7 +14,7 @@ from anklume_tui.engine.host.gpu_view import NO_GPU_AT_ALL
 from anklume_tui.screens.gpu import GpuScreen
 from anklume_tui.widgets.gpu_block import GpuBlock
 from tests.engine.incus_helpers import isolate_host
-from tests.tui.test_live_domains import until
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nvidia-smi"

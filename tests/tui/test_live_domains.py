@@ -9,6 +9,7 @@ import pytest
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.widgets.domain_table import DomainTable
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 
@@ -38,13 +39,6 @@ def infra(incusd, tmp_path, monkeypatch):
     incusd.incus("project", "create", "work", "-c", "features.profiles=false")
     incusd.import_image("work", "busybox")
     return path
-
-
-async def until(pilot, condition, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def test_rows_show_real_state_then_follow_events(incusd, infra):

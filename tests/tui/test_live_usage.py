@@ -11,7 +11,8 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.domains import screen as domains
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.usage_helpers import incus_usage, keep_busy
-from tests.tui.test_live_domains import infra, until  # noqa: F401 - `infra` is a fixture
+from tests.tui.test_live_domains import infra  # noqa: F401 - `infra` is a fixture
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}

@@ -10,7 +10,7 @@ from anklume_tui.screens.confirm import ConfirmScreen
 from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.incus_helpers import isolate_host, make_domain
-from tests.tui.test_live_domains import until
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 
@@ -64,15 +64,19 @@ async def test_n_makes_a_disposable_in_the_selected_domain_shows_its_row_and_sto
         assert found.config["user.anklume.disposable"] == "true" and found.config["user.anklume.managed"] == "true"
         keys = list(table.rows_by_key)
         assert keys.index(key) > keys.index("m:work-a") and keys.index(key) < keys.index("d:throw")  # under work
-        assert table.rows_by_key[key].state == "Running"
+        # Running, once the events of its creation and start (which may trail the worker) have gone through
+        await until(pilot, lambda: table.rows_by_key[key].state == "Running")
         table.move_to(key)
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, ContextMenu))
         assert [e.label for e in app.screen.entries] == ["Open a shell", "Stop (destroys it)"]
         await pilot.press("down", "enter")
-        await until(pilot, lambda: not disposable_keys(table), timeout=30)
+        # Two things see the stop: the events (Incus says deleted, then stopped, before the stop call returns)
+        # remove the row first, and the stop worker writes its line once the call returned. Wait for the later.
+        operations = app.screen.query_one("#operations")
+        await until(pilot, lambda: any("stopped and destroyed" in line for line in operations.lines), timeout=30)
+        assert not disposable_keys(table)
         assert not pylxd_reader("work").instances.exists(name)
-        assert any("stopped and destroyed" in line for line in app.screen.query_one("#operations").lines)
 
 
 async def test_colon_disp_then_a_shell_hands_over_the_terminal_and_the_end_of_the_shell_destroys_it(
@@ -95,7 +99,9 @@ async def test_colon_disp_then_a_shell_hands_over_the_terminal_and_the_end_of_th
         argv = handed[0]
         assert argv[0] == "env" and f"INCUS_SOCKET={incusd.socket_path}" in argv
         assert argv[argv.index("exec") :] == ["exec", "--project=throw", name, "--", "/bin/sh", "-l"]
-        await until(pilot, lambda: not disposable_keys(table), timeout=30)
+        operations = app.screen.query_one("#operations")  # the stop worker's line comes last (see above)
+        await until(pilot, lambda: any("stopped and destroyed" in line for line in operations.lines), timeout=30)
+        assert not disposable_keys(table)
         assert not pylxd_reader("throw").instances.exists(name)
 
 

@@ -10,8 +10,7 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.plan_apply import PlanScreen
 from tests.engine.incus_helpers import isolate_host
-
-from .test_live_domains import until
+from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
 

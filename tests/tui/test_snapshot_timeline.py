@@ -18,8 +18,7 @@ from anklume_tui.screens.domains.context_menu import ContextMenu
 from anklume_tui.screens.snapshot_timeline import SnapshotTimelineScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
-
-from .test_live_domains import until
+from tests.wait_helpers import until
 
 INFRA = """\
 project_name: timeline

@@ -16,7 +16,8 @@ from anklume_tui.screens.telemetry import TelemetryScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.usage_charts import BarChart, HistoryChart
 from tests.engine.usage_helpers import keep_busy
-from tests.tui.test_live_domains import infra, until  # noqa: F401 - `infra` is a fixture
+from tests.tui.test_live_domains import infra  # noqa: F401 - `infra` is a fixture
+from tests.wait_helpers import until
 
 NO_INCUS = "unix:///nonexistent/unix.socket"
 
