@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -141,30 +142,40 @@ def merge_managed(existing: str | None, body: str) -> str:
     return f"{first}{block}\n\n{rest}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step, keeping its mode; on failure the old file is intact."""
+def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace `path` with `text` in one step; on failure the old file is intact. The file gets `mode` when
+    given (whatever the umask), else keeps its own (a new one: what the umask allows). A symlink stays a
+    symlink: the file it points to is replaced. The file, then its folder, reach the disk before this returns."""
+    if os.path.islink(path):
+        path = Path(os.path.realpath(path))
     data = text.encode("utf-8", "surrogateescape")
-    try:
-        mode: int | None = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.stat().st_mode & 0o7777
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # 0o666 lets the umask decide a new file's mode, as for any other file the user creates.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    # A new file without a given mode: 0o666 lets the umask decide, as for any other file the user creates.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
             handle.write(data)
-            if mode is not None:
-                # Replacing a file that may hold the user's own text: make it durable before the
-                # rename. A brand-new file holds nothing that a second sync would not recreate.
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename is durable once the folder holding it is synced."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read(path: Path) -> str | None:

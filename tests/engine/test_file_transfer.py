@@ -3,12 +3,14 @@ streamed through the Incus files API; checked with the incus CLI of the throwawa
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 import pytest
 
+from anklume_tui.engine.incus import files
 from anklume_tui.engine.machines.file_transfer import (
     TransferRefused,
     TransferUsageError,
@@ -247,3 +249,24 @@ def test_a_missing_source_is_exit_1_naming_it_and_a_directory_is_refused(domains
     code, _, err = copy(capsys, incusd, tmp_path, "alpha-a:/etc", "beta-a:/tmp/x")
     assert code == 1 and "alpha-a:/etc is a directory" in err
     assert not exists(incusd, "beta-a", "/tmp/x")
+
+
+@pytest.mark.incus
+def test_a_setuid_setgid_file_is_copied_without_those_bits(domains, incusd, tmp_path, capsys, monkeypatch):
+    domains("alpha-a", "beta-a")
+    put(incusd, "alpha-a", "/root/tool", b"#!/bin/sh\n", tmp_path, "0755", 0)
+    incusd.incus("exec", "alpha-a", "--project=alpha", "--", "chmod", "6755", "/root/tool")
+    assert stat(incusd, "alpha-a", "/root/tool") == "6755 0 0"
+    # This Incus reports only the permission bits; a daemon that reports the whole mode (as the file has it)
+    # must not get setuid/setgid copied either.
+    real_head = files._head
+
+    def whole_mode(response):
+        head = real_head(response)
+        return dataclasses.replace(head, mode=head.mode | 0o6000) if head.type == "file" else head
+
+    monkeypatch.setattr(files, "_head", whole_mode)
+    code, report, err = copy(capsys, incusd, tmp_path, "alpha-a:/root/tool", "beta-a:/root/tool")
+    assert code == 0, err
+    assert stat(incusd, "beta-a", "/root/tool") == "755 0 0"
+    assert report["mode"] == "0755"

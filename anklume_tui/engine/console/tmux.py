@@ -35,7 +35,7 @@ CLIPBOARD_PURGE = r"""
 d="$1"; f="$2"; s="$3"
 [ -n "$d" ] || exit 0
 [ "$(cat "$f" 2>/dev/null)" = "$d" ] && exit 0
-mkdir -p "$(dirname "$f")" && printf '%s' "$d" > "$f.tmp" && mv -f "$f.tmp" "$f"
+umask 077; mkdir -p "$(dirname "$f")" && printf '%s' "$d" > "$f.tmp" && mv -f "$f.tmp" "$f"
 tmux -S "$s" list-buffers -F '#{buffer_name}' 2>/dev/null | while IFS= read -r b; do
   tmux -S "$s" delete-buffer -b "$b"
 done

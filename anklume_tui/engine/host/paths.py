@@ -48,7 +48,7 @@ def provision_log_file() -> Path:
 
 def shipped_ansible_dir() -> Path:
     """Where `playbooks/` and `roles/` ship: the top of the checkout anklume-tui is installed from."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def ai_access_holder_file() -> Path:

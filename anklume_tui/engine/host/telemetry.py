@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ... import exitcodes
 from ...reports import OperationStats, TelemetryReport
 from . import paths as state
+from .private_files import append_private, open_private, private_folder
 
 FIELDS = ("timestamp", "target", "domain", "duration_seconds", "exit_code")
 TOP = 15
@@ -44,8 +45,8 @@ def is_enabled() -> bool:
 
 
 def enable() -> None:
-    state.telemetry_dir().mkdir(parents=True, exist_ok=True)
-    state.telemetry_enabled_file().touch()
+    private_folder(state.telemetry_dir())
+    os.close(open_private(state.telemetry_enabled_file(), os.O_WRONLY))
 
 
 def disable() -> None:
@@ -77,13 +78,7 @@ def record(target: str, domain: str | None, duration: float, exit_code: int) -> 
     with contextlib.suppress(Exception):
         if not is_enabled():
             return
-        line = event_line(target, domain, duration, exit_code).encode("utf-8")
-        # One write on an O_APPEND descriptor: concurrent runs never interleave inside a line.
-        fd = os.open(state.telemetry_log_file(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_private(state.telemetry_log_file(), event_line(target, domain, duration, exit_code))
 
 
 class _Recorded:

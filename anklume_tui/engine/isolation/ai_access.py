@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 
 from ...psot.constants import AI_TOOLS_DOMAIN
-from ...psot.generate import write_atomic
 from ...psot.model import Infra
 from ..host import paths
+from ..host.private_files import append_private, write_private
 from ..incus.client import IncusClient, IncusError, IncusNotFound
 from .enforce import apply_isolation, recorded_ai_holder
 
@@ -137,8 +137,7 @@ async def ai_switch(
     record(await _services(client, instance, project, "start", services))
     if result.error:
         return result
-    paths.state_dir().mkdir(parents=True, exist_ok=True)
-    write_atomic(paths.ai_access_holder_file(), target + "\n")
+    write_private(paths.ai_access_holder_file(), target + "\n")
     _log(previous, target, result.steps)
     result.switched = True
     record(SwitchStep("record", "done", f"{target} holds AI access"))
@@ -186,10 +185,7 @@ def flush_vram() -> SwitchStep:
 
 
 def _log(previous: str | None, target: str, steps: list[SwitchStep]) -> None:
-    path = paths.ai_switch_log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     flushed = next((s for s in steps if s.step == "flush VRAM"), None)
     stamp = datetime.now().astimezone().isoformat(timespec="seconds")
     line = f"{stamp} {previous or '-'} -> {target}; flush: {flushed.detail if flushed else '-'}\n"
-    with path.open("a", encoding="utf-8") as log:
-        log.write(line)
+    append_private(paths.ai_switch_log_file(), line)

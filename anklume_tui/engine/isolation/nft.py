@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...psot.generate import write_atomic
+from ..host.private_files import write_private
 from .firewall_vm import FirewallInterface, firewall_interfaces, firewall_profile_devices, render_firewall_vm_ruleset
 from .render import render_host_ruleset
 
@@ -131,16 +132,15 @@ def load_ruleset(text: str, state_file: Path, *, netns: str | None = None, nft: 
     problems = check_ruleset(text)
     if problems:
         raise RulesetRefused("; ".join(problems))
-    state_file.parent.mkdir(parents=True, exist_ok=True)
     candidate = state_file.with_name(f".{state_file.name}.{secrets.token_hex(4)}.tmp")
-    candidate.write_text(text)
+    write_private(candidate, text)
     try:
         nft_check(candidate, netns=netns, nft=nft)
         before = list_table(netns=netns, nft=nft)
         result = _nft(["-f", str(candidate)], netns=netns, nft=nft)
         if result.returncode != 0:
             raise _failure("nft could not load the ruleset (the previous one stays)", result)
-        os.replace(candidate, state_file)
+        write_private(state_file, text)
     finally:
         candidate.unlink(missing_ok=True)
     return LoadOutcome(state_file, list_table(netns=netns, nft=nft) != before)

@@ -196,6 +196,7 @@ async def copy_file(
     async with contextlib.AsyncExitStack() as stack:
         found = await _open_source(stack, client, src, projects[src.domain], source)
         head, label, moved = found.head, f"copying {source} to {written}", 0
+        mode = head.mode & 0o777  # setuid, setgid and sticky bits do not travel between machines
 
         async def counted() -> AsyncIterator[bytes]:
             nonlocal moved
@@ -207,12 +208,12 @@ async def copy_file(
 
         try:
             await client.write_file(
-                dst.instance_name, projects[dst.domain], target, counted(), mode=head.mode, uid=head.uid, gid=head.gid
+                dst.instance_name, projects[dst.domain], target, counted(), mode=mode, uid=head.uid, gid=head.gid
             )
         except IncusNotFound:
             await _require_instance(client, dst, projects[dst.domain])
             raise TransferFailed(f"cannot write {written}: its folder does not exist") from None
-    return Copied(source, written, moved, head.mode, head.uid, head.gid, link)
+    return Copied(source, written, moved, mode, head.uid, head.gid, link)
 
 
 async def copy_file_at(

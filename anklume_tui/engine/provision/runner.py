@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...psot.generate import sync_tree, write_atomic
+from ...psot.generate import sync_tree
 from ...psot.model import Infra, Machine
 from ..host import paths as state
+from ..host.private_files import write_private
 from ..incus.transport import IncusUrlError, resolve_endpoint
 from ..isolation.enforce import recorded_ai_holder
 from ..isolation.firewall_vm import firewall_interfaces, render_firewall_vm_ruleset
@@ -246,8 +247,7 @@ def _keep_log(runner: Any) -> Path | None:
     source = Path(runner.config.artifact_dir) / "stdout"
     target = state.provision_log_file()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, source.read_text(errors="replace"))
+        write_private(target, source.read_text(errors="replace"))
     except OSError:
         return None
     return target

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..host.private_files import append_private, open_private, private_folder
+
 LOCK_FILE = "apply.lock"
 JOURNAL_FILE = "apply-journal.jsonl"
 
@@ -31,8 +33,8 @@ class ApplyLock:
         self._fd: int | None = None
 
     def __enter__(self) -> ApplyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        private_folder(self.path.parent, root=self.path.parent)
+        fd = open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -65,7 +67,7 @@ class Journal:
     def __init__(self, state_dir: Path, apply_id: str) -> None:
         self.path = Path(state_dir) / JOURNAL_FILE
         self.apply_id = apply_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent, root=self.path.parent)
 
     def write(self, event: str, **fields: Any) -> None:
         record = {
@@ -75,5 +77,4 @@ class Journal:
             "event": event,
             **fields,
         }
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        append_private(self.path, json.dumps(record, ensure_ascii=False) + "\n")

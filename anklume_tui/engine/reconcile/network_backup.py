@@ -8,7 +8,7 @@ import json
 import time
 from pathlib import Path
 
-from ...psot.generate import write_atomic
+from ..host.private_files import private_folder, write_private
 from ..incus.client import Network
 
 FOLDER = "network-backups"
@@ -19,8 +19,7 @@ def save_networks(bridges: dict[str, Network], state_dir: Path, apply_id: str) -
     """The file written, None when there is no bridge to save; OSError when it cannot be written."""
     if not bridges:
         return None
-    folder = state_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(state_dir / FOLDER, root=state_dir)
     path = folder / f"{apply_id}.json"
     saved = {
         "taken": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -28,7 +27,7 @@ def save_networks(bridges: dict[str, Network], state_dir: Path, apply_id: str) -
             n.name: {"type": n.type, "description": n.description, "config": n.config} for n in bridges.values()
         },
     }
-    write_atomic(path, json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    write_private(path, json.dumps(saved, indent=2, sort_keys=True) + "\n")
     for old in sorted(folder.glob("*.json"))[:-KEEP]:
         old.unlink(missing_ok=True)
     return path

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from pathlib import Path
 
+from ..host.private_files import private_folder, write_private
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .plan_models import Plan
@@ -56,22 +56,15 @@ async def take(client: IncusClient, targets: list[tuple[str, str]], name: str) -
     return {target: error for target, error in results if error}
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def record(state_dir: Path, name: str, scope: str) -> None:
-    folder = Path(state_dir) / DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(Path(state_dir) / DIR, root=Path(state_dir))
     stamp = name.removeprefix(PREFIX)
-    _write(folder / "latest", stamp + "\n")
-    _write(folder / "latest-scope", scope + "\n")
+    write_private(folder / "latest", stamp + "\n")
+    write_private(folder / "latest-scope", scope + "\n")
     history = history_of(state_dir)
     if name not in history:
         history.append(name)
-    _write(folder / "history", "".join(f"{h}\n" for h in history))
+    write_private(folder / "history", "".join(f"{h}\n" for h in history))
 
 
 def history_of(state_dir: Path) -> list[str]:
@@ -97,7 +90,7 @@ async def apply_retention(client: IncusClient, state_dir: Path, keep: int = KEEP
                 with contextlib.suppress(IncusNotFound):
                     await client.delete_snapshot(inst.name, inst.project, short)
                     deleted.append(f"{inst.project}/{inst.name}/{short}")
-    _write(Path(state_dir) / DIR / "history", "".join(f"{h}\n" for h in history if h not in old))
+    write_private(Path(state_dir) / DIR / "history", "".join(f"{h}\n" for h in history if h not in old))
     return deleted
 
 
