@@ -47,7 +47,8 @@ def test_the_state_folder_and_every_file_written_in_it_are_private_under_umask_0
     (artifacts / "stdout").write_text("TASK [base_system] ok\n")
     with ApplyLock(state):
         Journal(state, "a1").write("started")
-    save_networks({"net-lab": Network(name="net-lab", type="bridge", config={"ipv4.address": "10.1.0.1/24"})}, state, "a1")
+    bridge = Network(name="net-lab", type="bridge", config={"ipv4.address": "10.1.0.1/24"})
+    save_networks({"net-lab": bridge}, state, "a1")
     pre_apply.record(state, "pre-apply-20250101-000000", "all")
     telemetry.enable()
     telemetry.record("apply", None, 1.0, 0)
