@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
-from .engine.host.paths import bundled_example
+from .engine.host.paths import bundled_example, user_keymap_file
+from .keymap import KeymapProblem, as_typed, bound_keys, read_keymap, unknown_ids
 from .psot.load import discover_infra, resolve_infra_path
 from .psot.outline import OutlineDomain, outline
 from .screens.domains.screen import DomainsScreen
@@ -34,8 +36,8 @@ class AnklumeApp(App):
     TITLE = "anklume-tui"
     CSS_PATH = "themes/app.tcss"
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark,f1", "help", "Help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
     ]
 
     def __init__(
@@ -44,6 +46,9 @@ class AnklumeApp(App):
         super().__init__()
         themes, self.theme_problems = user_themes(self.get_css_variables())
         self.css_path = [*self.css_path, *themes]  # after the built-in CSS: user themes override it
+        self.keymap, self.keymap_problems = read_keymap()
+        self.set_keymap(self.keymap)
+        self._clashes_named: set[tuple[str | None, str]] = set()
         self.infra = infra
         self.incus_url = incus_url
         self.read_only = read_only
@@ -61,7 +66,36 @@ class AnklumeApp(App):
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem.render(), title="Theme not loaded", severity="error", timeout=20, markup=False)
+        for problem in self.keymap_problems:
+            self._keymap_problem(problem)
+        if self.keymap:
+            self._name_unknown_keymap_ids()
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
+
+    @work(thread=True, exclusive=True, group="keymap")
+    def _name_unknown_keymap_ids(self) -> None:
+        """Knowing every id means importing every screen: done beside the first paint, not before it."""
+        for problem in unknown_ids(self.keymap):
+            self.call_from_thread(self._keymap_problem, problem)
+
+    def _keymap_problem(self, problem: KeymapProblem, title: str = "Keymap entry ignored") -> None:
+        self.notify(problem.render(), title=title, severity="error", timeout=20, markup=False)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node) -> None:
+        """A remapped key took the key of another binding there: say so once."""
+        for binding in clashed_bindings:
+            own = binding.key in self.keymap.get(binding.id or "", "").split(",")  # Textual: a key met twice
+            if own or (binding.id, binding.key) in self._clashes_named:
+                continue
+            self._clashes_named.add((binding.id, binding.key))
+            takers = [bid for bid, keys in self.keymap.items() if binding.key in keys.split(",")]
+            self._keymap_problem(
+                KeymapProblem(
+                    user_keymap_file(),
+                    f"{', '.join(takers)}: {as_typed(binding.key)} takes the key of {binding.id or binding.action}",
+                ),
+                title="Keymap: a key taken",
+            )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers what the current screen can do (its bindings), then the app's own commands."""
@@ -72,7 +106,7 @@ class AnklumeApp(App):
                 def run(action: str = action) -> None:
                     self.call_later(screen.run_action, action)
 
-                yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}", run)
+                yield SystemCommand(binding.description, f"key: {as_typed(bound_keys(self.keymap, binding))}", run)
         yield from super().get_system_commands(screen)
 
     def hand_over_terminal(self, argv: list[str]) -> None:

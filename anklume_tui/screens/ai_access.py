@@ -11,9 +11,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
-from ..engine.incus.transport import IncusError
-from ..engine.isolation.ai_access import SwitchRefused, SwitchStep, access_holder, check_switch
-from ..engine.reconcile.operations import switch_ai_access
+from ..engine.incus import connect
+from ..engine.isolation.ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
+from ..errors import AnklumeError
 from ..psot.constants import AI_TOOLS_DOMAIN, TRUST_GLYPHS
 from ..psot.model import Infra
 from .confirm import ConfirmScreen
@@ -23,10 +23,10 @@ HOLDS = "◉ holds access"
 
 class AiAccessScreen(Screen):
     BINDINGS = [
-        Binding("enter", "switch", "Give AI access"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("escape", "back", "Back"),
+        Binding("enter", "switch", "Give AI access", id="ai_access.switch"),
+        Binding("j", "cursor_down", "Down", show=False, id="ai_access.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="ai_access.up"),
+        Binding("escape", "back", "Back", id="ai_access.back"),
     ]
 
     class Holder(Message):
@@ -133,9 +133,10 @@ class AiAccessScreen(Screen):
     @work(exclusive=True, group="ai-switch")
     async def run_switch(self, target: str) -> None:
         try:
-            result = await switch_ai_access(self.incus_url, self.infra, target, self.post_step)
-        except IncusError as exc:
-            self.post_message(self.Finished(f"Switch stopped: {exc}", False))
+            async with connect(self.incus_url) as client:
+                result = await ai_switch(client, self.infra, target, on_step=self.post_step)
+        except AnklumeError as exc:
+            self.post_message(self.Finished(f"Switch stopped: {exc.user_message()}", False))
             return
         if result.switched:
             self.post_message(self.Finished(f"{target} now holds AI access.", True))

@@ -36,7 +36,7 @@ TransferProgress { padding: 0 2; }
 
 class BackupScreen(Screen):
     DEFAULT_CSS = TRANSFER_CSS
-    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back")]
+    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back", id="backup.cancel")]
 
     def __init__(
         self,

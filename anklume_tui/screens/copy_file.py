@@ -62,7 +62,7 @@ class CopyFileScreen(ModalScreen[CopyRequest | None]):
     #copy-why.refused { color: $warning; }
     #copy-buttons { height: auto; margin-top: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="copy_file.cancel")]
 
     def __init__(self, source: str, choices: list[Choice]) -> None:
         super().__init__()

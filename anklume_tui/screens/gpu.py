@@ -28,8 +28,8 @@ class GpuScreen(Screen):
     GpuScreen #gpu-policy.broken { color: $warning; text-style: bold; }
     """
     BINDINGS = [
-        Binding("r", "refresh", "Refresh now"),
-        Binding("escape", "back", "Back"),
+        Binding("r", "refresh", "Refresh now", id="gpu.refresh"),
+        Binding("escape", "back", "Back", id="gpu.back"),
     ]
 
     class Read(Message):

@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..keymap import as_typed, bound_keys
 from .command_line import COMMANDS
 
 
 def _key_table(app) -> Table:
+    """Keys as people type them (`?, F1`), after the user's keymap; a key a nearer panel takes is not repeated."""
     table = Table(title="Keys", show_header=True, header_style="bold", expand=True)
     table.add_column("key")
     table.add_column("does")
-    seen = set()
+    keymap = getattr(app, "keymap", {})
+    seen: set[str] = set()
     for node in [app.focused, app.screen, app]:
         if node is None:
             continue
         for binding in getattr(node, "BINDINGS", []):
-            if not isinstance(binding, Binding) or binding.key in seen:
+            if not isinstance(binding, Binding):
                 continue
-            seen.add(binding.key)
-            table.add_row(app.get_key_display(binding), binding.description or binding.action)
+            keys = [key for key in bound_keys(keymap, binding).split(",") if key not in seen]
+            if not keys:
+                continue
+            seen.update(keys)
+            table.add_row(Text(as_typed(",".join(keys))), binding.description or binding.action)
     return table
 
 
@@ -39,9 +46,9 @@ def _command_table() -> Table:
 
 class HelpScreen(ModalScreen):
     BINDINGS = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close"),
-        Binding("j", "scroll('down')", "Scroll down", show=False),
-        Binding("k", "scroll('up')", "Scroll up", show=False),
+        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close"),
+        Binding("j", "scroll('down')", "Scroll down", show=False, id="help.scroll_down"),
+        Binding("k", "scroll('up')", "Scroll up", show=False, id="help.scroll_up"),
     ]
 
     def __init__(self, app) -> None:

@@ -24,8 +24,8 @@ class InfraDiffScreen(ModalScreen[bool]):
     """Dismisses True to save, False to go back to the form."""
 
     BINDINGS = [
-        Binding("y,enter", "dismiss(True)", "Save"),
-        Binding("escape,b", "dismiss(False)", "Back"),
+        Binding("y,enter", "dismiss(True)", "Save", id="diff.save"),
+        Binding("escape,b", "dismiss(False)", "Back", id="diff.back"),
     ]
     DEFAULT_CSS = """
     InfraDiffScreen { align: center middle; }

@@ -61,8 +61,8 @@ class InfraForm(ModalScreen[bool]):
     """Dismisses True once the infra is saved."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save (preview first)"),
-        Binding("escape", "dismiss(False)", "Cancel"),
+        Binding("ctrl+s", "save", "Save (preview first)", id="form.save"),
+        Binding("escape", "dismiss(False)", "Cancel", id="form.cancel"),
     ]
     DEFAULT_CSS = """
     InfraForm { align: center middle; }

@@ -58,10 +58,10 @@ def source_line(finding: Finding) -> str:
 
 class PlanScreen(Screen):
     BINDINGS = [
-        Binding("a", "apply", "Apply"),
-        Binding("c", "cancel", "Cancel apply"),
-        Binding("r", "replan", "Re-plan"),
-        Binding("escape", "back", "Back"),
+        Binding("a", "apply", "Apply", id="plan.apply"),
+        Binding("c", "cancel", "Cancel apply", id="plan.cancel"),
+        Binding("r", "replan", "Re-plan", id="plan.replan"),
+        Binding("escape", "back", "Back", id="plan.back"),
     ]
 
     class Planned(Message):

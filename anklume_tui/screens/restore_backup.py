@@ -25,7 +25,7 @@ from .backup import TRANSFER_CSS
 
 class RestoreBackupScreen(Screen):
     DEFAULT_CSS = TRANSFER_CSS
-    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back")]
+    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back", id="restore.cancel")]
 
     def __init__(self, path: str, incus_url: str | None) -> None:
         super().__init__()

@@ -49,14 +49,14 @@ class SnapshotTimelineScreen(Screen):
     #timeline-log.empty { display: none; }
     """
     BINDINGS = [
-        Binding("r", "restore", "Restore"),
-        Binding("d", "delete", "Delete"),
-        Binding("n", "snapshot_now", "Snapshot now"),
-        Binding("j", "move(1)", "Next", show=False),
-        Binding("k", "move(-1)", "Previous", show=False),
-        Binding("right,l", "move(1)", "Later", show=False, priority=True),
-        Binding("left,h", "move(-1)", "Earlier", show=False, priority=True),
-        Binding("escape", "back", "Back"),
+        Binding("r", "restore", "Restore", id="snapshots.restore"),
+        Binding("d", "delete", "Delete", id="snapshots.delete"),
+        Binding("n", "snapshot_now", "Snapshot now", id="snapshots.snapshot_now"),
+        Binding("j", "move(1)", "Next", show=False, id="snapshots.next"),
+        Binding("k", "move(-1)", "Previous", show=False, id="snapshots.previous"),
+        Binding("right,l", "move(1)", "Later", show=False, priority=True, id="snapshots.later"),
+        Binding("left,h", "move(-1)", "Earlier", show=False, priority=True, id="snapshots.earlier"),
+        Binding("escape", "back", "Back", id="snapshots.back"),
     ]
 
     class Loaded(Message):

@@ -43,8 +43,8 @@ class TelemetryScreen(Screen):
     TelemetryScreen #instances { width: 32; }
     """
     BINDINGS = [
-        Binding("r", "reload", "Re-read the usage log"),
-        Binding("escape", "back", "Back"),
+        Binding("r", "reload", "Re-read the usage log", id="telemetry.reload"),
+        Binding("escape", "back", "Back", id="telemetry.back"),
     ]
 
     class Summarized(Message):

@@ -59,9 +59,9 @@ class DomainTable(DataTable):
     """Rows are keyed, so live updates change cells in place instead of rebuilding the table."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="table.top"),
         # No vim `G` (bottom) here: on the domains view G opens the GPU screen; ctrl+end goes to the bottom.
     ]
 

@@ -27,8 +27,18 @@ def user_themes_dir() -> Path:
     return config_dir() / "themes"
 
 
+def user_keymap_file() -> Path:
+    """The user's key remappings (README, "In the TUI")."""
+    return config_dir() / "keymap.toml"
+
+
 def bundled_example() -> Path:
     return Path(__file__).resolve().parent.parent / "bundled" / "infra.yml"
+
+
+def allocations_dir(state: Path | None = None) -> Path:
+    """Each infra's applied subnets and addresses, one file per project_name (SPEC §5.1 Stability)."""
+    return (state_dir() if state is None else Path(state)) / "allocations"
 
 
 def tmux_last_domain_file() -> Path:
@@ -60,9 +70,22 @@ def ai_switch_log_file() -> Path:
     return state_dir() / "ai-switch.log"
 
 
+def host_root() -> Path:
+    """The root of the system files apply arranges for boot (`ANKLUME_HOST_ROOT`, default /): the nftables
+    configuration and the systemd units. Tests point it at a private folder."""
+    value = os.environ.get("ANKLUME_HOST_ROOT")
+    return Path(value) if value and os.path.isabs(value) else Path("/")
+
+
 def nft_persist_dir() -> Path:
-    """Where the isolation ruleset is installed for boot (`ANKLUME_NFT_PERSIST_DIR`, default /etc/nftables.d)."""
-    return Path(os.environ.get("ANKLUME_NFT_PERSIST_DIR") or "/etc/nftables.d")
+    """Where the isolation ruleset is installed for boot (`ANKLUME_NFT_PERSIST_DIR`, default
+    `<host root>/etc/nftables.d`)."""
+    return Path(os.environ.get("ANKLUME_NFT_PERSIST_DIR") or host_root() / "etc/nftables.d")
+
+
+def nftables_conf_file() -> Path:
+    """What Debian's nftables.service loads at boot (`nft -f /etc/nftables.conf`)."""
+    return host_root() / "etc/nftables.conf"
 
 
 def telemetry_dir() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from textual import on
@@ -12,12 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...keymap import as_typed, bound_keys
 from ...widgets.domain_table import UNKNOWN, Row
 from .disposable_actions import DISPOSABLE_BINDINGS, is_disposable_row
 from .machine_actions import ACTION_BINDINGS
 from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS
 
-KEYS = {binding.action: binding.key for binding in [*ACTION_BINDINGS, *SNAPSHOT_BACKUP_BINDINGS, *DISPOSABLE_BINDINGS]}
+KEYS = {binding.action: binding for binding in [*ACTION_BINDINGS, *SNAPSHOT_BACKUP_BINDINGS, *DISPOSABLE_BINDINGS]}
 EXISTS = frozenset({"*"})  # any state of a machine that exists
 # (label, action, the states of the machine it applies to)
 MACHINE_ENTRIES = (
@@ -56,18 +58,22 @@ class MenuEntry:
     action: str  # an action of the domains screen
 
 
-def menu_for(row: Row) -> list[MenuEntry]:
+def menu_for(row: Row, keymap: Mapping[str, str] | None = None) -> list[MenuEntry]:
     """What can be done to this row: a domain's machines all at once, or one machine in its current state
-    (every action while Incus has not said; none for a machine that does not exist)."""
+    (every action while Incus has not said; none for a machine that does not exist). Keys after the keymap."""
+
+    def key(action: str) -> str:
+        return as_typed(bound_keys(keymap or {}, KEYS[action])) if action in KEYS else ""
+
     if row.is_domain:
-        return [MenuEntry(label, KEYS.get(action, ""), action) for label, action in DOMAIN_ENTRIES]
+        return [MenuEntry(label, key(action), action) for label, action in DOMAIN_ENTRIES]
     if is_disposable_row(row):
         return [MenuEntry(label, "", action) for label, action in DISPOSABLE_ENTRIES]
     if row.state == "missing":
         return []
     known = row.state != UNKNOWN
     return [
-        MenuEntry(label, KEYS.get(action, ""), action)
+        MenuEntry(label, key(action), action)
         for label, action, states in MACHINE_ENTRIES
         if not known or states is EXISTS or row.state in states
     ]
@@ -76,7 +82,7 @@ def menu_for(row: Row) -> list[MenuEntry]:
 class ContextMenu(ModalScreen[str | None]):
     """Dismissed with the chosen entry's action, or None (esc)."""
 
-    BINDINGS = [Binding("escape,m", "close", "Close")]
+    BINDINGS = [Binding("escape,m", "close", "Close", id="menu.close")]
 
     def __init__(self, title: str, entries: list[MenuEntry]) -> None:
         super().__init__()

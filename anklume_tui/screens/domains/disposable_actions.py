@@ -20,7 +20,7 @@ from ...reports import StatusReport
 from ...widgets.domain_table import DomainTable, Row
 from ..confirm import ConfirmScreen
 
-DISPOSABLE_BINDINGS = [Binding("N", "new_disposable", "New disposable", show=False)]
+DISPOSABLE_BINDINGS = [Binding("N", "new_disposable", "New disposable", show=False, id="domains.new_disposable")]
 ROW_PREFIX = "x:"  # row keys of disposables: "x:<project>/<name>"
 DESTROYED_BY = {"instance-stopped", "instance-shutdown"}
 

@@ -17,9 +17,11 @@ from ..confirm import ConfirmScreen
 from ..infra_form import EditRequest, InfraForm
 
 EDIT_BINDINGS = [
-    Binding("e", "edit_infra", "Edit in the infra file", show=False),
-    Binding("a", "add_to_infra", "Add a machine to the domain (:add-domain for a domain)", show=False),
-    Binding("delete", "remove_from_infra", "Remove from the infra file", show=False),
+    Binding("e", "edit_infra", "Edit in the infra file", show=False, id="domains.edit"),
+    Binding(
+        "a", "add_to_infra", "Add a machine to the domain (:add-domain for a domain)", show=False, id="domains.add"
+    ),
+    Binding("delete", "remove_from_infra", "Remove from the infra file", show=False, id="domains.remove"),
 ]
 
 

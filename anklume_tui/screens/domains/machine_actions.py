@@ -14,14 +14,14 @@ from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
 
 ACTION_BINDINGS = [
-    Binding("s", "machine('start')", "Start"),
-    Binding("x", "machine('stop')", "Stop"),
-    Binding("R", "machine('restart')", "Restart", show=False),
-    Binding("f", "machine('freeze')", "Freeze", show=False),
-    Binding("F", "machine('unfreeze')", "Unfreeze", show=False),
-    Binding("n", "snapshot", "Snapshot now"),
-    Binding("D", "delete", "Delete", show=False),
-    Binding("c", "console", "Console"),
+    Binding("s", "machine('start')", "Start", id="domains.start"),
+    Binding("x", "machine('stop')", "Stop", id="domains.stop"),
+    Binding("R", "machine('restart')", "Restart", show=False, id="domains.restart"),
+    Binding("f", "machine('freeze')", "Freeze", show=False, id="domains.freeze"),
+    Binding("F", "machine('unfreeze')", "Unfreeze", show=False, id="domains.unfreeze"),
+    Binding("n", "snapshot", "Snapshot now", id="domains.snapshot"),
+    Binding("D", "delete", "Delete", show=False, id="domains.delete"),
+    Binding("c", "console", "Console", id="domains.console"),
 ]
 
 

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from ...engine.host.metrics import MetricsHistory
 
 MONITOR_BINDINGS = [
-    Binding("G", "gpu", "GPUs", show=False),
-    Binding("U", "telemetry", "Telemetry and usage history", show=False),
+    Binding("G", "gpu", "GPUs", show=False, id="domains.gpu"),
+    Binding("U", "telemetry", "Telemetry and usage history", show=False, id="domains.telemetry"),
 ]
 
 

@@ -44,15 +44,15 @@ class DomainsScreen(
 ):
     AUTO_FOCUS = "#domains"
     BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("escape", "clear_filter", "Back", show=False),
-        Binding("r", "reload", "Reload"),
-        Binding("p", "plan", "Plan/apply"),
-        Binding("A", "ai_access", "AI access"),
-        Binding("t", "toggle_running", "Running only"),
-        Binding("o", "cycle_sort", "Sort"),
-        Binding("colon", "command_line", ":command"),
-        Binding("m,shift+f10", "context_menu", "Menu", show=False),
+        Binding("slash", "filter", "Filter", id="domains.filter"),
+        Binding("escape", "clear_filter", "Back", show=False, id="domains.clear_filter"),
+        Binding("r", "reload", "Reload", id="domains.reload"),
+        Binding("p", "plan", "Plan/apply", id="domains.plan"),
+        Binding("A", "ai_access", "AI access", id="domains.ai_access"),
+        Binding("t", "toggle_running", "Running only", id="domains.running_only"),
+        Binding("o", "cycle_sort", "Sort", id="domains.sort"),
+        Binding("colon", "command_line", ":command", id="domains.command_line"),
+        Binding("m,shift+f10", "context_menu", "Menu", show=False, id="domains.menu"),
         *ACTION_BINDINGS,
         *MONITOR_BINDINGS,
         *DISPOSABLE_BINDINGS,
@@ -341,7 +341,7 @@ class DomainsScreen(
         row = self.query_one(DomainTable).selected()
         if row is None or self.result is None:
             return
-        entries = menu_for(row)
+        entries = menu_for(row, getattr(self.app, "keymap", None))
         if not entries:
             self.app.notify(f"{row.name} does not exist yet: p plans and applies it.", severity="warning")
             return

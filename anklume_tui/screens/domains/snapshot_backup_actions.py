@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-SNAPSHOT_BACKUP_BINDINGS = [Binding("T", "snapshot_timeline", "Snapshot timeline", show=False)]
+SNAPSHOT_BACKUP_BINDINGS = [
+    Binding("T", "snapshot_timeline", "Snapshot timeline", show=False, id="domains.snapshot_timeline")
+]
 
 
 class SnapshotBackupActions:
