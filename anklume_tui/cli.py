@@ -9,6 +9,7 @@ import traceback
 
 from . import exitcodes
 from .engine.host.telemetry import recorded_run
+from .errors import AnklumeError
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
 from .verbs import backup as backup_verb
 from .verbs import copy_file as copy_file_verb
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             args.incus = top.incus
         domain = getattr(args, "limit", None) or getattr(args, "domain", None)  # telemetry: SPEC §10.7
         return recorded_run(top.batch, domain if isinstance(domain, str) else None, lambda: VERBS[top.batch].run(args))
+    except AnklumeError as exc:  # the one place errors are said to the user and mapped to exit codes
+        print(f"error: {exc.user_message()}", file=sys.stderr)
+        return exc.exit_code
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
     except KeyboardInterrupt:

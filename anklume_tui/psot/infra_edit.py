@@ -15,15 +15,17 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from ..errors import Invalid
 from .infra_fields import DOMAIN_FIELDS, MACHINE_FIELDS, FieldSpec
 from .load import directory_files, resolve_infra_path
+from .yaml_bounds import UnreadableInput, read_regular_file
 from .yaml_roundtrip import YamlDocument, append, block, new_document_text, remove, rename, same_value, set_value
 
 Changes = dict[Path, str | None]
 Values = Mapping[str, object]  # field key -> YAML value (infra_fields.value_of); None: not declared
 
 
-class EditRefused(ValueError):
+class EditRefused(Invalid, ValueError):
     """An edit that cannot be made as asked; the message says why, naming the file."""
 
 
@@ -65,8 +67,8 @@ def read_infra_files(path: Path) -> InfraFiles:
     texts = {}
     for file in files:
         try:
-            texts[file] = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            texts[file] = read_regular_file(file).decode("utf-8")
+        except (OSError, UnicodeDecodeError, UnreadableInput) as exc:
             raise EditRefused(f"cannot read {file}: {exc}") from None
     return InfraFiles(found, found.is_dir(), texts)
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,14 +12,14 @@ from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
 from ..engine.host.hostinfo import gather_host_context
-from ..engine.host.telemetry import recorded_call, recorded_result
-from ..engine.incus.transport import IncusError
-from ..engine.provision.events import ProvisionEvent
-from ..engine.provision.runner import provision_after_apply
+from ..engine.host.telemetry import recorded_call
+from ..engine.incus import connect
 from ..engine.reconcile.apply import ApplyEvent
 from ..engine.reconcile.lock import ApplyLocked
-from ..engine.reconcile.operations import apply_infra, machines_not_running, plan_infra
+from ..engine.reconcile.pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
+from ..engine.reconcile.plan import make_plan
 from ..engine.reconcile.plan_models import Action, Plan
+from ..errors import AnklumeError
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
@@ -31,14 +29,6 @@ PROGRESS = {"started": "…", "done": "✓ done", "failed": "✗ failed", "skipp
 
 def action_key(action: Action) -> str:
     return f"{action.op}|{action.kind}|{action.project}|{action.name}"
-
-
-def grouped(plan: Plan) -> list[Action]:
-    """Actions grouped by domain (shared objects first), keeping the plan's order inside a group."""
-    order: dict[str | None, int] = {}
-    for action in plan.actions:
-        order.setdefault(action.domain, len(order))
-    return sorted(plan.actions, key=lambda a: (a.domain is not None, order[a.domain]))
 
 
 def source_line(finding: Finding) -> str:
@@ -56,6 +46,25 @@ def source_line(finding: Finding) -> str:
     return ""
 
 
+def finished_text(done: PipelineResult) -> tuple[str, bool]:
+    """What the screen says once the pipeline ended, and whether it went well."""
+    applied, provisioned = done.applied, done.provisioned
+    if not applied.ok:
+        failed = len(applied.of("failed"))
+        text = f"Apply finished with {failed} failure(s)."
+        if applied.isolation is not None and applied.isolation.error:
+            text += " The isolation ruleset was not loaded (see the log)."
+        return text + " Provisioning skipped.", False
+    end = f" Not Running at the end: {', '.join(done.not_running)}." if done.not_running else ""
+    if provisioned is None:
+        return f"Applied.{end}", done.ok
+    if provisioned.ok:
+        return f"Applied and provisioned ({len(provisioned.hosts)} machine(s)).{end}", done.ok
+    where = f" (Ansible's log: {provisioned.log})" if provisioned.log else ""
+    problem = provisioned.error or f"{len(provisioned.problems)} task(s) failed or unreachable"
+    return f"Applied; provisioning: {problem}{where}.{end}", False
+
+
 class PlanScreen(Screen):
     BINDINGS = [
         Binding("a", "apply", "Apply", id="plan.apply"),
@@ -70,15 +79,7 @@ class PlanScreen(Screen):
             self.plan, self.error = plan, error
 
     class Progress(Message):
-        def __init__(self, event: ApplyEvent) -> None:
-            super().__init__()
-            self.event = event
-
-    class Applied(Message):
-        """Every action done: provisioning follows."""
-
-    class Provisioning(Message):
-        def __init__(self, event: ProvisionEvent) -> None:
+        def __init__(self, event: PipelineEvent) -> None:
             super().__init__()
             self.event = event
 
@@ -97,7 +98,7 @@ class PlanScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Planning …", id="plan-summary")
+        yield Static("Planning …", id="plan-summary", markup=False)
         yield DataTable(id="actions", cursor_type="row")
         yield Log(id="plan-log")
         yield Footer()
@@ -127,9 +128,10 @@ class PlanScreen(Screen):
     @work(exclusive=True, group="plan")
     async def make_plan(self) -> None:
         try:
-            plan = await plan_infra(self.incus_url, self.result.infra, gather_host_context(with_networks=False))
-        except IncusError as exc:
-            self.post_message(self.Planned(None, str(exc)))
+            async with connect(self.incus_url) as client:
+                plan = await make_plan(client, self.result.infra, host=gather_host_context(with_networks=False))
+        except AnklumeError as exc:
+            self.post_message(self.Planned(None, exc.user_message()))
             return
         self.post_message(self.Planned(plan))
 
@@ -141,15 +143,13 @@ class PlanScreen(Screen):
         self.plan = message.plan
         table = self.query_one("#actions", DataTable)
         table.clear()
-        for action in grouped(message.plan):
-            where = action.domain or "(shared)"
-            table.add_row(where, action.op, action.kind, action.name, action.detail, "", key=action_key(action))
+        for domain, actions in message.plan.by_domain():
+            for action in actions:
+                where = domain or "(shared)"
+                table.add_row(where, action.op, action.kind, action.name, action.detail, "", key=action_key(action))
         plan = message.plan
         if plan.actions:
-            summary.update(
-                f"{len(plan.actions)} action(s), {len(plan.drift)} drifted field(s), {len(plan.orphans)} orphan(s). "
-                "Press a to apply, esc to go back."
-            )
+            summary.update(f"{plan.summary()}. Press a to apply, esc to go back.")
         else:
             summary.update(f"Incus matches the infra: nothing to do ({len(plan.orphans)} orphan(s)).")
 
@@ -165,65 +165,33 @@ class PlanScreen(Screen):
     @work(exclusive=True, group="apply")
     async def run_apply(self) -> None:
         try:
-            applying = apply_infra(
-                self.incus_url, self.result.infra, gather_host_context(with_networks=False), self.post_progress
-            )
-            result = await recorded_call("apply", None, applying, ok=lambda done: done.ok)
+            async with connect(self.incus_url) as client:
+                applying = apply_pipeline(
+                    client,
+                    self.result.infra,
+                    tree=default_output_dir(self.result.loaded.path),
+                    host=gather_host_context(with_networks=False),
+                    on_event=self.post_progress,
+                )
+                done = await recorded_call("apply", None, applying, ok=lambda result: result.ok)
         except ApplyLocked as exc:
-            self.post_message(self.Finished(f"Refused: {exc}", False))
+            self.post_message(self.Finished(f"Refused: {exc.user_message()}", False))
             return
-        except IncusError as exc:
-            self.post_message(self.Finished(f"Apply stopped: {exc}", False))
+        except AnklumeError as exc:
+            self.post_message(self.Finished(f"Apply stopped: {exc.user_message()}", False))
             return
-        failed = [o for o in result.outcomes if o.status == "failed"]
-        if result.ok:
-            self.post_message(self.Applied())
-            return
-        text = f"Apply finished with {len(failed)} failure(s)."
-        if result.isolation is not None and result.isolation.error:
-            text += " The isolation ruleset was not loaded (see the log)."
-        self.post_message(self.Finished(text + " Provisioning skipped.", False))
+        self.post_message(self.Finished(*finished_text(done)))
 
-    def on_plan_screen_applied(self, _message: Applied) -> None:
-        self.query_one("#plan-summary", Static).update("Applied. Provisioning (Ansible) … it runs to its end.")
-        self.provisioning = True
-        self.applying = self.run_provision()
-
-    @work(thread=True, exclusive=True, group="apply")
-    def run_provision(self) -> None:
-        tree = default_output_dir(self.result.loaded.path)
-        outcome = recorded_result(
-            "provision",
-            None,
-            lambda: provision_after_apply(self.result.infra, tree, None, self.incus_url, self.post_provision),
-            ok=lambda done: done.ok,
-        )
-        try:  # SPEC §8.2: the last check, once provisioning ended
-            stopped = asyncio.run(machines_not_running(self.incus_url, self.result.infra))
-        except IncusError as exc:
-            stopped = [f"not checked: {exc}"]
-        end = f" Not Running at the end: {', '.join(stopped)}." if stopped else ""
-        if outcome.ok:
-            text = f"Applied and provisioned ({len(outcome.hosts)} machine(s)).{end}"
-            self.post_message(self.Finished(text, not stopped))
-            return
-        where = f" (Ansible's log: {outcome.log})" if outcome.log else ""
-        problem = outcome.error or f"{len(outcome.problems)} task(s) failed or unreachable"
-        self.post_message(self.Finished(f"Applied; provisioning: {problem}{where}.{end}", False))
-
-    def post_provision(self, event: ProvisionEvent) -> None:
-        self.post_message(self.Provisioning(event))
-
-    def on_plan_screen_provisioning(self, message: Provisioning) -> None:
-        self.query_one("#plan-log", Log).write_line(message.event.line())
-
-    def post_progress(self, event: ApplyEvent) -> None:
+    def post_progress(self, event: PipelineEvent) -> None:
         self.post_message(self.Progress(event))
 
     def on_plan_screen_progress(self, message: Progress) -> None:
         event = message.event
         self.query_one("#plan-log", Log).write_line(event.line())
-        if event.action is not None and event.phase in PROGRESS:
+        if isinstance(event, PhaseEvent) and event.phase == "provision":
+            self.provisioning = True
+            self.query_one("#plan-summary", Static).update("Applied. Provisioning (Ansible) … it runs to its end.")
+        if isinstance(event, ApplyEvent) and event.action is not None and event.phase in PROGRESS:
             table = self.query_one("#actions", DataTable)
             key = action_key(event.action)
             if key in table.rows:
@@ -233,7 +201,7 @@ class PlanScreen(Screen):
         self.applying = None
         self.provisioning = False
         self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan.")
-        self.app.notify(message.text, severity="information" if message.ok else "error")
+        self.app.notify(message.text, severity="information" if message.ok else "error", markup=False)
 
     def action_cancel(self) -> None:
         if self.provisioning:

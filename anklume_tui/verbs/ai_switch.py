@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from .. import exitcodes
+from ..errors import Failed
 from ..reports import AiSwitchReport, AiSwitchStepOut
 from .common import (
     add_incus_arguments,
@@ -33,17 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.isolation.ai_access import SwitchRefused, ai_switch, check_switch
+    from ..engine.isolation.ai_access import ai_switch, check_switch
 
-    result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
-    infra = result.infra
-    try:
-        check_switch(infra, args.domain)
-    except SwitchRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.INVALID
+    infra = checked_infra(args).infra
+    check_switch(infra, args.domain)
     flush = False if args.no_flush else None
     stream = sys.stderr if args.json else sys.stdout
 
@@ -71,8 +65,7 @@ def _finish(args: argparse.Namespace, outcome) -> int:
             )
         )
     if outcome.error:
-        print(f"error: {outcome.error}", file=sys.stderr)
-        return exitcodes.FAILED
+        raise Failed(outcome.error)
     if outcome.dry_run and not outcome.error:
         print("dry run: nothing changed", file=sys.stderr)
     if outcome.switched:

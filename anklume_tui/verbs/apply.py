@@ -17,11 +17,9 @@ import sys
 from .. import exitcodes
 from ..engine.host.hostinfo import gather_host_context
 from ..engine.isolation.enforce import IsolationResult, summary
-from ..engine.provision.runner import provision_after_apply
-from ..engine.reconcile.apply import ApplyEvent, ApplyResult, apply
-from ..engine.reconcile.lock import ApplyLocked
-from ..engine.reconcile.plan import UnknownDomain
-from ..engine.reconcile.running_check import not_running
+from ..engine.reconcile.apply import ApplyResult
+from ..engine.reconcile.pipeline import PipelineEvent, PipelineResult, apply_pipeline
+from ..errors import Invalid, Refused
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
 from .common import (
@@ -33,8 +31,8 @@ from .common import (
     run_with_incus,
 )
 from .plan import action_line, orphans_out
-from .provision import print_progress, provision_out
 from .provision import print_summary as print_provision_summary
+from .provision import provision_out
 
 HELP = (
     "carry out the plan: create and correct projects, bridges, profiles, images and instances; then provision "
@@ -48,10 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", metavar="DOMAIN", help="only this domain")
     parser.add_argument("--prune", action="store_true", help="delete undeclared managed instances (not protected ones)")
     parser.add_argument("--no-provision", action="store_true", help="skip provisioning (Ansible)")
+    parser.add_argument("--renumber", action="store_true", help="carry out the W9 moves of applied addresses")
     parser.add_argument("--yes", action="store_true", help="confirm destructive changes (--prune)")
 
 
-def print_event(event: ApplyEvent) -> None:
+def print_event(event: PipelineEvent) -> None:
     """Progress, one line per event, on stderr (stdout stays for the result / the JSON document)."""
     print(event.line(), file=sys.stderr, flush=True)
 
@@ -86,7 +85,7 @@ def print_result(result: ApplyResult) -> None:
     for outcome in result.of("failed"):
         print(f"failed: {action_line(outcome.action).strip()}\n  {outcome.error}")
     for orphan in result.refused:
-        print(f"refused: {orphan.project}/{orphan.name} is protected (security.protection.delete=true): not deleted")
+        print(f"refused: {orphan.project}/{orphan.name} is {orphan.reason or 'protected'}")
     if result.isolation is not None:
         for warning in result.isolation.warnings:
             print(f"warning: {warning}", file=sys.stderr)
@@ -101,69 +100,35 @@ def print_result(result: ApplyResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.prune and not args.yes:
-        print("apply --prune deletes undeclared managed instances: add --yes to confirm", file=sys.stderr)
-        return exitcodes.REFUSED
+        raise Refused("apply --prune deletes undeclared managed instances: add --yes to confirm")
     result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print("apply: the infra is invalid; nothing was changed", file=sys.stderr)
-        return exitcodes.INVALID
     print_findings(result.findings)
+    if not result.valid:
+        raise Invalid("apply: the infra is invalid; nothing was changed")
 
-    applied: list[ApplyResult] = []
-
-    async def work(client) -> int:
-        try:
-            applied.append(
-                await apply(
-                    client,
-                    result.infra,
-                    limit=args.limit,
-                    prune=args.prune,
-                    host=gather_host_context(False),
-                    on_event=print_event,
-                )
-            )
-        except ApplyLocked as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exitcodes.FAILED
-        except UnknownDomain as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exitcodes.INVALID
-        return exitcodes.OK
-
-    code = run_with_incus(args, work)
-    if not applied:
-        return code
-    outcome = applied[0]
-    # Ansible runs once the Incus connection is closed: it blocks for tens of seconds, and reaches Incus itself.
-    provisioned = None
-    if outcome.ok and not args.no_provision:  # SPEC §8.2: after reconciling, for the same domain(s)
-        provisioned = provision_after_apply(
-            result.infra, default_output_dir(result.loaded.path), args.limit, args.incus, print_progress
+    async def work(client) -> PipelineResult:
+        return await apply_pipeline(
+            client,
+            result.infra,
+            tree=default_output_dir(result.loaded.path),
+            host=gather_host_context(False),
+            limit=args.limit,
+            prune=args.prune,
+            renumber=args.renumber,
+            provision=not args.no_provision,
+            on_event=print_event,
         )
-    stopped: list[str] | None = None
-    if outcome.ok:  # SPEC §8.2: the last check, once provisioning ended
-        found: list[list[str]] = []
 
-        async def check(client) -> int:
-            found.append(await not_running(client, result.infra, args.limit))
-            return exitcodes.OK
-
-        code = run_with_incus(args, check)
-        if not found:
-            return code
-        stopped = found[0]
+    done = run_with_incus(args, work)
     if args.json:
-        report = apply_report(outcome)
-        report.provision = provision_out(provisioned) if provisioned is not None else None
-        report.not_running = stopped
+        report = apply_report(done.applied)
+        report.provision = provision_out(done.provisioned) if done.provisioned is not None else None
+        report.not_running = done.not_running
         emit_json(report)
     else:
-        print_result(outcome)
-        if provisioned is not None:
-            print_provision_summary(provisioned)
-        if stopped:
-            print(f"not Running at the end: {', '.join(stopped)}")
-    provisioned_ok = provisioned is None or provisioned.ok
-    return exitcodes.OK if outcome.ok and provisioned_ok and not stopped else exitcodes.FAILED
+        print_result(done.applied)
+        if done.provisioned is not None:
+            print_provision_summary(done.provisioned)
+        if done.not_running:
+            print(f"not Running at the end: {', '.join(done.not_running)}")
+    return exitcodes.OK if done.ok else exitcodes.FAILED

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..engine.backup.progress import human_bytes
+from ..errors import Failed, Invalid
 from ..reports import BackupArchiveOut, BackupReport
-from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
 from .progress import StderrProgress
 
 HELP = (
@@ -34,52 +35,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.backup import gpg
     from ..engine.host.paths import backups_dir
 
     result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
     report = BackupReport(path=None, encrypted_to=args.recipient, instances=[], infra=None, missing=[], error=None)
     parent = Path(args.dir).absolute() if args.dir else backups_dir()
 
-    async def work(client) -> int:
+    async def work(client) -> None:
         from ..engine.backup import export as backup
-        from ..engine.machines.snapshots import UnknownTarget, resolve_targets
+        from ..engine.backup.gpg import GpgError
+        from ..engine.machines.snapshots import resolve_targets
 
         try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
             await backup.check_recipients(args.recipient)
-        except gpg.GpgError as exc:
-            return _fail(args, report, str(exc), exitcodes.INVALID)
-        try:
-            targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
-        except UnknownTarget as exc:
-            return _fail(args, report, str(exc), exitcodes.INVALID)
+        except GpgError as exc:
+            raise Invalid(str(exc)) from exc
+        targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
         for where in report.missing:
             print(f"note: {where} does not exist: skipped", file=sys.stderr)
         if not targets:
-            return _fail(args, report, "no machine exists in Incus to back up: apply first", exitcodes.FAILED)
-        try:
-            with StderrProgress() as progress:
-                made = await backup.backup(
-                    client,
-                    targets,
-                    parent,
-                    infra_files=result.loaded.files,
-                    infra_root=result.loaded.path,
-                    recipients=args.recipient,
-                    recipients_checked=True,
-                    on_progress=progress,
-                )
-        except (backup.BackupError, gpg.GpgError) as exc:
-            return _fail(args, report, str(exc), exitcodes.FAILED)
+            raise Failed("no machine exists in Incus to back up: apply first")
+        with StderrProgress() as progress:
+            made = await backup.backup(
+                client,
+                targets,
+                parent,
+                infra_files=result.loaded.files,
+                infra_root=result.loaded.path,
+                recipients=args.recipient,
+                recipients_checked=True,
+                on_progress=progress,
+            )
         report.path = str(made.path)
         report.instances = [_out(e) for e in made.manifest.instances]
         report.infra = _out(made.manifest.infra) if made.manifest.infra else None
-        _show(args, report)
-        return exitcodes.OK
 
-    return run_with_incus(args, work)
+    with reported(args, report):
+        run_with_incus(args, work)
+    _show(args, report)
+    return exitcodes.OK
 
 
 def _out(entry) -> BackupArchiveOut:
@@ -91,14 +85,6 @@ def _out(entry) -> BackupArchiveOut:
         instance=entry.instance,
         type=entry.type,
     )
-
-
-def _fail(args: argparse.Namespace, report: BackupReport, message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    if args.json:
-        report.error = message
-        emit_json(report)
-    return code
 
 
 def _show(args: argparse.Namespace, report: BackupReport) -> None:

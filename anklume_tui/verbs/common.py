@@ -6,14 +6,22 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from .. import exitcodes
 from ..engine.host.hostinfo import gather_host_context
+from ..errors import AnklumeError, Invalid
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
 from ..psot.pipeline import PsotResult, run_psot
 from ..reports import FindingOut, Report
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from ..engine.incus.client import IncusClient
 
 
 def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,14 +37,13 @@ def check_infra(args: argparse.Namespace) -> PsotResult:
     return run_psot(infra_path(args), gather_host_context())
 
 
-def checked_infra(args: argparse.Namespace) -> PsotResult | None:
-    """The valid infra, or None after printing its findings and a summary on stderr (the verb exits 2)."""
+def checked_infra(args: argparse.Namespace) -> PsotResult:
+    """The valid infra; else its findings go to stderr and `Invalid` goes up, saying what was found."""
     result = check_infra(args)
     if result.valid:
         return result
     print_findings(result.findings)
-    print(summary(result), file=sys.stderr)
-    return None
+    raise Invalid(summary(result))
 
 
 def findings_out(result: PsotResult) -> dict:
@@ -70,23 +77,28 @@ def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
 
 
-def run_with_incus(args: argparse.Namespace, work) -> int:
-    """Run `await work(client)` against Incus; unreachable → exit 3, Incus errors → exit 1, one clear line."""
+def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Awaitable[T]]) -> T:
+    """`await work(client)` against Incus, and its value. Errors (Incus unreachable, Incus said no, a bad
+    `--incus`) go up to `cli.main`, which says them in one line with their exit code."""
     from ..engine.incus.client import IncusClient
-    from ..engine.incus.transport import IncusError, IncusUnreachable, IncusUrlError
 
-    async def main() -> int:
+    async def main() -> T:
         async with IncusClient(getattr(args, "incus", None)) as client:
             return await work(client)
 
+    return asyncio.run(main())
+
+
+@contextmanager
+def reported(args: argparse.Namespace, report: Report, text: Callable[[Report], None] | None = None) -> Iterator[None]:
+    """A failure inside still shows what was done: with `--json` the verb's JSON document, its `error` set to
+    the message; else `text(report)` when given. The error itself goes on up to `cli.main`, which says it."""
     try:
-        return asyncio.run(main())
-    except IncusUrlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.INVALID
-    except IncusUnreachable as exc:
-        print(f"error: Incus unreachable: {exc}", file=sys.stderr)
-        return exitcodes.UNREACHABLE
-    except IncusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
+        yield
+    except AnklumeError as exc:
+        if getattr(args, "json", False):
+            report.error = exc.user_message()  # type: ignore[attr-defined]
+            emit_json(report)
+        elif text is not None:
+            text(report)
+        raise

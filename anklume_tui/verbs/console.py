@@ -7,6 +7,7 @@ import shutil
 import sys
 
 from .. import exitcodes
+from ..errors import Failed
 from .common import add_incus_arguments, checked_infra, run_with_incus
 
 HELP = (
@@ -41,44 +42,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"console {name}: " + ("ended, with every process of its panes" if existed else "no such session"))
         return exitcodes.OK
     result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
-    states: dict[tuple[str, str], str] = {}
 
-    async def work(client) -> int:
-        states.update({(i.project, i.name): i.status for i in await client.list_instances()})
-        return exitcodes.OK
+    async def work(client) -> dict[tuple[str, str], str]:
+        return {(i.project, i.name): i.status for i in await client.list_instances()}
 
-    code = run_with_incus(args, work)
-    if code != exitcodes.OK:
-        return code
-    return _open(args, name, result.infra, states)
+    return _open(args, name, result.infra, run_with_incus(args, work))
 
 
 def _open(args: argparse.Namespace, name: str, infra, states) -> int:
-    from ..engine.console.layout import ConsoleError, build_layout, incus_cli_environment, render_layout
+    from ..engine.console.layout import build_layout, incus_cli_environment, render_layout
     from ..engine.console.tmux import attach, open_console, tmux_server
     from ..engine.host.paths import tmux_last_domain_file
     from ..engine.incus.transport import resolve_endpoint
 
-    try:
-        environment = incus_cli_environment(resolve_endpoint(args.incus))
-        layout = build_layout(infra, states, domain=args.domain, session=name, environment=environment)
-    except ConsoleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.INVALID
+    environment = incus_cli_environment(resolve_endpoint(args.incus))
+    layout = build_layout(infra, states, domain=args.domain, session=name, environment=environment)
     if args.dry_run:
         print(render_layout(layout))
         return exitcodes.OK
     if shutil.which("tmux") is None:
-        print("error: tmux is not installed", file=sys.stderr)
-        return exitcodes.FAILED
+        raise Failed("tmux is not installed")
     server = tmux_server(args.tmux_socket)
-    try:
-        _, created = open_console(layout, server, tmux_last_domain_file(), focus=args.domain)
-    except ConsoleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
+    _, created = open_console(layout, server, tmux_last_domain_file(), focus=args.domain)
     panes = sum(len(w.panes) for w in layout.windows)
     verb = "created" if created else "reattached to"
     print(f"console {name}: {verb} ({len(layout.windows)} domain window(s), {panes} machine pane(s))")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .. import exitcodes
 from ..reports import CopyFileReport
-from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
 from .progress import StderrProgress
 
 HELP = (
@@ -30,8 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.machines.file_transfer import (
         TransferFailed,
-        TransferRefused,
-        TransferUsageError,
         check_link,
         copy_file,
         parse_location,
@@ -49,42 +46,25 @@ def run(args: argparse.Namespace) -> int:
         gid=None,
         error=None,
     )
-    try:
+    with reported(args, report):
         source, destination = parse_location(args.source), parse_location(args.destination)
-    except TransferUsageError as exc:
-        return _fail(args, report, str(exc), exitcodes.INVALID)
-    result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
-    try:
+        result = checked_infra(args)
         check_link(result.infra, source.machine, destination.machine)
-    except TransferUsageError as exc:
-        return _fail(args, report, str(exc), exitcodes.INVALID)
-    except TransferRefused as exc:
-        return _fail(args, report, f"refused: {exc}", exitcodes.REFUSED)
 
-    async def work(client) -> int:
-        with StderrProgress() as progress:
-            try:
-                copied = await copy_file(client, result.infra, source, destination, progress)
-            except TransferFailed as exc:
-                progress.end()
-                return _fail(args, report, str(exc), exitcodes.FAILED)
-        report.copied, report.destination, report.size = True, str(copied.destination), copied.size
-        report.link, report.link_detail = copied.link.kind, copied.link.detail
-        report.mode, report.uid, report.gid = f"{copied.mode:04o}", copied.uid, copied.gid
-        if args.json:
-            emit_json(report)
-        else:
-            print(f"copied {copied.source} to {copied.destination} ({copied.size} bytes, {copied.link.detail})")
-        return exitcodes.OK
+        async def work(client):
+            with StderrProgress() as progress:
+                try:
+                    return await copy_file(client, result.infra, source, destination, progress)
+                except TransferFailed:
+                    progress.end()
+                    raise
 
-    return run_with_incus(args, work)
-
-
-def _fail(args: argparse.Namespace, report: CopyFileReport, message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+        copied = run_with_incus(args, work)
+    report.copied, report.destination, report.size = True, str(copied.destination), copied.size
+    report.link, report.link_detail = copied.link.kind, copied.link.detail
+    report.mode, report.uid, report.gid = f"{copied.mode:04o}", copied.uid, copied.gid
     if args.json:
-        report.error = message
         emit_json(report)
-    return code
+    else:
+        print(f"copied {copied.source} to {copied.destination} ({copied.size} bytes, {copied.link.detail})")
+    return exitcodes.OK

@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from .. import exitcodes
+from ..errors import Failed
+from ..printable import printable
 from ..reports import DispReport
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
-from .common import summary as infra_summary
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
+
+if TYPE_CHECKING:
+    from ..engine.incus.models import ExecResult
+    from ..engine.machines.disposables import Disposable
 
 HELP = (
     "start a disposable: an Incus-ephemeral instance <prefix>disp-YYYYMMDD-HHMMSS in the --domain's project "
@@ -36,38 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine.machines.disposable_session import stop_disposable
-    from ..engine.machines.disposables import DisposableError, create_disposable
+    from ..engine.machines.disposables import create_disposable
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(infra_summary(result), file=sys.stderr)
-        return exitcodes.INVALID
-    outcome: dict = {}
+    result = checked_infra(args)
 
-    async def work(client) -> int:
-        try:
-            disp = await create_disposable(client, result.infra, domain=args.domain, image=args.image, vm=args.vm)
-        except DisposableError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exitcodes.INVALID
-        outcome["disp"] = disp
+    async def work(client) -> tuple[Disposable, ExecResult | None]:
+        disp = await create_disposable(client, result.infra, domain=args.domain, image=args.image, vm=args.vm)
         print(f"disposable {disp.project}/{disp.name} started ({disp.image})", file=sys.stderr)
         if not command:
-            return exitcodes.OK
+            return disp, None
         try:
-            outcome["ran"] = await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
+            return disp, await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
         finally:
             if not args.no_attach:
                 await stop_disposable(args.incus, disp)
-        return exitcodes.OK
 
-    code = run_with_incus(args, work)
-    disp = outcome.get("disp")
-    if code != exitcodes.OK or disp is None:
-        return code
-    ran = outcome.get("ran")
+    disp, ran = run_with_incus(args, work)
     if args.json:
         emit_json(
             DispReport(
@@ -81,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     elif ran is not None:
-        sys.stdout.write(ran.stdout)
-        sys.stderr.write(ran.stderr)
+        # What reaches a terminal loses its escape sequences; a pipe gets the command's output as it was.
+        sys.stdout.write(printable(ran.stdout) if sys.stdout.isatty() else ran.stdout)
+        sys.stderr.write(printable(ran.stderr))
     if ran is not None:
         return ran.exit_code
     if args.no_attach or args.json:  # one JSON document on stdout: no shell on it
@@ -96,16 +88,11 @@ def _attach_shell(args: argparse.Namespace, disp) -> int:
     """Hand the terminal to `incus exec` (the CLI does the pty and resizing), then stop the disposable."""
     from ..engine.console.layout import ConsoleError
     from ..engine.machines.disposable_session import shell_argv, stop_disposable
-    from ..engine.machines.disposables import DisposableError
 
     try:
         argv = shell_argv(args.incus, disp)
-    except DisposableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
     except ConsoleError as exc:
-        print(f"error: {exc}; {disp.name} is left running", file=sys.stderr)
-        return exitcodes.FAILED
+        raise Failed(f"{exc}; {disp.name} is left running") from exc
     code = subprocess.call(argv)
 
     async def stop(_client) -> int:

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import exitcodes
+from ..errors import Invalid
 from ..reports import GoldenOut, GoldenReport
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
-from .common import summary as infra_summary
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
 
 HELP = (
     "golden images. create TEMPLATE: stop it and (re)create its snapshot `pristine`; derive TEMPLATE NAME: "
@@ -31,45 +31,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action != "list" and not args.template:
-        print(f"error: golden {args.action} needs TEMPLATE", file=sys.stderr)
-        return exitcodes.INVALID
+        raise Invalid(f"golden {args.action} needs TEMPLATE")
     if args.action == "derive" and not args.name:
-        print("error: golden derive needs TEMPLATE NAME", file=sys.stderr)
-        return exitcodes.INVALID
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(infra_summary(result), file=sys.stderr)
-        return exitcodes.INVALID
-    infra = result.infra
+        raise Invalid("golden derive needs TEMPLATE NAME")
+    infra = checked_infra(args).infra
 
-    async def work(client) -> int:
+    async def work(client) -> list:
         from ..engine.machines import golden
-        from ..engine.machines.snapshots import UnknownTarget, resolve_targets
+        from ..engine.machines.snapshots import resolve_targets
 
-        try:
-            if args.action == "list":
-                items = await golden.list_golden(client)
-            else:
-                try:
-                    found, _ = resolve_targets(infra, await client.list_instances(), args.template)
-                except UnknownTarget as exc:
-                    print(f"error: {exc}", file=sys.stderr)
-                    return exitcodes.INVALID
-                if len(found) != 1:
-                    print(
-                        f"error: TEMPLATE {args.template!r} names {len(found)} instances: name one machine",
-                        file=sys.stderr,
-                    )
-                    return exitcodes.INVALID
-                items = [await _act(golden, client, found[0], args, infra.prefix)]
-        except golden.GoldenError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exitcodes.FAILED
-        _show(args, items)
-        return exitcodes.OK
+        if args.action == "list":
+            return await golden.list_golden(client)
+        found, _ = resolve_targets(infra, await client.list_instances(), args.template)
+        if len(found) != 1:
+            raise Invalid(f"TEMPLATE {args.template!r} names {len(found)} instances: name one machine")
+        return [await _act(golden, client, found[0], args, infra.prefix)]
 
-    return run_with_incus(args, work)
+    _show(args, run_with_incus(args, work))
+    return exitcodes.OK
 
 
 async def _act(golden, client, template, args: argparse.Namespace, prefix: str):

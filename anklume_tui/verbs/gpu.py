@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 
 from .. import exitcodes
+from ..errors import Unreachable
 from ..reports import GpuReport
 from .common import add_incus_arguments, emit_json, run_with_incus
 
@@ -22,26 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.host.gpu import NvidiaSmiError, gather_gpu_report
+    from ..engine.host.gpu import gather_gpu_report
 
     smi = shutil.which("nvidia-smi")
 
-    async def work(client) -> int:
-        try:
-            report = await gather_gpu_report(client, smi)
-        except NvidiaSmiError as exc:
-            print(f"error: nvidia-smi fails: {exc} (is the NVIDIA driver loaded?)", file=sys.stderr)
-            return exitcodes.FAILED
-        if args.json:
-            emit_json(report)
-        else:
-            print(render(report))
-        if report.incus_reachable is False and report.nvidia_smi:
-            print("error: Incus unreachable: which instance holds which GPU is unknown", file=sys.stderr)
-            return exitcodes.UNREACHABLE
-        return exitcodes.OK
+    async def work(client) -> GpuReport:
+        return await gather_gpu_report(client, smi)
 
-    return run_with_incus(args, work)
+    report = run_with_incus(args, work)
+    if args.json:
+        emit_json(report)
+    else:
+        print(render(report))
+    if report.incus_reachable is False and report.nvidia_smi:
+        raise Unreachable("which instance holds which GPU is unknown")
+    return exitcodes.OK
 
 
 def _mib(value: int | None) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..engine.host.hostinfo import gather_host_context
+from ..errors import Failed
 from ..psot.findings import Severity
 from ..psot.generate import default_output_dir, write_atomic
 from ..psot.load import resolve_infra_path
@@ -57,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             write_atomic(output, imported.text(client.url))
         except OSError as exc:
-            print(f"import-infra: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
-            return exitcodes.FAILED
+            raise Failed(f"import-infra: cannot write {output}: {exc.strerror or exc}") from exc
         result = run_psot(output, gather_host_context())
         if args.json:
             emit_json(

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from .. import exitcodes
+from ..errors import Failed
 from ..reports import NftablesReport
 from .common import (
     add_incus_arguments,
@@ -34,10 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..engine.isolation.enforce import apply_isolation, declared_bridges, enforce
 
-    result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
-    infra = result.infra
+    infra = checked_infra(args).infra
     if args.dry_run:
         bridges, source = _bridges_for_dry_run(args, infra.prefix)
         if bridges is None:
@@ -88,7 +86,9 @@ def _report(args: argparse.Namespace, outcome, bridges_from: str) -> int:
         emit_json(report)
     else:
         _print_text(report)
-    return exitcodes.FAILED if report.error else exitcodes.OK
+    if report.error:
+        raise Failed(report.error)
+    return exitcodes.OK
 
 
 def _print_text(report: NftablesReport) -> None:
@@ -99,7 +99,6 @@ def _print_text(report: NftablesReport) -> None:
         print(f"dry run: nothing loaded ({len(report.bridges)} bridge(s))", file=sys.stderr)
         return
     if report.error:
-        print(f"error: {report.error}", file=sys.stderr)
         return
     what = "changed" if report.changed else "unchanged"
     print(f"loaded table inet anklume for {len(report.bridges)} bridge(s): {what}")

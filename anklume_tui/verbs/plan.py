@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from .. import exitcodes
 from ..engine.host.hostinfo import gather_host_context
-from ..engine.reconcile.plan import UnknownDomain, make_plan
+from ..engine.reconcile.plan import make_plan
 from ..engine.reconcile.plan_models import Action, Orphan, Plan
+from ..errors import Invalid
 from ..reports import DriftOut, InstanceOrphanOut, PlanActionOut, PlanReport
 from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
 
@@ -50,11 +51,8 @@ def action_line(action: Action) -> str:
 def print_plan(plan: Plan, out=None) -> None:
     """Actions grouped by domain, in plan order; then orphans; then a one-line summary."""
     out = out or sys.stdout
-    groups: dict[str | None, list[Action]] = {}
-    for action in plan.actions:
-        groups.setdefault(action.domain, []).append(action)
-    for domain, actions in groups.items():
-        print(f"domain {domain}:" if domain else "other:", file=out)
+    for domain, actions in plan.by_domain():
+        print(f"domain {domain}:" if domain else "shared:", file=out)
         for action in actions:
             print(action_line(action), file=out)
     if plan.orphans:
@@ -70,30 +68,24 @@ def print_plan(plan: Plan, out=None) -> None:
             print(f"  {orphan.project}/{orphan.name}{note}", file=out)
     if plan.empty:
         print("Nothing to do: Incus matches the infra.", file=out)
-    print(f"{len(plan.actions)} action(s), {len(plan.drift)} drifted field(s), {len(plan.orphans)} orphan(s)", file=out)
+    print(plan.summary(), file=out)
 
 
 def run(args: argparse.Namespace) -> int:
     result = check_infra(args)
     if not result.valid:
         print_findings(result.findings)
-        print("plan: the infra is invalid; fix the errors above", file=sys.stderr)
-        return exitcodes.INVALID
+        raise Invalid("plan: the infra is invalid; fix the errors above")
     if not args.json:
         print_findings(result.findings)
 
-    async def work(client) -> int:
-        try:
-            plan = await make_plan(
-                client, result.infra, limit=args.limit, prune=args.prune, host=gather_host_context(False)
-            )
-        except UnknownDomain as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return exitcodes.INVALID
-        if args.json:
-            emit_json(plan_report(plan))
-        else:
-            print_plan(plan)
-        return exitcodes.OK
+    async def work(client) -> Plan:
+        host = gather_host_context(False)
+        return await make_plan(client, result.infra, limit=args.limit, prune=args.prune, host=host)
 
-    return run_with_incus(args, work)
+    plan = run_with_incus(args, work)
+    if args.json:
+        emit_json(plan_report(plan))
+    else:
+        print_plan(plan)
+    return exitcodes.OK

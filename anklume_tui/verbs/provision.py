@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.incus.transport import IncusUrlError
 from ..engine.provision.events import ProvisionEvent
-from ..engine.provision.runner import MissingRoles, ProvisionRefused, ProvisionResult, provision, provisionable
-from ..engine.reconcile.plan import UnknownDomain
+from ..engine.provision.runner import ProvisionResult, provision, provisionable
+from ..errors import Failed
 from ..psot.generate import default_output_dir
 from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
 from .common import (
@@ -81,33 +80,17 @@ def print_summary(result: ProvisionResult) -> None:
 
 def run(args: argparse.Namespace) -> int:
     checked = checked_infra(args)
-    if checked is None:
-        return exitcodes.INVALID
     tree = Path(args.out) if args.out else default_output_dir(checked.loaded.path)
-    try:
-        provisionable(checked.infra, tree, args.limit)
-    except (UnknownDomain, MissingRoles) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.INVALID
+    provisionable(checked.infra, tree, args.limit)
 
-    async def reachable(client) -> int:
+    async def reachable(client) -> None:
         await client.server_info()
-        return exitcodes.OK
 
-    code = run_with_incus(args, reachable)
-    if code != exitcodes.OK:
-        return code
+    run_with_incus(args, reachable)
     try:
         result = provision(checked.infra, tree, limit=args.limit, incus_url=args.incus, on_event=print_progress)
-    except (UnknownDomain, MissingRoles, IncusUrlError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.INVALID
-    except ProvisionRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exitcodes.FAILED
     except OSError as exc:
-        print(f"provision: cannot write the Ansible tree under {tree}: {exc.strerror or exc}", file=sys.stderr)
-        return exitcodes.FAILED
+        raise Failed(f"provision: cannot write the Ansible tree under {tree}: {exc.strerror or exc}") from exc
     if args.json:
         emit_json(ProvisionReport(limit=args.limit, **_out_fields(result)))
     else:

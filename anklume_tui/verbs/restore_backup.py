@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .. import exitcodes
+from ..errors import Invalid, Refused
 from ..reports import RestoreBackupReport, RestoredOut
-from .common import add_incus_arguments, emit_json, run_with_incus
+from .common import add_incus_arguments, emit_json, reported, run_with_incus
 from .progress import StderrProgress
 
 HELP = (
@@ -38,42 +38,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.backup import restore as backup_restore
-
     path = Path(args.path)
     report = RestoreBackupReport(source=str(path), restored=[], infra_files=[], error=None)
+    with reported(args, report, _print):
+        _restore(args, path, report)
+    _show(args, report)
+    return exitcodes.OK
+
+
+def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) -> None:
+    from ..engine.backup import restore as backup_restore
+
     if args.replace and not args.yes:
-        return _fail(args, report, "--replace deletes the existing instance: re-run with --yes", exitcodes.REFUSED)
+        raise Refused("--replace deletes the existing instance: re-run with --yes")
     if not path.exists():
-        return _fail(args, report, f"{path}: no such file or folder", exitcodes.INVALID)
+        raise Invalid(f"{path}: no such file or folder")
     if args.infra_out and not path.is_dir():
-        return _fail(args, report, "--infra-out needs PATH to be a backup folder", exitcodes.INVALID)
-    try:
-        archives = backup_restore.archives_in(path)
-    except backup_restore.RestoreError as exc:
-        return _fail(args, report, str(exc), exitcodes.FAILED)
+        raise Invalid("--infra-out needs PATH to be a backup folder")
+    archives = backup_restore.archives_in(path)
     if args.name and len(archives) != 1:
-        return _fail(args, report, f"--name needs one archive; {path} holds {len(archives)}", exitcodes.INVALID)
+        raise Invalid(f"--name needs one archive; {path} holds {len(archives)}")
 
-    async def work(client) -> int:
-        try:
-            with StderrProgress() as progress:
-                targets = await backup_restore.prepare(
-                    client, archives, project=args.project, name=args.name, replace=args.replace, on_progress=progress
-                )
-                if args.infra_out:
-                    written = backup_restore.restore_infra(path, Path(args.infra_out))
-                    report.infra_files = [str(p) for p in written]
-                async for r in backup_restore.restore(client, targets, on_progress=progress):
-                    report.restored.append(_out(r))
-        except backup_restore.RestoreRefused as exc:
-            return _fail(args, report, str(exc), exitcodes.REFUSED)
-        except backup_restore.RestoreError as exc:
-            return _fail(args, report, str(exc), exitcodes.FAILED)
-        _show(args, report)
-        return exitcodes.OK
+    async def work(client) -> None:
+        with StderrProgress() as progress:
+            targets = await backup_restore.prepare(
+                client, archives, project=args.project, name=args.name, replace=args.replace, on_progress=progress
+            )
+            if args.infra_out:
+                written = backup_restore.restore_infra(path, Path(args.infra_out))
+                report.infra_files = [str(p) for p in written]
+            async for r in backup_restore.restore(client, targets, on_progress=progress):
+                report.restored.append(_out(r))
 
-    return run_with_incus(args, work)
+    run_with_incus(args, work)
 
 
 def _out(r) -> RestoredOut:
@@ -85,17 +82,6 @@ def _out(r) -> RestoredOut:
         replaced=r.replaced,
         readdressed=r.readdressed,
     )
-
-
-def _fail(args: argparse.Namespace, report: RestoreBackupReport, message: str, code: int) -> int:
-    """The error, after what was already done (a later archive may fail after earlier ones were restored)."""
-    if args.json:
-        report.error = message
-        emit_json(report)
-    else:
-        _print(report)
-    print(f"error: {message}", file=sys.stderr)
-    return code
 
 
 def _show(args: argparse.Namespace, report: RestoreBackupReport) -> None:

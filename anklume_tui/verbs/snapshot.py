@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from .. import exitcodes
+from ..errors import Invalid, Refused
 from ..reports import SnapshotOut, SnapshotOutcomeOut, SnapshotReport, SnapshotTimelineOut
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
-from .common import summary as infra_summary
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
 
 HELP = (
     "create, restore, delete or list snapshots of a machine, a domain, or (no TARGET) every machine of the "
@@ -49,60 +49,40 @@ def _usage_error(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     problem = _usage_error(args)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return exitcodes.INVALID
+        raise Invalid(problem)
     if args.action in ("restore", "delete") and not args.yes:
-        print(f"snapshot {args.action} is destructive: re-run with --yes", file=sys.stderr)
-        return exitcodes.REFUSED
-    result = check_infra(args)
-    if not result.valid:
-        print_findings(result.findings)
-        print(infra_summary(result), file=sys.stderr)
-        return exitcodes.INVALID
-    infra = result.infra
+        raise Refused(f"snapshot {args.action} is destructive: re-run with --yes")
+    infra = checked_infra(args).infra
+    report = SnapshotReport(action=args.action, instances=[], outcomes=[], missing=[], error=None)
 
-    async def work(client) -> int:
+    async def work(client) -> None:
         from ..engine.host.paths import state_dir
         from ..engine.machines import snapshots
 
-        report = SnapshotReport(action=args.action, instances=[], outcomes=[], missing=[], error=None)
-        try:
-            targets, report.missing = snapshots.resolve_targets(infra, await client.list_instances(), args.target)
-        except snapshots.UnknownTarget as exc:
-            return _fail(args, report, str(exc), exitcodes.INVALID)
+        targets, report.missing = snapshots.resolve_targets(infra, await client.list_instances(), args.target)
         for where in report.missing:
             print(f"note: {where} does not exist: skipped", file=sys.stderr)
-        try:
-            if args.action == "list":
-                timeline = await snapshots.list_snapshots(client, targets)
-                report.instances = [_timeline_out(t, snaps) for t, snaps in timeline.items()]
-            elif args.action == "create":
-                report.outcomes = _outcomes(await snapshots.create(client, targets, args.name))
-            elif args.action == "delete":
-                report.outcomes = _outcomes(await snapshots.delete(client, targets, args.name))
-            elif args.pre_apply is not None:
-                scope = targets if args.target else None
-                found = await snapshots.rollback_pre_apply(client, state_dir(), args.pre_apply or None, scope)
-                report.outcomes = _outcomes(found)
-            else:
-                for inst in targets:
-                    if inst.running:
-                        print(f"{inst.project}/{inst.name} is running: the restore restarts it", file=sys.stderr)
-                report.outcomes = _outcomes(await snapshots.restore(client, targets, args.name))
-        except snapshots.SnapshotError as exc:
-            return _fail(args, report, str(exc), exitcodes.FAILED)
-        _show(args, report)
-        return exitcodes.OK
+        if args.action == "list":
+            timeline = await snapshots.list_snapshots(client, targets)
+            report.instances = [_timeline_out(t, snaps) for t, snaps in timeline.items()]
+        elif args.action == "create":
+            report.outcomes = _outcomes(await snapshots.create(client, targets, args.name))
+        elif args.action == "delete":
+            report.outcomes = _outcomes(await snapshots.delete(client, targets, args.name))
+        elif args.pre_apply is not None:
+            scope = targets if args.target else None
+            found = await snapshots.rollback_pre_apply(client, state_dir(), args.pre_apply or None, scope)
+            report.outcomes = _outcomes(found)
+        else:
+            for inst in targets:
+                if inst.running:
+                    print(f"{inst.project}/{inst.name} is running: the restore restarts it", file=sys.stderr)
+            report.outcomes = _outcomes(await snapshots.restore(client, targets, args.name))
 
-    return run_with_incus(args, work)
-
-
-def _fail(args: argparse.Namespace, report: SnapshotReport, message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    if args.json:
-        report.error = message
-        emit_json(report)
-    return code
+    with reported(args, report):
+        run_with_incus(args, work)
+    _show(args, report)
+    return exitcodes.OK
 
 
 def _outcomes(outcomes) -> list[SnapshotOutcomeOut]:

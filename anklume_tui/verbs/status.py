@@ -31,18 +31,16 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.reconcile.status import gather_status
 
     result = checked_infra(args)
-    if result is None:
-        return exitcodes.INVALID
 
-    async def work(client) -> int:
-        report = await gather_status(client, result.infra)
-        if args.json:
-            emit_json(report)
-        else:
-            print(render_table(report, details=getattr(args, "details", False)))
-        return exitcodes.OK
+    async def work(client) -> StatusReport:
+        return await gather_status(client, result.infra)
 
-    return run_with_incus(args, work)
+    report = run_with_incus(args, work)
+    if args.json:
+        emit_json(report)
+    else:
+        print(render_table(report, details=getattr(args, "details", False)))
+    return exitcodes.OK
 
 
 def _yes_no(value: bool | None) -> str:

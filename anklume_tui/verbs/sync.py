@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
+from ..errors import Failed
 from ..psot.generate import default_output_dir, sync_tree
 from ..psot.orphans import orphan_messages
 from ..reports import OrphanOut, SyncReportOut
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = sync_tree(out_dir, result.infra, dry_run=args.dry_run, clean_orphans=args.clean_orphans)
     except OSError as exc:
-        print(f"sync: cannot write under {out_dir}: {exc.strerror or exc}", file=sys.stderr)
-        return exitcodes.FAILED
+        raise Failed(f"sync: cannot write under {out_dir}: {exc.strerror or exc}") from exc
     if args.json:
         emit_json(
             SyncReportOut(

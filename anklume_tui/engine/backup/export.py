@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ...errors import Failed
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError
@@ -41,7 +42,7 @@ SERVER_BACKUP_TTL = timedelta(days=1)  # a server-side backup a crash left behin
 CHUNK_SIZE = 1 << 20
 
 
-class BackupError(Exception):
+class BackupError(Failed):
     """A backup could not be written; the message names where and why, and says nothing was kept."""
 
 

@@ -17,11 +17,13 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from ...errors import Failed
+
 CHUNK = 1 << 20
 BASE = ("--batch", "--no-tty", "--quiet")
 
 
-class GpgError(Exception):
+class GpgError(Failed):
     """gpg is missing, a key is unknown, or gpg failed; the message is gpg's own reason."""
 
 

@@ -28,26 +28,31 @@ from typing import IO
 import yaml
 from pydantic import ValidationError
 
+from ... import exitcodes
+from ...errors import Failed
+from ...psot.yaml_bounds import UnreadableInput, read_bounded, safe_load_bounded
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound
 from ..machines.golden import without_static_addresses
-from ..machines.lifecycle import PROTECTION_KEY
 from . import gpg
 from .export import CHUNK_SIZE, MANIFEST, Manifest, sha256_of
 from .progress import Progress, ProgressFn
 
 ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc")
 INDEX = "backup/index.yaml"
+MAX_INDEX_BYTES = 8 * 1024 * 1024  # Incus writes a few KB per snapshot: a bound, not a limit anyone meets
 
 
-class RestoreError(Exception):
+class RestoreError(Failed):
     """A restore that cannot go on (corrupt archive, name taken, Incus refused); nothing was changed
     unless the message says otherwise."""
 
 
 class RestoreRefused(RestoreError):
     """The restore would replace a protected instance."""
+
+    exit_code = exitcodes.REFUSED
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ def check_archive(archive: Archive, on_progress: ProgressFn) -> CheckedArchive:
         raise RestoreError(f"{path}: {exc}") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError, yaml.YAMLError) as exc:
         raise RestoreError(f"{path}: not a readable Incus backup, truncated or corrupt ({_first_line(exc)})") from None
+    except UnreadableInput as exc:
+        raise RestoreError(f"{path}: {INDEX} refused: {exc.message} (line {exc.line})") from None
     if index is None:
         raise RestoreError(f"{path}: not an Incus backup (no {INDEX})")
     config = index.get("config") or {}
@@ -188,7 +195,7 @@ def _index_of(stream: IO[bytes]) -> dict | None:
             for member in tar:
                 if member.name == INDEX and member.isfile():
                     found = tar.extractfile(member)
-                    index = yaml.safe_load(found.read()) if found else None
+                    index = safe_load_bounded(read_bounded(found, MAX_INDEX_BYTES)) if found else None
         while unzipped.read(CHUNK_SIZE):
             pass
     return index if isinstance(index, dict) else None
@@ -231,7 +238,7 @@ async def _target(
         )
     if existing is not None and existing.protected:
         raise RestoreRefused(
-            f"{project}/{name} is protected ({PROTECTION_KEY}=true): unset it first, or restore under --name NEW"
+            f"{project}/{name} is {existing.protection}; or restore under --name NEW"
         )
     return RestoreTarget(checked, project, name, existing)
 

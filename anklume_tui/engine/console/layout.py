@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from ... import exitcodes
+from ...errors import Failed
 from ...psot.constants import TRUST_COLOURS
 from ...psot.model import Infra
 from ..incus.transport import Endpoint, incus_config_dir
@@ -19,8 +21,15 @@ DEFAULT_SESSION = "anklume"
 SHELL_IN_INSTANCE = ["sh", "-c", "command -v bash >/dev/null && exec bash || exec sh"]
 
 
-class ConsoleError(Exception):
+class ConsoleError(Failed):
     """A console that cannot be built or opened (one clear line for the user)."""
+
+
+class ConsoleRequestError(ConsoleError):
+    """The console asked for cannot be built: an unknown or empty domain or machine, an Incus URL the incus
+    CLI has no remote for (a usage error)."""
+
+    exit_code = exitcodes.INVALID
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ class ConsoleLayout:
         for window in self.windows:
             if window.domain == domain:
                 return window
-        raise ConsoleError(f"no console window for domain {domain!r} (unknown, disabled or without machines)")
+        raise ConsoleRequestError(f"no console window for domain {domain!r} (unknown, disabled or without machines)")
 
     def only(self, domain: str, machine: str | None = None) -> ConsoleLayout:
         """The layout reduced to one domain, or to one machine of it (what the TUI opens for a selection)."""
@@ -81,7 +90,7 @@ class ConsoleLayout:
         if machine is not None:
             panes = tuple(p for p in window.panes if p.machine == machine)
             if not panes:
-                raise ConsoleError(f"no machine {machine!r} in domain {domain!r}")
+                raise ConsoleRequestError(f"no machine {machine!r} in domain {domain!r}")
             window = replace(window, panes=panes)
         return replace(self, windows=(window,))
 
@@ -98,7 +107,7 @@ def incus_cli_environment(endpoint: Endpoint) -> dict[str, str]:
         return {"INCUS_SOCKET": endpoint.socket, "INCUS_REMOTE": "local"}
     remote = _cli_remote_for(endpoint.url)
     if remote is None:
-        raise ConsoleError(
+        raise ConsoleRequestError(
             f"the incus CLI has no remote for {endpoint.url}; add one with `incus remote add NAME {endpoint.url}`"
         )
     return {"INCUS_REMOTE": remote}
@@ -165,12 +174,12 @@ def build_layout(
     if domain is not None:
         known = {d.name: d for d in infra.domains}
         if domain not in known:
-            raise ConsoleError(f"unknown domain {domain!r}")
+            raise ConsoleRequestError(f"unknown domain {domain!r}")
         if not known[domain].enabled:
-            raise ConsoleError(f"domain {domain!r} is disabled")
+            raise ConsoleRequestError(f"domain {domain!r} is disabled")
         domains = [d for d in domains if d.name == domain]
         if not domains:
-            raise ConsoleError(f"domain {domain!r} has no machines")
+            raise ConsoleRequestError(f"domain {domain!r} has no machines")
     windows = []
     for dom in domains:
         colour = TRUST_COLOURS[dom.effective_trust][0]

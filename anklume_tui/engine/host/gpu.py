@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...errors import Failed
 from ...reports import GpuDeviceOut, GpuOut, GpuProcessOut, GpuReport
 from . import paths as state
 
@@ -20,8 +21,11 @@ NO_GPU = "no NVIDIA GPU found (nvidia-smi not present)"
 SELECTORS = ("mig.uuid", "pci", "id", "vendorid", "productid")
 
 
-class NvidiaSmiError(Exception):
+class NvidiaSmiError(Failed):
     """nvidia-smi is there but does not answer (driver not loaded, GPU lost...)."""
+
+    def user_message(self) -> str:
+        return f"nvidia-smi fails: {self} (is the NVIDIA driver loaded?)"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def user_keymap_file() -> Path:
 
 
 def bundled_example() -> Path:
-    return Path(__file__).resolve().parent.parent / "bundled" / "infra.yml"
+    return Path(__file__).resolve().parents[2] / "bundled" / "infra.yml"
 
 
 def allocations_dir(state: Path | None = None) -> Path:

@@ -19,6 +19,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from ... import exitcodes
+from ...errors import AnklumeError
 from ...reports import OperationStats, TelemetryReport
 from . import paths as state
 from .private_files import append_private, open_private, private_folder
@@ -101,6 +102,8 @@ class _Recorded:
             code = exitcodes.REFUSED
         elif isinstance(error, SystemExit):
             code = error.code if isinstance(error.code, int) else exitcodes.INVALID
+        elif isinstance(error, AnklumeError):
+            code = error.exit_code
         elif isinstance(error, KeyboardInterrupt):
             code = 130
         elif error is not None:

@@ -17,25 +17,31 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from ...errors import Failed, Invalid, Unreachable
+
 DEFAULT_SOCKET = "/var/lib/incus/unix.socket"
 DEFAULT_HTTPS_PORT = 8443
 
 
-class IncusError(Exception):
-    """Incus answered with an error, or an operation failed. `str()` is a one-line message."""
+class IncusError(Failed):
+    """Incus answered with an error, or an operation failed. `str()` is a one-line message; `message` is
+    Incus's own words, without the request."""
 
     def __init__(self, message: str, *, status: int | None = None, method: str = "", path: str = "") -> None:
-        self.message = message
         self.status = status
         self.method = method
         self.path = path
-        super().__init__(self._render())
+        super().__init__(self._render(message))
+        self.message = message
 
-    def _render(self) -> str:
+    def __str__(self) -> str:
+        return self._render(self.message)
+
+    def _render(self, message: str) -> str:
         context = [f"{self.method} {self.path}".strip()] if self.method or self.path else []
         if self.status:
             context.append(f"HTTP {self.status}")
-        return f"{self.message} ({', '.join(context)})" if context else self.message
+        return f"{message} ({', '.join(context)})" if context else message
 
 
 class IncusNotFound(IncusError):
@@ -47,12 +53,15 @@ class IncusUnreachable(IncusError):
 
     A subclass of IncusError, so catch it first where it is told apart (the CLI's exit code 3)."""
 
+    exit_code = Unreachable.exit_code
+    prefix = Unreachable.prefix
+
 
 class IncusTimeout(IncusError):
     """An operation did not finish within the time allowed."""
 
 
-class IncusUrlError(ValueError):
+class IncusUrlError(Invalid, ValueError):
     """The Incus URL given (`--incus` or `$ANKLUME_INCUS`) is not one we can use."""
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ...errors import Invalid
+from ...printable import printable
 from ...psot.constants import AI_TOOLS_DOMAIN
 from ...psot.model import Infra
 from ..host import paths
@@ -28,7 +30,7 @@ GPU_SERVER = "gpu-server"
 NO_GPU = "no GPU: VRAM flush skipped"
 
 
-class SwitchRefused(Exception):
+class SwitchRefused(Invalid):
     """The switch cannot be asked for (open policy, unknown or wrong target): a usage error."""
 
 
@@ -162,7 +164,7 @@ async def _services(
         if run.ok:
             done.append(service)
         else:
-            notes.append(f"{service}: {(run.stderr or run.stdout).strip() or f'exit {run.exit_code}'}")
+            notes.append(f"{service}: {printable(run.stderr or run.stdout).strip() or f'exit {run.exit_code}'}")
     detail = "; ".join(([f"{verb}: {', '.join(done)}"] if done else []) + notes)
     return SwitchStep(name, "done" if done else "skipped", detail)
 

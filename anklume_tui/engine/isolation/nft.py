@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import Failed
 from ...psot.generate import write_atomic
 from ..host.private_files import write_private
 from .firewall_vm import FirewallInterface, firewall_interfaces, firewall_profile_devices, render_firewall_vm_ruleset
@@ -39,7 +40,7 @@ TABLE = ("inet", "anklume")
 NETNS_ENV = "ANKLUME_NFT_NETNS"
 
 
-class NftError(Exception):
+class NftError(Failed):
     """nft refused or failed; the message is nft's own."""
 
 

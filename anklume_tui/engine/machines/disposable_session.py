@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import shutil
 
+from ...errors import Failed
 from ...psot.model import Infra
 from ..console.layout import incus_cli_environment
 from ..incus.client import IncusClient
 from ..incus.transport import IncusNotFound, resolve_endpoint
-from .disposables import Disposable, DisposableError, create_disposable, shell_command
+from .disposables import Disposable, create_disposable, shell_command
 from .lifecycle import Target, change_state
 
 
@@ -29,9 +30,9 @@ async def stop_disposable(url: str | None, disposable: Disposable) -> None:
 
 def shell_argv(url: str | None, disposable: Disposable) -> list[str]:
     """`env INCUS_…=… incus exec … /bin/sh -l`: the incus CLI pointed at the same daemon as the TUI.
-    Raises DisposableError without the incus CLI, ConsoleError when the CLI has no remote for an HTTPS URL."""
+    Raises Failed without the incus CLI, ConsoleError when the CLI has no remote for an HTTPS URL."""
     incus = shutil.which("incus")
     if incus is None:
-        raise DisposableError(f"the incus CLI is not installed: {disposable.name} is left running")
+        raise Failed(f"the incus CLI is not installed: {disposable.name} is left running")
     environment = incus_cli_environment(resolve_endpoint(url))
     return ["env", *(f"{key}={value}" for key, value in environment.items()), *shell_command(disposable, incus)]

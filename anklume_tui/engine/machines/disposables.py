@@ -9,10 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from ...errors import Invalid
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound
 from ..reconcile.desired import IMAGE_SERVERS, split_image
-from ..reconcile.real_state import MANAGED_KEY
+from ..reconcile.real_state import INFRA_KEY, MANAGED_KEY
 
 FALLBACK_IMAGE = "images:debian/13"
 DISPOSABLE_TRUST = "disposable"
@@ -20,7 +21,7 @@ DISPOSABLE_KEY = "user.anklume.disposable"
 NAME_STEM = "disp-"
 
 
-class DisposableError(Exception):
+class DisposableError(Invalid):
     """No domain to put it in, or an image that cannot be found: the message says what to do."""
 
 
@@ -119,7 +120,7 @@ async def create_disposable(
         source=source,
         type=kind,
         profiles=["default"],
-        config={MANAGED_KEY: "true", DISPOSABLE_KEY: "true"},
+        config={MANAGED_KEY: "true", INFRA_KEY: infra.project_name, DISPOSABLE_KEY: "true"},
         ephemeral=True,
         description=f"anklume-tui disposable in domain {dom.name}",
         start=True,

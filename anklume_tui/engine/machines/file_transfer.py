@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from ...errors import Failed, Invalid, Refused
 from ...psot.model import Infra, Machine
 from ..backup.progress import Progress
 from ..incus.client import IncusClient
@@ -24,15 +25,17 @@ from ..isolation.policy import Endpoint, ResolvedPolicy, resolve_policies
 SHARED_DEVICE_PREFIX = "sv-"
 
 
-class TransferUsageError(ValueError):
+class TransferUsageError(Invalid, ValueError):
     """A location that is not `MACHINE:/absolute/path`, or a machine the infra does not declare."""
 
 
-class TransferRefused(Exception):
+class TransferRefused(Refused):
     """The two machines are not connected: the message says how to connect them."""
 
+    prefix = "refused"
 
-class TransferFailed(Exception):
+
+class TransferFailed(Failed):
     """The copy could not be made (missing source, a directory, Incus said no): the message names the file."""
 
 

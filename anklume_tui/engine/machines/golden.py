@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...errors import Failed
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..reconcile.real_state import MANAGED_KEY
@@ -13,7 +14,7 @@ PRISTINE = "pristine"
 GOLDEN_FROM_KEY = "user.anklume.golden-from"
 
 
-class GoldenError(Exception):
+class GoldenError(Failed):
     """A template without `pristine`, a name already taken: the message says what to do."""
 
 

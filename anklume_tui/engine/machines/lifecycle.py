@@ -2,7 +2,7 @@
 
 Each call opens its own short-lived client (a few milliseconds on the unix socket), so the TUI and
 scripts can call them from any worker. Deleting refuses what the tool did not create and what is
-protected: it never forces past `security.protection.delete`.
+protected (Incus's truth values, through a profile too): it never stops what it may not delete.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ... import errors
 from ..incus.client import IncusClient
 from ..reconcile.real_state import is_managed
 
 STATE_ACTIONS = ("start", "stop", "restart", "freeze", "unfreeze")
-PROTECTION_KEY = "security.protection.delete"
 
 
-class Refused(Exception):
+class Refused(errors.Refused):
     """The action would touch something the user has to release first; the message says what."""
 
 
@@ -55,8 +55,8 @@ async def delete_machine(url: str | None, target: Target) -> None:
         instance = await client.get_instance(target.instance, target.project)
         if not is_managed(instance.config):
             raise Refused(f"{target} was not created by anklume-tui (no user.anklume.managed=true): left alone")
-        if instance.config.get(PROTECTION_KEY) == "true":
-            raise Refused(f"{target} is protected (security.protection.delete=true): declare it ephemeral first")
+        if instance.protected:
+            raise Refused(f"{target} is {instance.protection}")
         if instance.running or instance.status == "Frozen":
             await client.change_state(target.instance, target.project, "stop", force=True)
         await client.delete_instance(target.instance, target.project)

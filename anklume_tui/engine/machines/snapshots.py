@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ... import exitcodes
+from ...errors import Failed
 from ..incus.client import IncusClient
 from ..incus.models import Instance, Snapshot
 from ..incus.transport import IncusError
@@ -25,12 +27,14 @@ DEFAULT_PATTERN = "snap%d"
 UNDATED = datetime.min.replace(tzinfo=UTC)  # Incus dates are UTC-aware; an undated snapshot sorts first
 
 
-class SnapshotError(Exception):
+class SnapshotError(Failed):
     """A clear, user-facing failure (missing snapshot, unknown target, nothing to roll back)."""
 
 
 class UnknownTarget(SnapshotError):
     """TARGET is neither a declared machine or domain nor an instance Incus knows."""
+
+    exit_code = exitcodes.INVALID
 
 
 @dataclass(frozen=True)

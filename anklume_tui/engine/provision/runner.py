@@ -5,8 +5,9 @@ Everything that wires the run is made at run time, never written into the user's
 sections are synced first): a temporary private data folder holds an inventory folder of symlinks to
 the tree's `inventory/<domain>.yml`, `group_vars/` and `host_vars/` (Ansible reads group and host vars
 beside an inventory folder); the connection, the Incus URL and the Python discovery go in as
-environment, the firewall VM's ruleset as extra vars. Roles are looked up in `<tree>/roles_custom`, the
-shipped `roles/`, then `<tree>/roles_vendor`.
+environment, the firewall VM's ruleset as extra vars (a file of ours, its text tagged `!unsafe` as in
+the generated tree: infra text is never evaluated as a template). Roles are looked up in
+`<tree>/roles_custom`, the shipped `roles/`, then `<tree>/roles_vendor`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...psot.generate import sync_tree
+from ... import exitcodes
+from ...errors import Failed
+from ...psot.generate import ansible_safe, sync_tree
 from ...psot.model import Infra, Machine
+from ...psot.yaml_emit import emit
 from ..host import paths as state
 from ..host.private_files import write_private
 from ..incus.transport import IncusUrlError, resolve_endpoint
@@ -39,12 +43,14 @@ FIREWALL_ROLE = "firewall_router"
 ProvisionSink = Callable[[ProvisionEvent], None]
 
 
-class ProvisionRefused(Exception):
+class ProvisionRefused(Failed):
     """Provisioning cannot start (ansible-playbook or the shipped playbook missing); nothing ran."""
 
 
 class MissingRoles(ProvisionRefused):
     """A machine needs a role that no role folder holds; nothing ran."""
+
+    exit_code = exitcodes.INVALID
 
 
 @dataclass
@@ -201,6 +207,7 @@ def _provision(
     recorder = _Recorder(on_event)
     with tempfile.TemporaryDirectory(prefix="anklume-provision-") as private:
         inventory = _link_inventory(Path(private) / "hosts", tree, infra)
+        _write_extravars(Path(private), firewall_vars(infra, machines))
         envvars = {
             "ANKLUME_INCUS": endpoint.url,
             "ANSIBLE_TRANSPORT": "anklume_incus",
@@ -222,7 +229,6 @@ def _provision(
                 inventory=str(inventory),
                 limit=",".join(m.name for m in machines) if limit else None,
                 envvars=envvars,
-                extravars=firewall_vars(infra, machines),
                 event_handler=recorder.handle,
                 quiet=True,
             )
@@ -235,6 +241,14 @@ def _provision(
     if runner.rc != 0 and not result.problems:
         result.error = _last_error(result.log) or f"ansible-playbook ended with {runner.status} (exit {runner.rc})"
     return result
+
+
+def _write_extravars(private: Path, variables: dict[str, Any]) -> None:
+    """ansible-runner passes `env/extravars` as `-e @file`. Its own dump would be JSON, which has no way to
+    say `!unsafe`, and extra vars from a file are trusted as templates: the file is written here instead."""
+    if variables:
+        (private / "env").mkdir(exist_ok=True)
+        (private / "env" / "extravars").write_text(emit(ansible_safe(variables)), encoding="utf-8")
 
 
 def _note(on_event: ProvisionSink | None, message: str) -> None:

@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...errors import Failed
 from ..host.private_files import append_private, open_private, private_folder
 
 LOCK_FILE = "apply.lock"
 JOURNAL_FILE = "apply-journal.jsonl"
 
 
-class ApplyLocked(Exception):
+class ApplyLocked(Failed):
     """Another apply or provision holds the lock (CLI exit code 1: the operation could not run)."""
 
     def __init__(self, pid: int | None) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
+from ...errors import Invalid
 from ...psot.context import HostContext
 from ...psot.model import Infra
 from ..incus.client import IncusClient
 from ..incus.models import Image, Network, StorageVolume
 from ..incus.transport import IncusNotFound
-from .compare import config_diff, describe, devices_diff, drift_entries, merged_device
+from .addresses import mark_renumbers
+from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
 from .desired import IMAGE_SERVERS, DesiredState, ExpectedImage, desired_state
 from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
@@ -22,7 +24,7 @@ from .plan_models import Action, Drift, Plan
 from .real_state import RealState
 
 
-class UnknownDomain(ValueError):
+class UnknownDomain(Invalid, ValueError):
     """`--limit` names no enabled domain."""
 
 
@@ -43,6 +45,9 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                     changes={"config": p.config, "description": p.description},
                 )
             )
+            continue
+        if conflict := owned_elsewhere("project", p.name, p.name, p.domain, have.config, desired.infra):
+            actions.append(conflict)
             continue
         diff = config_diff(p.config, have.config)
         if have.description != p.description:
@@ -86,6 +91,9 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 )
             )
             continue
+        if conflict := owned_elsewhere("network", "default", n.name, n.domain, have.config, desired.infra):
+            actions.append(conflict)
+            continue
         diff = config_diff(n.config, have.config)
         if diff:
             d = drift_entries("network", "default", n.name, "config.", diff)
@@ -117,6 +125,9 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
             )
             continue
         config, devices = (have.config, have.devices) if have is not None else ({}, {})
+        if conflict := owned_elsewhere("profile", pr.project, pr.name, pr.domain, config, desired.infra):
+            actions.append(conflict)
+            continue
         cdiff, ddiff = config_diff(pr.config, config), devices_diff(pr.devices, devices)
         if cdiff or ddiff:
             d = drift_entries("profile", pr.project, pr.name, "config.", cdiff)
@@ -267,7 +278,7 @@ async def make_plan(
     real = await read_real(client, [*desired.projects_in_scope, "default"], [n.name for n in desired.networks])
     volumes = await read_volumes(client, desired, real)
     plan = compute_plan(desired, real, volumes, prune=prune, limit=limit)
-    plan.actions = enforce_gpu_policy(infra, desired, real, plan.actions)
+    plan.actions = mark_renumbers(infra, enforce_gpu_policy(infra, desired, real, plan.actions))
     plan.requests = client.requests - before
     plan.bridges = {n.name: real.networks[n.name] for n in desired.networks if n.name in real.networks}
     return plan

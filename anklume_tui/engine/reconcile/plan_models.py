@@ -12,8 +12,9 @@ Kind = Literal["project", "network", "profile", "image", "volume", "instance"]
 # create: the object is missing; update: some declared fields differ (or the managed tag is missing);
 # copy: a local image is copied from project `default`; download: a remote image is fetched from its server;
 # missing: a local image exists nowhere (apply fails it, naming the image); start: a stopped instance;
-# conflict: Incus holds something apply will not replace (instance type); delete: a pruned orphan.
-Op = Literal["create", "update", "copy", "download", "missing", "start", "conflict", "delete"]
+# conflict: Incus holds something apply will not replace (instance type); delete: a pruned orphan;
+# renumber: an update moving an applied subnet or address the infra does not name (W9; apply --renumber).
+Op = Literal["create", "update", "copy", "download", "missing", "start", "conflict", "delete", "renumber"]
 KIND_ORDER: dict[str, int] = {"project": 0, "network": 1, "profile": 2, "image": 3, "volume": 4, "instance": 4}
 
 
@@ -64,6 +65,7 @@ class Orphan(BaseModel):
     name: str
     protected: bool
     status: str = ""
+    reason: str = ""  # when protected: where the protection comes from and how to lift it
 
 
 class Plan(BaseModel):
@@ -83,6 +85,18 @@ class Plan(BaseModel):
 
     def of_kind(self, *kinds: str) -> list[Action]:
         return [a for a in self.actions if a.kind in kinds]
+
+    def by_domain(self) -> list[tuple[str | None, list[Action]]]:
+        """Actions grouped by domain, in plan order inside a group: shared objects (no domain) first, then
+        each domain in the order the plan first names it."""
+        groups: dict[str | None, list[Action]] = {}
+        for action in self.actions:
+            groups.setdefault(action.domain, []).append(action)
+        return sorted(groups.items(), key=lambda item: item[0] is not None)
+
+    def summary(self) -> str:
+        """One line: how many actions, drifted fields and orphans."""
+        return f"{len(self.actions)} action(s), {len(self.drift)} drifted field(s), {len(self.orphans)} orphan(s)"
 
     @property
     def refused(self) -> list[Orphan]:

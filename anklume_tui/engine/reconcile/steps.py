@@ -8,9 +8,11 @@ import contextlib
 import os
 from typing import Any
 
+from ...errors import Failed
+from ...printable import printable
 from ...psot.constants import MANAGED_KEY
 from ..incus.client import IncusClient
-from ..incus.transport import IncusError, IncusUnreachable
+from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .desired import CONTEXT_KEY, IMAGE_SERVERS, split_image
 from .plan_models import Action
 
@@ -31,7 +33,7 @@ BUSY_TRIES = 120
 BUSY_STEP = 0.5
 
 
-class StepFailed(Exception):
+class StepFailed(Failed):
     """An action could not be carried out; the message says what and why, naming the object."""
 
 
@@ -45,6 +47,8 @@ def image_unavailable_message(image: str) -> str:
 
 async def run_action(client: IncusClient, action: Action) -> None:
     """Carry out one action; IncusUnreachable propagates, other failures become StepFailed."""
+    if action.op == "conflict":  # another infra's object, or an instance of another type: never touched
+        raise StepFailed(f"{action.target}: {action.detail}")
     handler = _HANDLERS[action.kind]
     for attempt in range(BUSY_TRIES):
         try:
@@ -158,12 +162,8 @@ def make_host_dirs(devices: dict[str, dict[str, str]]) -> None:
 
 async def _instance(client: IncusClient, a: Action) -> None:
     c = a.changes
-    if a.op == "conflict":
-        raise StepFailed(f"{a.target}: {a.detail}")
     if a.op == "delete":
-        if c.get("running"):
-            await client.change_state(a.name, a.project, "stop", force=True)
-        await client.delete_instance(a.name, a.project)
+        await _prune(client, a)
         return
     make_host_dirs(c.get("devices") or {})
     kind = c.get("type", "container")
@@ -184,6 +184,20 @@ async def _instance(client: IncusClient, a: Action) -> None:
             await wait_agent(client, a)
     if c.get("context"):
         await write_context(client, a, c["context"])
+
+
+async def _prune(client: IncusClient, a: Action) -> None:
+    """Delete an orphan, read again first: one protected since the plan (by Incus's truth values, through a
+    profile too) is neither stopped nor deleted."""
+    instance = await client.get_instance(a.name, a.project)
+    if instance.protected:
+        raise StepFailed(f"{a.target} is {instance.protection}")
+    try:
+        if instance.running or instance.status == "Frozen":
+            await client.change_state(a.name, a.project, "stop", force=True)
+        await client.delete_instance(a.name, a.project)
+    except IncusNotFound:
+        pass  # an Incus-ephemeral instance is gone once stopped
 
 
 async def _create(client: IncusClient, a: Action) -> None:
@@ -254,7 +268,7 @@ async def write_context(client: IncusClient, a: Action, context: dict[str, Any])
     if not (await client.exec(a.name, a.project, command, output=False, timeout=60)).ok:
         failed = await client.exec(a.name, a.project, command, timeout=60)  # again, for its message
         if not failed.ok:
-            why = failed.stderr.strip() or f"exit code {failed.exit_code}"
+            why = printable(failed.stderr).strip() or f"exit code {failed.exit_code}"
             if failed.exit_code == 127:
                 why += " (the context files are written by /bin/sh inside the instance)"
             raise StepFailed(f"{a.target}: writing its context files in /etc/anklume failed: {why}")
