@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .findings import Finding, Location, Severity
+from .yaml_bounds import MAX_BYTES, Budget, NotRegularFile, UnreadableInput, read_regular_file
 from .yaml_nodes import SourceMap, decode, parse_yaml
 
 
@@ -54,15 +55,18 @@ Texts = Mapping[Path, str | None]
 
 
 def load_infra(path: Path, texts: Texts | None = None) -> LoadedInfra:
-    """Load the infra at path; `texts` stands in for files not written yet (None: a file about to go)."""
+    """Load the infra at path; `texts` stands in for files not written yet (None: a file about to go).
+
+    Every file is bounded (yaml_bounds), and the files of the directory form share one budget.
+    """
     found = resolve_infra_path(path)
     if found is None:
         reason = _unreadable_reason(path)
         return _failure(path, Finding("L1", Severity.ERROR, f"infra file not found: {path}{reason}"))
     texts = texts or {}
     if found.is_dir():
-        return _load_directory(found, texts)
-    data, source, findings = _load_file(found, found, texts)
+        return _load_directory(found, texts, Budget())
+    data, source, findings = _load_file(found, texts, Budget())
     if _unloadable(findings):
         return LoadedInfra(found, None, source, findings, [found])
     return LoadedInfra(found, _root(data), source, findings, [found])
@@ -90,20 +94,25 @@ def _root(data: object) -> object:
     return {} if data is None else data
 
 
-def _load_file(file: Path, shown: Path, texts: Texts) -> tuple[object, SourceMap, list[Finding]]:
-    name = str(shown)
+def _load_file(file: Path, texts: Texts, budget: Budget) -> tuple[object, SourceMap, list[Finding]]:
+    name = str(file)
     if texts.get(file) is not None:
-        parsed = parse_yaml(texts[file], name)
+        parsed = parse_yaml(texts[file], name, budget)
         return parsed.data, parsed.source, parsed.findings
     try:
-        raw = file.read_bytes()
+        raw = read_regular_file(file, MAX_BYTES)
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         return None, SourceMap(), [Finding("L1", Severity.ERROR, f"cannot read {name}: {reason}", Location(name, 1, 1))]
+    except UnreadableInput as exc:
+        # A FIFO or a device is a file that cannot be read (L1); a file past the bounds is refused as L3.
+        rule = "L1" if isinstance(exc, NotRegularFile) else "L3"
+        finding = Finding(rule, Severity.ERROR, f"cannot read {name}: {exc.message}", Location(name, 1, 1))
+        return None, SourceMap(), [finding]
     text, problem = decode(raw, name)
     if problem:
         return None, SourceMap(), [problem]
-    parsed = parse_yaml(text, name)
+    parsed = parse_yaml(text, name, budget)
     return parsed.data, parsed.source, parsed.findings
 
 
@@ -122,11 +131,11 @@ def _domain_files(directory: Path, texts: Texts) -> list[Path]:
     return sorted((p for p in files if p not in texts or texts[p] is not None), key=lambda p: p.name)
 
 
-def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
+def _load_directory(directory: Path, texts: Texts, budget: Budget) -> LoadedInfra:
     base, *domain_files = directory_files(directory, texts)
     if not base.exists():
         return _failure(directory, Finding("L2", Severity.ERROR, f"{directory}/base.yml is missing"))
-    data, source, findings = _load_file(base, base, texts)
+    data, source, findings = _load_file(base, texts, budget)
     files = [base]
     if _unloadable(findings):
         return LoadedInfra(directory, None, source, findings, files, True)
@@ -140,7 +149,7 @@ def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
 
     for file in domain_files:
         files.append(file)
-        part, part_source, part_findings = _load_file(file, file, texts)
+        part, part_source, part_findings = _load_file(file, texts, budget)
         findings.extend(part_findings)
         if part is None:
             continue
@@ -169,7 +178,7 @@ def _load_directory(directory: Path, texts: Texts) -> LoadedInfra:
     policies = directory / "policies.yml"
     if policies.exists():
         files.append(policies)
-        part, part_source, part_findings = _load_file(policies, policies, texts)
+        part, part_source, part_findings = _load_file(policies, texts, budget)
         findings.extend(part_findings)
         if isinstance(part, dict) and "network_policies" in part:
             merged["network_policies"] = part["network_policies"]

@@ -3,7 +3,7 @@ what the TUI paints first, before the full check (locations, rules, enrichment) 
 
 Read from libyaml's event stream, so it can stop after the first rows (`rows`): the first screenful of a
 thousand-machine file costs a few milliseconds, and never holds the interpreter for long. Best effort: a
-file the outline cannot read gives None, and the full check says why.
+file the outline cannot read, or past the loader's bounds (yaml_bounds), gives None, and the full check says why.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import yaml
 
 from .constants import effective_trust
 from .load import directory_files
+from .yaml_bounds import MAX_DEPTH, Budget, UnreadableInput, read_regular_file
 
 _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FALSE = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}
@@ -43,16 +44,16 @@ def outline(path: Path, rows: int | None = None) -> list[OutlineDomain] | None:
     try:
         files = directory_files(path) if path.is_dir() else [path]
         found: dict[str, OutlineDomain] = {}
+        bounds = Budget()
         for i, file in enumerate(files):
             budget = None if rows is None else rows - sum(1 + len(d.machines) for d in found.values())
             if budget is not None and budget <= 0:
                 break
-            with file.open(encoding="utf-8") as stream:
-                events = yaml.parse(stream, Loader=_PARSER)
-                for domain in _domains(_Reader(events), budget, top_level=i > 0):
-                    found[domain.name] = domain
+            events = yaml.parse(read_regular_file(file), Loader=_PARSER)
+            for domain in _domains(_Reader(events, bounds), budget, top_level=i > 0):
+                found[domain.name] = domain
         return list(found.values())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, _Unexpected):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, UnreadableInput, _Unexpected):
         return None
 
 
@@ -63,14 +64,20 @@ class _Unexpected(Exception):
 class _Reader:
     """Builds plain values (dicts, lists, strings) from events, with anchors, aliases and merge keys."""
 
-    def __init__(self, events: Iterator[yaml.Event]) -> None:
+    def __init__(self, events: Iterator[yaml.Event], bounds: Budget) -> None:
         self.events = events
         self.anchors: dict[str, object] = {}
+        self.bounds = bounds  # the loader's: the outline gives up where the full check refuses
+        self.depth = 0
 
     def next(self) -> yaml.Event:
         event = next(self.events)
         while isinstance(event, (yaml.StreamStartEvent, yaml.DocumentStartEvent)):
             event = next(self.events)
+        if not isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent, yaml.DocumentEndEvent)):
+            self.bounds.nodes -= 1
+            if self.bounds.nodes < 0:
+                raise _Unexpected("too many nodes")
         return event
 
     def value(self, event: yaml.Event) -> object:
@@ -78,19 +85,28 @@ class _Reader:
             return self.anchors.get(event.anchor)
         if isinstance(event, yaml.ScalarEvent):
             result: object = event.value
-        elif isinstance(event, yaml.SequenceStartEvent):
-            result = []
-            while not isinstance(item := self.next(), yaml.SequenceEndEvent):
-                result.append(self.value(item))
-        elif isinstance(event, yaml.MappingStartEvent):
-            result = {}
-            while not isinstance(key := self.next(), yaml.MappingEndEvent):
-                self.put(result, self.value(key), self.value(self.next()))
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise _Unexpected("too deep")
+            result = self.collection(event)
+            self.depth -= 1
         else:
             raise _Unexpected(type(event).__name__)
         if getattr(event, "anchor", None):
             self.anchors[event.anchor] = result
         return result
+
+    def collection(self, event: yaml.Event) -> list | dict:
+        if isinstance(event, yaml.SequenceStartEvent):
+            items = []
+            while not isinstance(item := self.next(), yaml.SequenceEndEvent):
+                items.append(self.value(item))
+            return items
+        mapping: dict = {}
+        while not isinstance(key := self.next(), yaml.MappingEndEvent):
+            self.put(mapping, self.value(key), self.value(self.next()))
+        return mapping
 
     @staticmethod
     def put(mapping: dict, key: object, value: object) -> None:

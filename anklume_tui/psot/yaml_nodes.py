@@ -3,6 +3,7 @@
 ruamel.yaml's C composer (YAML 1.1 resolution, as PyYAML's safe_load) gives nodes
 with marks in a fraction of the round-trip loader's time; values are built here so
 that duplicate keys, alias expansion and nesting depth are checked on the way.
+The composer recurses in C, so depth and node count are bounded first (yaml_bounds).
 """
 
 from __future__ import annotations
@@ -17,11 +18,9 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from .findings import Finding, Location, Severity
+from .yaml_bounds import MAX_DEPTH, MAX_NODES, Budget, UnreadableInput, check_shape
 
-MAX_DEPTH = 100
-MAX_NODES = 2_000_000
 MAX_ALIAS_EXPANSION = 50_000
-MAX_BYTES = 32 * 1024 * 1024
 
 STR = "tag:yaml.org,2002:str"
 MAP = "tag:yaml.org,2002:map"
@@ -231,18 +230,21 @@ class ParsedYaml:
     findings: list[Finding]
 
 
-def parse_yaml(text: str, file: str) -> ParsedYaml:
-    """Parse text; problems come back as L3/Y1 findings, never as exceptions."""
+def parse_yaml(text: str, file: str, budget: Budget | None = None) -> ParsedYaml:
+    """Parse text; problems come back as L3/Y1 findings, never as exceptions.
+
+    `budget` is shared by the files of one load (the directory form); by default one file's.
+    """
+    budget = budget or Budget()
     try:
+        budget.take_bytes(len(text))
+        check_shape(text, budget)
         root = _parser().compose(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        if mark and 0 <= mark.index < len(text) and text[mark.index] == "\t":
-            message += " (a tab character: YAML indentation takes spaces only)"
-        return _failed(Finding("L3", Severity.ERROR, f"YAML syntax error: {message}", Location(file, line, col)))
-    except YAMLError as exc:
+    except UnreadableInput as exc:
+        return _failed(Finding("L3", Severity.ERROR, exc.message, Location(file, exc.line, exc.column)))
+    except (MarkedYAMLError, yaml.MarkedYAMLError) as exc:
+        return _failed(_syntax_error(exc, text, file))
+    except (YAMLError, yaml.YAMLError) as exc:
         return _failed(_reader_error(exc, text, file))
     except RecursionError:
         return _failed(Finding("L3", Severity.ERROR, "YAML nesting too deep", Location(file, 1, 1)))
@@ -262,7 +264,17 @@ def _failed(finding: Finding) -> ParsedYaml:
     return ParsedYaml(None, SourceMap(), [finding])
 
 
-def _reader_error(exc: YAMLError, text: str, file: str) -> Finding:
+def _syntax_error(exc: MarkedYAMLError | yaml.MarkedYAMLError, text: str, file: str) -> Finding:
+    """libyaml's message at its position, from the event pass (PyYAML) or the composer (ruamel)."""
+    mark = exc.problem_mark or exc.context_mark
+    message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if mark and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        message += " (a tab character: YAML indentation takes spaces only)"
+    return Finding("L3", Severity.ERROR, f"YAML syntax error: {message}", Location(file, line, col))
+
+
+def _reader_error(exc: YAMLError | yaml.YAMLError, text: str, file: str) -> Finding:
     """Reader errors give a character position, not a line: turn it into line and column."""
     position = getattr(exc, "position", None)
     reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
@@ -274,10 +286,6 @@ def _reader_error(exc: YAMLError, text: str, file: str) -> Finding:
 
 
 def decode(raw: bytes, file: str) -> tuple[str | None, Finding | None]:
-    if len(raw) > MAX_BYTES:
-        return None, Finding(
-            "L3", Severity.ERROR, f"file is larger than {MAX_BYTES // (1024 * 1024)} MiB", Location(file, 1, 1)
-        )
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:

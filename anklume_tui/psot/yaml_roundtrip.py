@@ -17,9 +17,11 @@ import re
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
+
+from .yaml_bounds import UnreadableInput, check_shape
 
 # (mapping indent, sequence indent, sequence dash offset): the common ways infra files are indented.
 LAYOUTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
@@ -72,6 +74,12 @@ class YamlDocument:
         self.text = text
         self.layout = layout or guess_layout(text)
         self._yaml = _yaml(self.layout, text)
+        try:
+            check_shape(text)  # the round-trip composer recurses too: the loader's bounds first
+        except UnreadableInput as exc:
+            raise YAMLError(f"{exc.message} (line {exc.line}, column {exc.column})") from None
+        except yaml.YAMLError as exc:
+            raise YAMLError(str(exc)) from None
         self.data = self._yaml.load(text)  # raises YAMLError: the caller names the file
 
     def copy(self) -> YamlDocument:
