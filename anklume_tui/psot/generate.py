@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .model import Domain, Infra, Machine
 from .orphans import OrphanFile, delete_orphans, find_orphans
-from .yaml_emit import emit
+from .yaml_emit import Unsafe, emit
 
 MANAGED_BEGIN = "# === MANAGED BY infra.yml ==="
 MANAGED_NOTICE = "# Do not edit this section — it will be overwritten on the next sync"
@@ -45,13 +45,31 @@ def default_output_dir(infra: Path) -> Path:
 
 def render_files(infra: Infra) -> dict[str, str]:
     """Relative path → YAML of its managed section, in the order files are written."""
-    files = {"group_vars/all.yml": emit(all_vars(infra))}
+    files = {"group_vars/all.yml": emit(ansible_safe(all_vars(infra)))}
     for domain in infra.enabled_domains:
         files[f"inventory/{domain.name}.yml"] = emit(inventory(domain))
-        files[f"group_vars/{domain.name}.yml"] = emit(group_vars(domain))
+        files[f"group_vars/{domain.name}.yml"] = emit(ansible_safe(group_vars(domain)))
         for machine in domain.machines:
-            files[f"host_vars/{machine.name}.yml"] = emit(host_vars(machine))
+            files[f"host_vars/{machine.name}.yml"] = emit(ansible_safe(host_vars(machine)))
     return files
+
+
+def _may_be_template(value: object) -> bool:
+    """Whether a string somewhere in `value` (key or value) could be read by Ansible as a template: Jinja's
+    delimiters ({{, {%, {#) all begin with `{`, and its `#jinja2:` override header with `#`."""
+    if isinstance(value, str):
+        return "{" in value or "#" in value
+    if isinstance(value, dict):
+        return any(_may_be_template(k) or _may_be_template(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_may_be_template(item) for item in value)
+    return False
+
+
+def ansible_safe(variables: dict) -> dict:
+    """The variables with `!unsafe` on each value holding text Ansible could evaluate (SPEC §7.2): infra text
+    is data, never template code; a value without such text is written as before."""
+    return {name: Unsafe(value) if _may_be_template(value) else value for name, value in variables.items()}
 
 
 def _without_nulls(pairs: dict) -> dict:
@@ -76,7 +94,7 @@ def all_vars(infra: Infra) -> dict:
 
 
 def inventory(domain: Domain) -> dict:
-    hosts = {m.name: {"ansible_host": m.ip} if m.ip else None for m in domain.machines}
+    hosts = {m.name: ansible_safe({"ansible_host": m.ip}) if m.ip else None for m in domain.machines}
     return {"all": {"children": {domain.name: {"hosts": hosts or None}}}}
 
 

@@ -41,10 +41,28 @@ def find_orphans(out_dir: Path, infra: Infra) -> list[OrphanFile]:
     return orphans
 
 
+class _VarsLoader(yaml.CSafeLoader):
+    """A safe loader that reads Ansible's local tags (`!unsafe` on generated values, `!vault` in the user's own
+    variables) as the plain value beneath, so such a file is still judged by its ephemeral keys."""
+
+
+def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    # As Ansible does: the scalar resolves as if untagged (`!unsafe false` is still false).
+    resolved = yaml.ScalarNode(loader.resolve(yaml.ScalarNode, node.value, (True, False)), node.value)
+    return loader.construct_object(resolved, deep=True)
+
+
+_VarsLoader.add_multi_constructor("!", _untagged)
+
+
 def is_protected(path: Path) -> bool:
     """True when the file parses as a mapping saying the domain or instance is not ephemeral."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_VarsLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     if not isinstance(data, dict):

@@ -8,6 +8,7 @@ host_vars files; a scalar is rendered once and then reused from the cache.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import yaml
@@ -17,10 +18,25 @@ INDENT = "  "
 _SIMPLE_KEY_MAX = 1000
 _LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 _NO_WRAP = 2**31 - 1
+UNSAFE_TAG = "!unsafe"
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """A value written with Ansible's `!unsafe` tag: Ansible reads it, and everything under it, as data
+    that is never evaluated as a template."""
+
+    value: object
 
 
 def emit(value: object) -> str:
     """The YAML text of `value`, ending with a newline."""
+    if isinstance(value, Unsafe):
+        inner = value.value
+        body = emit(inner)
+        if isinstance(inner, dict | list) and inner:
+            return f"{UNSAFE_TAG}\n{body}"
+        return f"{UNSAFE_TAG} {body}"
     if isinstance(value, dict) and value:
         lines = _mapping_lines(value, "")
     elif isinstance(value, list) and value:
@@ -57,6 +73,9 @@ def _indented(text: str, indent: str) -> str:
 
 def _value_text(value: object, indent: str) -> str | None:
     """The text after `key: ` or `- `; None when the value needs lines of its own."""
+    if isinstance(value, Unsafe):
+        text = _value_text(value.value, indent)
+        return None if text is None else f"{UNSAFE_TAG} {text}"
     if value is None:
         return ""
     if isinstance(value, dict):
@@ -81,7 +100,7 @@ def _mapping_lines(mapping: dict, indent: str) -> list[str]:
         head = _key_head(key, indent)
         text = _value_text(value, indent)
         if text is None:
-            lines.append(head)
+            lines.append(f"{head} {UNSAFE_TAG}" if isinstance(value, Unsafe) else head)
             lines.extend(_block_lines(value, child))
         else:
             lines.append(f"{head} {text}" if text else head)
@@ -95,14 +114,19 @@ def _sequence_lines(items: list, indent: str) -> list[str]:
         text = _value_text(item, indent)
         if text is None:
             nested = _block_lines(item, child)
-            nested[0] = f"{indent}- {nested[0][len(child) :]}"
+            if isinstance(item, Unsafe):
+                lines.append(f"{indent}- {UNSAFE_TAG}")
+            else:
+                nested[0] = f"{indent}- {nested[0][len(child) :]}"
             lines.extend(nested)
         else:
             lines.append(f"{indent}- {text}" if text else f"{indent}-")
     return lines
 
 
-def _block_lines(value: dict | list, indent: str) -> list[str]:
+def _block_lines(value: object, indent: str) -> list[str]:
+    if isinstance(value, Unsafe):
+        value = value.value
     if isinstance(value, dict):
         return _mapping_lines(value, indent)
     return _sequence_lines(value, indent)

@@ -1,4 +1,4 @@
-"""Rules on machines (SPEC §4.4): M1–M12, and the shape (R2) of a machine's parts.
+"""Rules on machines (SPEC §4.4): M1–M13, and the shape (R2) of a machine's parts.
 
 One pass over every machine in declaration order; names and IPs are tracked in
 dicts so the whole file costs linear time.
@@ -13,6 +13,9 @@ from ..constants import GATEWAY_HOST
 from .common import Collector, Inventory, domain_networks, is_int, is_name, mapping, name_hint, show
 
 EXPIRY_RE = re.compile(r"\d+[dhm]")
+# A role folder's name, or a Galaxy or collection role (`author.role`, `ns.collection.role`): never a path,
+# never template text (it becomes include_role's name).
+ROLE_NAME_RE = re.compile(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*")
 
 
 def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
@@ -45,6 +48,7 @@ def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
             _fields(label, machine, path, out)
             _profiles(label, machine, path, dname, profile_names, out)
             _shape(label, machine, path, out)
+            _roles(label, machine, path, out)
 
 
 def _ip(label: str, machine: dict, path: tuple, network, ip_owner: dict, mname: object, out: Collector) -> None:
@@ -128,3 +132,16 @@ def _shape(label: str, machine: dict, path: tuple, out: Collector) -> None:
     roles = machine.get("roles")
     if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
         out.error("R2", f"{label}roles must be a list of role names (got {show(roles)})", path + ("roles",))
+
+
+def _roles(label: str, machine: dict, path: tuple, out: Collector) -> None:
+    roles = machine.get("roles")
+    if not isinstance(roles, list):
+        return
+    for i, role in enumerate(roles):
+        if isinstance(role, str) and not ROLE_NAME_RE.fullmatch(role):
+            out.error(
+                "M13",
+                f"{label}role {show(role)} is not a role name (letters, digits and _, parts joined by . or -)",
+                path + ("roles", i),
+            )
