@@ -30,6 +30,8 @@ FIREWALL_MACHINES = ("anklume-firewall", "sys-firewall")
 FIREWALL_MACHINE = "anklume-firewall"
 
 MANAGED_KEY = "user.anklume.managed"
+# The infra an object belongs to: its `project_name` (SPEC §10.8); flush and prune touch only their own.
+INFRA_KEY = "user.anklume.infra"
 
 
 def effective_trust(domain: dict) -> str:

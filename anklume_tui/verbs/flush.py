@@ -22,12 +22,14 @@ from .common import (
 )
 
 HELP = (
-    "destroy what the tool created: only Incus objects tagged user.anklume.managed=true with this host's "
-    "nesting prefix (instances, profiles, projects, <prefix>net-* bridges), then the generated inventory/, "
+    "destroy what the tool created for this infra: only Incus objects tagged user.anklume.managed=true and "
+    "user.anklume.infra=<its project_name> with this host's nesting prefix (instances, profiles, projects, "
+    "<prefix>net-* bridges; --all: every managed object, whichever infra), then the generated inventory/, "
     "group_vars/, host_vars/ files; persistent data, shared volumes, images of project default, custom "
-    "volumes and untagged objects stay. Needs --yes. Exit 0: everything deletable was deleted; 4: refused "
-    "without --yes (nothing touched), or something was refused (protected instance, object still in use: "
-    "listed); 1: a deletion failed; 3: Incus unreachable"
+    "volumes, untagged objects and other infras' objects stay. Needs --yes. Exit 0: everything deletable was "
+    "deleted; 4: refused without --yes (nothing touched), or something was refused (protected instance, object "
+    "still in use: listed); 1: a deletion failed; 2: no infra names a project_name (without --all); 3: Incus "
+    "unreachable"
 )
 
 
@@ -35,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_infra_arguments(parser)
     add_incus_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="confirm: flush is destructive")
+    parser.add_argument("--all", action="store_true", help="every managed object, of every infra on this host")
     parser.add_argument("--out", metavar="DIR", help="generated tree to remove (default: the folder holding the infra)")
 
 
@@ -42,13 +45,23 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes:
         print("flush is destructive: re-run with --yes", file=sys.stderr)
         return exitcodes.REFUSED
-    prefix, out_dir = prefix_of_active_infra(args), _output_dir(args)
+    (prefix, infra), out_dir = active_infra_names(args), _output_dir(args)
+    if infra is None and not args.all:
+        print(
+            "flush: no valid infra names its project_name, so its objects cannot be told apart: give one with "
+            "--infra, or flush every managed object with --all --yes",
+            file=sys.stderr,
+        )
+        return exitcodes.INVALID
     stream = sys.stderr if args.json else sys.stdout
 
     async def work(client) -> int:
-        from ..engine.reconcile.flush import flush
+        from ..engine.reconcile import flush
 
-        report = await flush(client, prefix, out_dir, lambda item: print(describe(item), file=stream, flush=True))
+        def show(item: FlushObject | FlushFile) -> None:
+            print(describe(item), file=stream, flush=True)
+
+        report = await flush(client, prefix, None if args.all else infra, out_dir, show)
         if args.json:
             emit_json(report)
         else:
@@ -68,19 +81,27 @@ def _output_dir(args: argparse.Namespace) -> Path | None:
 def prefix_of_active_infra(args: argparse.Namespace, *, quiet: bool = False) -> str:
     """The nesting prefix (SPEC §5.6) from the host context and the infra's `nesting_prefix`; a broken or
     missing infra does not stop the verb (the default setting then applies)."""
+    return active_infra_names(args, quiet=quiet)[0]
+
+
+def active_infra_names(args: argparse.Namespace, *, quiet: bool = False) -> tuple[str, str | None]:
+    """The nesting prefix (as `prefix_of_active_infra`) and the infra's project_name, the `user.anklume.infra`
+    tag of its objects (None without an infra file or a string project_name)."""
     ctx = gather_host_context(with_networks=False)
     path = infra_path(args)
     found = resolve_infra_path(path)
     if found is None:
         if not quiet:
             print(f"no infra at {path}: default nesting prefix, no generated tree to remove", file=sys.stderr)
-        return nesting_prefix(True, ctx.absolute_level)
+        return nesting_prefix(True, ctx.absolute_level), None
     result = run_psot(found, ctx)
     if result.infra is not None:
-        return result.infra.prefix
+        return result.infra.prefix, result.infra.project_name
     if not quiet:
-        print(f"{found} does not validate: going on with its nesting_prefix setting", file=sys.stderr)
-    return prefix_for(result.loaded.data if isinstance(result.loaded.data, dict) else {}, ctx)
+        print(f"{found} does not validate: going on with its nesting_prefix and project_name", file=sys.stderr)
+    data = result.loaded.data if isinstance(result.loaded.data, dict) else {}
+    name = data.get("project_name")
+    return prefix_for(data, ctx), name if isinstance(name, str) and name else None
 
 
 def describe(item: FlushObject | FlushFile) -> str:

@@ -22,9 +22,12 @@ FEATURES = [
 FILTERING = ["security.mac_filtering=true", "security.ipv4_filtering=true", "security.ipv6_filtering=true"]
 
 
-def make_domain(incusd: ThrowawayIncus, project: str, bridge: str, net: str, *, tagged: bool = True) -> None:
-    """Project (own images and profiles), bridge `<net>.254/24`, default profile with eth0 and root, busybox."""
-    tag = [MANAGED] if tagged else []
+def make_domain(
+    incusd: ThrowawayIncus, project: str, bridge: str, net: str, *, tagged: bool = True, infra: str | None = None
+) -> None:
+    """Project (own images and profiles), bridge `<net>.254/24`, default profile with eth0 and root, busybox;
+    tagged managed (and with `infra`, as that infra's: `user.anklume.infra`)."""
+    tag = [MANAGED, *([f"user.anklume.infra={infra}"] if infra else [])] if tagged else []
     incusd.incus("project", "create", project, *(f"--config={c}" for c in FEATURES + tag))
     incusd.incus(
         "network",
@@ -54,11 +57,14 @@ def make_instance(
     running: bool = False,
     protected: bool = True,
     tagged: bool = True,
+    infra: str | None = None,
     config: dict[str, str] | None = None,
 ) -> None:
     settings = {**(config or {}), "security.protection.delete": "true" if protected else "false"}
     if tagged:
         settings["user.anklume.managed"] = "true"
+        if infra:
+            settings["user.anklume.infra"] = infra
     where = f"--project={project}"
     incusd.incus("init", "busybox", name, where, *(f"--config={k}={v}" for k, v in settings.items()))
     if ip:

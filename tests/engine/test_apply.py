@@ -14,6 +14,7 @@ from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import INSTANCES, THREE_DOMAINS, batch, instances, plan_json
 
 MANAGED = "user.anklume.managed"
+INFRA = "user.anklume.infra"  # the infra's project_name
 
 
 def write_infra(tmp_path, text=THREE_DOMAINS):
@@ -30,11 +31,11 @@ def test_apply_builds_three_domains_tagged_and_running(incusd, tmp_path, pylxd_r
     found = instances(incusd)
     for domain, machines in INSTANCES.items():
         project = incusd.query(f"/1.0/projects/{domain}")
-        assert project["config"][MANAGED] == "true"
+        assert project["config"][MANAGED] == "true" and project["config"][INFRA] == "three"
         assert project["config"]["features.images"] == "true"
         assert project["config"]["features.networks"] == "false"
         bridge = incusd.query(f"/1.0/networks/net-{domain}")
-        assert bridge["config"][MANAGED] == "true"
+        assert bridge["config"][MANAGED] == "true" and bridge["config"][INFRA] == "three"
         assert bridge["config"]["ipv6.address"] == "none"
         net = bridge["config"]["ipv4.address"].rsplit(".", 1)[0]
         assert bridge["config"]["ipv4.address"].endswith(".254/24")
@@ -49,7 +50,7 @@ def test_apply_builds_three_domains_tagged_and_running(incusd, tmp_path, pylxd_r
         for machine in machines:
             inst = found[(domain, machine)]
             assert inst["status"] == "Running"
-            assert inst["config"][MANAGED] == "true"
+            assert inst["config"][MANAGED] == "true" and inst["config"][INFRA] == "three"
     work_dev = pylxd_reader("work").instances.get("work-dev")
     assert work_dev.profiles == ["default", "small"]
     assert work_dev.config["limits.memory"] == "256MiB"
@@ -60,9 +61,10 @@ def test_apply_builds_three_domains_tagged_and_running(incusd, tmp_path, pylxd_r
     assert found[("work", "work-web")]["config"]["security.protection.delete"] == "false"
     volume = incusd.query("/1.0/storage-pools/default/volumes/custom/data?project=work")
     assert volume["config"][MANAGED] == "true" and volume["config"]["size"] == "100MiB"
+    assert volume["config"][INFRA] == "three"
     assert found[("work", "work-web")]["devices"]["data"]["path"] == "/data"
     small = incusd.query("/1.0/profiles/small?project=work")
-    assert small["config"] == {"limits.cpu": "1", MANAGED: "true"}
+    assert small["config"] == {"limits.cpu": "1", MANAGED: "true", INFRA: "three"}
     journal = (tmp_path / "anklume" / "apply-journal.jsonl").read_text().splitlines()
     assert any(json.loads(line)["event"] == "done" and json.loads(line)["name"] == "lab-box" for line in journal)
 
@@ -138,12 +140,11 @@ def test_manual_drift_shows_in_plan_and_apply_fixes_it(incusd, tmp_path):
 def test_prune_deletes_undeclared_managed_but_never_protected_or_untagged(incusd, tmp_path):
     infra = write_infra(tmp_path)
     assert batch(incusd, tmp_path, "apply", infra).returncode == 0
-    incusd.incus("init", "busybox", "stray", "--project=lab", "-c", f"{MANAGED}=true")
-    incusd.incus(
-        "init", "busybox", "keep", "--project=lab", "-c", f"{MANAGED}=true", "-c", "security.protection.delete=true"
-    )
+    ours = ("-c", f"{MANAGED}=true", "-c", "user.anklume.infra=three")
+    incusd.incus("init", "busybox", "stray", "--project=lab", *ours)
+    incusd.incus("init", "busybox", "keep", "--project=lab", *ours, "-c", "security.protection.delete=true")
     incusd.incus("init", "busybox", "mine", "--project=lab")
-    incusd.incus("init", "busybox", "disp-20260101-000000", "--project=lab", "--ephemeral", "-c", f"{MANAGED}=true")
+    incusd.incus("init", "busybox", "disp-20260101-000000", "--project=lab", "--ephemeral", *ours)
     plan = plan_json(incusd, tmp_path, infra)
     assert plan["orphans"] == [
         {"project": "lab", "name": "keep", "protected": True},

@@ -46,17 +46,19 @@ def host_context(tmp_path, monkeypatch):
 def managed_system(incusd, tmp_path, capsys, host_context):
     """Two tagged domains (work holds a protected instance and a profile it uses) and untagged things
     (a project, a `net-*` bridge, instances) that flush must leave alone; plus the synced tree."""
-    make_domain(incusd, "work", "net-work", "10.130.0")
-    make_domain(incusd, "lab", "net-lab", "10.130.1")
-    make_instance(incusd, "work", "work-keep", ip="10.130.0.10", running=True)
-    make_instance(incusd, "work", "work-tmp", ip="10.130.0.11", running=True, protected=False)
-    make_instance(incusd, "lab", "lab-a", ip="10.130.1.10", running=True, protected=False)
-    make_instance(incusd, "lab", "lab-b", ip="10.130.1.11", protected=False)
+    ours = {"infra": "flush-test"}
+    make_domain(incusd, "work", "net-work", "10.130.0", **ours)
+    make_domain(incusd, "lab", "net-lab", "10.130.1", **ours)
+    make_instance(incusd, "work", "work-keep", ip="10.130.0.10", running=True, **ours)
+    make_instance(incusd, "work", "work-tmp", ip="10.130.0.11", running=True, protected=False, **ours)
+    make_instance(incusd, "lab", "lab-a", ip="10.130.1.10", running=True, protected=False, **ours)
+    make_instance(incusd, "lab", "lab-b", ip="10.130.1.11", protected=False, **ours)
+    tags = ("user.anklume.managed=true", "user.anklume.infra=flush-test")
     incusd.incus("profile", "create", "shared", "--project=work")
-    incusd.incus("profile", "set", "shared", "user.anklume.managed=true", "--project=work")
+    incusd.incus("profile", "set", "shared", *tags, "--project=work")
     incusd.incus("profile", "add", "work-keep", "shared", "--project=work")
     incusd.incus("profile", "create", "extra", "--project=lab")
-    incusd.incus("profile", "set", "extra", "user.anklume.managed=true", "--project=lab")
+    incusd.incus("profile", "set", "extra", *tags, "--project=lab")
     make_domain(incusd, "mine", "net-mine", "10.131.0", tagged=False)
     make_instance(incusd, "mine", "mine-box", tagged=False, protected=False, running=True)
     make_instance(incusd, "default", "keepme", tagged=False, protected=False)
@@ -147,10 +149,10 @@ def test_flush_deletes_only_tagged_objects_refuses_protected_ones_and_keeps_user
 
 def test_flush_touches_only_objects_with_this_hosts_nesting_prefix(incusd, tmp_path, capsys, host_context):
     (host_context / "absolute_level").write_text("1\n")
-    make_domain(incusd, "001-lab", "001-net-lab", "10.132.0")
-    make_instance(incusd, "001-lab", "001-lab-a", protected=False, running=True)
-    make_domain(incusd, "lab", "net-lab", "10.132.1")
-    make_instance(incusd, "lab", "lab-a", protected=False)
+    make_domain(incusd, "001-lab", "001-net-lab", "10.132.0", infra="nested")
+    make_instance(incusd, "001-lab", "001-lab-a", protected=False, running=True, infra="nested")
+    make_domain(incusd, "lab", "net-lab", "10.132.1", infra="nested")
+    make_instance(incusd, "lab", "lab-a", protected=False, infra="nested")
     infra = tmp_path / "infra.yml"
     infra.write_text("project_name: nested\nglobal:\n  base_subnet: '10.132'\ndomains:\n  lab:\n    subnet_id: 0\n")
 

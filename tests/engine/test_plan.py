@@ -130,26 +130,53 @@ def test_declared_key_changed_in_incus_is_field_level_drift(tmp_path):
     assert action.changes["devices"]["eth0"]["ipv4.address"] == "10.120.0.1"
 
 
-def test_orphans_are_tagged_instances_of_tagged_projects_except_disposables(tmp_path):
+def test_orphans_are_this_infras_tagged_instances_of_tagged_projects_except_disposables(tmp_path):
     desired = desired_state(infra(tmp_path))
     real = converged(desired)
-    tag = {"user.anklume.managed": "true"}
+    tag = {"user.anklume.managed": "true", "user.anklume.infra": "t"}
     real.projects["other"] = Project(name="other", config={})
+    by_profile = {"security.protection.delete": "Yes"}  # Incus's truth values, set through a profile
     extra = [
         Instance(name="stray", project="lab", config=dict(tag), status="Running"),
-        Instance(name="guarded", project="lab", config={**tag, "security.protection.delete": "true"}),
+        Instance(name="guarded", project="lab", config={**tag, "security.protection.delete": "1"}),
+        Instance(name="locked", project="lab", config=dict(tag), expanded_config={**tag, **by_profile}),
         Instance(name="untagged", project="lab", config={}),
+        Instance(name="theirs", project="lab", config={**tag, "user.anklume.infra": "other-lab"}),
+        Instance(name="before-tags", project="lab", config={"user.anklume.managed": "true"}),
         Instance(name="disp-20260101-000000", project="lab", config=dict(tag), ephemeral=True),
         Instance(name="elsewhere", project="other", config=dict(tag)),
     ]
     for inst in extra:
         real.instances[(inst.project, inst.name)] = inst
     plan = compute_plan(desired, real)
-    assert [(o.name, o.protected) for o in plan.orphans] == [("guarded", True), ("stray", False)]
+    orphans = [(o.name, o.protected) for o in plan.orphans]
+    assert orphans == [("guarded", True), ("locked", True), ("stray", False)]
     assert plan.actions == []
     pruned = compute_plan(desired, real, prune=True)
     assert [(a.op, a.name) for a in pruned.actions] == [("delete", "stray")]
-    assert [o.name for o in pruned.refused] == ["guarded"]
+    assert [o.name for o in pruned.refused] == ["guarded", "locked"]
+    assert "through its profiles" in pruned.refused[1].reason
+
+
+def test_objects_without_the_infra_tag_are_adopted_and_another_infras_are_conflicts(tmp_path):
+    desired = desired_state(infra(tmp_path))
+    real = converged(desired)
+    made_before = (real.projects["lab"], real.networks["net-lab"], real.instance("lab", "lab-box"))
+    for config in (o.config for o in made_before):
+        del config["user.anklume.infra"]  # made before objects carried their infra
+    real.instance("work", "work-dev").config["user.anklume.infra"] = "other-lab"
+    plan = compute_plan(desired, real)
+    ops = {(a.op, a.kind, a.name) for a in plan.actions}
+    assert ops == {
+        ("update", "project", "lab"),
+        ("update", "network", "net-lab"),
+        ("update", "instance", "lab-box"),
+        ("conflict", "instance", "work-dev"),
+    }
+    adopted = {(d.name, d.field, d.expected, d.actual) for d in plan.drift}
+    assert ("lab-box", "config.user.anklume.infra", "t", None) in adopted
+    conflict = next(a for a in plan.actions if a.op == "conflict")
+    assert "belongs to infra 'other-lab'" in conflict.detail
 
 
 def test_remote_image_missing_locally_is_a_download_and_a_missing_local_alias_is_named(tmp_path):

@@ -51,9 +51,10 @@ def _own_host_context(tmp_path, monkeypatch):
 
 @pytest.fixture
 def small_setup(incusd, tmp_path):
-    make_domain(incusd, "work", "net-work", "10.120.0")
-    make_instance(incusd, "work", "work-run", ip="10.120.0.11", running=True, config={"limits.cpu": "1"})
-    make_instance(incusd, "work", "work-stop", ip="10.120.0.12", config={"limits.cpu": "2"})
+    ours = {"infra": "status-test"}
+    make_domain(incusd, "work", "net-work", "10.120.0", **ours)
+    make_instance(incusd, "work", "work-run", ip="10.120.0.11", running=True, config={"limits.cpu": "1"}, **ours)
+    make_instance(incusd, "work", "work-stop", ip="10.120.0.12", config={"limits.cpu": "2"}, **ours)
     for snapshot in ("one", "two"):
         incusd.incus("snapshot", "create", "work-stop", snapshot, "--project=work")
     path = tmp_path / "infra.yml"

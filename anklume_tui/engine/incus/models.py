@@ -16,6 +16,16 @@ def _zero_time_is_none(value: object) -> object:
 Timestamp = Annotated[datetime | None, BeforeValidator(_zero_time_is_none)]
 
 
+PROTECTION_KEY = "security.protection.delete"
+# Incus's own truth values (shared.IsTrue): what it reads as true in a config value, whatever the case.
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+
+
+def is_true(value: str | None) -> bool:
+    """Whether Incus reads this config value as true."""
+    return (value or "").strip().lower() in TRUE_VALUES
+
+
 class IncusObject(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -82,8 +92,24 @@ class Instance(IncusObject):
 
     @property
     def protected(self) -> bool:
-        """Incus refuses to delete it (security.protection.delete, set on it or by a profile)."""
-        return self.expanded_config.get("security.protection.delete", "").lower() == "true"
+        """Incus refuses to delete it: security.protection.delete true by Incus's truth values, set on the
+        instance or through one of its profiles (the expanded config)."""
+        return is_true(self.expanded_config.get(PROTECTION_KEY, self.config.get(PROTECTION_KEY)))
+
+    @property
+    def protection(self) -> str:
+        """Where its protection comes from and how to lift it, for refusals ("" when not protected)."""
+        if not self.protected:
+            return ""
+        unset = f"`incus config set {self.name} {PROTECTION_KEY}=false --project={self.project}`"
+        if PROTECTION_KEY in self.config:
+            where = f"{PROTECTION_KEY}={self.config[PROTECTION_KEY]} on the instance"
+            how = f"{unset} (for a declared machine: `ephemeral: true`, then apply)"
+        else:
+            profiles = ", ".join(self.profiles) or "none"
+            where = f"{PROTECTION_KEY}={self.expanded_config[PROTECTION_KEY]} through its profiles ({profiles})"
+            how = f"unset it in that profile, or override it with {unset}"
+        return f"protected ({where}): never stopped nor deleted; {how}, then run this again"
 
 
 class NetworkAddress(IncusObject):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...psot.constants import INFRA_KEY
 from .desired import Devices
-from .plan_models import Drift
+from .plan_models import Action, Drift, Kind
+from .real_state import other_infra
 
 
 def config_diff(expected: dict[str, str], actual: dict[str, str]) -> dict[str, tuple[str, str | None]]:
@@ -52,3 +54,17 @@ def _short(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return repr(value)
+
+
+def owned_elsewhere(
+    kind: Kind, project: str, name: str, domain: str | None, config: dict[str, str], infra: str
+) -> Action | None:
+    """A conflict when Incus's object is tagged with another infra's name: apply never takes it over."""
+    owner = other_infra(config, infra)
+    if owner is None:
+        return None
+    detail = (
+        f"belongs to infra {owner!r} ({INFRA_KEY}={owner}), not {infra!r}: apply never takes another infra's "
+        "object; rename the domain or machine in one of the two infras"
+    )
+    return Action(op="conflict", kind=kind, project=project, name=name, domain=domain, detail=detail)

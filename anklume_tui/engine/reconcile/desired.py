@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ...psot.constants import DHCP_RANGE, FIREWALL_MACHINES, MANAGED_KEY
+from ...psot.constants import DHCP_RANGE, FIREWALL_MACHINES, INFRA_KEY, MANAGED_KEY
 from ...psot.context import HostContext
 from ...psot.model import Domain, Infra, Machine
 from ..isolation.firewall_vm import firewall_interfaces, firewall_profile_devices
@@ -17,6 +17,7 @@ Devices = dict[str, dict[str, str]]
 
 MANAGED = {MANAGED_KEY: "true"}
 PROTECTION_KEY = "security.protection.delete"
+Tags = dict[str, str]
 # Set on an instance once its /etc/anklume/ context files are written: a missing or different value makes
 # the plan write them again (so a run killed between create and write converges on the next apply).
 CONTEXT_KEY = "user.anklume.context"
@@ -37,6 +38,11 @@ IMAGE_SERVERS = {
     "images": "https://images.linuxcontainers.org",
     "ubuntu": "https://cloud-images.ubuntu.com/releases",
 }
+
+
+def tags_of(infra: Infra) -> Tags:
+    """What every object apply makes or adopts carries (SPEC §8.1, §10.8): the managed tag and the infra's name."""
+    return {**MANAGED, INFRA_KEY: infra.project_name}
 
 
 def incus_value(value: Any) -> str:
@@ -162,9 +168,10 @@ class DesiredState:
     declared_instances: set[str] = field(default_factory=set)
     projects_in_scope: list[str] = field(default_factory=list)
     prefix: str = ""
+    infra: str = ""  # the infra's project_name: orphans are only this infra's instances
 
 
-def bridge_config(domain: Domain) -> dict[str, str]:
+def bridge_config(domain: Domain, tags: Tags) -> dict[str, str]:
     net = domain.subnet.rsplit(".", 1)[0]
     low, high = DHCP_RANGE
     return {
@@ -173,7 +180,7 @@ def bridge_config(domain: Domain) -> dict[str, str]:
         "ipv4.firewall": "true",
         "ipv6.address": "none",
         "ipv4.dhcp.ranges": f"{net}.{low}-{net}.{high}",
-        **MANAGED,
+        **tags,
     }
 
 
@@ -181,9 +188,9 @@ def eth0(domain: Domain) -> dict[str, str]:
     return {"type": "nic", "network": domain.network, "name": "eth0", **NIC_FILTERING}
 
 
-def machine_config(machine: Machine, context: ContextFiles | None) -> dict[str, str]:
+def machine_config(machine: Machine, context: ContextFiles | None, tags: Tags) -> dict[str, str]:
     config = incus_config(machine.config)
-    config.update(MANAGED)
+    config.update(tags)
     if machine.boot_autostart is not None:
         config["boot.autostart"] = incus_value(machine.boot_autostart)
     if machine.boot_priority is not None:
@@ -207,7 +214,9 @@ def profile_has_gpu(domain: Domain, names: list[str]) -> bool:
     return False
 
 
-def machine_devices(domain: Domain, machine: Machine, profiles: list[str]) -> tuple[Devices, list[ExpectedVolume]]:
+def machine_devices(
+    domain: Domain, machine: Machine, profiles: list[str], tags: Tags
+) -> tuple[Devices, list[ExpectedVolume]]:
     """User devices (with the generated sv-/pd-), gpu, storage-volume disks and the static-IP eth0 override."""
     devices = incus_devices(machine.devices)
     user_gpu = "gpu" in devices or any(d.get("type") == "gpu" for d in devices.values())
@@ -217,7 +226,7 @@ def machine_devices(domain: Domain, machine: Machine, profiles: list[str]) -> tu
     for name, spec in (machine.storage_volumes or {}).items():
         spec = spec or {}
         pool = incus_value(spec.get("pool") or "default")
-        config = dict(MANAGED)
+        config = dict(tags)
         if spec.get("size") is not None:
             config["size"] = incus_value(spec["size"])
         volumes.append(ExpectedVolume(domain.name, domain.project, pool, name, config, machine.instance_name))
@@ -242,9 +251,9 @@ def child_context(host: HostContext | None, is_vm: bool) -> ContextFiles:
     )
 
 
-def expected_instance(domain: Domain, machine: Machine, host: HostContext | None) -> ExpectedInstance:
+def expected_instance(domain: Domain, machine: Machine, host: HostContext | None, tags: Tags) -> ExpectedInstance:
     profiles = list(machine.profiles or ["default"])
-    devices, volumes = machine_devices(domain, machine, profiles)
+    devices, volumes = machine_devices(domain, machine, profiles, tags)
     is_vm = machine.type == "vm"
     context = child_context(host, is_vm)
     return ExpectedInstance(
@@ -255,7 +264,7 @@ def expected_instance(domain: Domain, machine: Machine, host: HostContext | None
         type="virtual-machine" if is_vm else "container",
         image=machine.image,
         profiles=profiles,
-        config=machine_config(machine, context),
+        config=machine_config(machine, context, tags),
         devices=devices,
         volumes=volumes,
         context=context,
@@ -264,7 +273,8 @@ def expected_instance(domain: Domain, machine: Machine, host: HostContext | None
 
 def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext | None = None) -> DesiredState:
     """Every object of the enabled domains (or of the one named by `limit`), in SPEC §8.3 order."""
-    state = DesiredState(prefix=infra.prefix)
+    state = DesiredState(prefix=infra.prefix, infra=infra.project_name)
+    tags = tags_of(infra)
     state.declared_instances = {m.instance_name for m in infra.machines}
     for domain in infra.enabled_domains:
         if limit is not None and domain.name != limit:
@@ -272,9 +282,9 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
         state.projects_in_scope.append(domain.project)
         description = domain.description
         state.projects.append(
-            ExpectedProject(domain.name, domain.project, description, {**PROJECT_FEATURES, **MANAGED})
+            ExpectedProject(domain.name, domain.project, description, {**PROJECT_FEATURES, **tags})
         )
-        state.networks.append(ExpectedNetwork(domain.name, domain.network, bridge_config(domain)))
+        state.networks.append(ExpectedNetwork(domain.name, domain.network, bridge_config(domain, tags)))
         state.profiles.append(
             ExpectedProfile(
                 domain.name, domain.project, "default", {}, {"eth0": eth0(domain), "root": ROOT_DISK}, False
@@ -287,7 +297,7 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
                     domain.name,
                     domain.project,
                     name,
-                    {**incus_config(spec.get("config")), **MANAGED},
+                    {**incus_config(spec.get("config")), **tags},
                     incus_devices(spec.get("devices")),
                     True,
                 )
@@ -295,7 +305,7 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
         for image in sorted({m.image for m in domain.machines}):
             state.images.append(ExpectedImage(domain.name, domain.project, image))
         for machine in domain.machines:
-            state.instances.append(expected_instance(domain, machine, host))
+            state.instances.append(expected_instance(domain, machine, host, tags))
     add_firewall_profile(infra, state, limit)
     return state
 
@@ -311,7 +321,7 @@ def add_firewall_profile(infra: Infra, state: DesiredState, limit: str | None) -
     domain, machine = found[0]
     devices = firewall_profile_devices(firewall_interfaces(infra))
     state.profiles.append(
-        ExpectedProfile(domain.name, domain.project, FIREWALL_PROFILE, dict(MANAGED), devices, True, True)
+        ExpectedProfile(domain.name, domain.project, FIREWALL_PROFILE, tags_of(infra), devices, True, True)
     )
     for i, inst in enumerate(state.instances):
         if inst.name == machine.instance_name and FIREWALL_PROFILE not in inst.profiles:

@@ -1,12 +1,14 @@
 """`flush` (SPEC §10.8): destroy what the tool created, keeping user data.
 
-Only objects tagged `user.anklume.managed=true` whose names carry this host's nesting prefix are touched:
+Only this infra's objects are touched: tagged `user.anklume.managed=true` and `user.anklume.infra=<its
+project_name>` (`flush --all`: every managed object), with names carrying this host's nesting prefix:
 instances (stopped with force, then deleted), non-default profiles, projects, `<prefix>net-*` bridges, in
-that order; then the generated `inventory/`, `group_vars/`, `host_vars/` files. Refused, and reported:
-protected instances, and profiles, projects and bridges something else still uses. A project's own image
-copies (a project with `features.images=true`) go with it, since Incus deletes only empty projects; the
-`default` project's images, custom storage volumes, untagged objects and the persistent-data and
-shared-volume directories are never touched.
+that order; then the generated `inventory/`, `group_vars/`, `host_vars/` files. Refused, and reported with
+how to proceed: protected instances (Incus's truth values, through profiles too; read again just before, and
+never stopped), and profiles, projects and bridges something else still uses. A project's own image copies
+(a project with `features.images=true`) go with it, since Incus deletes only empty projects; the `default`
+project's images, custom storage volumes, untagged objects, another infra's objects and the persistent-data
+and shared-volume directories are never touched.
 """
 
 from __future__ import annotations
@@ -18,18 +20,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
-from ...psot.model import Infra
 from ...reports import FlushFile, FlushObject, FlushReport
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
-from .real_state import RealState, is_managed, read_state
+from .real_state import RealState, belongs_to, read_state
 
 __all__ = ["FlushFile", "FlushObject", "FlushReport", "flush", "remove_generated_files"]
 
 CONCURRENCY = 8
 GENERATED_FOLDERS = ("inventory", "group_vars", "host_vars")
-PROTECTION_KEY = "security.protection.delete"
 FlushProgress = Callable[[FlushObject | FlushFile], None]
 
 _BLOCK = re.compile(
@@ -40,12 +40,13 @@ _OURS_OUTSIDE_BLOCK = {"", "---", MANAGED_NOTICE, CUSTOM_NOTICE}
 
 async def flush(
     client: IncusClient,
-    infra_or_prefix: Infra | str,
+    prefix: str,
+    infra: str | None,
     out_dir: Path | None,
     progress: FlushProgress | None = None,
 ) -> FlushReport:
-    """Delete every managed object of this prefix, then the generated files under out_dir (None: none)."""
-    prefix = infra_or_prefix.prefix if isinstance(infra_or_prefix, Infra) else infra_or_prefix
+    """Delete the managed objects of this prefix that belong to `infra` (its project_name; None: every managed
+    object, `flush --all`), then the generated files under out_dir (None: none)."""
     done: list[FlushObject] = []
 
     def record(item: FlushObject) -> None:
@@ -54,15 +55,15 @@ async def flush(
             progress(item)
 
     real = await read_state(client, projects=[])
-    await _flush_instances(client, [i for i in real.instances.values() if _ours(i, prefix)], record)
+    await _flush_instances(client, [i for i in real.instances.values() if _ours(i, prefix, infra)], record)
     real = await read_state(client, projects=None)
-    projects = [p for p in real.projects.values() if p.name != "default" and _ours(p, prefix)]
-    await _flush_profiles(client, real, prefix, record)
+    projects = [p for p in real.projects.values() if p.name != "default" and _ours(p, prefix, infra)]
+    await _flush_profiles(client, real, prefix, infra, record)
     for project in projects:
-        await _flush_project(client, real, project.name, record)
+        await _flush_project(client, real, project.name, infra, record)
     networks = await client.list_networks("default")
     for network in networks:
-        if network.name.startswith(f"{prefix}net-") and is_managed(network.config):
+        if network.name.startswith(f"{prefix}net-") and belongs_to(network.config, infra):
             users = [u for u in network.used_by if not u.startswith("/1.0/networks")]
             if users:
                 record(_refused("network", None, network.name, f"still used by {_names(users)}"))
@@ -75,8 +76,8 @@ async def flush(
     return FlushReport(output_dir=str(out_dir) if out_dir is not None else None, objects=done, files=files)
 
 
-def _ours(obj, prefix: str) -> bool:
-    return obj.name.startswith(prefix) and is_managed(obj.config)
+def _ours(obj, prefix: str, infra: str | None) -> bool:
+    return obj.name.startswith(prefix) and belongs_to(obj.config, infra)
 
 
 def _refused(kind: str, project: str | None, name: str, reason: str) -> FlushObject:
@@ -111,10 +112,13 @@ async def _flush_instances(client: IncusClient, instances: list[Instance], recor
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def one(instance: Instance) -> None:
-        if instance.expanded_config.get(PROTECTION_KEY, "").lower() == "true":
-            record(_refused("instance", instance.project, instance.name, f"protected ({PROTECTION_KEY}=true)"))
-            return
         async with limit:
+            if not instance.protected:  # read again: protection set since the listing stops nothing
+                with contextlib.suppress(IncusNotFound):  # gone: the deletion below counts it as deleted
+                    instance = await client.get_instance(instance.name, instance.project)
+            if instance.protected:
+                record(_refused("instance", instance.project, instance.name, instance.protection))
+                return
             record(await _delete("instance", instance.project, instance.name, _stop_and_delete(client, instance)))
 
     await asyncio.gather(*(one(i) for i in sorted(instances, key=lambda i: (i.project, i.name))))
@@ -131,9 +135,9 @@ async def _stop_and_delete(client: IncusClient, instance: Instance) -> None:
     await client.delete_instance(instance.name, instance.project)
 
 
-async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, record) -> None:
+async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, infra: str | None, record) -> None:
     for (project, name), profile in sorted(real.profiles.items()):
-        if name == "default" or not project.startswith(prefix) or not is_managed(profile.config):
+        if name == "default" or not project.startswith(prefix) or not belongs_to(profile.config, infra):
             continue
         owner = real.projects.get(project)
         if project != "default" and (owner is None or owner.config.get("features.profiles") != "true"):
@@ -144,7 +148,7 @@ async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, rec
         record(await _delete("profile", project, name, client.delete_profile(name, project)))
 
 
-async def _flush_project(client: IncusClient, real: RealState, project: str, record) -> None:
+async def _flush_project(client: IncusClient, real: RealState, project: str, infra: str | None, record) -> None:
     config = real.projects[project].config
     instances = sorted(name for (p, name) in real.instances if p == project)
     own_profiles = [(n, pr) for (p, n), pr in real.profiles.items() if p == project and n != "default"]
@@ -152,7 +156,7 @@ async def _flush_project(client: IncusClient, real: RealState, project: str, rec
     profiles = sorted(
         name
         for name, profile in own_profiles
-        if config.get("features.profiles") == "true" and not (is_managed(profile.config) and not profile.used_by)
+        if config.get("features.profiles") == "true" and not (belongs_to(profile.config, infra) and not profile.used_by)
     )
     volumes = []
     if config.get("features.storage.volumes") == "true":

@@ -15,14 +15,13 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ...psot.constants import MANAGED_KEY, NAME_RE, ZONE_MULTIPLIER
+from ...psot.constants import INFRA_KEY, MANAGED_KEY, NAME_RE, ZONE_MULTIPLIER
 from ...psot.yaml_emit import emit
 from ..incus.client import IncusClient
-from ..incus.models import Instance, Network
+from ..incus.models import PROTECTION_KEY, Instance, Network, is_true
 from .desired import FIREWALL_PROFILE
 from .real_state import RealState, read_state
 
-PROTECTION_KEY = "security.protection.delete"
 CONFIG_PREFIXES = ("limits.", "security.", "boot.", "snapshots.")
 OWN_FIELDS = {  # instance config keys that have a machine field of their own
     "boot.autostart": "boot_autostart",
@@ -30,7 +29,7 @@ OWN_FIELDS = {  # instance config keys that have a machine field of their own
     "snapshots.schedule": "snapshots_schedule",
     "snapshots.expiry": "snapshots_expiry",
 }
-NOT_IMPORTED = {PROTECTION_KEY, MANAGED_KEY}
+NOT_IMPORTED = {PROTECTION_KEY, MANAGED_KEY, INFRA_KEY}
 GENERATED_PROFILES = {"default", FIREWALL_PROFILE}
 ZONE_TRUST = {100 + 10 * step: trust for trust, step in ZONE_MULTIPLIER.items()}  # default zone_base and step
 NIC_KEYS = {
@@ -115,8 +114,24 @@ def build_infra(real: RealState, prefix: str = "") -> ImportedInfra:
                 machines[instance.name.removeprefix(prefix)] = machine
         domain["machines"] = machines or None
         domains[source.domain] = domain
-    data = {"project_name": "imported", "global": settings, "domains": domains}
+    data = {"project_name": _infra_name(real, found, domains, notes), "global": settings, "domains": domains}
     return ImportedInfra(data=data, notes=notes)
+
+
+def _infra_name(real: RealState, found: list[_Found], domains: dict, notes: list[str]) -> str:
+    """The infra the imported projects are tagged with (`user.anklume.infra`), so that apply of the imported
+    file recognises them as its own; "imported" when none or several."""
+    owners = sorted(
+        {owner for f in found if f.domain in domains and (owner := real.projects[f.project].config.get(INFRA_KEY))}
+    )
+    if len(owners) == 1:
+        return owners[0]
+    if owners:
+        notes.append(
+            f"projects of several infras ({', '.join(owners)}): project_name 'imported' is none of them, so apply "
+            "of this file reports their objects as another infra's (conflicts)"
+        )
+    return "imported"
 
 
 def _by_name(instance: Instance) -> str:
@@ -172,7 +187,7 @@ def _profiles(real: RealState, project: str) -> dict:
         if p != project or name in GENERATED_PROFILES:
             continue
         entry: dict = {}
-        config = {k: v for k, v in profile.config.items() if k != MANAGED_KEY}
+        config = {k: v for k, v in profile.config.items() if k not in (MANAGED_KEY, INFRA_KEY)}
         if profile.devices:
             entry["devices"] = profile.devices
         if config:
@@ -208,7 +223,7 @@ def _machine(
             del devices["eth0"]
         else:
             notes.append(f"{where}: eth0 address {ip} is outside {source.network}: not imported")
-    if instance.config.get(PROTECTION_KEY) != "true":
+    if not is_true(instance.config.get(PROTECTION_KEY)):
         machine["ephemeral"] = True
     if devices.get("gpu") == {"type": "gpu"}:
         machine["gpu"] = True

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ...psot.constants import MANAGED_KEY
+from ...psot.names import named_as_disposable
 from ..incus.models import Instance, Project, StorageVolume
-from ..machines.disposables import named_as_disposable
-from .compare import config_diff, describe, devices_diff, drift_entries, merged_device
-from .desired import CONTEXT_KEY, PROTECTION_KEY, DesiredState, ExpectedInstance, ExpectedVolume
+from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
+from .desired import CONTEXT_KEY, DesiredState, ExpectedInstance, ExpectedVolume
 from .plan_models import Action, Drift, Orphan
+from .real_state import belongs_to, is_managed
 
 VolumeKey = tuple[str, str, str]  # (project, pool, name)
 
 
-def plan_volume(vol: ExpectedVolume, real: StorageVolume | None) -> tuple[list[Action], list[Drift]]:
+def plan_volume(vol: ExpectedVolume, real: StorageVolume | None, infra: str) -> tuple[list[Action], list[Drift]]:
     if real is None:
         size = vol.config.get("size")
         detail = f"pool {vol.pool}" + (f", size {size}" if size else "") + f", for {vol.instance}"
@@ -29,6 +29,8 @@ def plan_volume(vol: ExpectedVolume, real: StorageVolume | None) -> tuple[list[A
                 changes=changes,
             )
         ], []
+    if conflict := owned_elsewhere("volume", vol.project, vol.name, vol.domain, real.config, infra):
+        return [conflict], []
     diff = config_diff(vol.config, real.config)
     if not diff:
         return [], []
@@ -68,7 +70,8 @@ def create_spec(exp: ExpectedInstance) -> dict:
     }
 
 
-def plan_instance(exp: ExpectedInstance, real: Instance | None) -> tuple[list[Action], list[Drift]]:
+def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "") -> tuple[list[Action], list[Drift]]:
+    """`infra` (the infra's project_name): an instance tagged with another infra's name is a conflict."""
     base = {"kind": "instance", "project": exp.project, "name": exp.name, "domain": exp.domain, "instance": exp.name}
     if real is None:
         kind = "virtual machine" if exp.type == "virtual-machine" else "container"
@@ -76,6 +79,8 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None) -> tuple[list[Ac
         if exp.machine.ip:
             detail += f", ip {exp.machine.ip}"
         return [Action(op="create", detail=detail, changes=create_spec(exp), **base)], []
+    if infra and (conflict := owned_elsewhere("instance", exp.project, exp.name, exp.domain, real.config, infra)):
+        return [conflict.model_copy(update={"instance": exp.name})], []
     if real.type != exp.type:
         drift = [
             Drift(
@@ -148,10 +153,10 @@ def instance_actions(
     drift: list[Drift] = []
     for exp in desired.instances:
         for vol in exp.volumes:
-            a, d = plan_volume(vol, volumes.get((vol.project, vol.pool, vol.name)))
+            a, d = plan_volume(vol, volumes.get((vol.project, vol.pool, vol.name)), desired.infra)
             actions += a
             drift += d
-        a, d = plan_instance(exp, instances.get((exp.project, exp.name)))
+        a, d = plan_instance(exp, instances.get((exp.project, exp.name)), desired.infra)
         actions += a
         drift += d
     return actions, drift
@@ -168,17 +173,19 @@ def find_orphans(
     *,
     limit: str | None,
 ) -> list[Orphan]:
-    tagged = {name for name, p in projects.items() if p.config.get(MANAGED_KEY) == "true"}
+    """This infra's instances (both tags, its name: SPEC §10.8) in managed projects that no machine of any
+    domain declares, disposables aside; another infra's, and those made before infra tags, are not orphans."""
+    tagged = {name for name, p in projects.items() if is_managed(p.config)}
     if limit is not None:
         tagged &= set(desired.projects_in_scope)
     found = []
     for (project, name), inst in sorted(instances.items()):
-        if project not in tagged or inst.config.get(MANAGED_KEY) != "true":
+        if project not in tagged or not belongs_to(inst.config, desired.infra):
             continue
         if name in desired.declared_instances or is_disposable(inst, desired.prefix):
             continue
         found.append(
-            Orphan(project=project, name=name, protected=inst.config.get(PROTECTION_KEY) == "true", status=inst.status)
+            Orphan(project=project, name=name, protected=inst.protected, status=inst.status, reason=inst.protection)
         )
     return found
 

@@ -6,13 +6,24 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...psot.constants import MANAGED_KEY
+from ...psot.constants import INFRA_KEY, MANAGED_KEY
 from ..incus.client import IncusClient
 from ..incus.models import Image, Instance, Network, Profile, Project
 
 
 def is_managed(config: dict[str, str]) -> bool:
     return config.get(MANAGED_KEY) == "true"
+
+
+def belongs_to(config: dict[str, str], infra: str | None) -> bool:
+    """Managed and tagged with this infra's name (`infra` None: any managed object, `flush --all`)."""
+    return is_managed(config) and (infra is None or config.get(INFRA_KEY) == infra)
+
+
+def other_infra(config: dict[str, str], infra: str) -> str | None:
+    """The other infra a managed object is tagged with, if any: apply never takes it over."""
+    owner = config.get(INFRA_KEY)
+    return owner if is_managed(config) and owner and owner != infra else None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from ...reports import DisposableStatus, DomainStatus, MachineStatus, StatusRepo
 from ..incus.client import IncusClient
 from ..incus.models import Instance, InstanceState
 from .compare import describe
-from .desired import CONTEXT_KEY, PROTECTION_KEY, ExpectedInstance, desired_state
+from .desired import CONTEXT_KEY, ExpectedInstance, desired_state
 from .plan_instances import is_disposable, plan_instance
 from .real_state import RealState, read_state
 
@@ -121,7 +121,7 @@ def _machine_status(
         state=instance.status or "unknown",
         type=OUR_TYPES.get(instance.type, machine.type),
         ip=_ip(instance, state),
-        protected=instance.expanded_config.get(PROTECTION_KEY, "false").lower() == "true",
+        protected=instance.protected,
         snapshots=snapshots,
         drift="disabled" if expected is None else "drift" if differences else "ok",
         differences=differences,
