@@ -70,6 +70,10 @@ def host_memory_bytes() -> int | None:
 
 
 def gather_host_context(with_networks: bool = True) -> HostContext:
+    """With `with_networks` (the PSOT's own runs), also the host's networks and what was applied (SPEC §5.1
+    Stability): the records and Incus's bridges and nics."""
+    from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
+
     directory = state.context_dir()
     return HostContext(
         absolute_level=_int(_read(directory, "absolute_level")),
@@ -80,4 +84,5 @@ def gather_host_context(with_networks: bool = True) -> HostContext:
         skip_subnet_check=os.environ.get("ANKLUME_SKIP_HOST_SUBNET_CHECK") == "1",
         host_cpus=host_cpus(),
         host_memory_bytes=host_memory_bytes(),
+        allocation=gather_allocation() if with_networks else None,
     )

@@ -26,9 +26,11 @@ from ...psot.context import HostContext
 from ...psot.model import Infra
 from ..host import paths as state
 from ..incus.client import IncusClient
-from ..incus.transport import IncusUnreachable
+from ..incus.transport import IncusError, IncusUnreachable
 from ..isolation.enforce import IsolationResult, apply_isolation, summary
-from . import pre_apply
+from . import pre_apply, pre_apply_pending
+from .addresses import address_targets, readdress, settle
+from .allocation import record_applied
 from .lock import ApplyLock, Journal
 from .network_backup import save_networks
 from .plan import make_plan
@@ -111,6 +113,8 @@ class _Run:
         self.failed_domains: set[str] = set()
         self.failed_images: set[tuple[str, str]] = set()
         self.blocked: set[tuple[str, str]] = set()  # (project, instance) whose snapshot failed
+        self.renumber = False  # `apply --renumber`: carry out the W9 moves (SPEC §5.1)
+        self.change = ""  # what pre_apply_pending knows this change by
 
     def emit(self, phase: Phase, action: Action | None, message: str = "") -> None:
         if action is not None:
@@ -128,6 +132,8 @@ class _Run:
             return f"image {image!r} is not available in project {action.project}"
         if action.kind in ("instance", "volume") and (action.project, action.instance) in self.blocked:
             return "its pre-apply snapshot failed"
+        if action.op == "renumber" and not self.renumber:
+            return "it moves an applied subnet or address (W9): apply --renumber moves it"
         return None
 
     async def one(self, action: Action) -> bool:
@@ -181,7 +187,14 @@ class _Run:
         if any(a.changes.get("every_bridge") for a in profiles):
             await asyncio.wait(bridges)  # the firewall VM's profile has a nic on each of them
         await self.all(profiles)
+        moving = [a for c in chains for a in c if self._skip_reason(a) is None]
+        await readdress(self.client, moving)
         await asyncio.gather(*(self.chain(c) for c in chains))
+        try:
+            for stray in await settle(self.client, address_targets(moving)):
+                self.emit("note", None, f"{stray} did not get its new address from DHCP")
+        except IncusError as exc:
+            self.emit("note", None, f"the new addresses could not be checked: {exc}")
 
     async def reconcile(self, plan: Plan) -> None:
         structure: dict[str | None, list[Action]] = {}
@@ -215,6 +228,7 @@ async def apply(
     parallel: int = 4,
     state_dir: Path | None = None,
     snapshots: bool = True,
+    renumber: bool = False,
 ) -> ApplyResult:
     """Carry out the plan, then load the host isolation ruleset (§8.3 step 7),
     also when the plan is empty, so a flushed ruleset comes back. Raises ApplyLocked (another apply runs),
@@ -224,6 +238,7 @@ async def apply(
     with ApplyLock(state_dir):
         apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         run = _Run(client, Journal(state_dir, apply_id), on_event, parallel)
+        run.renumber, run.change = renumber, pre_apply_pending.change_key(infra, limit)
         plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
@@ -235,6 +250,7 @@ async def apply(
             if result.network_backup is not None:
                 run.emit("note", None, f"network configuration saved to {result.network_backup}")
             await _reconcile(run, result, client, state_dir, limit, snapshots)
+        await _record(run, client, infra, state_dir)
         result.isolation = await apply_isolation(client, infra)
         run.emit("note", None, summary(result.isolation))
         return result
@@ -245,7 +261,8 @@ async def _reconcile(
 ) -> None:
     """Pre-apply snapshots, the actions, snapshot retention."""
     plan = result.plan
-    targets = pre_apply.changed_instances(plan) if snapshots else []
+    taken = pre_apply_pending.already_taken(state_dir, run.change)
+    targets = [t for t in pre_apply.changed_instances(plan) if t not in taken] if snapshots else []
     if targets:
         result.snapshot = pre_apply.snapshot_name()
         try:
@@ -257,10 +274,20 @@ async def _reconcile(
             run.emit("note", None, f"pre-apply snapshot of {project}/{instance} failed: {error}")
         result.snapshotted = [f"{p}/{i}" for p, i in targets if (p, i) not in failures]
         pre_apply.record(state_dir, result.snapshot, limit or "all")
+        pre_apply_pending.remember(state_dir, run.change, [t for t in targets if t not in failures])
         run.emit("note", None, f"pre-apply snapshot {result.snapshot} of {len(result.snapshotted)} instance(s)")
     try:
         await run.reconcile(plan)
     finally:
         result.outcomes = run.outcomes
+    if all(o.status == "done" for o in result.outcomes):
+        pre_apply_pending.forget(state_dir)
     if snapshots and result.snapshot:
         result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
+
+async def _record(run: _Run, client: IncusClient, infra: Infra, state_dir: Path) -> None:
+    """What this infra now holds in Incus, for the next runs' stable allocation (SPEC §5.1)."""
+    try:
+        await record_applied(client, infra, state_dir)
+    except (IncusError, OSError) as exc:
+        run.emit("note", None, f"the applied subnets and addresses could not be recorded ({exc}); going on")

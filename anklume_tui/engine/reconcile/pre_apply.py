@@ -31,7 +31,7 @@ def changed_instances(plan: Plan) -> list[tuple[str, str]]:
     seen: dict[tuple[str, str], None] = {}
     for action in plan.actions:
         unfinished = action.changes.get("unborn")
-        if action.kind == "instance" and action.op in ("update", "start") and not unfinished:
+        if action.kind == "instance" and action.op in ("update", "start", "renumber") and not unfinished:
             seen[(action.project, action.name)] = None
         elif action.kind == "volume" and action.op == "update" and action.instance:
             seen[(action.project, action.instance)] = None

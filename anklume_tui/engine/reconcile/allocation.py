@@ -1,0 +1,116 @@
+"""What was applied, for the PSOT's stable allocation (SPEC §5.1 Stability): every bridge Incus holds and each
+instance's eth0 address, read back from Incus; and, per infra (its project_name), a record in the state folder
+of the subnets and addresses its last apply left, written once apply ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ...psot.model import Infra
+from ...psot.stability import PriorAllocation
+from ..host import paths
+from ..incus.client import IncusClient
+from ..incus.transport import IncusError, IncusUnreachable, IncusUrlError
+
+READ_TIMEOUT = 5.0
+
+
+async def read_back(client: IncusClient) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """(bridge → its IPv4 network, (project, instance) → its eth0 ipv4.address): two requests."""
+    networks, instances = await asyncio.gather(client.list_networks(), client.list_instances())
+    bridges = {
+        n.name: n.config["ipv4.address"]
+        for n in networks
+        if n.managed and n.type == "bridge" and "/" in n.config.get("ipv4.address", "")
+    }
+    nics = {
+        (i.project, i.name): address
+        for i in instances
+        if (address := (i.devices.get("eth0") or {}).get("ipv4.address"))
+    }
+    return bridges, nics
+
+
+def load_records() -> dict[str, dict]:
+    """Every infra's record (project_name → subnets and addresses); unreadable ones are left out."""
+    records: dict[str, dict] = {}
+    with contextlib.suppress(OSError):
+        for path in sorted(paths.allocations_dir().glob("*.json")):
+            with contextlib.suppress(OSError, ValueError):
+                record = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(record, dict) and isinstance(record.get("project_name"), str):
+                    records[record["project_name"]] = record
+    return records
+
+
+def gather_allocation(url: str | None = None) -> PriorAllocation:
+    """The records, and what Incus holds when it answers (else only the records): for the PSOT, from code
+    that may or may not run inside an event loop."""
+
+    async def read() -> tuple[dict, dict] | None:
+        try:
+            async with IncusClient(url, timeout=READ_TIMEOUT) as client:
+                return await read_back(client)
+        except (IncusUnreachable, IncusUrlError, IncusError, OSError):
+            return None
+
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(asyncio.run, read()).result()
+    records = load_records()
+    if found is None:
+        return PriorAllocation(records=records)
+    return PriorAllocation(records=records, bridges=found[0], nics=found[1])
+
+
+def applied_record(infra: Infra, bridges: dict[str, str], nics: dict[tuple[str, str], str]) -> dict:
+    """This infra's subnets and addresses as Incus holds them."""
+    subnets = {}
+    addresses: dict[str, dict[str, str]] = {}
+    for domain in infra.domains:
+        if domain.network in bridges:
+            subnets[domain.name] = bridges[domain.network]
+        found = {
+            m.name: nics[(domain.project, m.instance_name)]
+            for m in domain.machines
+            if (domain.project, m.instance_name) in nics
+        }
+        if found:
+            addresses[domain.name] = found
+    return {"project_name": infra.project_name, "subnets": subnets, "addresses": addresses}
+
+
+async def record_applied(client: IncusClient, infra: Infra, state_dir: Path) -> Path:
+    """Write this infra's record from what Incus holds once apply ended (so a half-done apply records what is
+    really there)."""
+    bridges, nics = await read_back(client)
+    record = applied_record(infra, bridges, nics)
+    return await asyncio.to_thread(
+        write_private, record_file(state_dir, infra.project_name), json.dumps(record, indent=1)
+    )
+
+
+def record_file(state_dir: Path, project_name: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in project_name)
+    return paths.allocations_dir(state_dir) / f"{safe}.json"
+
+
+def write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return path
