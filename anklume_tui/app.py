@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
-from .engine.host.paths import bundled_example, user_keymap_file
-from .keymap import KeymapProblem, as_typed, bound_keys, read_keymap, unknown_ids
+from .engine.host.paths import bundled_example
+from .keymap import KeymapProblem, against_bindings, as_typed, bound_keys, read_keymap
 from .psot.load import discover_infra, resolve_infra_path
 from .psot.outline import OutlineDomain, outline
 from .screens.domains.screen import DomainsScreen
@@ -48,7 +48,6 @@ class AnklumeApp(App):
         self.css_path = [*self.css_path, *themes]  # after the built-in CSS: user themes override it
         self.keymap, self.keymap_problems = read_keymap()
         self.set_keymap(self.keymap)
-        self._clashes_named: set[tuple[str | None, str]] = set()
         self.infra = infra
         self.incus_url = incus_url
         self.read_only = read_only
@@ -69,33 +68,17 @@ class AnklumeApp(App):
         for problem in self.keymap_problems:
             self._keymap_problem(problem)
         if self.keymap:
-            self._name_unknown_keymap_ids()
+            self._check_keymap()
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
 
-    @work(thread=True, exclusive=True, group="keymap")
-    def _name_unknown_keymap_ids(self) -> None:
-        """Knowing every id means importing every screen: done beside the first paint, not before it."""
-        for problem in unknown_ids(self.keymap):
+    @work(thread=True, exclusive=True, group="keymap", exit_on_error=False)
+    def _check_keymap(self) -> None:
+        """Unknown ids and taken keys need every screen imported: done beside the first paint, not before it."""
+        for problem in against_bindings(self.keymap):
             self.call_from_thread(self._keymap_problem, problem)
 
-    def _keymap_problem(self, problem: KeymapProblem, title: str = "Keymap entry ignored") -> None:
-        self.notify(problem.render(), title=title, severity="error", timeout=20, markup=False)
-
-    def handle_bindings_clash(self, clashed_bindings: set[Binding], node) -> None:
-        """A remapped key took the key of another binding there: say so once."""
-        for binding in clashed_bindings:
-            own = binding.key in self.keymap.get(binding.id or "", "").split(",")  # Textual: a key met twice
-            if own or (binding.id, binding.key) in self._clashes_named:
-                continue
-            self._clashes_named.add((binding.id, binding.key))
-            takers = [bid for bid, keys in self.keymap.items() if binding.key in keys.split(",")]
-            self._keymap_problem(
-                KeymapProblem(
-                    user_keymap_file(),
-                    f"{', '.join(takers)}: {as_typed(binding.key)} takes the key of {binding.id or binding.action}",
-                ),
-                title="Keymap: a key taken",
-            )
+    def _keymap_problem(self, problem: KeymapProblem) -> None:
+        self.notify(problem.render(), title="Keymap", severity="error", timeout=20, markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers what the current screen can do (its bindings), then the app's own commands."""

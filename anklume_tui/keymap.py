@@ -93,11 +93,23 @@ def _flat(table: dict, prefix: str = "") -> Iterator[tuple[str, object]]:
             yield f"{prefix}{name}", value
 
 
-def unknown_ids(keymap: dict[str, str], path: Path | None = None) -> list[KeymapProblem]:
-    """Entries of the keymap that name no binding of the app. Imports every screen: call it off the UI thread."""
-    known = {binding.id for _, binding in bindings()}
+def against_bindings(keymap: Mapping[str, str], path: Path | None = None) -> list[KeymapProblem]:
+    """Entries naming no binding of the app, and keys a remapping takes from another binding of the same screen or
+    widget (that one loses it). Imports every screen: call it off the UI thread."""
     path = path or user_keymap_file()
-    return [KeymapProblem(path, f"{bid}: no binding has this id; ignored") for bid in keymap if bid not in known]
+    by_owner: dict[type, list[Binding]] = {}
+    for owner, binding in bindings():
+        by_owner.setdefault(owner, []).append(binding)
+    known = {binding.id for owned in by_owner.values() for binding in owned}
+    problems = [KeymapProblem(path, f"{bid}: no binding has this id; ignored") for bid in keymap if bid not in known]
+    for owned in by_owner.values():
+        for taker in (binding for binding in owned if binding.id in keymap):
+            for other in owned:
+                lost = set(bound_keys(keymap, other).split(",")) & set(keymap[taker.id or ""].split(","))
+                if other is not taker and other.id not in keymap and lost:
+                    keys = as_typed(",".join(sorted(lost)))
+                    problems.append(KeymapProblem(path, f"{taker.id}: {keys} takes the key of {other.id}"))
+    return problems
 
 
 def bindings() -> Iterator[tuple[type, Binding]]:

@@ -145,3 +145,16 @@ async def test_a_broken_keymap_file_is_named_and_every_key_stays_as_it_was(keyma
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert help_rows(app)["Help"] == "?, F1"
+
+
+async def test_a_remapped_key_that_takes_another_binding_s_key_says_so(keymap_file):
+    keymap_file.write_text('[keys]\n"domains.reload" = "o"\n')
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("j")
+        taken = f"{keymap_file}: domains.reload: o takes the key of domains.sort"
+        await until(pilot, lambda: taken in notified(app))
+        await pilot.press("question_mark")
+        rows = help_rows(app)
+        assert rows["Reload"] == "o" and "Sort" not in rows
