@@ -4,10 +4,12 @@ and named in a problem, so the app still starts, with the built-in look."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
+from rich.errors import MarkupError
 from rich.text import Text
 from textual.css.stylesheet import Stylesheet, StylesheetError, StylesheetParseError
 from textual.css.tokenizer import TokenError
@@ -57,5 +59,8 @@ def _why_unusable(path: Path, variables: dict[str, str]) -> str | None:
 
 
 def _plain(message: str) -> str:
-    """Textual's messages carry Rich markup and line breaks: one plain line."""
-    return " ".join(Text.from_markup(message).plain.split())
+    """Textual's messages carry Rich markup and line breaks: one plain line. They also quote the file's own
+    text, which may not be valid markup (`[/b]`): then the message is kept as it is."""
+    with contextlib.suppress(MarkupError):
+        message = Text.from_markup(message).plain
+    return " ".join(message.split())

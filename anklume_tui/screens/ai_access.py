@@ -53,7 +53,7 @@ class AiAccessScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Reading who holds AI access …", id="ai-summary")
+        yield Static("Reading who holds AI access …", id="ai-summary", markup=False)
         yield DataTable(id="ai-domains", cursor_type="row")
         yield Log(id="ai-log")
         yield Footer()
@@ -112,10 +112,10 @@ class AiAccessScreen(Screen):
         try:
             check_switch(self.infra, target)
         except SwitchRefused as exc:
-            self.app.notify(str(exc), severity="warning")
+            self.app.notify(str(exc), severity="warning", markup=False)
             return
         if target == self.holder:
-            self.app.notify(f"{target} already holds AI access.")
+            self.app.notify(f"{target} already holds AI access.", markup=False)
             return
         flush = "flushes GPU memory, " if self.infra.ai_vram_flush else ""
         question = (
@@ -152,7 +152,7 @@ class AiAccessScreen(Screen):
 
     def on_ai_access_screen_finished(self, message: Finished) -> None:
         self.switching = None
-        self.app.notify(message.text, severity="information" if message.ok else "error")
+        self.app.notify(message.text, severity="information" if message.ok else "error", markup=False)
         self.read_holder()
 
     def action_back(self) -> None:

@@ -61,7 +61,8 @@ class BackupScreen(Screen):
         with Vertical(classes="transfer-form"):
             yield Static(
                 f"Back up {self.what}: each machine is exported by Incus (snapshots included) with the infra "
-                "source, into a new folder anklume-backup-YYYYMMDD-HHMMSS under this one:"
+                "source, into a new folder anklume-backup-YYYYMMDD-HHMMSS under this one:",
+                markup=False,
             )
             yield Input(str(backups_dir()), id="backup-dir")
             yield Input(placeholder="GPG recipient to encrypt to (optional)", id="backup-recipient")

@@ -73,12 +73,12 @@ class CopyFileScreen(ModalScreen[CopyRequest | None]):
     def compose(self) -> ComposeResult:
         first = self.choices[0].machine if self.choices else Select.BLANK
         with Vertical(id="copy-body"):
-            yield Static(f"Copy a file from {self.source}", id="copy-title")
-            yield Label(f"file in {self.source} (absolute path)")
+            yield Static(f"Copy a file from {self.source}", id="copy-title", markup=False)
+            yield Label(f"file in {self.source} (absolute path)", markup=False)
             yield Input(placeholder="/root/notes.txt", id="copy-source")
             yield Label("to machine")
             yield Select([(c.label, c.machine) for c in self.choices], value=first, allow_blank=False, id="copy-target")
-            yield Static("", id="copy-why")
+            yield Static("", id="copy-why", markup=False)
             yield Label("destination path (empty: the same path; a folder keeps the name)")
             yield Input(placeholder="same path as the source", id="copy-destination")
             with Horizontal(id="copy-buttons"):
@@ -162,11 +162,11 @@ class CopyFileActions:
             copied = await recorded_call("copy-file", None, copying, (TransferRefused,))
         except TransferRefused as exc:
             self.report(f"{label}: refused: {exc}")
-            self.app.notify(str(exc), title="copy: refused", severity="warning")
+            self.app.notify(str(exc), title="copy: refused", severity="warning", markup=False)
         except (TransferFailed, IncusError) as exc:
             self.report(f"{label}: failed: {exc}")
-            self.app.notify(str(exc), title="copy: failed", severity="error")
+            self.app.notify(str(exc), title="copy: failed", severity="error", markup=False)
         else:
             done = f"copied {copied.source} to {copied.destination} ({copied.size} bytes)"
             self.report(done)
-            self.app.notify(done, title="copy")
+            self.app.notify(done, title="copy", markup=False)

@@ -52,8 +52,8 @@ class GpuScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Reading GPUs (nvidia-smi, Incus) …", id="gpu-summary")
-        yield Static(f"GPU policy: {self.policy}", id="gpu-policy")
+        yield Static("Reading GPUs (nvidia-smi, Incus) …", id="gpu-summary", markup=False)
+        yield Static(f"GPU policy: {self.policy}", id="gpu-policy", markup=False)
         yield VerticalScroll(id="gpu-list")
         yield Footer()
 

@@ -94,7 +94,7 @@ class InfraForm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="form-body"):
-            yield Static(self.request.title, id="form-title")
+            yield Static(self.request.title, id="form-title", markup=False)
             for spec in self.request.specs:
                 with Horizontal(classes="field-row"):
                     yield Label(spec.label, classes="field-label")

@@ -90,7 +90,7 @@ class SnapshotTimelineScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Reading the snapshots of {self.what} …", id="timeline-summary")
+        yield Static(f"Reading the snapshots of {self.what} …", id="timeline-summary", markup=False)
         yield TimelineChart(id="timeline-chart")
         yield DataTable(id="timeline-list", cursor_type="row", zebra_stripes=True)
         yield Log(id="timeline-log", classes="empty")

@@ -66,12 +66,12 @@ class TelemetryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Reading the usage log …", id="telemetry-status")
+        yield Static("Reading the usage log …", id="telemetry-status", markup=False)
         with Horizontal(id="usage-charts"):
             yield BarChart(id="runs")
             yield BarChart(id="success")
             yield BarChart(id="duration")
-        yield Static("Reading /1.0/metrics …", id="metrics-status")
+        yield Static("Reading /1.0/metrics …", id="metrics-status", markup=False)
         with Horizontal(id="instance-history"):
             yield OptionList(id="instances")
             with Vertical():

@@ -16,7 +16,7 @@ def _pairs(title: str, pairs: list[tuple[str, object]]) -> Table:
     table.add_column()
     for key, value in pairs:
         if value not in (None, "", [], {}):
-            table.add_row(key, _text(value))
+            table.add_row(key, Text(_text(value)))  # declared text and Incus values are never markup
     table.title = title
     table.title_justify = "left"
     return table

@@ -33,7 +33,7 @@ class TransferProgress(Vertical):
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=None, show_eta=False)
-        yield Static("", classes="transfer-text")
+        yield Static("", classes="transfer-text", markup=False)
 
     def on_mount(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ...printable import printable
+
 Kind = Literal["play", "ok", "changed", "skipped", "ignored", "failed", "unreachable", "note"]
 
 _RESULTS = {
@@ -30,12 +32,13 @@ class ProvisionEvent:
         return self.kind in ("failed", "unreachable")
 
     def line(self) -> str:
+        """The event on one line, safe for a terminal (task output may carry escape sequences)."""
         if self.kind == "play":
-            return f"play {self.task}"
+            return printable(f"play {self.task}")
         if self.kind == "note":
-            return self.message
+            return printable(self.message)
         text = f"{self.kind:11} {self.host}: {self.task}" if self.task else f"{self.kind:11} {self.host}"
-        return f"{text}: {self.message}" if self.message else text
+        return printable(f"{text}: {self.message}" if self.message else text)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def failure_message(result: dict[str, Any]) -> str:
     last = stderr.splitlines()[-1].strip() if stderr else ""
     if last and last not in message:
         message = f"{message}: {last}" if message else last
-    return " ".join(message.split()) or "failed (Ansible gave no message)"
+    return " ".join(printable(message).split()) or "failed (Ansible gave no message)"
 
 
 def recaps_of(stats: dict[str, Any]) -> list[HostRecap]:

@@ -92,7 +92,7 @@ class ContextMenu(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         width = max(len(entry.label) for entry in self.entries) + 4
         with Vertical(id="menu-body"):
-            yield Static(self.title_text, id="menu-title")
+            yield Static(self.title_text, id="menu-title", markup=False)
             yield OptionList(*(Option(f"{e.label:<{width}}{e.key}") for e in self.entries), id="menu-options")
 
     @on(OptionList.OptionSelected)

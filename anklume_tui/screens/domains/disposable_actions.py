@@ -73,7 +73,7 @@ class DisposableActions:
         domain = self._selected_domain()
         where = f"domain {domain}" if domain else "the default disposable domain"
         self.report(f"disposable in {where}: creating …")
-        self.app.notify(f"Creating a disposable in {where} …", title="disposable", timeout=4)
+        self.app.notify(f"Creating a disposable in {where} …", title="disposable", timeout=4, markup=False)
         self.run_new_disposable(self.result.infra, domain)
 
     @work(group="disposable")
@@ -83,11 +83,11 @@ class DisposableActions:
             disposable = await recorded_call("disp", domain, started, (DisposableError,))
         except DisposableError as exc:
             self.report(f"disposable: refused: {exc}")
-            self.app.notify(str(exc), title="disposable", severity="warning")
+            self.app.notify(str(exc), title="disposable", severity="warning", markup=False)
             return
         except IncusError as exc:
             self.report(f"disposable: failed: {exc}")
-            self.app.notify(str(exc), title="disposable: failed", severity="error")
+            self.app.notify(str(exc), title="disposable: failed", severity="error", markup=False)
             return
         owner = next(d for d in infra.domains if d.project == disposable.project)
         row = disposable_row(disposable, owner.effective_trust, "Running")
@@ -116,7 +116,7 @@ class DisposableActions:
             argv = shell_argv(self.incus_url, disposable)
         except (DisposableError, ConsoleError) as exc:
             self.report(f"disposable: {exc}")
-            self.app.notify(str(exc), title="disposable", severity="error")
+            self.app.notify(str(exc), title="disposable", severity="error", markup=False)
             return
         self.app.hand_over_terminal(argv)
         self.report(f"disposable {disposable.name}: shell ended, stopping (destroys it) …")
@@ -128,7 +128,7 @@ class DisposableActions:
             await stop_disposable(self.incus_url, disposable)
         except IncusError as exc:
             self.report(f"disposable {disposable.name}: stop failed: {exc}")
-            self.app.notify(str(exc), title="disposable: stop failed", severity="error")
+            self.app.notify(str(exc), title="disposable: stop failed", severity="error", markup=False)
             return
         self._forget_disposable(row_key(disposable))
         self.report(f"disposable {disposable.name}: stopped and destroyed")

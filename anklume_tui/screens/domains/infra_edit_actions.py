@@ -92,7 +92,7 @@ class InfraEditing:
             return
         domain = domain or self._selected_domain() or ""
         if domain not in declared_domains(self.result.loaded.data):
-            self.app.notify(f"No domain {domain!r} to add a machine to: select one.", severity="warning")
+            self.app.notify(f"No domain {domain!r} to add a machine to: select one.", severity="warning", markup=False)
             return
         self.open_form(EditRequest("machine", None, domain, {}))
 

@@ -130,11 +130,11 @@ class MachineActions:
             result = await recorded_call(label.partition(" ")[0], None, call, (Refused,))
         except Refused as exc:
             self.report(f"{label}: refused: {exc}")
-            self.app.notify(str(exc), title=f"{label}: refused", severity="warning")
+            self.app.notify(str(exc), title=f"{label}: refused", severity="warning", markup=False)
         except IncusError as exc:
             self.report(f"{label}: failed: {exc}")
-            self.app.notify(str(exc), title=f"{label}: failed", severity="error")
+            self.app.notify(str(exc), title=f"{label}: failed", severity="error", markup=False)
         else:
             done = f"{label}: done" + (f" ({result})" if isinstance(result, str) else "")
             self.report(done)
-            self.app.notify(done)
+            self.app.notify(done, markup=False)

@@ -107,7 +107,7 @@ class DomainsScreen(
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(self.notice or "", id="notice", classes="" if self.notice else "hidden")
+        yield Static(self.notice or "", id="notice", classes="" if self.notice else "hidden", markup=False)
         yield Input(placeholder="filter machines and domains (esc clears)", id="filter")
         yield Input(placeholder=PLACEHOLDER, id="command")
         with Horizontal(id="body"):
@@ -322,12 +322,13 @@ class DomainsScreen(
         try:
             command = parse_command(event.value)
         except UnknownCommand as exc:
-            self.app.notify(str(exc), severity="warning")
+            self.app.notify(str(exc), severity="warning", markup=False)
             return
         if command.verb in ("domain", "machine"):
             prefix = "d:" if command.verb == "domain" else "m:"
             if not self.query_one(DomainTable).move_to(prefix + command.argument):
-                self.app.notify(f"no {command.verb} named {command.argument!r} in view", severity="warning")
+                missing = f"no {command.verb} named {command.argument!r} in view"
+                self.app.notify(missing, severity="warning", markup=False)
         elif command.verb == "filter":
             box = self.query_one("#filter", Input)
             box.value = command.argument
@@ -343,7 +344,7 @@ class DomainsScreen(
             return
         entries = menu_for(row, getattr(self.app, "keymap", None))
         if not entries:
-            self.app.notify(f"{row.name} does not exist yet: p plans and applies it.", severity="warning")
+            self.app.notify(f"{row.name} does not exist yet: p plans and applies it.", severity="warning", markup=False)
             return
         title = f"{'Domain' if row.is_domain else 'Machine'} {row.name}"
 

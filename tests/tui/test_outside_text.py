@@ -1,0 +1,79 @@
+"""Text the app did not write (a theme file, an infra description, Incus's messages) is shown as it is, never
+read as markup: `[/b]` does not stop the app and `[bold]` stays on screen as typed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.widgets._toast import Toast
+
+from anklume_tui.app import AnklumeApp
+from anklume_tui.engine.incus.transport import IncusError
+from anklume_tui.engine.machines.file_transfer import Location
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.pipeline import run_psot
+from anklume_tui.screens import copy_file
+from anklume_tui.screens.copy_file import CopyRequest
+from anklume_tui.widgets.detail import machine_detail
+from anklume_tui.widgets.domain_table import DomainTable
+from tests.wait_helpers import until
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pro-workstation" / "infra.yml"
+MARKUP = "[bold]/root/x[/b] [red]no[/]"
+
+
+@pytest.fixture(autouse=True)
+def quiet_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_CONTEXT_DIR", "/nonexistent")
+    monkeypatch.setenv("ANKLUME_INCUS", "unix:///nonexistent/unix.socket")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+def toasts(app) -> list[str]:
+    return [str(toast.render()) for toast in app.screen.query(Toast)]
+
+
+async def test_a_theme_with_a_stray_closing_tag_is_named_and_the_app_starts(tmp_path):
+    themes = tmp_path / "config" / "anklume" / "themes"
+    themes.mkdir(parents=True)
+    (themes / "odd.tcss").write_text("#detail {\n  color: [/b];\n}\n")
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: table.rows_by_key, what="the table's rows")
+        messages = [str(n.message) for n in app._notifications]
+        assert any(str(themes / "odd.tcss") in m and "[/b]" in m for m in messages), messages
+        await until(pilot, lambda: any("[/b]" in text for text in toasts(app)), what="the theme's toast")
+
+
+async def test_an_incus_error_with_markup_is_shown_literally(monkeypatch):
+    async def refused(*args, **kwargs):
+        raise IncusError(f"Failed to write {MARKUP}", status=500)
+
+    monkeypatch.setattr(copy_file, "copy_file_at", refused)
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: screen.result is not None and screen.result.infra is not None, what="the infra")
+        request = CopyRequest(Location("pro-dev", "/root/x"), Location("pro-vm", "/root/x"))
+        screen.run_copy(screen.result.infra, request)
+        await until(pilot, lambda: any(MARKUP in text for text in toasts(app)), what="the error's toast")
+        assert app.is_running
+
+
+def test_an_infra_description_with_markup_shows_as_written_in_the_detail_pane(tmp_path):
+    path = tmp_path / "infra.yml"
+    path.write_text(
+        "project_name: t\nglobal:\n  addressing: {}\ndomains:\n  lab:\n    trust_level: trusted\n    machines:\n"
+        f"      lab-a:\n        description: '{MARKUP}'\n"
+    )
+    infra = run_psot(path, HostContext(skip_subnet_check=True)).infra
+    domain = infra.domains[0]
+    console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
+    console.print(machine_detail(domain, domain.machines[0]))
+    assert MARKUP in console.export_text()
