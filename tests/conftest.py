@@ -43,7 +43,8 @@ def _host_table() -> str:
 @pytest.fixture(scope="session", autouse=True)
 def nft_away_from_the_host() -> Iterator[None]:
     """apply loads the isolation ruleset: in tests, nft runs in a network namespace of the session's own
-    (tests that want the daemon's namespace say so) and the ruleset is persisted in a temp dir, never /etc."""
+    (tests that want the daemon's namespace say so) and the ruleset is persisted in a temp dir, never /etc;
+    its boot loading (nftables.conf, systemd units) is arranged in an empty private root, never the host's."""
     if os.geteuid() != 0:
         yield
         return
@@ -55,15 +56,18 @@ def nft_away_from_the_host() -> Iterator[None]:
         assert time.monotonic() < deadline, "unshare --net did not start"
         time.sleep(0.01)
     persist = tempfile.mkdtemp(prefix="anklume-nft-persist-")
-    saved = {k: os.environ.get(k) for k in ("ANKLUME_NFT_NETNS", "ANKLUME_NFT_PERSIST_DIR")}
+    root = tempfile.mkdtemp(prefix="anklume-host-root-")
+    saved = {k: os.environ.get(k) for k in ("ANKLUME_NFT_NETNS", "ANKLUME_NFT_PERSIST_DIR", "ANKLUME_HOST_ROOT")}
     os.environ["ANKLUME_NFT_NETNS"] = netns
     os.environ["ANKLUME_NFT_PERSIST_DIR"] = persist
+    os.environ["ANKLUME_HOST_ROOT"] = root
     try:
         yield
     finally:
         holder.kill()
         holder.wait()
         shutil.rmtree(persist, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

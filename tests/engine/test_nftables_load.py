@@ -171,7 +171,8 @@ def test_nftables_dry_run_without_incus_shows_the_declared_bridges_and_says_so(t
     )
     out, err = capsys.readouterr()
     assert code == 0
-    assert out.startswith("# anklume-tui network isolation") and 'iifname { "net-dev", "net-work" }' in out
+    assert out.startswith("# anklume-tui network isolation")
+    assert 'iifname "net-dev" oifname "net-dev" accept' in out and 'iifname "net-work" oifname "net-work"' in out
     assert "Incus unreachable" in err and "enabled domains' bridges" in err
     assert not paths.isolation_ruleset_file().exists()
 

@@ -1,7 +1,8 @@
 """Isolation proven with packets (issue 5 point 2): three domains of busybox containers on three managed
 bridges in the throwaway daemon's private network namespace; real ICMP and TCP show that intra-domain
 traffic passes, cross-domain traffic is dropped, each policy opens exactly its port and direction, and
-removing a policy closes it again."""
+removing a policy closes it again; and a bridge the loaded ruleset was not built with is cut off all the same
+(SPEC §9.1, issue 15 point 2)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ network_policies:
     ports: [7000]
 """
 WORK_A, WORK_B, DEV_A, LAB_A = "10.130.0.1", "10.130.0.2", "10.130.1.1", "10.130.2.1"
+LATE_A = "10.130.3.1"
 MACHINES = {"work-a": ("work", WORK_A), "work-b": ("work", WORK_B), "dev-a": ("dev", DEV_A), "lab-a": ("lab", LAB_A)}
 BRIDGES = ["net-dev", "net-lab", "net-work"]
 
@@ -168,3 +170,34 @@ def test_removing_a_policy_closes_it_again_and_leaves_the_others(lab, tmp_path):
         )
         == {}
     )
+
+
+def test_a_bridge_the_loaded_ruleset_was_not_built_with_is_cut_off_and_opens_only_without_the_table(lab, tmp_path):
+    """What a half-finished apply leaves: a new domain's bridge and a running container, the ruleset loaded
+    before them. Its DHCP and ICMP to its own gateway work; every other domain and the host are cut off."""
+    load(lab, tmp_path)  # built for BRIDGES only
+    make_domain(lab.daemon, "late", "net-late", "10.130.3")
+    make_instance(lab.daemon, "late", "late-a", ip=LATE_A, running=True, protected=False)
+    lab.projects["late-a"] = "late"
+    lab.wait_for_addresses({"late-a": LATE_A})  # its DHCP passed under the ruleset
+    lab.listen("late-a", 8080)
+    cut_off = {
+        Probe("late-a", WORK_A): False,
+        Probe("late-a", DEV_A, 8080): False,
+        Probe("late-a", LAB_A, 9090): False,
+        Probe("work-a", LATE_A): False,
+        Probe("dev-a", LATE_A, 8080): False,
+        Probe("late-a", "10.130.3.254", 7000): False,  # to the host
+        Probe("late-a", "10.130.3.254"): True,  # ICMP to its gateway, as for every bridge of ours
+    }
+    assert lab.mismatches(cut_off) == {}
+    assert (
+        lab.exec("late-a", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "3", "-T", "1", "-s", "/bin/true").returncode == 0
+    )
+    lab.daemon.nsenter("nft", "delete", "table", "inet", "anklume")
+    opened = {
+        Probe("late-a", WORK_A): True,
+        Probe("dev-a", LATE_A, 8080): True,
+        Probe("late-a", "10.130.3.254", 7000): True,
+    }
+    assert lab.mismatches(opened) == {}  # the control: the table did the cutting

@@ -96,19 +96,19 @@ table inet anklume {
     # dev-dhcp -> work (no rule: machine dev-dhcp has no static IP)
     # legacy
     iifname "001-net-old" oifname "001-net-work" tcp dport { 80 } accept
-    iifname { "001-net-dev", "001-net-work" } oifname { "001-net-dev", "001-net-work" } drop
+    iifname "001-net-*" oifname "001-net-*" drop
   }
   chain host-input {
     type filter hook input priority -1; policy accept;
-    iifname { "001-net-dev", "001-net-work" } ct state established,related accept
-    iifname { "001-net-dev", "001-net-work" } udp dport { 53, 67 } accept
-    iifname { "001-net-dev", "001-net-work" } tcp dport 53 accept
-    iifname { "001-net-dev", "001-net-work" } meta l4proto icmp accept
+    iifname "001-net-*" ct state established,related accept
+    iifname "001-net-*" udp dport { 53, 67 } accept
+    iifname "001-net-*" tcp dport 53 accept
+    iifname "001-net-*" meta l4proto icmp accept
     # work-b -> host
     iifname "001-net-work" ip saddr 10.120.0.2 tcp dport { 22 } accept
     # host pushes to dev
     iifname "001-net-dev" tcp dport { 9000 } accept
-    iifname { "001-net-dev", "001-net-work" } drop
+    iifname "001-net-*" drop
   }
 }
 """
@@ -129,15 +129,27 @@ def test_host_ruleset_matches_the_golden_text_with_the_nesting_prefix(nested):
     assert render_host_ruleset(nested, ["001-net-work", "001-net-dev"]) == GOLDEN_NESTED
 
 
-def test_bridges_are_sorted_and_the_final_drop_needs_two_of_them(nested):
-    one = render_host_ruleset(nested, ["001-net-work"])
-    assert 'oifname { "001-net-work" } drop' not in one
-    assert 'iifname { "001-net-work" } drop' in one  # bridge -> host still closed
-    none = render_host_ruleset(nested, [])
-    assert "iifname {" not in none and "iifname { }" not in none
+def test_the_drops_name_every_bridge_of_this_prefix_by_wildcard_whatever_the_bridge_list(nested, tmp_path):
+    drops = [
+        '    iifname "001-net-*" oifname "001-net-*" drop',
+        '    iifname "001-net-*" udp dport { 53, 67 } accept',
+        '    iifname "001-net-*" drop',
+    ]
+    for bridges in ([], ["001-net-work"], ["001-net-work", "001-net-dev"]):
+        lines = render_host_ruleset(nested, bridges).splitlines()
+        assert all(line in lines for line in drops), bridges
+        assert "iifname {" not in "\n".join(lines)
+    assert 'iifname "net-*"' not in render_host_ruleset(nested, [])  # the nesting prefix is part of "ours"
+    level0 = render_host_ruleset(infra_from(INFRA, tmp_path), [])
+    assert 'iifname "net-*" oifname "net-*" drop' in level0 and "001-" not in level0
     assert render_host_ruleset(nested, ["001-net-work", "001-net-dev"]) == render_host_ruleset(
         nested, ["001-net-dev", "001-net-work"]
     )
+
+
+def test_a_bridge_name_nft_could_not_quote_safely_is_refused(nested):
+    with pytest.raises(ValueError, match="not an interface name"):
+        render_host_ruleset(nested, ['001-net-x" accept #'])
 
 
 def test_a_machine_reference_means_that_machine_only_and_a_domain_its_whole_bridge(nested):
@@ -161,8 +173,7 @@ def test_ai_override_replaces_every_path_to_ai_tools_by_one_bidirectional_rule(a
     assert lines[at + 1 : at + 4] == [
         '    iifname "net-dev" oifname "net-ai-tools" accept',
         '    iifname "net-ai-tools" oifname "net-dev" accept',
-        '    iifname { "net-ai-tools", "net-anklume", "net-dev", "net-work" } oifname '
-        '{ "net-ai-tools", "net-anklume", "net-dev", "net-work" } drop',
+        '    iifname "net-*" oifname "net-*" drop',
     ]
     assert 'oifname "net-work" tcp dport { 80 } accept' in isolation  # unrelated policies stay
     assert switched.split("chain host-input")[1] == default.split("chain host-input")[1]

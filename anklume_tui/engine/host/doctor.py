@@ -12,9 +12,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...reports import DoctorFinding, DoctorReport
 from . import paths as state
+
+if TYPE_CHECKING:
+    from ..isolation.boot import BootFiles
 
 IDMAP_MINIMUM = 65536
 INCUS_UNREACHABLE = "incus"
@@ -42,6 +46,7 @@ class DoctorHost:
     modules: Path = field(default_factory=state.kernel_modules_dir)
     context: Path = field(default_factory=state.context_dir)
     which: Callable[[str], str | None] = shutil.which
+    nft_boot: BootFiles | None = None  # where boot loading of the ruleset is arranged (None: this host's)
 
 
 # Incus
@@ -164,6 +169,46 @@ def tool_findings(host: DoctorHost) -> list[DoctorFinding]:
     return found
 
 
+def boot_finding(host: DoctorHost) -> DoctorFinding:
+    """Whether the isolation ruleset would come back at boot (SPEC §9.1: Debian's nftables.service)."""
+    from ..isolation.boot import SERVICE, BootFiles, boot_state, include_statement
+
+    files = host.nft_boot or BootFiles()
+    found = boot_state(files)
+    check = "nft-boot"
+    if not found.persisted:
+        return warning(
+            check,
+            f"no isolation ruleset persisted yet ({files.ruleset}): after a reboot none is loaded",
+            "anklume-tui --batch nftables   # or apply: it persists the ruleset and arranges its boot loading",
+        )
+    if not found.conf_exists:
+        return error(
+            check,
+            f"no {files.conf}: nothing loads the isolation ruleset at boot",
+            "sudo apt install nftables && anklume-tui --batch nftables",
+        )
+    if not found.included:
+        return error(
+            check,
+            f"{files.conf} does not include {files.ruleset}: the isolation ruleset is not loaded at boot",
+            f"echo '{include_statement(files.ruleset)}' | sudo tee -a {files.conf}",
+        )
+    if found.enabled is None:
+        return warning(
+            check,
+            f"cannot tell whether {SERVICE} is enabled ({found.why_unknown}); it loads {files.conf} at boot",
+            f"sudo systemctl enable {SERVICE}",
+        )
+    if not found.enabled:
+        return error(
+            check,
+            f"{SERVICE} is not enabled: {files.conf} (and the isolation ruleset) is not loaded at boot",
+            f"sudo systemctl enable {SERVICE}",
+        )
+    return ok(check, f"at boot {SERVICE} loads {files.conf}, which includes {files.ruleset}")
+
+
 def gpu_finding(host: DoctorHost) -> DoctorFinding:
     from .gpu import NvidiaSmiError, query_nvidia_smi
 
@@ -234,6 +279,7 @@ def host_findings(host: DoctorHost, infra: str | None) -> list[DoctorFinding]:
     return [
         *idmap_findings(host),
         *tool_findings(host),
+        boot_finding(host),
         gpu_finding(host),
         *context_findings(host),
         *subnet_findings(infra),

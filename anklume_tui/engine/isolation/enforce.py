@@ -1,6 +1,7 @@
 """Enforcing isolation on the host: which bridges exist, the ruleset for them, loading and persisting it.
 
-`apply_isolation` is what `nftables` and the end of `apply` call; `ai-switch` calls it with an override.
+`apply_isolation` is what `nftables` and `apply` (before its instances start, and at its end) call;
+`ai-switch` calls it with an override. Each load is persisted for boot (`boot.py`).
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...psot.constants import AI_TOOLS_DOMAIN
+from ...psot.constants import AI_TOOLS_DOMAIN, MANAGED_KEY
 from ...psot.model import Infra
 from ..host import paths
 from ..incus.client import IncusClient
-from ..reconcile.real_state import is_managed
-from .nft import NftError, br_netfilter_warning, load_ruleset, persist_ruleset, render_host_ruleset
+from .boot import BootFiles, persist_for_boot
+from .nft import NftError, br_netfilter_warning, load_ruleset, render_host_ruleset
+from .render import is_interface_name
 
 
 @dataclass
@@ -27,16 +29,21 @@ class IsolationResult:
     changed: bool = False  # the live table differs from before the load
     state_file: Path | None = None
     persisted: Path | None = None
+    boot: str | None = None  # how the persisted copy comes back at boot, when it does
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # nft's message when the load failed (the previous ruleset stays)
 
 
 async def existing_bridges(client: IncusClient, prefix: str) -> list[str]:
-    """The tagged `<prefix>net-*` bridges Incus holds, sorted."""
+    """The tagged `<prefix>net-*` bridges Incus holds, sorted (a name nft could not quote safely is left
+    out: the ruleset's wildcard drops still cut it off)."""
     return sorted(
         n.name
         for n in await client.list_networks("default")
-        if n.type == "bridge" and is_managed(n.config) and n.name.startswith(f"{prefix}net-")
+        if n.type == "bridge"
+        and n.config.get(MANAGED_KEY) == "true"  # not reconcile's is_managed: reconcile imports this module
+        and n.name.startswith(f"{prefix}net-")
+        and is_interface_name(n.name)
     )
 
 
@@ -79,7 +86,10 @@ def enforce(
         result.error = str(exc)
         return result
     result.loaded, result.changed, result.state_file = True, outcome.changed, outcome.state_file
-    result.persisted = _persist(result, persist_dir or paths.nft_persist_dir())
+    files = BootFiles(persist_dir=persist_dir) if persist_dir is not None else BootFiles()
+    boot = persist_for_boot(result.ruleset, files)
+    result.persisted, result.boot = boot.persisted, boot.how
+    result.warnings += boot.warnings
     if warning := br_netfilter_warning():
         result.warnings.append(warning)
     return result
@@ -91,17 +101,6 @@ def summary(result: IsolationResult) -> str:
         return f"nftables: the isolation ruleset was not loaded (the previous one stays): {result.error}"
     what = "loaded" if result.changed else "already loaded, unchanged"
     return f"nftables: isolation ruleset for {len(result.bridges)} bridge(s) {what}"
-
-
-def _persist(result: IsolationResult, directory: Path) -> Path | None:
-    if not directory.is_dir():
-        result.warnings.append(f"{directory} does not exist: the ruleset is loaded but not persisted for boot")
-        return None
-    try:
-        return persist_ruleset(result.ruleset, directory)
-    except OSError as exc:
-        result.warnings.append(f"could not persist the ruleset in {directory}: {exc}")
-        return None
 
 
 async def apply_isolation(

@@ -1,11 +1,39 @@
-"""Text of the isolation rulesets (SPEC §9.1, §9.3): pure rendering, no IO (loading: `nftables.py`)."""
+"""Text of the isolation rulesets (SPEC §9.1, §9.3): pure rendering, no IO (loading: `nft.py`).
+
+The host ruleset fails closed: its drops name our bridges by wildcard (`<prefix>net-*`), so a bridge made
+after the ruleset was rendered (a half-finished apply, a domain added by hand) is cut off too; only the
+accepts need the bridge list."""
 
 from __future__ import annotations
+
+import re
 
 from ...psot.model import Infra
 from .policy import ForwardRule, HostRule, ResolvedPolicy, resolve_policies
 
 HEADER = "# anklume-tui network isolation (generated from infra.yml; do not edit: it is replaced as a whole)"
+
+
+_INTERFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}")  # a Linux interface name nft can quote safely
+_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,8}")
+
+
+def is_interface_name(name: str) -> bool:
+    """Whether a name (a bridge Incus reported) may appear between quotes in an nft statement."""
+    return _INTERFACE.fullmatch(name) is not None
+
+
+def ours(prefix: str) -> str:
+    """The quoted wildcard matching every bridge named like ours: `"<prefix>net-*"`."""
+    if _PREFIX.fullmatch(prefix) is None:
+        raise ValueError(f"unusable nesting prefix for an interface wildcard: {prefix!r}")
+    return f'"{prefix}net-*"'
+
+
+def _quoted(name: str) -> str:
+    if not is_interface_name(name):
+        raise ValueError(f"not an interface name: {name!r}")
+    return f'"{name}"'
 
 
 def nft_set(names: list[str]) -> str:
@@ -50,33 +78,31 @@ def forward_block(policy: ResolvedPolicy, iface: dict[str, str] | None = None) -
 
 
 def render_host_ruleset(infra: Infra, bridges: list[str], ai_override: str | None = None) -> str:
-    """The host's `table inet anklume` (SPEC §9.1) for these existing bridges, policies in list order."""
+    """The host's `table inet anklume` (SPEC §9.1): accepts for these existing bridges and the policies (list
+    order), drops for every bridge named like ours, listed or not."""
     bridges = sorted(bridges)
     policies = resolve_policies(infra, ai_override)
+    every = ours(infra.prefix)
     isolation = [
         "type filter hook forward priority -1; policy accept;",
         "ct state established,related accept",
         "ct state invalid drop",
-        *(f'iifname "{b}" oifname "{b}" accept' for b in bridges),
+        *(f"iifname {_quoted(b)} oifname {_quoted(b)} accept" for b in bridges),
     ]
     for policy in policies:
         isolation += forward_block(policy)
-    if len(bridges) >= 2:
-        isolation.append(f"iifname {nft_set(bridges)} oifname {nft_set(bridges)} drop")
-    host_input = ["type filter hook input priority -1; policy accept;"]
-    if bridges:
-        every = nft_set(bridges)
-        host_input += [
-            f"iifname {every} ct state established,related accept",
-            f"iifname {every} udp dport {{ 53, 67 }} accept",
-            f"iifname {every} tcp dport 53 accept",
-            f"iifname {every} meta l4proto icmp accept",
-        ]
+    isolation.append(f"iifname {every} oifname {every} drop")
+    host_input = [
+        "type filter hook input priority -1; policy accept;",
+        f"iifname {every} ct state established,related accept",
+        f"iifname {every} udp dport {{ 53, 67 }} accept",
+        f"iifname {every} tcp dport 53 accept",
+        f"iifname {every} meta l4proto icmp accept",
+    ]
     for policy in policies:
         if policy.host:
             host_input += [f"# {policy.description}", *(_host_line(rule) for rule in policy.host)]
-    if bridges:
-        host_input.append(f"iifname {nft_set(bridges)} drop")
+    host_input.append(f"iifname {every} drop")
     return table_text([HEADER], {"isolation": isolation, "host-input": host_input})
 
 

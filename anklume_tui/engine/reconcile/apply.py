@@ -5,11 +5,12 @@ the check that every machine runs follow, outside (verbs/apply.py, the TUI's pla
 Each domain runs its own pipeline, all domains at once: its project (its bridge alongside, as a bridge
 needs no project), then its images, then its profiles (whose nic names the bridge), then its instances,
 each as a chain (its volumes, then itself: create or correct, start, context files) with chains in
-parallel. So a domain's machines are being created while another domain's bridge is still being built
-(the firewall VM's profile, with a nic on every bridge, waits for all of them). The prune deletions run
-last. At most `parallel` actions run at once. A failed action fails its own chain and skips what depends
-on it (later steps of its domain, instances needing a missing image); the others go on. Incus going away
-stops everything: `ApplyInterrupted` names the object.
+parallel (the firewall VM's profile, with a nic on every bridge, waits for all of them). No instance chain
+starts before every bridge of the apply exists and the isolation ruleset was loaded for them (SPEC §9.1);
+it is loaded again at the end, also when apply fails or is interrupted. The prune deletions run last. At
+most `parallel` actions run at once. A failed action fails its own chain and skips what depends on it
+(later steps of its domain, instances needing a missing image); the others go on. Incus going away stops
+everything: `ApplyInterrupted` names the object.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -27,7 +28,7 @@ from ...psot.model import Infra
 from ..host import paths as state
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusUnreachable
-from ..isolation.enforce import IsolationResult, apply_isolation, summary
+from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce, summary
 from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, settle
 from .allocation import record_applied
@@ -71,7 +72,8 @@ class ApplyResult:
     snapshot: str | None = None  # the pre-apply snapshot name, when one was taken
     snapshotted: list[str] = field(default_factory=list)  # project/instance
     retention_deleted: list[str] = field(default_factory=list)
-    isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded after the instances
+    isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded again at the end
+    isolation_before_instances: IsolationResult | None = None  # loaded once the bridges exist (SPEC §9.1)
     network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
 
     @property
@@ -115,6 +117,7 @@ class _Run:
         self.blocked: set[tuple[str, str]] = set()  # (project, instance) whose snapshot failed
         self.renumber = False  # `apply --renumber`: carry out the W9 moves (SPEC §5.1)
         self.change = ""  # what pre_apply_pending knows this change by
+        self.before_instances: Callable[[], Awaitable[None]] | None = None  # the isolation load (SPEC §9.1)
 
     def emit(self, phase: Phase, action: Action | None, message: str = "") -> None:
         if action is not None:
@@ -179,6 +182,7 @@ class _Run:
         chains: list[list[Action]],
         bridge: asyncio.Task[None],
         bridges: set[asyncio.Task],
+        isolated: asyncio.Task[None],
     ) -> None:
         await self.all(_of(structure, "project"))
         await self.all(_of(structure, "image"))
@@ -187,6 +191,7 @@ class _Run:
         if any(a.changes.get("every_bridge") for a in profiles):
             await asyncio.wait(bridges)  # the firewall VM's profile has a nic on each of them
         await self.all(profiles)
+        await isolated
         moving = [a for c in chains for a in c if self._skip_reason(a) is None]
         await readdress(self.client, moving)
         await asyncio.gather(*(self.chain(c) for c in chains))
@@ -195,6 +200,13 @@ class _Run:
                 self.emit("note", None, f"{stray} did not get its new address from DHCP")
         except IncusError as exc:
             self.emit("note", None, f"the new addresses could not be checked: {exc}")
+
+    async def isolate_when_built(self, bridges: list[asyncio.Task[None]]) -> None:
+        """Once every bridge of the apply exists (or failed to), before any instance chain starts."""
+        if bridges:
+            await asyncio.wait(bridges)
+        if self.before_instances is not None:
+            await self.before_instances()
 
     async def reconcile(self, plan: Plan) -> None:
         structure: dict[str | None, list[Action]] = {}
@@ -209,9 +221,11 @@ class _Run:
             async with asyncio.TaskGroup() as group:
                 # A bridge needs no project: every domain's starts at once, alongside its project and images.
                 bridge = {d: group.create_task(self.all(_of(structure.get(d, []), "network"))) for d in domains}
+                isolated = group.create_task(self.isolate_when_built(list(bridge.values())))
                 for d in domains:
                     chain_list = list(chains.get(d, {}).values())
-                    group.create_task(self.domain(structure.get(d, []), chain_list, bridge[d], set(bridge.values())))
+                    every = set(bridge.values())
+                    group.create_task(self.domain(structure.get(d, []), chain_list, bridge[d], every, isolated))
         except* ApplyInterrupted as stopped:
             raise stopped.exceptions[0] from None
         await self.all([a for a in plan.actions if a.op == "delete"])
@@ -230,8 +244,9 @@ async def apply(
     snapshots: bool = True,
     renumber: bool = False,
 ) -> ApplyResult:
-    """Carry out the plan, then load the host isolation ruleset (§8.3 step 7),
-    also when the plan is empty, so a flushed ruleset comes back. Raises ApplyLocked (another apply runs),
+    """Carry out the plan, loading the host isolation ruleset once the bridges exist (before any instance
+    starts) and again at the end (§8.3 step 7) — also when the plan is empty, so a flushed ruleset comes
+    back, and when apply fails or is interrupted. Raises ApplyLocked (another apply runs),
     UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
     in the result (a ruleset nft refused: `result.isolation.error`)."""
     state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
@@ -242,18 +257,43 @@ async def apply(
         plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
-        if not plan.empty:
-            try:
-                result.network_backup = await asyncio.to_thread(save_networks, plan.bridges, state_dir, apply_id)
-            except OSError as exc:
-                run.emit("note", None, f"network configuration backup failed ({exc}); going on")
-            if result.network_backup is not None:
-                run.emit("note", None, f"network configuration saved to {result.network_backup}")
-            await _reconcile(run, result, client, state_dir, limit, snapshots)
-        await _record(run, client, infra, state_dir)
-        result.isolation = await apply_isolation(client, infra)
-        run.emit("note", None, summary(result.isolation))
+
+        async def isolate_before_instances() -> None:
+            result.isolation_before_instances = await _isolate(run, client, infra, " (before instances start)")
+
+        run.before_instances = isolate_before_instances
+        try:
+            if not plan.empty:
+                try:
+                    result.network_backup = await asyncio.to_thread(save_networks, plan.bridges, state_dir, apply_id)
+                except OSError as exc:
+                    run.emit("note", None, f"network configuration backup failed ({exc}); going on")
+                if result.network_backup is not None:
+                    run.emit("note", None, f"network configuration saved to {result.network_backup}")
+                await _reconcile(run, result, client, state_dir, limit, snapshots)
+            await _record(run, client, infra, state_dir)
+        finally:  # failed, interrupted (Incus gone, cancelled) or done: the ruleset is loaded for what exists
+            result.isolation = await _isolate(run, client, infra)
+        if result.isolation_before_instances is not None and result.isolation_before_instances.changed:
+            result.isolation.changed = True  # this apply changed the live table
         return result
+
+
+async def _isolate(run: _Run, client: IncusClient, infra: Infra, when: str = "") -> IsolationResult:
+    """Load the isolation ruleset for the bridges Incus holds, or for the declared ones when Incus cannot
+    say (its wildcard drops cut off any other bridge of ours). Failures are in the result, never raised."""
+    try:
+        try:
+            isolation = await apply_isolation(client, infra)
+        except IncusError as exc:
+            isolation = await asyncio.to_thread(enforce, infra, declared_bridges(infra))
+            isolation.warnings.append(f"Incus did not list the bridges ({exc}): ruleset built for the declared ones")
+    except OSError as exc:
+        isolation = IsolationResult("", [], None, error=f"the ruleset could not be written: {exc}")
+    run.emit("note", None, summary(isolation) + when)
+    if isolation.boot and not when:
+        run.emit("note", None, isolation.boot)
+    return isolation
 
 
 async def _reconcile(
@@ -284,6 +324,7 @@ async def _reconcile(
         pre_apply_pending.forget(state_dir)
     if snapshots and result.snapshot:
         result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
+
 
 async def _record(run: _Run, client: IncusClient, infra: Infra, state_dir: Path) -> None:
     """What this infra now holds in Incus, for the next runs' stable allocation (SPEC §5.1)."""
