@@ -48,3 +48,18 @@ def test_a_tarball_without_an_incus_index_is_refused(tmp_path):
     _tarball(archive, index=None)
     with pytest.raises(RestoreError, match="not an Incus backup"):
         check_archive(Archive(archive), lambda _p: None)
+
+
+HOSTILE_INDEXES = {
+    "deep-nesting": b"name: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
+    "200,000 scalars": b"name: [" + b",".join([b"1"] * 200_000) + b"]\n",
+    "9 MiB": b"name: work-a\n" + b"#" * (9 * 1024 * 1024) + b"\n",
+}
+
+
+@pytest.mark.parametrize("index", HOSTILE_INDEXES.values(), ids=HOSTILE_INDEXES.keys())
+def test_a_hostile_index_is_refused_within_the_loaders_bounds(tmp_path, index):
+    archive = tmp_path / "work-a.tar.gz"
+    _tarball(archive, index=index)
+    with pytest.raises(RestoreError, match=f"{archive}: backup/index.yaml refused: "):
+        check_archive(Archive(archive), lambda _p: None)
