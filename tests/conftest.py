@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pylxd
 import pytest
@@ -40,6 +41,16 @@ def _host_table() -> str:
     return found.stdout if found.returncode == 0 else ""
 
 
+def _host_boot_files() -> dict[str, object]:
+    """What apply arranges for boot on a real host: /etc/nftables.conf, /etc/nftables.d, the service link."""
+    conf = Path("/etc/nftables.conf")
+    return {
+        "/etc/nftables.conf": conf.read_bytes() if conf.is_file() else None,
+        "/etc/nftables.d": sorted(p.name for p in Path("/etc/nftables.d").glob("*")),
+        "nftables.service enabled": Path("/etc/systemd/system/sysinit.target.wants/nftables.service").exists(),
+    }
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nft_away_from_the_host() -> Iterator[None]:
     """apply loads the isolation ruleset: in tests, nft runs in a network namespace of the session's own
@@ -48,7 +59,7 @@ def nft_away_from_the_host() -> Iterator[None]:
     if os.geteuid() != 0:
         yield
         return
-    before = _host_table()
+    before, boot_before = _host_table(), _host_boot_files()
     holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
     netns = f"/proc/{holder.pid}/ns/net"
     deadline = time.monotonic() + 10
@@ -75,6 +86,7 @@ def nft_away_from_the_host() -> Iterator[None]:
                 os.environ[key] = value
     # A test that loaded a ruleset on the host would show here: a leak, not something to clean quietly.
     assert _host_table() == before, "a test loaded `table inet anklume` into the host's nftables"
+    assert _host_boot_files() == boot_before, "a test arranged the isolation ruleset's boot loading on the host"
 
 
 @pytest.fixture(scope="session")
