@@ -19,6 +19,7 @@ import pytest
 from anklume_tui.engine.incus.client import IncusClient
 from tests.image_helpers import ImageFiles, build_debian_image
 from tests.incusd_helpers import ThrowawayIncus, incus_installed
+from tests.wait_helpers import wait_until
 
 TIMINGS: dict[str, float] = {}
 
@@ -62,10 +63,8 @@ def nft_away_from_the_host() -> Iterator[None]:
     before, boot_before = _host_table(), _host_boot_files()
     holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
     netns = f"/proc/{holder.pid}/ns/net"
-    deadline = time.monotonic() + 10
-    while os.readlink(netns) == os.readlink("/proc/self/ns/net"):  # not unshared yet: still the host's
-        assert time.monotonic() < deadline, "unshare --net did not start"
-        time.sleep(0.01)
+    host_netns = os.readlink("/proc/self/ns/net")
+    wait_until(lambda: os.readlink(netns) != host_netns, 10, "unshare --net to make its namespace", 0.01)
     persist = tempfile.mkdtemp(prefix="anklume-nft-persist-")
     root = tempfile.mkdtemp(prefix="anklume-host-root-")
     saved = {k: os.environ.get(k) for k in ("ANKLUME_NFT_NETNS", "ANKLUME_NFT_PERSIST_DIR", "ANKLUME_HOST_ROOT")}

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from tests.incusd_host_helpers import (
     parent_of,
     remove_cgroups,
 )
+from tests.wait_helpers import wait_until
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
@@ -145,16 +147,15 @@ class ThrowawayIncus:
         if self._ns_pid:
             return self._ns_pid
         assert self._proc is not None, "daemon not started"
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            children = Path(f"/proc/{self._proc.pid}/task/{self._proc.pid}/children")
+        children = Path(f"/proc/{self._proc.pid}/task/{self._proc.pid}/children")
+
+        def first_child() -> list[str]:
             with contextlib.suppress(OSError):
-                pids = children.read_text().split()
-                if pids:
-                    self._ns_pid = int(pids[0])
-                    return self._ns_pid
-            time.sleep(0.01)
-        raise RuntimeError("the namespace's first process did not appear")
+                return children.read_text().split()
+            return []
+
+        self._ns_pid = int(wait_until(first_child, 5, "the namespace's first process", 0.01)[0])
+        return self._ns_pid
 
     @property
     def daemon_pid(self) -> int:
@@ -279,8 +280,16 @@ class ThrowawayIncus:
 
     def enable_https(self, port: int = 8443) -> dict[str, str]:
         """Listen on the namespace's 127.0.0.1:port (reach it through in_netns) and trust a client
-        certificate; returns url, cert, key and server_cert (the certificate to pin)."""
+        certificate; returns url, cert, key and server_cert (the certificate to pin). Returns once the
+        listener, which Incus starts shortly after the config change, accepts connections."""
         self.incus("config", "set", "core.https_address", f"127.0.0.1:{port}")
+
+        def accepting() -> bool:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+            return False
+
+        wait_until(lambda: self.in_netns(accepting), 10, f"Incus's HTTPS listener on 127.0.0.1:{port}", 0.1)
         conf = self.dir / "client"
         if not (conf / "client.crt").exists():
             self.incus("remote", "generate-certificate")

@@ -37,17 +37,20 @@ def wait_until(
 
 
 async def wait_until_async(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | Awaitable[T]],
     timeout: float = TIMEOUT,
     what: What = None,
     interval: float = INTERVAL,
     pause: Callable[[float], Awaitable[Any]] = asyncio.sleep,
 ) -> T:
-    """`wait_until` for coroutines: the event loop runs on while it waits (`pause(interval)` between checks)."""
+    """`wait_until` for coroutines: the event loop runs on while it waits (`pause(interval)` between checks);
+    the predicate may be a coroutine function (a check that itself awaits)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if loop.time() >= deadline:

@@ -6,19 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import libtmux
 
 from anklume_tui.engine.console.tmux import kill_console
 from tests.engine.incus_helpers import make_domain, make_instance
 from tests.incusd_helpers import ThrowawayIncus
-
-T = TypeVar("T")
 
 INFRA = """\
 project_name: console-test
@@ -95,17 +91,6 @@ def tmux(server: libtmux.Server, *args: str) -> list[str]:
     result = server.cmd(*args)
     assert not result.stderr, result.stderr
     return result.stdout
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 15.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def pane_text(server: libtmux.Server, target: str, *, escapes: bool = False) -> str:

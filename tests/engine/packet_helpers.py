@@ -3,11 +3,11 @@ checked many at a time. Everything stays inside the daemon's private network nam
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tests.incusd_helpers import ThrowawayIncus
+from tests.wait_helpers import wait_until
 
 
 @dataclass(frozen=True)
@@ -30,21 +30,16 @@ class Lab:
         return self.daemon.incus("exec", instance, f"--project={self.projects[instance]}", "--", *cmd, check=False)
 
     def wait_for_addresses(self, expected: dict[str, str], timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = {
-                i["name"]: [
-                    a["address"]
-                    for a in ((i.get("state") or {}).get("network") or {}).get("eth0", {}).get("addresses", [])
-                    if a["family"] == "inet"
-                ]
-                for i in self.daemon.incus_json("list", "--all-projects")
-            }
-            if all(ip in found.get(name, []) for name, ip in expected.items()):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"containers did not get their addresses: {found}")
-            time.sleep(0.2)
+        found: dict[str, list[str]] = {}
+
+        def addressed() -> bool:
+            found.clear()
+            for i in self.daemon.incus_json("list", "--all-projects"):
+                eth0 = ((i.get("state") or {}).get("network") or {}).get("eth0", {})
+                found[i["name"]] = [a["address"] for a in eth0.get("addresses", []) if a["family"] == "inet"]
+            return all(ip in found.get(name, []) for name, ip in expected.items())
+
+        wait_until(addressed, timeout, lambda: f"the containers' addresses {expected} (they have {found})", 0.2)
 
     def listen(self, instance: str, *ports: int) -> None:
         """Persistent TCP listeners answering `ok`, so a closed port below means the firewall dropped it."""

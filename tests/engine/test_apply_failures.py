@@ -22,6 +22,7 @@ from anklume_tui.psot.pipeline import run_psot
 from anklume_tui.verbs import apply as apply_verb
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env, instances, many_machines, plan_json
 from tests.incusd_helpers import ThrowawayIncus, incus_installed
+from tests.wait_helpers import wait_until
 
 
 def write_infra(tmp_path, text):
@@ -91,18 +92,17 @@ def test_apply_killed_mid_run_converges_on_the_next_apply(incusd, tmp_path):
 
 def settled_status(http: httpx.Client, name: str) -> str | None:
     """The network's status once unchanged for a second (None: no such network), within 10 s."""
-    last: str | None = None
-    changed = time.monotonic()
-    deadline = changed + 10
-    while time.monotonic() < deadline:
+    seen: list[tuple[float, str | None]] = []  # (since when, status)
+
+    def settled() -> bool:
         response = http.get(f"/1.0/networks/{name}")
         status = None if response.status_code == 404 else response.json()["metadata"]["status"]
-        if status != last:
-            last, changed = status, time.monotonic()
-        elif time.monotonic() - changed >= 1:
-            break
-        time.sleep(0.1)
-    return last
+        if not seen or seen[-1][1] != status:
+            seen.append((time.monotonic(), status))
+        return time.monotonic() - seen[-1][0] >= 1
+
+    wait_until(settled, 10, lambda: f"network {name}'s status to hold for a second (it went {seen})", 0.1)
+    return seen[-1][1]
 
 
 def leave_pending_bridge(daemon: ThrowawayIncus, name: str) -> None:

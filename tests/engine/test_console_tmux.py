@@ -28,9 +28,9 @@ from tests.engine.console_helpers import (
     private_tmux,
     tmux,
     tmux_env,
-    wait_for,
 )
 from tests.engine.incus_helpers import incus_list, isolate_host
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 SESSION = "console-test"
@@ -71,10 +71,10 @@ class Console:
         raise AssertionError(f"no pane for {machine}")
 
     def run_in(self, pane: str, command: str, expected: str) -> str:
-        wait_for(lambda: pane_text(self.server, pane).rstrip().endswith("#"), f"a shell prompt in {pane}")
+        wait_until(lambda: pane_text(self.server, pane).rstrip().endswith("#"), what=f"a shell prompt in {pane}")
         self.tmux("send-keys", "-t", pane, command, "Enter")
-        return wait_for(
-            lambda: expected in pane_text(self.server, pane).splitlines(), f"{expected!r} in {pane}", timeout=20
+        return wait_until(
+            lambda: expected in pane_text(self.server, pane).splitlines(), what=f"{expected!r} in {pane}", timeout=20
         )
 
 
@@ -138,7 +138,7 @@ def test_an_attached_client_draws_the_colours_and_labels(console, incusd):
             text = pane_text(outer, "keepalive:1", escapes=True)
             return text if "[lab] lab-box" in text else ""
 
-        screen = wait_for(drawn, "the attached client's screen")
+        screen = wait_until(drawn, what="the attached client's screen")
         assert "48;5;52" in screen  # colour52 behind the untrusted pane and its tab
         plain = pane_text(outer, "keepalive:1")
         assert "─ [lab] lab-box ─" in plain.splitlines()[0]  # the label in the top border
@@ -178,7 +178,7 @@ def test_opening_again_reattaches_to_the_same_session_without_duplicating(consol
 def test_a_stopped_machine_pane_says_so_and_starts_it_on_enter(console, incusd):
     console.open()
     pane = console.pane("work", "work-b")
-    text = wait_for(lambda: pane_text(console.server, pane), "the stopped pane's text")
+    text = wait_until(lambda: pane_text(console.server, pane), what="the stopped pane's text")
     assert "[work] work-b is stopped." in text
     assert "Press Enter to start work-b, or q then Enter to close this pane:" in text
     console.tmux("send-keys", "-t", pane, "Enter")
@@ -218,7 +218,9 @@ def test_kill_ends_the_session_and_every_incus_exec_client(console, incusd):
     ps = subprocess.run(["ps", "-o", "pid=,args=", "-p", ",".join(map(str, clients))], capture_output=True, text=True)
     assert ps.stdout.strip() == "", ps.stdout
     assert exec_clients(incusd.socket_path) == []
-    wait_for(lambda: not _shells_in(incusd, "lab-box", "lab"), "the shell in the container to end with its client")
+    wait_until(
+        lambda: not _shells_in(incusd, "lab-box", "lab"), what="the shell in the container to end with its client"
+    )
     assert console.verb("--kill")[1].strip() == f"console {SESSION}: no such session"
 
 
@@ -237,18 +239,18 @@ def test_clipboard_is_purged_when_focus_moves_to_another_domain_only(console):
     work_a, work_b, lab = (console.pane(d, m) for d, m in (("work", "work-a"), ("work", "work-b"), ("lab", "lab-box")))
     console.tmux("select-window", "-t", f"{SESSION}:work")
     console.tmux("select-pane", "-t", work_a)
-    wait_for(lambda: last.exists() and last.read_text() == "work", "the last domain to be work")
+    wait_until(lambda: last.exists() and last.read_text() == "work", what="the last domain to be work")
     console.tmux("set-buffer", "-b", "secret", "work data")
     console.tmux("select-pane", "-t", work_b)
     subprocess.run(["sleep", "0.7"], check=True)  # the hook runs in the background: give it time to (not) act
     assert _buffers(console) == ["secret"]
     console.tmux("select-window", "-t", f"{SESSION}:lab")  # a window move (C-b n) is enough
-    wait_for(lambda: _buffers(console) == [], "tmux buffers to be purged")
+    wait_until(lambda: _buffers(console) == [], what="tmux buffers to be purged")
     assert last.read_text() == "lab"
     console.tmux("set-buffer", "-b", "lab-secret", "lab data")
     console.tmux("select-pane", "-t", lab)
     console.tmux("select-pane", "-t", work_a)
-    wait_for(lambda: _buffers(console) == [], "tmux buffers to be purged again")
+    wait_until(lambda: _buffers(console) == [], what="tmux buffers to be purged again")
     assert last.read_text() == "work"
 
 
@@ -285,5 +287,5 @@ def test_from_a_terminal_the_verb_attaches_to_the_console(console, incusd):
     command = shlex.join(["env", "-u", "TMUX", *settings, *argv])
     with private_tmux({**tmux_env(incusd), "TERM": "screen-256color"}) as outer:
         tmux(outer, "new-window", "-t", "keepalive", command)
-        wait_for(lambda: "─ [lab] lab-box ─" in pane_text(outer, "keepalive:1"), "the console in the terminal")
+        wait_until(lambda: "─ [lab] lab-box ─" in pane_text(outer, "keepalive:1"), what="the console in the terminal")
         assert console.tmux("list-clients", "-F", "#{session_name}") == [SESSION]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -15,6 +14,7 @@ from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env
 from tests.engine.lifecycle_helpers import TWO_DOMAINS, applied, instance_list
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.incus
 
@@ -116,10 +116,12 @@ def test_killing_the_tool_leaves_a_disposable_that_stopping_destroys(incusd, tmp
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while not [d for d in disposables(incusd) if d["status"] == "Running"]:
-        assert time.monotonic() < deadline and tool.poll() is None, tool.communicate()
-        time.sleep(0.2)
+
+    def running() -> bool:
+        assert tool.poll() is None, tool.communicate()  # the tool ended before its disposable ran
+        return any(d["status"] == "Running" for d in disposables(incusd))
+
+    wait_until(running, 30, "the tool's disposable to run", 0.2)
     os.kill(tool.pid, signal.SIGKILL)
     tool.wait()
     [orphan] = disposables(incusd)

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from anklume_tui.engine.host.live import instance_changes, instance_of
+from anklume_tui.engine.host.live import changes_from, instance_of
+from tests.wait_helpers import wait_until_async
 
 pytestmark = pytest.mark.incus
 
@@ -24,17 +25,17 @@ async def test_a_container_started_and_deleted_by_someone_else_is_reported(incus
     incusd.incus("init", "busybox", "c-live")
     changes: list = []
 
-    async def watch():
-        async for change in instance_changes(incus_client):
+    async def watch(stream):
+        async for change in changes_from(incus_client, stream):
             changes.append(change)
             if change.status is None:
                 return
 
-    watcher = asyncio.create_task(watch())
-    await asyncio.sleep(0.3)
-    await asyncio.to_thread(incusd.incus, "start", "c-live")
-    await asyncio.to_thread(incusd.incus, "delete", "--force", "c-live")
-    await asyncio.wait_for(watcher, 20)
+    async with incus_client.events(types=("lifecycle",)) as stream:  # subscribed before anything happens
+        watcher = asyncio.create_task(watch(stream))
+        await asyncio.to_thread(incusd.incus, "start", "c-live")
+        await asyncio.to_thread(incusd.incus, "delete", "--force", "c-live")
+        await asyncio.wait_for(watcher, 20)
     assert ("c-live", "Running") in {(c.name, c.status) for c in changes}
     assert changes[-1].name == "c-live" and changes[-1].status is None
 
@@ -43,26 +44,24 @@ async def test_each_lifecycle_change_reports_the_status_incus_then_holds(incusd,
     incusd.incus("init", "busybox", "c-states")
     seen: list = []
 
-    async def watch():
-        async for change in instance_changes(incus_client):
+    async def watch(stream):
+        async for change in changes_from(incus_client, stream):
             if change.name == "c-states":
                 seen.append((change.action, change.status))
 
-    watcher = asyncio.create_task(watch())
-    await asyncio.sleep(0.3)
     truth, shown = [], []
-    try:
-        for verb in ("start", "pause", "resume", "restart", "stop"):
-            args = [verb, "c-states"] + (["--force"] if verb in ("stop", "restart") else [])
-            await asyncio.to_thread(incusd.incus, *args)
-            truth.append(incusd.incus_json("list", "c-states")[0]["status"])
-            for _ in range(100):  # the event may trail the command by a moment
-                if seen and seen[-1][1] == truth[-1]:
-                    break
-                await asyncio.sleep(0.05)
-            shown.append(seen[-1][1] if seen else None)
-    finally:
-        watcher.cancel()
+    async with incus_client.events(types=("lifecycle",)) as stream:  # subscribed before anything happens
+        watcher = asyncio.create_task(watch(stream))
+        try:
+            for verb in ("start", "pause", "resume", "restart", "stop"):
+                args = [verb, "c-states"] + (["--force"] if verb in ("stop", "restart") else [])
+                await asyncio.to_thread(incusd.incus, *args)
+                truth.append(incusd.incus_json("list", "c-states")[0]["status"])
+                # the event may trail the command by a moment
+                await wait_until_async(lambda: seen and seen[-1][1] == truth[-1], 5, f"the change after {verb}")
+                shown.append(seen[-1][1])
+        finally:
+            watcher.cancel()
     assert truth == ["Running", "Frozen", "Running", "Running", "Stopped"]
     assert shown == truth  # after each command, the last change reported says what `incus list` says
     assert {action for action, _ in seen} >= {"instance-started", "instance-paused", "instance-resumed"}

@@ -17,7 +17,8 @@ from anklume_tui.engine.host.metrics import (
     instance_readings,
     parse_samples,
 )
-from tests.engine.usage_helpers import keep_busy
+from tests.engine.usage_helpers import BUSY_PERCENT, keep_busy
+from tests.wait_helpers import wait_until_async
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "incus-metrics" / "all-projects.txt"
 
@@ -79,20 +80,22 @@ async def test_the_history_of_a_busy_container_fills_from_the_live_daemon(incusd
     history = MetricsHistory()
     sampler = MetricsSampler(incusd.url)
     theirs = []  # Incus's state endpoint read right after each sample that added a point: the same windows
-    deadline = asyncio.get_running_loop().time() + 30
-    while len(history.points(("default", "busy"))) < 2:  # the second fresh answer comes after Incus's cache
-        assert asyncio.get_running_loop().time() < deadline, "no second point"
+
+    async def two_points() -> bool:
         reading = await sampler.read()
         if history.add(reading.at, reading.readings):
             state = await asyncio.to_thread(incusd.query, "/1.0/instances/busy/state")
             theirs.append((asyncio.get_running_loop().time(), state["cpu"]["usage"], state["memory"]["usage"]))
-        await asyncio.sleep(1.0)
+        return len(history.points(("default", "busy"))) >= 2
+
+    # the second fresh answer comes after Incus's cache: a read a second
+    await wait_until_async(two_points, 30, "a second point of busy's metrics", interval=1.0)
     assert sampler.requests >= 2
     assert ("work", "work-a") in history.instance_keys()  # one request covered both projects
     first, second = history.points(("default", "busy"))
     (t1, cpu1, _), (t2, cpu2, their_memory) = theirs
     their_cpu = 100 * (cpu2 - cpu1) / 1e9 / (t2 - t1)
     assert first.cpu_percent is None
-    assert second.cpu_percent > 20 and their_cpu > 20
+    assert second.cpu_percent > BUSY_PERCENT and their_cpu > BUSY_PERCENT
     assert abs(second.cpu_percent - their_cpu) < 20
     assert 0.5 < second.memory_bytes / their_memory < 2

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from anklume_tui.engine.host.usage import Reading, Usage, UsageMeter, usage_between
-from tests.engine.usage_helpers import incus_usage, keep_busy
+from tests.engine.usage_helpers import BUSY_PERCENT, incus_usage, keep_busy
 
 
 def test_cpu_share_is_cpu_time_used_between_two_readings_over_the_wall_time_between_them():
@@ -39,7 +39,7 @@ async def test_one_request_per_reading_gives_every_running_instance_as_incus_cou
     assert not meter.due(meter.finished + meter.took / 2) and meter.due(meter.finished + meter.took)
     assert set(second) == {("default", "busy"), ("other", "idle")}
     busy, idle = second[("default", "busy")], second[("other", "idle")]
-    assert busy.cpu_percent > 25 and their_cpu > 25
+    assert busy.cpu_percent > BUSY_PERCENT and their_cpu > BUSY_PERCENT
     assert abs(busy.cpu_percent - their_cpu) < 35
     assert idle.cpu_percent < 10
     assert 0.5 < busy.memory_bytes / their_memory < 2

@@ -7,6 +7,10 @@ import time
 
 from tests.incusd_helpers import ThrowawayIncus
 
+# What a spinning shell shows at least, in % of one CPU. Its share is what the machine's load leaves it (under
+# 20 % on two loaded cores), so a busy machine is one well above an idle busybox (about 0.1 %), not one
+# holding a fixed share of a CPU.
+BUSY_PERCENT = 5.0
 
 def keep_busy(daemon: ThrowawayIncus, name: str, project: str = "default") -> None:
     """A shell spinning in the background inside the (running) container: about one CPU's worth."""

@@ -9,6 +9,7 @@ import pytest
 from anklume_tui.app import AnklumeApp, choose_infra
 from anklume_tui.screens.help import HelpScreen
 from anklume_tui.widgets.domain_table import DomainTable
+from tests.wait_helpers import until
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pro-workstation" / "infra.yml"
@@ -26,8 +27,7 @@ def _quiet_host(monkeypatch):
 
 async def loaded(app, pilot):
     """The infra is checked and shown; the Incus watcher keeps running (it never completes)."""
-    while getattr(app.screen, "result", None) is None:
-        await pilot.pause(0.02)
+    await until(pilot, lambda: getattr(app.screen, "result", None) is not None, what="the infra checked and shown")
     await pilot.pause()
     return app.screen.query_one(DomainTable)
 
@@ -111,8 +111,8 @@ def test_domains_screen_looks_right(snap_compare, monkeypatch):
 
     async def settle(pilot):
         await loaded(app, pilot)
-        while "Incus" not in app.screen.sub_title:  # the unreachable daemon is reported, then the screen is stable
-            await pilot.pause(0.05)
+        # the unreachable daemon is reported, then the screen is stable
+        await until(pilot, lambda: "Incus" in app.screen.sub_title, what="Incus named in the sub-title")
 
     assert snap_compare(app, terminal_size=(140, 32), run_before=settle)
 

@@ -10,7 +10,7 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.domains import screen as domains
 from anklume_tui.widgets.domain_table import DomainTable
-from tests.engine.usage_helpers import incus_usage, keep_busy
+from tests.engine.usage_helpers import BUSY_PERCENT, incus_usage, keep_busy
 from tests.tui.test_live_domains import infra  # noqa: F401 - `infra` is a fixture
 from tests.wait_helpers import until
 
@@ -39,7 +39,7 @@ async def test_a_busy_machine_shows_its_cpu_and_memory_as_incus_counts_them(incu
         their_cpu, their_memory = await asyncio.to_thread(incus_usage, incusd, "work-a", "work", 1.0)
         row = table.rows_by_key["m:work-a"]
         shown_cpu = float(row.cpu.rstrip("%"))
-        assert shown_cpu > 25 and their_cpu > 25
+        assert shown_cpu > BUSY_PERCENT and their_cpu > BUSY_PERCENT
         assert abs(shown_cpu - their_cpu) < 35
         assert 0.5 < memory_bytes(row.memory) / their_memory < 2
         assert table.get_row("m:work-a")[5].plain == row.cpu  # the cell on screen, not only the model

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.engine.machines.lifecycle import Target
@@ -217,6 +218,14 @@ def test_the_timeline_looks_right(snap_compare, monkeypatch, tmp_path):
         time.tzset()
 
 
+def palette_lists(app, word: str) -> bool:
+    """The command palette is open and its search (run in the background) has listed a match naming `word`."""
+    if not isinstance(app.screen, CommandPalette):
+        return False
+    found = app.screen.query_one(CommandList)
+    return found.option_count > 0 and word in str(found.get_option_at_index(0).prompt).lower()
+
+
 async def test_the_palette_opens_the_timeline_and_an_unreachable_incus_is_a_toast(tmp_path, monkeypatch):
     monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
     monkeypatch.setenv("ANKLUME_INCUS", "unix:///nonexistent/unix.socket")
@@ -226,7 +235,7 @@ async def test_the_palette_opens_the_timeline_and_an_unreachable_incus_is_a_toas
     async with app.run_test(size=(150, 45)) as pilot:
         await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
         await pilot.press("colon", *"machine pro-a", "enter", "ctrl+p", *"snapshot timeline")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: palette_lists(app, "timeline"), what="the palette to list the timeline command")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SnapshotTimelineScreen))
         screen = app.screen

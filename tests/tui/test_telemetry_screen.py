@@ -15,7 +15,7 @@ from anklume_tui.screens import telemetry as telemetry_screen
 from anklume_tui.screens.telemetry import TelemetryScreen
 from anklume_tui.widgets.domain_table import DomainTable
 from anklume_tui.widgets.usage_charts import BarChart, HistoryChart
-from tests.engine.usage_helpers import keep_busy
+from tests.engine.usage_helpers import BUSY_PERCENT, keep_busy
 from tests.tui.test_live_domains import infra  # noqa: F401 - `infra` is a fixture
 from tests.wait_helpers import until
 
@@ -65,7 +65,7 @@ async def test_the_history_chart_follows_the_chosen_running_instance(incusd, inf
         cpu, memory = screen.query_one("#cpu", HistoryChart), screen.query_one("#memory", HistoryChart)
         await until(pilot, lambda: len(cpu.ys) >= 1, timeout=30)  # the second fresh answer, after Incus's cache
         assert cpu.heading.startswith("work/work-a")
-        assert cpu.ys[-1] > 20  # the busy shell
+        assert cpu.ys[-1] > BUSY_PERCENT  # the busy shell
         points = screen.history.points(("work", "work-a"))
         assert memory.ys == [p.memory_bytes / (1 << 20) for p in points]
         assert cpu.xs[-1] == 0.0 and memory.xs[0] < 0  # seconds before the last point

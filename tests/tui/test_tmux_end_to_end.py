@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,16 +14,10 @@ import libtmux
 import pytest
 
 from tests.tui.test_live_domains import infra, real_status  # noqa: F401 - `infra` is a fixture
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.incus
 CONSOLE_SCRIPT = Path(sys.executable).with_name("anklume-tui")
-
-
-def wait_for(what: str, condition: Callable[[], object], screen: Callable[[], str], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not seen in {timeout:g} s; the screen:\n{screen()}"
-        time.sleep(0.1)
 
 
 def table_row(text: str, name: str) -> list[str]:
@@ -68,20 +61,25 @@ def test_start_navigate_act_and_quit_in_a_real_tmux(incusd, infra, tmp_path):  #
         def screen() -> str:
             return "\n".join(pane.capture_pane())
 
-        wait_for("work-a stopped", lambda: table_row(screen(), "work-a")[4:5] == ["Stopped"], screen)
+        def on_screen(what: str) -> Callable[[], str]:
+            return lambda: f"{what}; the screen:\n{screen()}"
+
+        wait_until(lambda: table_row(screen(), "work-a")[4:5] == ["Stopped"], 20, on_screen("work-a stopped"))
         (pid,) = map(int, Path(f"/proc/{shell}/task/{shell}/children").read_text().split())
         assert str(CONSOLE_SCRIPT).encode() in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert table_row(screen(), "work-b")[4] == "missing"
         assert detail_title(screen()).startswith("● work")
         for key, selected in (("j", "work-a"), ("j", "work-b"), ("k", "work-a")):
             pane.send_keys(key, enter=False)
-            wait_for(f"{key} selects {selected}", lambda s=selected: detail_title(screen()).startswith(f"{s} "), screen)
+            selects = on_screen(f"{key} selects {selected}")
+            wait_until(lambda s=selected: detail_title(screen()).startswith(f"{s} "), 20, selects)
         pane.send_keys("s", enter=False)
-        wait_for("work-a running", lambda: table_row(screen(), "work-a")[4:5] == ["Running"], screen)
+        # The events turn the row Running, the start worker then writes its line: wait for both.
+        wait_until(lambda: table_row(screen(), "work-a")[4:5] == ["Running"], 20, on_screen("work-a running"))
+        wait_until(lambda: "start work-a: done" in screen(), 20, on_screen("start work-a: done"))
         assert real_status(incusd, "work-a", "work") == "Running"
-        assert "start work-a: done" in screen()
         pane.send_keys("q", enter=False)
-        wait_for("the program ended", lambda: "anklume-tui exited with status" in screen(), screen, timeout=10)
+        wait_until(lambda: "anklume-tui exited with status" in screen(), 10, on_screen("the program ended"))
         assert "anklume-tui exited with status 0" in screen()
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # ended and reaped by the shell

@@ -9,6 +9,7 @@ import pytest
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.widgets.domain_table import DomainTable
+from tests.wait_helpers import until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pro-workstation" / "infra.yml"
 BUILT_IN_MIN_WIDTH = 30  # `#detail { min-width: 30; }` in anklume_tui/themes/app.tcss
@@ -27,8 +28,7 @@ def themes(tmp_path, monkeypatch) -> Path:
 
 async def shown(app, pilot) -> DomainTable:
     table = app.screen.query_one(DomainTable)
-    while not table.rows_by_key:
-        await pilot.pause(0.02)
+    await until(pilot, lambda: table.rows_by_key, what="the table's rows")
     return table
 
 
