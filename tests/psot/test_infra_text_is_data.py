@@ -4,7 +4,6 @@ reads as untrusted (never rendered)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from textwrap import dedent
 
 import pytest
@@ -151,12 +150,3 @@ def test_a_tagged_orphan_is_still_protected_by_its_ephemeral_key(tmp_path):
     del data["domains"]["lab"]["machines"]["lab-a"]
     orphans = find_orphans(tmp_path, infra_of(data))
     assert [(o.path, o.protected) for o in orphans] == [("host_vars/lab-a.yml", True)]
-
-
-def test_the_managed_file_stays_one_yaml_document_with_the_tag(tmp_path):
-    data = legacy_data()
-    data["domains"]["lab"]["description"] = "{{ x }}"
-    text = merge_managed(None, render_files(infra_of(data))["group_vars/lab.yml"])
-    path = Path(tmp_path / "lab.yml")
-    path.write_text(text)
-    assert DataLoader().load_from_file(str(path))["domain_description"] == "{{ x }}"
