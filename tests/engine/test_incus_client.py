@@ -21,6 +21,7 @@ from anklume_tui.engine.incus.client import (
     resolve_endpoint,
 )
 from tests.incusd_helpers import ThrowawayIncus
+from tests.wait_helpers import wait_until_async
 
 pytestmark = pytest.mark.anyio
 
@@ -88,11 +89,12 @@ async def test_project_bridge_and_container_in_the_project_are_what_pylxd_sees(i
 async def test_container_on_a_bridge_reports_its_dhcp_address_in_its_state(incus_client, incusd):
     await make_domain(incus_client, incusd)
     await incus_client.create_instance("box", "dom", image="busybox", start=True)
-    for _ in range(40):
+
+    async def addressed():
         state = await incus_client.instance_state("box", "dom")
-        if state.addresses():
-            break
-        await asyncio.sleep(0.25)
+        return state if state.addresses() else None
+
+    state = await wait_until_async(addressed, 30, "box's DHCP address", interval=0.25)
     [address] = state.addresses()
     assert address.startswith("10.77.0.")
     assert state.status == "Running" and state.pid > 0 and state.processes > 0
@@ -268,11 +270,7 @@ async def test_ephemeral_container_disappears_when_stopped(incus_client, incusd)
     await incus_client.create_instance("disp", image="busybox", ephemeral=True, start=True)
     assert (await incus_client.get_instance("disp")).ephemeral
     await incus_client.change_state("disp", "default", "stop", force=True)
-    for _ in range(20):
-        if not cli_json(incusd, "list"):
-            break
-        await asyncio.sleep(0.1)
-    assert cli_json(incusd, "list") == []
+    await wait_until_async(lambda: cli_json(incusd, "list") == [], 15, "the stopped ephemeral container to go")
 
 
 async def test_storage_volumes_are_created_listed_and_deleted_in_a_project(incus_client, incusd):
@@ -344,8 +342,17 @@ async def test_daemon_killed_mid_call_is_unreachable_for_requests_and_events(inc
         victim.incus("launch", "busybox", "box")
         async with IncusClient(victim.url) as client:
             stream = await client.events().connect()
+            sent = client.requests
             call = asyncio.create_task(client.exec("box", "default", ["sleep", "60"]))
-            await asyncio.sleep(0.5)
+
+            async def waiting_on_the_command() -> bool:
+                """The exec answered and the wait on its operation sent (the daemon read in a thread meanwhile)."""
+                if client.requests < sent + 2:
+                    return False
+                running = (await asyncio.to_thread(victim.query, "/1.0/operations?recursion=1")).get("running", [])
+                return any(op["description"] == "Executing command" for op in running)
+
+            await wait_until_async(waiting_on_the_command, 20, "the exec call to wait on its running command")
             os.kill(victim.daemon_pid, 9)
             with pytest.raises(IncusUnreachable, match="closed the connection mid-request"):
                 await asyncio.wait_for(call, 20)
