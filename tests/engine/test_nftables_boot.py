@@ -10,7 +10,6 @@ import os
 import shutil
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from anklume_tui.engine.isolation.boot import BootFiles, includes, persist_for_b
 from anklume_tui.engine.isolation.enforce import enforce
 from tests.engine.incus_helpers import isolate_host
 from tests.engine.nft_helpers import infra_from, needs_nft
+from tests.wait_helpers import wait_until
 
 # /etc/nftables.conf as the nftables package of Debian 12 ships it
 STOCK_CONF = """\
@@ -93,10 +93,8 @@ def netns() -> Iterator[str]:
     """A network namespace of this test's own, empty: the machine the boot happens on."""
     holder = subprocess.Popen(["unshare", "--net", "--", "sleep", "infinity"])
     path = f"/proc/{holder.pid}/ns/net"
-    deadline = time.monotonic() + 10
-    while os.readlink(path) == os.readlink("/proc/self/ns/net"):
-        assert time.monotonic() < deadline, "unshare --net did not start"
-        time.sleep(0.01)
+    host_netns = os.readlink("/proc/self/ns/net")
+    wait_until(lambda: os.readlink(path) != host_netns, 10, "unshare --net to make its namespace", 0.01)
     try:
         yield path
     finally:
