@@ -1,0 +1,121 @@
+"""Changing an applied infra (SPEC §5.1 Stability), on the throwaway daemon: a domain added before an existing
+one leaves it where it was; a swap, a rotation and a single change of addresses apply; after each, the incus
+CLI shows every running machine on its declared address and a second apply changes nothing. A failed apply
+tried again takes no second pre-apply snapshot."""
+
+from __future__ import annotations
+
+import json
+
+from anklume_tui.engine.reconcile.addresses import address_steps
+from tests.engine.apply_helpers import batch, instances, plan_json
+from tests.wait_helpers import wait_until
+
+DEV = """\
+  dev:
+    trust_level: trusted
+    machines:
+      dev-ci: {}
+      dev-db: {}
+"""
+HEAD = "project_name: stable\nglobal:\n  addressing: {}\n  default_os_image: busybox\ndomains:\n"
+CI = """\
+  ci:
+    trust_level: trusted
+    machines:
+      ci-runner: {}
+"""
+
+
+def four(a: int, b: int, c: int, d: int) -> str:
+    machines = "".join(f"      m{n}:\n        ip: 10.110.0.{ip}\n" for n, ip in zip("abcd", (a, b, c, d), strict=True))
+    return f"{HEAD}  lab:\n    trust_level: trusted\n    machines:\n{machines}"
+
+
+def live_addresses(incusd) -> dict[str, str]:
+    """Each running instance's IPv4 address on eth0, as the incus CLI shows it."""
+    found = {}
+    for inst in incusd.incus_json("list", "--all-projects"):
+        eth0 = ((inst.get("state") or {}).get("network") or {}).get("eth0") or {}
+        inet = [a["address"] for a in eth0.get("addresses", []) if a["family"] == "inet"]
+        if inst["status"] == "Running" and inet:
+            found[inst["name"]] = inet[0]
+    return found
+
+
+def declared(incusd) -> dict[str, str]:
+    """Each running instance's eth0 address as its configuration declares it."""
+    found = instances(incusd).items()
+    return {name: i["devices"]["eth0"]["ipv4.address"] for (_, name), i in found if i["status"] == "Running"}
+
+
+def applied_and_converged(incusd, tmp_path, infra, *args: str) -> None:
+    result = batch(incusd, tmp_path, "apply", infra, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wanted = declared(incusd)
+    wait_until(
+        lambda: live_addresses(incusd) == wanted, timeout=60, what=lambda: f"{live_addresses(incusd)} != {wanted}"
+    )
+    assert plan_json(incusd, tmp_path, infra)["actions"] == []
+
+
+def test_address_steps_go_through_a_free_address_only_for_a_cycle():
+    assert address_steps({"a": "10.0.0.1"}, {"a": "10.0.0.50"}) == [("a", "10.0.0.50")]
+    swap = address_steps({"a": "10.0.0.1", "b": "10.0.0.2"}, {"a": "10.0.0.2", "b": "10.0.0.1"})
+    assert swap == [("a", "10.0.0.99"), ("b", "10.0.0.1"), ("a", "10.0.0.2")]
+    current = {"a": "10.0.0.1", "b": "10.0.0.2", "c": "10.0.0.3", "d": "10.0.0.99"}
+    rotation = address_steps(current, {"a": "10.0.0.2", "b": "10.0.0.3", "c": "10.0.0.1"})
+    assert rotation == [("a", "10.0.0.98"), ("c", "10.0.0.1"), ("b", "10.0.0.3"), ("a", "10.0.0.2")]
+    # a chain moves in order, no temporary address
+    chain = address_steps({"a": "10.0.0.1", "b": "10.0.0.2"}, {"a": "10.0.0.2", "b": "10.0.0.3"})
+    assert chain == [("b", "10.0.0.3"), ("a", "10.0.0.2")]
+
+
+def test_a_domain_added_before_an_applied_one_leaves_its_bridge_and_machines_alone(incusd, tmp_path):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(HEAD + DEV)
+    applied_and_converged(incusd, tmp_path, infra)
+    before = declared(incusd)
+    assert before == {"dev-ci": "10.110.0.1", "dev-db": "10.110.0.2"}
+    infra.write_text(HEAD + CI + DEV)  # `ci` sorts before `dev`: v1 would give it dev's subnet
+    applied_and_converged(incusd, tmp_path, infra)
+    assert incusd.query("/1.0/networks/net-dev")["config"]["ipv4.address"] == "10.110.0.254/24"
+    assert incusd.query("/1.0/networks/net-ci")["config"]["ipv4.address"] == "10.110.1.254/24"
+    assert declared(incusd) == {**before, "ci-runner": "10.110.1.1"}
+    record = json.loads((tmp_path / "anklume" / "allocations" / "stable.json").read_text())
+    assert record["subnets"] == {"ci": "10.110.1.254/24", "dev": "10.110.0.254/24"}
+
+
+def test_a_swap_a_rotation_and_a_single_change_apply(incusd, tmp_path):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(four(1, 2, 3, 4))
+    applied_and_converged(incusd, tmp_path, infra)
+    infra.write_text(four(2, 1, 3, 4))  # swap a and b
+    applied_and_converged(incusd, tmp_path, infra)
+    infra.write_text(four(1, 3, 2, 4))  # rotate a → b's, b → c's, c → a's
+    applied_and_converged(incusd, tmp_path, infra)
+    infra.write_text(four(1, 3, 2, 50))  # one change to a free address
+    applied_and_converged(incusd, tmp_path, infra)
+    assert declared(incusd) == {"ma": "10.110.0.1", "mb": "10.110.0.3", "mc": "10.110.0.2", "md": "10.110.0.50"}
+
+
+def test_a_failed_apply_tried_again_takes_no_second_pre_apply_snapshot(incusd, tmp_path):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(four(1, 2, 3, 4))
+    applied_and_converged(incusd, tmp_path, infra)
+    # an instance the infra does not declare holds .60: moving md there fails, every time
+    incusd.incus("init", "busybox", "squatter", "--project=lab", "-d", "eth0,ipv4.address=10.110.0.60")
+    infra.write_text(four(1, 2, 3, 60))
+
+    def pre_apply_snapshots() -> list[str]:
+        snaps = incusd.incus_json("snapshot", "list", "md", "--project=lab")
+        return [s["name"] for s in snaps if s["name"].startswith("pre-apply-")]
+
+    for _ in range(2):
+        result = batch(incusd, tmp_path, "apply", infra)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "already defined on another NIC" in result.stdout
+        assert len(pre_apply_snapshots()) == 1
+    infra.write_text(four(1, 2, 3, 61))  # another change: a snapshot of its own
+    applied_and_converged(incusd, tmp_path, infra)
+    assert len(pre_apply_snapshots()) == 2
