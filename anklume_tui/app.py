@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from . import exitcodes
-from .engine.host.paths import bundled_example
+from .engine.host import bundled_example
 from .keymap import KeymapProblem, against_bindings, as_typed, bound_keys, read_keymap
 from .psot.load import discover_infra, resolve_infra_path
 from .psot.outline import OutlineDomain, outline
@@ -94,7 +94,7 @@ class AnklumeApp(App):
 
     def hand_over_terminal(self, argv: list[str]) -> None:
         """Give the terminal to a program (the tmux console) and come back when it ends. Tests replace this."""
-        from .engine.console.attach import run_attached
+        from .engine.console import run_attached
 
         with self.suspend():
             run_attached(argv)

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import exitcodes
-from .engine.host.telemetry import recorded_run
+from .engine.host import recorded_run
 from .errors import AnklumeError
 from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
 from .verbs import backup as backup_verb

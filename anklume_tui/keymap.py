@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.keys import Keys, _character_to_key, key_to_character
 
-from .engine.host.paths import user_keymap_file
+from .engine.host import user_keymap_file
 
 MODIFIERS = ("ctrl", "alt", "shift", "meta", "super", "hyper")
 NAMED_KEYS = frozenset(

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.css.stylesheet import Stylesheet, StylesheetError, StylesheetParseError
 from textual.css.tokenizer import TokenError
 
-from .engine.host.paths import user_themes_dir
+from .engine.host import user_themes_dir
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import contextlib
 import ctypes
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.wait_helpers import wait_until
 
 DIR_PREFIX = "anklume-incusd-"
 
@@ -55,11 +56,13 @@ def make_cgroups(name: str) -> list[Path]:
 
 
 def remove_cgroups(dirs: list[Path]) -> None:
-    """Kill whatever is left in these cgroup trees, then remove them, deepest first."""
+    """Kill whatever is left in these cgroup trees, then remove them, deepest first (best effort: a cleanup
+    gives up after a few seconds rather than failing the run)."""
     for top in dirs:
         if not top.name.startswith(DIR_PREFIX):  # never a cgroup this harness did not create
             continue
-        for _ in range(50):
+
+        def removed(top: Path = top) -> bool:
             for dirpath, _dirs, _files in os.walk(top, topdown=False):
                 with contextlib.suppress(OSError, ValueError):
                     for pid in (Path(dirpath) / "cgroup.procs").read_text().split():
@@ -67,9 +70,10 @@ def remove_cgroups(dirs: list[Path]) -> None:
                             os.kill(int(pid), signal.SIGKILL)
                 with contextlib.suppress(OSError):
                     os.rmdir(dirpath)
-            if not top.exists():
-                break
-            time.sleep(0.05)
+            return not top.exists()
+
+        with contextlib.suppress(AssertionError):
+            wait_until(removed, 2.5, f"cgroup {top} to empty and go", 0.05)
 
 
 def enter_namespaces_setup(cgroups: list[Path]) -> Callable[[], None]:

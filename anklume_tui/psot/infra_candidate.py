@@ -12,6 +12,7 @@ from .generate import write_atomic
 from .infra_edit import Changes, EditRefused, InfraFiles
 from .load import load_infra
 from .pipeline import check_loaded
+from .yaml_bounds import UnreadableInput, read_regular_file
 from .yaml_nodes import SourceMap
 
 
@@ -90,8 +91,8 @@ def save(files: InfraFiles, changes: Changes, ctx: HostContext, check: Candidate
 
 def _on_disk(file: Path) -> str | None:
     try:
-        return file.read_text(encoding="utf-8")
+        return read_regular_file(file).decode("utf-8")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, UnreadableInput) as exc:
         raise EditRefused(f"not saved: cannot read {file}: {exc}") from None

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
 from ..engine.incus import connect
-from ..engine.isolation.ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
+from ..engine.isolation import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
 from ..errors import AnklumeError
 from ..psot.constants import AI_TOOLS_DOMAIN, TRUST_GLYPHS
 from ..psot.model import Infra

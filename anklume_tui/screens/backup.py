@@ -16,13 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup.export import BackupError
-from ..engine.backup.gpg import GpgError
-from ..engine.backup.jobs import BackupDone, back_up
-from ..engine.host.paths import backups_dir
-from ..engine.host.telemetry import recorded_call
-from ..engine.incus.transport import IncusError
-from ..engine.machines.lifecycle import Target
+from ..engine.backup import BackupDone, BackupError, GpgError, back_up
+from ..engine.host import backups_dir, recorded_call
+from ..engine.incus import IncusError
+from ..engine.machines import Target
 from ..widgets.transfer_progress import TransferProgress
 
 TRANSFER_CSS = """

@@ -14,10 +14,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..engine.backup.progress import Progress, describe, reading
-from ..engine.host.telemetry import recorded_call
-from ..engine.incus.transport import IncusError
-from ..engine.machines.file_transfer import (
+from ..engine.host import recorded_call
+from ..engine.incus import IncusError
+from ..engine.machines import (
     Link,
     Location,
     TransferFailed,
@@ -26,6 +25,7 @@ from ..engine.machines.file_transfer import (
     destinations,
 )
 from ..psot.model import Infra
+from ..transfer_progress import Progress, describe, reading
 from ..widgets.domain_table import DomainTable
 
 PROGRESS_DELAY = 0.5  # quicker copies log only their end

@@ -13,9 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
-from ..engine.host.gpu import NvidiaSmiError
-from ..engine.host.gpu_view import GpuView, read_gpu_view
-from ..engine.incus.transport import IncusError, IncusUrlError
+from ..engine.host import GpuView, NvidiaSmiError, read_gpu_view
+from ..engine.incus import IncusError, IncusUrlError
 from ..widgets.gpu_block import GpuBlock
 
 REFRESH_SECONDS = 2.0

@@ -11,14 +11,19 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
-from ..engine.host.hostinfo import gather_host_context
-from ..engine.host.telemetry import recorded_call
+from ..engine.host import gather_host_context, recorded_call
 from ..engine.incus import connect
-from ..engine.reconcile.apply import ApplyEvent
-from ..engine.reconcile.lock import ApplyLocked
-from ..engine.reconcile.pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
-from ..engine.reconcile.plan import make_plan
-from ..engine.reconcile.plan_models import Action, Plan
+from ..engine.reconcile import (
+    Action,
+    ApplyEvent,
+    ApplyLocked,
+    PhaseEvent,
+    PipelineEvent,
+    PipelineResult,
+    Plan,
+    apply_pipeline,
+    make_plan,
+)
 from ..errors import AnklumeError
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir

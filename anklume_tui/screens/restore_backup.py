@@ -15,10 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup.jobs import check_restore, import_checked
-from ..engine.backup.restore import Restored, RestoreError
-from ..engine.host.telemetry import recorded_call
-from ..engine.incus.transport import IncusError
+from ..engine.backup import Restored, RestoreError, check_restore, import_checked
+from ..engine.host import recorded_call
+from ..engine.incus import IncusError
 from ..widgets.transfer_progress import TransferProgress
 from .backup import TRANSFER_CSS
 

@@ -16,19 +16,21 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
-from ..engine.backup.progress import human_bytes
-from ..engine.host.telemetry import recorded_call
-from ..engine.incus.transport import IncusError, IncusUrlError
-from ..engine.machines.lifecycle import Target, snapshot_now
-from ..engine.machines.snapshots import SnapshotError, SnapshotInfo
-from ..engine.machines.timeline import (
+from ..engine.host import recorded_call
+from ..engine.incus import IncusError, IncusUrlError
+from ..engine.machines import (
     MachineLane,
+    SnapshotError,
+    SnapshotInfo,
     SnapshotTimeline,
+    Target,
     delete_snapshot,
     read_timeline,
     restore_snapshot,
     snapshot_changes,
+    snapshot_now,
 )
+from ..transfer_progress import human_bytes
 from ..widgets.snapshot_timeline import GLYPHS, STYLES, TimelineChart, snapshot_key
 from .confirm import ConfirmScreen
 

@@ -16,9 +16,8 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from ..engine.host.metrics import MetricsHistory, MetricsReading, MetricsSampler
-from ..engine.host.telemetry import telemetry_summary
-from ..engine.incus.transport import IncusError, IncusUrlError
+from ..engine.host import MetricsHistory, MetricsReading, MetricsSampler, telemetry_summary
+from ..engine.incus import IncusError, IncusUrlError
 from ..reports import TelemetryReport
 from ..widgets.usage_charts import BarChart, HistoryChart
 

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.isolation.ai_access import ai_switch, check_switch
+    from ..engine.isolation import ai_switch, check_switch
 
     infra = checked_infra(args).infra
     check_switch(infra, args.domain)

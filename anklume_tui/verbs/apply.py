@@ -15,10 +15,9 @@ import argparse
 import sys
 
 from .. import exitcodes
-from ..engine.host.hostinfo import gather_host_context
-from ..engine.isolation.enforce import IsolationResult, summary
-from ..engine.reconcile.apply import ApplyResult
-from ..engine.reconcile.pipeline import PipelineEvent, PipelineResult, apply_pipeline
+from ..engine.host import gather_host_context
+from ..engine.isolation import IsolationResult, summary
+from ..engine.reconcile import ApplyResult, PipelineEvent, PipelineResult, apply_pipeline
 from ..errors import Invalid, Refused
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut

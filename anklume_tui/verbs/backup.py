@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.backup.progress import human_bytes
 from ..errors import Failed, Invalid
 from ..reports import BackupArchiveOut, BackupReport
+from ..transfer_progress import human_bytes
 from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
 from .progress import StderrProgress
 
@@ -35,19 +35,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.host.paths import backups_dir
+    from ..engine.host import backups_dir
 
     result = checked_infra(args)
     report = BackupReport(path=None, encrypted_to=args.recipient, instances=[], infra=None, missing=[], error=None)
     parent = Path(args.dir).absolute() if args.dir else backups_dir()
 
     async def work(client) -> None:
-        from ..engine.backup import export as backup
-        from ..engine.backup.gpg import GpgError
-        from ..engine.machines.snapshots import resolve_targets
+        from ..engine.backup import GpgError, backup, check_recipients
+        from ..engine.machines import resolve_targets
 
         try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
-            await backup.check_recipients(args.recipient)
+            await check_recipients(args.recipient)
         except GpgError as exc:
             raise Invalid(str(exc)) from exc
         targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         if not targets:
             raise Failed("no machine exists in Incus to back up: apply first")
         with StderrProgress() as progress:
-            made = await backup.backup(
+            made = await backup(
                 client,
                 targets,
                 parent,

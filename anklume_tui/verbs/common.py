@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..engine.host.hostinfo import gather_host_context
+from ..engine.host import gather_host_context
 from ..errors import AnklumeError, Invalid
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
@@ -21,7 +21,7 @@ from ..reports import FindingOut, Report
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from ..engine.incus.client import IncusClient
+    from ..engine.incus import IncusClient
 
 
 def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +80,7 @@ def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
 def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Awaitable[T]]) -> T:
     """`await work(client)` against Incus, and its value. Errors (Incus unreachable, Incus said no, a bad
     `--incus`) go up to `cli.main`, which says them in one line with their exit code."""
-    from ..engine.incus.client import IncusClient
+    from ..engine.incus import IncusClient
 
     async def main() -> T:
         async with IncusClient(getattr(args, "incus", None)) as client:

@@ -30,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.console.layout import DEFAULT_SESSION
-    from ..engine.console.tmux import kill_console, tmux_server
+    from ..engine.console import DEFAULT_SESSION, kill_console, tmux_server
 
     name = args.session or DEFAULT_SESSION
     if args.kill:
@@ -50,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace, name: str, infra, states) -> int:
-    from ..engine.console.layout import build_layout, incus_cli_environment, render_layout
-    from ..engine.console.tmux import attach, open_console, tmux_server
-    from ..engine.host.paths import tmux_last_domain_file
-    from ..engine.incus.transport import resolve_endpoint
+    from ..engine.console import attach, build_layout, incus_cli_environment, open_console, render_layout, tmux_server
+    from ..engine.host import tmux_last_domain_file
+    from ..engine.incus import resolve_endpoint
 
     environment = incus_cli_environment(resolve_endpoint(args.incus))
     layout = build_layout(infra, states, domain=args.domain, session=name, environment=environment)

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.machines.file_transfer import (
+    from ..engine.machines import (
         TransferFailed,
         check_link,
         copy_file,

@@ -14,8 +14,8 @@ from ..reports import DispReport
 from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, run_with_incus
 
 if TYPE_CHECKING:
-    from ..engine.incus.models import ExecResult
-    from ..engine.machines.disposables import Disposable
+    from ..engine.incus import ExecResult
+    from ..engine.machines import Disposable
 
 HELP = (
     "start a disposable: an Incus-ephemeral instance <prefix>disp-YYYYMMDD-HHMMSS in the --domain's project "
@@ -41,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.machines.disposable_session import stop_disposable
-    from ..engine.machines.disposables import create_disposable
+    from ..engine.machines import create_disposable, stop_disposable
 
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     result = checked_infra(args)
@@ -86,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _attach_shell(args: argparse.Namespace, disp) -> int:
     """Hand the terminal to `incus exec` (the CLI does the pty and resizing), then stop the disposable."""
-    from ..engine.console.layout import ConsoleError
-    from ..engine.machines.disposable_session import shell_argv, stop_disposable
+    from ..engine.console import ConsoleError
+    from ..engine.machines import shell_argv, stop_disposable
 
     try:
         argv = shell_argv(args.incus, disp)

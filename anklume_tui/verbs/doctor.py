@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.host.doctor import run_doctor
+    from ..engine.host import run_doctor
 
     report = asyncio.run(run_doctor(args.incus, args.infra))
     if args.json:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.host.hostinfo import gather_host_context
+from ..engine.host import gather_host_context
 from ..psot.constants import nesting_prefix
 from ..psot.generate import default_output_dir
 from ..psot.load import resolve_infra_path

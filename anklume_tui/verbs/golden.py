@@ -37,26 +37,27 @@ def run(args: argparse.Namespace) -> int:
     infra = checked_infra(args).infra
 
     async def work(client) -> list:
-        from ..engine.machines import golden
-        from ..engine.machines.snapshots import resolve_targets
+        from ..engine.machines import list_golden, resolve_targets
 
         if args.action == "list":
-            return await golden.list_golden(client)
+            return await list_golden(client)
         found, _ = resolve_targets(infra, await client.list_instances(), args.template)
         if len(found) != 1:
             raise Invalid(f"TEMPLATE {args.template!r} names {len(found)} instances: name one machine")
-        return [await _act(golden, client, found[0], args, infra.prefix)]
+        return [await _act(client, found[0], args, infra.prefix)]
 
     _show(args, run_with_incus(args, work))
     return exitcodes.OK
 
 
-async def _act(golden, client, template, args: argparse.Namespace, prefix: str):
+async def _act(client, template, args: argparse.Namespace, prefix: str):
+    from ..engine.machines import create_golden, derive_golden, publish_golden
+
     if args.action == "create":
-        return await golden.create(client, template)
+        return await create_golden(client, template)
     if args.action == "derive":
-        return await golden.derive(client, template, f"{prefix}{args.name}")
-    return await golden.publish(client, template, args.alias or f"golden-{args.template}")
+        return await derive_golden(client, template, f"{prefix}{args.name}")
+    return await publish_golden(client, template, args.alias or f"golden-{args.template}")
 
 
 def _show(args: argparse.Namespace, items) -> None:

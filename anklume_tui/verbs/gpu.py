@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.host.gpu import gather_gpu_report
+    from ..engine.host import gather_gpu_report
 
     smi = shutil.which("nvidia-smi")
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.host.hostinfo import gather_host_context
+from ..engine.host import gather_host_context
 from ..errors import Failed
 from ..psot.findings import Severity
 from ..psot.generate import default_output_dir, write_atomic
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     prefix = prefix_of_active_infra(args, quiet=True)
 
     async def work(client) -> int:
-        from ..engine.reconcile.import_infra import import_infra
+        from ..engine.reconcile import import_infra
 
         imported = await import_infra(client, prefix)
         try:

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.isolation.enforce import apply_isolation, declared_bridges, enforce
+    from ..engine.isolation import apply_isolation, declared_bridges, enforce
 
     infra = checked_infra(args).infra
     if args.dry_run:
@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _bridges_for_dry_run(args: argparse.Namespace, prefix: str) -> tuple[list[str] | None, str]:
     """The bridges Incus holds, or None and why Incus could not tell."""
-    from ..engine.incus.client import IncusClient, IncusError, IncusUnreachable, IncusUrlError
-    from ..engine.isolation.enforce import existing_bridges
+    from ..engine.incus import IncusClient, IncusError, IncusUnreachable, IncusUrlError
+    from ..engine.isolation import existing_bridges
 
     async def ask() -> list[str]:
         async with IncusClient(getattr(args, "incus", None)) as client:

@@ -11,9 +11,8 @@ import sys
 from collections.abc import Iterable
 
 from .. import exitcodes
-from ..engine.host.hostinfo import gather_host_context
-from ..engine.reconcile.plan import make_plan
-from ..engine.reconcile.plan_models import Action, Orphan, Plan
+from ..engine.host import gather_host_context
+from ..engine.reconcile import Action, Orphan, Plan, make_plan
 from ..errors import Invalid
 from ..reports import DriftOut, InstanceOrphanOut, PlanActionOut, PlanReport
 from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus

@@ -1,5 +1,5 @@
 """Byte progress of long transfers (backup, restore-backup) on stderr: nothing for the first half second,
-then bytes, rate and ETA (engine/backup/progress.py, shared with the TUI), redrawn in place on a terminal,
+then bytes, rate and ETA (transfer_progress.py, shared with the TUI), redrawn in place on a terminal,
 a line every few seconds in a log."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from ..engine.backup.progress import Progress, describe, reading
+from ..transfer_progress import Progress, describe, reading
 
 DELAY = 0.5  # quicker transfers print nothing
 

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.provision.events import ProvisionEvent
-from ..engine.provision.runner import ProvisionResult, provision, provisionable
+from ..engine.provision import ProvisionEvent, ProvisionResult, provision, provisionable
 from ..errors import Failed
 from ..psot.generate import default_output_dir
 from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) -> None:
-    from ..engine.backup import restore as backup_restore
+    from ..engine.backup import archives_in, prepare_restore, restore_archives, restore_infra
 
     if args.replace and not args.yes:
         raise Refused("--replace deletes the existing instance: re-run with --yes")
@@ -55,19 +55,19 @@ def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) 
         raise Invalid(f"{path}: no such file or folder")
     if args.infra_out and not path.is_dir():
         raise Invalid("--infra-out needs PATH to be a backup folder")
-    archives = backup_restore.archives_in(path)
+    archives = archives_in(path)
     if args.name and len(archives) != 1:
         raise Invalid(f"--name needs one archive; {path} holds {len(archives)}")
 
     async def work(client) -> None:
         with StderrProgress() as progress:
-            targets = await backup_restore.prepare(
+            targets = await prepare_restore(
                 client, archives, project=args.project, name=args.name, replace=args.replace, on_progress=progress
             )
             if args.infra_out:
-                written = backup_restore.restore_infra(path, Path(args.infra_out))
+                written = restore_infra(path, Path(args.infra_out))
                 report.infra_files = [str(p) for p in written]
-            async for r in backup_restore.restore(client, targets, on_progress=progress):
+            async for r in restore_archives(client, targets, on_progress=progress):
                 report.restored.append(_out(r))
 
     run_with_incus(args, work)

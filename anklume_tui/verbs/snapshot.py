@@ -56,28 +56,35 @@ def run(args: argparse.Namespace) -> int:
     report = SnapshotReport(action=args.action, instances=[], outcomes=[], missing=[], error=None)
 
     async def work(client) -> None:
-        from ..engine.host.paths import state_dir
-        from ..engine.machines import snapshots
+        from ..engine.host import state_dir
+        from ..engine.machines import (
+            create_snapshots,
+            delete_snapshots,
+            list_snapshots,
+            resolve_targets,
+            restore_snapshots,
+            rollback_pre_apply,
+        )
 
-        targets, report.missing = snapshots.resolve_targets(infra, await client.list_instances(), args.target)
+        targets, report.missing = resolve_targets(infra, await client.list_instances(), args.target)
         for where in report.missing:
             print(f"note: {where} does not exist: skipped", file=sys.stderr)
         if args.action == "list":
-            timeline = await snapshots.list_snapshots(client, targets)
+            timeline = await list_snapshots(client, targets)
             report.instances = [_timeline_out(t, snaps) for t, snaps in timeline.items()]
         elif args.action == "create":
-            report.outcomes = _outcomes(await snapshots.create(client, targets, args.name))
+            report.outcomes = _outcomes(await create_snapshots(client, targets, args.name))
         elif args.action == "delete":
-            report.outcomes = _outcomes(await snapshots.delete(client, targets, args.name))
+            report.outcomes = _outcomes(await delete_snapshots(client, targets, args.name))
         elif args.pre_apply is not None:
             scope = targets if args.target else None
-            found = await snapshots.rollback_pre_apply(client, state_dir(), args.pre_apply or None, scope)
+            found = await rollback_pre_apply(client, state_dir(), args.pre_apply or None, scope)
             report.outcomes = _outcomes(found)
         else:
             for inst in targets:
                 if inst.running:
                     print(f"{inst.project}/{inst.name} is running: the restore restarts it", file=sys.stderr)
-            report.outcomes = _outcomes(await snapshots.restore(client, targets, args.name))
+            report.outcomes = _outcomes(await restore_snapshots(client, targets, args.name))
 
     with reported(args, report):
         run_with_incus(args, work)

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.reconcile.status import gather_status
+    from ..engine.reconcile import gather_status
 
     result = checked_infra(args)
 

@@ -28,20 +28,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.host import telemetry
+    from ..engine.host import (
+        clear_telemetry,
+        disable_telemetry,
+        enable_telemetry,
+        telemetry_log_file,
+        telemetry_summary,
+    )
 
     if args.action == "on":
-        telemetry.enable()
-        log = telemetry.state.telemetry_log_file()
+        enable_telemetry()
+        log = telemetry_log_file()
         print(f"telemetry on: each operation (batch verb or TUI action) adds a line to {log}")
     elif args.action == "off":
-        telemetry.disable()
+        disable_telemetry()
         print("telemetry off (the existing log is kept; `telemetry clear` deletes it)")
     elif args.action == "clear":
-        existed = telemetry.clear()
+        existed = clear_telemetry()
         print("usage log deleted" if existed else "no usage log to delete")
     else:
-        report = telemetry.telemetry_summary()
+        report = telemetry_summary()
         if args.json:
             emit_json(report)
         elif args.action == "status":

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widget import Widget
 
-from ..engine.machines.snapshots import SnapshotInfo
-from ..engine.machines.timeline import SnapshotTimeline
+if TYPE_CHECKING:  # types only: widgets take values, they never call the engine
+    from ..engine.machines import SnapshotInfo, SnapshotTimeline
+
 
 GLYPHS = {"manual": "●", "pre-apply": "▲", "scheduled": "◆"}
 STYLES = {"manual": "bold cyan", "pre-apply": "bold yellow", "scheduled": "bold green"}

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from ..engine.backup.progress import Progress, TransferReading, describe, reading
+from ..transfer_progress import Progress, TransferReading, describe, reading
 
 REDRAW_SECONDS = 0.1  # at most ten redraws a second, whatever the chunk rate
 

@@ -15,6 +15,7 @@ from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env
 from tests.engine.lifecycle_helpers import TWO_DOMAINS, applied, instance_list
 from tests.wait_helpers import wait_until
+from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.incus
 
@@ -95,7 +96,8 @@ def test_no_attach_leaves_a_tagged_ephemeral_instance_on_the_domain_bridge(incus
 async def test_a_taken_name_gets_a_short_suffix():
     from datetime import datetime
 
-    from anklume_tui.engine.machines.disposables import _free_name, disposable_name
+    from anklume_tui.engine.machines.disposables import _free_name
+    from anklume_tui.psot.names import disposable_name
 
     base = disposable_name("001-", datetime(2026, 1, 2, 3, 4, 5))
     assert base == "001-disp-20260102-030405"

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from anklume_tui.engine.host import paths, telemetry
+from anklume_tui.engine.host.apply_lock import ApplyLock, Journal
 from anklume_tui.engine.incus.client import Network
 from anklume_tui.engine.isolation import ai_access
 from anklume_tui.engine.provision import runner
-from anklume_tui.engine.reconcile import pre_apply
-from anklume_tui.engine.reconcile.lock import ApplyLock, Journal
+from anklume_tui.engine.reconcile import pre_apply, pre_apply_pending
 from anklume_tui.engine.reconcile.network_backup import save_networks
 from anklume_tui.psot import generate
 from anklume_tui.psot.generate import write_atomic
@@ -50,10 +50,11 @@ def test_the_state_folder_and_every_file_written_in_it_are_private_under_umask_0
     bridge = Network(name="net-lab", type="bridge", config={"ipv4.address": "10.1.0.1/24"})
     save_networks({"net-lab": bridge}, state, "a1")
     pre_apply.record(state, "pre-apply-20250101-000000", "all")
-    telemetry.enable()
+    telemetry.enable_telemetry()
     telemetry.record("apply", None, 1.0, 0)
     assert runner._keep_log(SimpleNamespace(config=SimpleNamespace(artifact_dir=str(artifacts)))) is not None
     ai_access._log(None, "lab", [])
+    pre_apply_pending.remember(state, "change", [("lab", "lab-a")])
     found = modes(state)
     assert {"apply.lock", "apply-journal.jsonl", "provision-last.log", "ai-switch.log"} <= found.keys()
     assert {"network-backups/a1.json", "pre-apply-snapshots/history", "telemetry/usage.jsonl"} <= found.keys()

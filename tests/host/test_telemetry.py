@@ -45,7 +45,7 @@ def test_telemetry_is_off_by_default_and_records_nothing():
 
 
 def test_an_event_carries_exactly_the_spec_fields():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     telemetry.record("apply", "work", 12.3456, 1)
     (event,) = _lines()
     assert set(event) == {"timestamp", "target", "domain", "duration_seconds", "exit_code"}
@@ -55,7 +55,7 @@ def test_an_event_carries_exactly_the_spec_fields():
 
 
 def test_record_never_raises_when_the_log_cannot_be_written():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     state.telemetry_log_file().mkdir()  # a directory where the log should be
     telemetry.record("sync", None, 0.1, 0)
 
@@ -80,7 +80,7 @@ def test_telemetry_verbs_themselves_are_not_recorded():
 
 
 def test_off_stops_recording_and_clear_deletes_the_log():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     telemetry.record("apply", None, 1, 0)
     main(["--batch", "telemetry", "off"])
     telemetry.record("apply", None, 1, 0)
@@ -90,7 +90,7 @@ def test_off_stops_recording_and_clear_deletes_the_log():
 
 
 def test_report_counts_success_rate_and_mean_duration_per_operation():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     for target, seconds, code in [("apply", 10, 0), ("apply", 20, 1), ("sync", 1, 0), ("apply", 30, 0)]:
         telemetry.record(target, None, seconds, code)
     state.telemetry_log_file().open("a").write("not json\n")
@@ -103,7 +103,7 @@ def test_report_counts_success_rate_and_mean_duration_per_operation():
 
 
 def test_report_keeps_the_fifteen_most_frequent_operations():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     for n in range(20):
         for _ in range(n + 1):
             telemetry.record(f"op{n:02}", None, 1, 0)
@@ -112,7 +112,7 @@ def test_report_keeps_the_fifteen_most_frequent_operations():
 
 
 def test_report_is_a_plain_table_when_not_a_terminal(capsys):
-    telemetry.enable()
+    telemetry.enable_telemetry()
     telemetry.record("apply", None, 2, 0)
     assert main(["--batch", "telemetry", "report"]) == 0
     out = capsys.readouterr().out
@@ -120,7 +120,7 @@ def test_report_is_a_plain_table_when_not_a_terminal(capsys):
 
 
 def test_report_draws_bar_charts_on_a_terminal():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     telemetry.record("apply", None, 2, 0)
     telemetry.record("sync", None, 1, 1)
     drawn = render_report(telemetry.telemetry_summary(), charts=True)
@@ -138,7 +138,7 @@ def test_telemetry_opens_no_network_socket(monkeypatch, capsys):
     monkeypatch.setattr(socket.socket, "sendto", refuse)
     _SOCKETS_FORBIDDEN.append(True)
     try:
-        telemetry.enable()
+        telemetry.enable_telemetry()
         telemetry.record("apply", "work", 1.5, 0)
         telemetry.recorded_run("sync", None, lambda: 0)
         render_charts(telemetry.telemetry_summary())
@@ -156,7 +156,7 @@ def test_a_verb_that_crashes_is_recorded_as_failed(monkeypatch):
     def crash(args):
         raise RuntimeError("boom")
 
-    telemetry.enable()
+    telemetry.enable_telemetry()
     monkeypatch.setattr(cli.VERBS["validate"], "run", crash)
     assert main(["--batch", "validate"]) == 1
     assert [(e["target"], e["exit_code"]) for e in _lines()] == [("validate", 1)]

@@ -33,7 +33,7 @@ async def raises(exc: Exception):
 
 
 async def test_an_awaited_operation_is_recorded_with_the_exit_code_its_outcome_gives():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     assert await telemetry.recorded_call("start", None, returns("ok")) == "ok"
     assert not await telemetry.recorded_call("apply", None, returns(False), ok=bool)
     with pytest.raises(Declined):
@@ -44,7 +44,7 @@ async def test_an_awaited_operation_is_recorded_with_the_exit_code_its_outcome_g
 
 
 def test_blocking_work_is_recorded_the_same_way():
-    telemetry.enable()
+    telemetry.enable_telemetry()
     assert telemetry.recorded_result("provision", None, lambda: [], ok=bool) == []
     assert codes() == [("provision", 1)]
 

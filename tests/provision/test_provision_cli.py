@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from anklume_tui.engine.host import paths as state
+from anklume_tui.engine.host.apply_lock import ApplyLock
 from anklume_tui.engine.provision.runner import ProvisionRefused
 from anklume_tui.engine.provision.runner import provision as engine_provision
-from anklume_tui.engine.reconcile.lock import ApplyLock
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT

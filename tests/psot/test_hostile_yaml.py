@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.infra_candidate import save, validate_candidate
 from anklume_tui.psot.infra_edit import EditRefused, read_infra_files
 from anklume_tui.psot.load import load_infra
 from anklume_tui.psot.outline import outline
@@ -170,6 +172,17 @@ def test_the_edit_forms_do_not_read_a_fifo(tmp_path, fifo):
     path = fifo(tmp_path / "infra.yml")
     with pytest.raises(EditRefused, match="not a regular file"):
         quickly(lambda: read_infra_files(path))
+
+
+def test_saving_over_a_file_that_became_a_fifo_is_refused_without_blocking(tmp_path, fifo):
+    path = write(tmp_path / "infra.yml", HEAD)
+    files = read_infra_files(path)
+    changes = {path: HEAD.replace("domains: {}", "domains: {a: {subnet_id: 1}}")}
+    check = validate_candidate(files, changes, HostContext())
+    path.unlink()
+    fifo(path)
+    with pytest.raises(EditRefused, match="not a regular file"):
+        quickly(lambda: save(files, changes, HostContext(), check))
 
 
 def test_the_tuis_outline_gives_up_on_hostile_input(tmp_path, fifo):

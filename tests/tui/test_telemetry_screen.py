@@ -33,7 +33,7 @@ async def test_the_charts_draw_the_usage_log_as_the_report_counts_it(tmp_path, m
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
     monkeypatch.setenv("ANKLUME_CONTEXT_DIR", str(tmp_path / "ctx"))
-    telemetry.enable()
+    telemetry.enable_telemetry()
     for target, seconds, code in [("apply", 4.0, 0), ("apply", 6.0, 1), ("sync", 0.5, 0), ("start", 1.0, 0)]:
         telemetry.record(target, None, seconds, code)
     (tmp_path / "infra.yml").write_text("project_name: t\nglobal:\n  addressing: {}\ndomains: {}\n")
@@ -84,7 +84,7 @@ async def start_work_a(incusd, infra) -> None:  # noqa: F811
 
 @pytest.mark.incus
 async def test_a_tui_lifecycle_action_adds_one_usage_line_when_telemetry_is_on(incusd, infra):  # noqa: F811
-    telemetry.enable()
+    telemetry.enable_telemetry()
     await start_work_a(incusd, infra)
     (line,) = state.telemetry_log_file().read_text().splitlines()
     event = json.loads(line)

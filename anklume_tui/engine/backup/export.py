@@ -29,11 +29,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ...errors import Failed
+from ...transfer_progress import Progress, ProgressFn
+from ..host.private_files import private_folder
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError
 from . import gpg
-from .progress import Progress, ProgressFn
 
 RUN_PREFIX = "anklume-backup-"
 MANIFEST = "manifest.json"
@@ -97,7 +98,7 @@ async def backup(
     now = datetime.now()
     name = run_name(now)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        private_folder(parent)  # missing folders 0700; the default one, in the state folder, made private
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
     except OSError as exc:
         raise BackupError(f"cannot create a backup folder in {parent}: {exc.strerror or exc}") from None

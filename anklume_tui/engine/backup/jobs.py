@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...transfer_progress import ProgressFn
 from ..incus.client import IncusClient
 from ..incus.transport import IncusNotFound
 from ..machines.lifecycle import Target
 from . import export as backup
 from . import restore as backup_restore
 from .export import BackupRun
-from .progress import ProgressFn
 from .restore import Restored, RestoreError, RestoreTarget
 
 
@@ -68,7 +68,7 @@ async def check_restore(
     if name and len(archives) != 1:
         raise RestoreError(f"a new name needs one archive; {path} holds {len(archives)}")
     async with IncusClient(url) as client:
-        return await backup_restore.prepare(client, archives, name=name, on_progress=on_progress)
+        return await backup_restore.prepare_restore(client, archives, name=name, on_progress=on_progress)
 
 
 async def import_checked(
@@ -77,4 +77,4 @@ async def import_checked(
     """The second phase: Incus imports what `check_restore` accepted. Cancelled half way, it could leave
     an instance half imported; RestoreError says what failed."""
     async with IncusClient(url) as client:
-        return [r async for r in backup_restore.restore(client, targets, on_progress=on_progress)]
+        return [r async for r in backup_restore.restore_archives(client, targets, on_progress=on_progress)]

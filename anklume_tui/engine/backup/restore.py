@@ -31,13 +31,13 @@ from pydantic import ValidationError
 from ... import exitcodes
 from ...errors import Failed
 from ...psot.yaml_bounds import UnreadableInput, read_bounded, safe_load_bounded
+from ...transfer_progress import Progress, ProgressFn
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound
 from ..machines.golden import without_static_addresses
 from . import gpg
 from .export import CHUNK_SIZE, MANIFEST, Manifest, sha256_of
-from .progress import Progress, ProgressFn
 
 ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc")
 INDEX = "backup/index.yaml"
@@ -122,7 +122,7 @@ def archives_in(path: Path) -> list[Archive]:
     return [Archive(path)]
 
 
-async def prepare(
+async def prepare_restore(
     client: IncusClient,
     archives: list[Archive],
     *,
@@ -142,7 +142,7 @@ async def prepare(
     return targets
 
 
-async def restore(
+async def restore_archives(
     client: IncusClient, targets: list[RestoreTarget], *, on_progress: ProgressFn | None = None
 ) -> AsyncIterator[Restored]:
     """Import each prepared archive, giving each instance as it is restored (left stopped)."""

@@ -1,0 +1,21 @@
+""""""
+
+from __future__ import annotations
+
+from .attach import open_for_selection, run_attached
+from .layout import DEFAULT_SESSION, ConsoleError, build_layout, incus_cli_environment, render_layout
+from .tmux import attach, kill_console, open_console, tmux_server
+
+__all__ = [
+    "ConsoleError",
+    "DEFAULT_SESSION",
+    "attach",
+    "build_layout",
+    "incus_cli_environment",
+    "kill_console",
+    "open_console",
+    "open_for_selection",
+    "render_layout",
+    "run_attached",
+    "tmux_server",
+]

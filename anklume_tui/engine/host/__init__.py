@@ -1,0 +1,58 @@
+""""""
+
+from __future__ import annotations
+
+from .doctor import run_doctor
+from .gpu import NvidiaSmiError, gather_gpu_report
+from .gpu_view import GpuView, read_gpu_view
+from .hostinfo import gather_host_context
+from .live import InstanceChange, live_status
+from .metrics import MetricsHistory, MetricsReading, MetricsSampler
+from .paths import (
+    backups_dir,
+    bundled_example,
+    state_dir,
+    telemetry_log_file,
+    tmux_last_domain_file,
+    user_keymap_file,
+    user_themes_dir,
+)
+from .telemetry import (
+    clear_telemetry,
+    disable_telemetry,
+    enable_telemetry,
+    recorded_call,
+    recorded_run,
+    telemetry_summary,
+)
+from .usage import InstanceKey, Usage, UsageMeter
+
+__all__ = [
+    "GpuView",
+    "InstanceChange",
+    "InstanceKey",
+    "MetricsHistory",
+    "MetricsReading",
+    "MetricsSampler",
+    "NvidiaSmiError",
+    "Usage",
+    "UsageMeter",
+    "backups_dir",
+    "bundled_example",
+    "clear_telemetry",
+    "disable_telemetry",
+    "enable_telemetry",
+    "gather_gpu_report",
+    "gather_host_context",
+    "live_status",
+    "read_gpu_view",
+    "recorded_call",
+    "recorded_run",
+    "run_doctor",
+    "state_dir",
+    "telemetry_log_file",
+    "telemetry_summary",
+    "tmux_last_domain_file",
+    "user_keymap_file",
+    "user_themes_dir",
+]

@@ -45,16 +45,16 @@ def is_enabled() -> bool:
     return state.telemetry_enabled_file().exists()
 
 
-def enable() -> None:
+def enable_telemetry() -> None:
     private_folder(state.telemetry_dir())
     os.close(open_private(state.telemetry_enabled_file(), os.O_WRONLY))
 
 
-def disable() -> None:
+def disable_telemetry() -> None:
     state.telemetry_enabled_file().unlink(missing_ok=True)
 
 
-def clear() -> bool:
+def clear_telemetry() -> bool:
     """Delete the usage log; True when there was one."""
     log = state.telemetry_log_file()
     existed = log.exists()

@@ -4,7 +4,8 @@ scoped to no project; each call names its project. Errors are `IncusError` and i
 from __future__ import annotations
 
 from .client import IncusClient
-from .transport import IncusError, IncusNotFound, IncusTimeout, IncusUnreachable, IncusUrlError
+from .models import ExecResult
+from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
 
 
 def connect(url: str | None = None) -> IncusClient:
@@ -12,13 +13,12 @@ def connect(url: str | None = None) -> IncusClient:
     first use and closes with `async with`."""
     return IncusClient(url)
 
-
 __all__ = [
+    "ExecResult",
     "IncusClient",
     "IncusError",
-    "IncusNotFound",
-    "IncusTimeout",
     "IncusUnreachable",
     "IncusUrlError",
     "connect",
+    "resolve_endpoint",
 ]

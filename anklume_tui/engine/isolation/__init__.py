@@ -1,0 +1,20 @@
+""""""
+
+from __future__ import annotations
+
+from .ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
+from .enforce import IsolationResult, apply_isolation, declared_bridges, enforce, existing_bridges, summary
+
+__all__ = [
+    "IsolationResult",
+    "SwitchRefused",
+    "SwitchStep",
+    "access_holder",
+    "ai_switch",
+    "apply_isolation",
+    "check_switch",
+    "declared_bridges",
+    "enforce",
+    "existing_bridges",
+    "summary",
+]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ...errors import Invalid
+from ...psot.names import disposable_name
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound
 from ..reconcile.desired import IMAGE_SERVERS, split_image
@@ -18,7 +19,6 @@ from ..reconcile.real_state import INFRA_KEY, MANAGED_KEY
 FALLBACK_IMAGE = "images:debian/13"
 DISPOSABLE_TRUST = "disposable"
 DISPOSABLE_KEY = "user.anklume.disposable"
-NAME_STEM = "disp-"
 
 
 class DisposableError(Invalid):
@@ -53,15 +53,6 @@ def choose_domain(infra, requested: str | None):
     if domain.project == "default":
         raise DisposableError("a disposable never goes into project 'default'")
     return domain
-
-
-def disposable_name(prefix: str, now: datetime | None = None) -> str:
-    return f"{prefix}{NAME_STEM}{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
-
-
-def named_as_disposable(name: str, prefix: str) -> bool:
-    """Whether an instance name is a disposable's (`<prefix>disp-…`)."""
-    return name.startswith(f"{prefix}{NAME_STEM}")
 
 
 async def _free_name(client: IncusClient, project: str, base: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ...errors import Failed, Invalid, Refused
 from ...psot.model import Infra, Machine
-from ..backup.progress import Progress
+from ...transfer_progress import Progress
 from ..incus.client import IncusClient
 from ..incus.files import FileStream
 from ..incus.transport import IncusNotFound

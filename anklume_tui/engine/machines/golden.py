@@ -35,7 +35,7 @@ async def _has_pristine(client: IncusClient, inst: Instance) -> bool:
     return any(_short(s.name) == PRISTINE for s in await client.list_snapshots(inst.name, inst.project))
 
 
-async def create(client: IncusClient, template: Instance) -> Golden:
+async def create_golden(client: IncusClient, template: Instance) -> Golden:
     """Stop the template (cleanly, then forced) and (re)create its `pristine` snapshot."""
     current = await client.get_instance(template.name, template.project)
     if current.status != "Stopped":
@@ -67,7 +67,7 @@ def without_static_addresses(inst: Instance) -> dict[str, dict[str, str]]:
     }
 
 
-async def derive(client: IncusClient, template: Instance, name: str) -> Golden:
+async def derive_golden(client: IncusClient, template: Instance, name: str) -> Golden:
     """Copy `<template>/pristine` into a new (stopped) instance of the same project, tagged managed,
     on DHCP where the template has a static address."""
     await _require_pristine(client, template)
@@ -85,7 +85,7 @@ async def derive(client: IncusClient, template: Instance, name: str) -> Golden:
     return Golden(template.project, template.name, derived=name)
 
 
-async def publish(client: IncusClient, template: Instance, alias: str) -> Golden:
+async def publish_golden(client: IncusClient, template: Instance, alias: str) -> Golden:
     """Publish `<template>/pristine` as image alias `alias` in the template's project."""
     await _require_pristine(client, template)
     if any(a.name == alias for img in await client.list_images(template.project) for a in img.aliases):

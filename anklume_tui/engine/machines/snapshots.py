@@ -137,7 +137,7 @@ async def list_snapshots(client: IncusClient, targets: list[Instance]) -> dict[T
     return timeline
 
 
-async def create(client: IncusClient, targets: list[Instance], name: str | None = None) -> list[Outcome]:
+async def create_snapshots(client: IncusClient, targets: list[Instance], name: str | None = None) -> list[Outcome]:
     """Snapshot each target under `name` (default `snap-YYYYMMDD-HHMMSS`); an existing name is skipped."""
     name = name or snapshot_name()
     outcomes = []
@@ -158,7 +158,7 @@ async def _require(client: IncusClient, targets: list[Instance], name: str) -> N
         raise SnapshotError(f"snapshot {name!r} does not exist on {', '.join(missing)}: nothing was changed")
 
 
-async def restore(client: IncusClient, targets: list[Instance], name: str) -> list[Outcome]:
+async def restore_snapshots(client: IncusClient, targets: list[Instance], name: str) -> list[Outcome]:
     """Restore `name` on every target (all must have it). Incus restores a running instance in place:
     it is stopped and started again."""
     if not targets:
@@ -171,7 +171,7 @@ async def restore(client: IncusClient, targets: list[Instance], name: str) -> li
     return outcomes
 
 
-async def delete(client: IncusClient, targets: list[Instance], name: str) -> list[Outcome]:
+async def delete_snapshots(client: IncusClient, targets: list[Instance], name: str) -> list[Outcome]:
     if not targets:
         raise SnapshotError("no instance to delete a snapshot from")
     await _require(client, targets, name)

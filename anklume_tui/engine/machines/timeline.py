@@ -97,7 +97,7 @@ async def restore_snapshot(url: str | None, target: Target, name: str) -> Outcom
     machine is stopped and started again by Incus (Outcome.running says it was)."""
     async with IncusClient(url) as client:
         inst = await _instance(client, target)
-        (outcome,) = await snapshots.restore(client, [inst], name)
+        (outcome,) = await snapshots.restore_snapshots(client, [inst], name)
         return outcome
 
 
@@ -105,7 +105,7 @@ async def delete_snapshot(url: str | None, target: Target, name: str) -> Outcome
     """Delete `name` from `target`; SnapshotError when either is gone."""
     async with IncusClient(url) as client:
         inst = await _instance(client, target)
-        (outcome,) = await snapshots.delete(client, [inst], name)
+        (outcome,) = await snapshots.delete_snapshots(client, [inst], name)
         return outcome
 
 

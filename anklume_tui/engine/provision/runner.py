@@ -25,14 +25,14 @@ from ... import exitcodes
 from ...errors import Failed
 from ...psot.generate import ansible_safe, sync_tree
 from ...psot.model import Infra, Machine
+from ...psot.scope import check_limit
 from ...psot.yaml_emit import emit
 from ..host import paths as state
+from ..host.apply_lock import ApplyLock, ApplyLocked
 from ..host.private_files import write_private
 from ..incus.transport import IncusUrlError, resolve_endpoint
 from ..isolation.enforce import recorded_ai_holder
 from ..isolation.firewall_vm import firewall_interfaces, render_firewall_vm_ruleset
-from ..reconcile.lock import ApplyLock, ApplyLocked
-from ..reconcile.plan import check_limit
 from .events import HostRecap, ProvisionEvent, event_of, recaps_of
 
 SITE_PLAYBOOK = "site.yml"

@@ -1,0 +1,29 @@
+""""""
+
+from __future__ import annotations
+
+from ..host.apply_lock import ApplyLocked
+from .apply import ApplyEvent, ApplyResult
+from .flush import flush
+from .import_infra import import_infra
+from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
+from .plan import make_plan
+from .plan_models import Action, Orphan, Plan
+from .status import gather_status
+
+__all__ = [
+    "Action",
+    "ApplyEvent",
+    "ApplyLocked",
+    "ApplyResult",
+    "Orphan",
+    "PhaseEvent",
+    "PipelineEvent",
+    "PipelineResult",
+    "Plan",
+    "apply_pipeline",
+    "flush",
+    "gather_status",
+    "import_infra",
+    "make_plan",
+]

@@ -26,13 +26,13 @@ from typing import Literal
 from ...psot.context import HostContext
 from ...psot.model import Infra
 from ..host import paths as state
+from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusUnreachable
 from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce, summary
 from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, settle
 from .allocation import record_applied
-from .lock import ApplyLock, Journal
 from .network_backup import save_networks
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from ...errors import Invalid
 from ...psot.context import HostContext
 from ...psot.model import Infra
+from ...psot.scope import check_limit
 from ..incus.client import IncusClient
 from ..incus.models import Image, Network, StorageVolume
 from ..incus.transport import IncusNotFound
@@ -22,10 +22,6 @@ from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
 from .plan_models import Action, Drift, Plan
 from .real_state import RealState
-
-
-class UnknownDomain(Invalid, ValueError):
-    """`--limit` names no enabled domain."""
 
 
 def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Action], list[Drift]]:
@@ -256,12 +252,6 @@ async def read_volumes(client: IncusClient, desired: DesiredState, real: RealSta
     pairs = sorted({(v.project, v.pool) for i in desired.instances for v in i.volumes if v.project in real.projects})
     lists = await asyncio.gather(*(client.list_storage_volumes(pool, project) for project, pool in pairs))
     return {(project, pool, v.name): v for (project, pool), found in zip(pairs, lists, strict=True) for v in found}
-
-
-def check_limit(infra: Infra, limit: str | None) -> None:
-    if limit is not None and limit not in {d.name for d in infra.enabled_domains}:
-        known = ", ".join(d.name for d in infra.enabled_domains) or "none"
-        raise UnknownDomain(f"--limit {limit!r}: no enabled domain of that name (enabled: {known})")
 
 
 async def make_plan(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..context import HostContext
 from ..findings import Finding
-from ..warnings import check_warnings
 from ..yaml_nodes import SourceMap
 from .common import Collector, build_inventory, show
 from .domains import check_domains
@@ -14,6 +13,7 @@ from .machines import check_machines
 from .policies import check_policies
 from .value_types import check_types
 from .volumes import check_volumes
+from .warnings import check_warnings
 
 REQUIRED_KEYS = ("project_name", "global", "domains")
 

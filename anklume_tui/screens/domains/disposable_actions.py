@@ -10,12 +10,18 @@ from dataclasses import replace
 from textual import work
 from textual.binding import Binding
 
-from ...engine.console.layout import ConsoleError
-from ...engine.host.telemetry import recorded_call
-from ...engine.incus.transport import IncusError
-from ...engine.machines.disposable_session import shell_argv, start_disposable, stop_disposable
-from ...engine.machines.disposables import Disposable, DisposableError, named_as_disposable
+from ...engine.console import ConsoleError
+from ...engine.host import recorded_call
+from ...engine.incus import IncusError
+from ...engine.machines import (
+    Disposable,
+    DisposableError,
+    shell_argv,
+    start_disposable,
+    stop_disposable,
+)
 from ...psot.model import Infra
+from ...psot.names import named_as_disposable
 from ...reports import StatusReport
 from ...widgets.domain_table import DomainTable, Row
 from ..confirm import ConfirmScreen

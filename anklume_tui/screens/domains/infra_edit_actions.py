@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import work
 from textual.binding import Binding
 
-from ...engine.host.hostinfo import gather_host_context
+from ...engine.host import gather_host_context
 from ...psot.infra_candidate import save
 from ...psot.infra_edit import EditRefused, read_infra_files, remove_domain, remove_machine
 from ...widgets.domain_table import DomainTable

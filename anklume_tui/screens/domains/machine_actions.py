@@ -5,11 +5,10 @@ from __future__ import annotations
 from textual import work
 from textual.binding import Binding
 
-from ...engine.console.attach import open_for_selection
-from ...engine.console.layout import ConsoleError
-from ...engine.host.telemetry import recorded_call
-from ...engine.incus.transport import IncusError
-from ...engine.machines.lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
+from ...engine.console import ConsoleError, open_for_selection
+from ...engine.host import recorded_call
+from ...engine.incus import IncusError
+from ...engine.machines import Refused, Target, change_state, delete_machine, snapshot_now
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.binding import Binding
 
 if TYPE_CHECKING:
-    from ...engine.host.metrics import MetricsHistory
+    from ...engine.host import MetricsHistory
 
 MONITOR_BINDINGS = [
     Binding("G", "gpu", "GPUs", show=False, id="domains.gpu"),
@@ -29,7 +29,7 @@ class MonitorKeys:
         self.app.push_screen(GpuScreen(self.incus_url, infra.gpu_policy if infra is not None else None))
 
     def action_telemetry(self) -> None:
-        from ...engine.host.metrics import MetricsHistory
+        from ...engine.host import MetricsHistory
         from ..telemetry import TelemetryScreen
 
         if self.metrics_history is None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ...engine.backup.progress import human_bytes
-from ...engine.host.live import InstanceChange
-from ...engine.host.usage import InstanceKey, Usage
+from ...engine.host import InstanceChange, InstanceKey, Usage
 from ...psot.model import Domain
 from ...psot.outline import OutlineDomain
 from ...reports import MachineStatus, StatusReport
+from ...transfer_progress import human_bytes
 from ...widgets.domain_table import UNKNOWN, Row
 
 DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}

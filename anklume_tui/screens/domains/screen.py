@@ -15,10 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Log, Static
 from textual.worker import Worker
 
-from ...engine.host.hostinfo import gather_host_context
-from ...engine.host.live import InstanceChange, live_status
-from ...engine.host.usage import InstanceKey, Usage, UsageMeter
-from ...engine.incus.transport import IncusError, IncusUrlError
+from ...engine.host import InstanceChange, InstanceKey, Usage, UsageMeter, gather_host_context, live_status
+from ...engine.incus import IncusError, IncusUrlError
 from ...psot.findings import Severity
 from ...psot.outline import OutlineDomain, outline
 from ...psot.pipeline import PsotResult, run_psot

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .addressing import is_zone_mode
-from .gpu import gpu_consumers
-from .known_keys import unknown_keys
-from .validate.common import Collector, Inventory, machines_of, mapping
+from ..addressing import is_zone_mode
+from ..gpu import gpu_consumers
+from ..known_keys import unknown_keys
+from .common import Collector, Inventory, machines_of, mapping
 
 OPENCLAW_ROLE = "openclaw_server"
 LISTED_UNKNOWN_KEYS = 100

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Failed
-from ..host.private_files import append_private, open_private, private_folder
+from .private_files import append_private, open_private, private_folder
 
 LOCK_FILE = "apply.lock"
 JOURNAL_FILE = "apply-journal.jsonl"
