@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...psot.model import Infra
 from ...psot.stability import PriorAllocation
 from ..host import paths
+from ..host.private_files import write_private
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusUnreachable, IncusUrlError
 
@@ -89,9 +89,9 @@ async def record_applied(client: IncusClient, infra: Infra, state_dir: Path) -> 
     really there)."""
     bridges, nics = await read_back(client)
     record = applied_record(infra, bridges, nics)
-    return await asyncio.to_thread(
-        write_private, record_file(state_dir, infra.project_name), json.dumps(record, indent=1)
-    )
+    path = record_file(state_dir, infra.project_name)
+    await asyncio.to_thread(write_private, path, json.dumps(record, indent=1))
+    return path
 
 
 def record_file(state_dir: Path, project_name: str) -> Path:
@@ -99,18 +99,3 @@ def record_file(state_dir: Path, project_name: str) -> Path:
     return paths.allocations_dir(state_dir) / f"{safe}.json"
 
 
-def write_private(path: Path, text: str) -> Path:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-    return path

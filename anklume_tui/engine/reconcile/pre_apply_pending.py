@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ...psot.model import Infra
-from .allocation import write_private
+from ..host.private_files import write_private
 from .pre_apply import DIR
 
 FILE = "pending.json"
