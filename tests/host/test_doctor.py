@@ -11,6 +11,7 @@ import pytest
 from anklume_tui.cli import main
 from anklume_tui.engine.host.doctor import DoctorHost, build_report, host_findings, incus_findings, run_doctor
 from anklume_tui.engine.incus.models import Profile, ServerInfo
+from anklume_tui.engine.isolation.boot import BootFiles
 from anklume_tui.verbs.doctor import exit_code
 
 
@@ -28,8 +29,20 @@ def healthy_host(tmp_path: Path, **changes) -> DoctorHost:
         "modules": tmp_path / "modules",
         "context": tmp_path / "context",
         "which": tools.get,
+        "nft_boot": booting_ruleset(tmp_path / "root"),
     }
     return DoctorHost(**{**fields, **changes})
+
+
+def booting_ruleset(root: Path) -> BootFiles:
+    """A root whose nftables.conf includes a persisted ruleset, nftables.service enabled (a fake systemctl)."""
+    (root / "etc/nftables.d").mkdir(parents=True)
+    (root / "etc/nftables.d/anklume-isolation.nft").write_text("table inet anklume\n")
+    (root / "etc/nftables.conf").write_text(f'flush ruleset\ninclude "{root}/etc/nftables.d/anklume-isolation.nft"\n')
+    systemctl = root / "systemctl"
+    systemctl.write_text("#!/bin/sh\necho enabled\n")
+    systemctl.chmod(0o755)
+    return BootFiles(root / "etc/nftables.conf", root / "etc/nftables.d", root, str(systemctl))
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +63,9 @@ async def test_a_healthy_daemon_and_host_give_no_error(incusd, tmp_path):
     assert report.ok and report.incus_reachable, [f for f in report.findings if f.status != "ok"]
     checks = by_check(report)
     assert "reachable" in checks["incus"][0].message and checks["incus"][0].message.startswith("Incus 6")
-    assert {"storage-pool", "default-profile", "subuid", "subgid", "nft", "tmux", "gpu", "context"} <= set(checks)
+    assert {"storage-pool", "default-profile", "subuid", "subgid", "nft", "nft-boot", "tmux", "gpu", "context"} <= set(
+        checks
+    )
     assert exit_code(report) == 0
 
 
