@@ -105,9 +105,10 @@ async def test_choosing_start_then_stop_in_the_menu_starts_then_stops_the_machin
         await pilot.press("enter")
         await until(pilot, lambda: table.rows_by_key["m:work-a"].state == "Stopped")
         assert await asyncio.to_thread(real_status, incusd, "work-a", "work") == "Stopped"
-        operations = app.screen.query_one("#operations").lines
-        assert any("start work-a: done" in line for line in operations)
-        assert any("stop work-a: done" in line for line in operations)
+        # The events turn the row before each call returns; each worker writes its line after: wait for them.
+        operations = app.screen.query_one("#operations")
+        done = ("start work-a: done", "stop work-a: done")
+        await until(pilot, lambda: all(any(said in line for line in operations.lines) for said in done))
 
 
 @pytest.mark.incus
