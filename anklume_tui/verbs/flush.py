@@ -56,12 +56,12 @@ def run(args: argparse.Namespace) -> int:
     stream = sys.stderr if args.json else sys.stdout
 
     async def work(client) -> int:
-        from ..engine.reconcile import flush
+        from ..engine.reconcile import flush_infra
 
         def show(item: FlushObject | FlushFile) -> None:
             print(describe(item), file=stream, flush=True)
 
-        report = await flush(client, prefix, None if args.all else infra, out_dir, show)
+        report = await flush_infra(client, prefix, None if args.all else infra, out_dir, show)
         if args.json:
             emit_json(report)
         else:

@@ -33,14 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.isolation import apply_isolation, declared_bridges, enforce
+    from ..engine.isolation import apply_isolation, declared_bridges, enforce_isolation
 
     infra = checked_infra(args).infra
     if args.dry_run:
         bridges, source = _bridges_for_dry_run(args, infra.prefix)
         if bridges is None:
             bridges = declared_bridges(infra)
-        outcome = enforce(infra, bridges, dry_run=True)
+        outcome = enforce_isolation(infra, bridges, dry_run=True)
         if source != "incus":
             outcome.warnings.append(f"{source}: showing the enabled domains' bridges instead")
         return _report(args, outcome, "incus" if source == "incus" else "infra")

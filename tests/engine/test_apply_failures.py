@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from anklume_tui.cli import main
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.reconcile.apply import apply
 from anklume_tui.psot.constants import MANAGED_KEY
@@ -152,15 +153,13 @@ def test_daemon_dying_mid_apply_exits_3_naming_the_object(own_daemon, tmp_path, 
 
     def kill_on_first_instance(event):
         print(event.line(), file=sys.stderr)
-        if event.phase == "started" and event.action and event.action.kind == "instance" and not killed:
+        action = getattr(event, "action", None)  # apply's events; the pipeline's phase events have none
+        if event.phase == "started" and action and action.kind == "instance" and not killed:
             os.kill(own_daemon.daemon_pid, signal.SIGKILL)
-            killed.append(event.action.name)
+            killed.append(action.name)
 
     monkeypatch.setattr(apply_verb, "print_event", kill_on_first_instance)
-    args = argparse.Namespace(
-        infra=str(infra), incus=None, json=False, limit=None, prune=False, no_provision=True, yes=False
-    )
-    code = apply_verb.run(args)
+    code = main(["--batch", "apply", "--infra", str(infra), "--no-provision"])
     err = capsys.readouterr().err
     assert code == 3
     assert killed

@@ -17,7 +17,7 @@ import pytest
 
 from anklume_tui.engine.host.doctor import DoctorHost, boot_finding
 from anklume_tui.engine.isolation.boot import BootFiles, includes, persist_for_boot
-from anklume_tui.engine.isolation.enforce import enforce
+from anklume_tui.engine.isolation.enforce import enforce_isolation
 from tests.engine.incus_helpers import isolate_host
 from tests.engine.nft_helpers import infra_from, needs_nft
 from tests.wait_helpers import wait_until
@@ -113,7 +113,7 @@ def test_a_load_arranges_boot_on_a_stock_debian_and_the_boot_path_brings_the_tab
     conf, ruleset = debian_root / "etc/nftables.conf", debian_root / "etc/nftables.d/anklume-isolation.nft"
     assert boot_finding(DoctorHost()).status == "warning"  # nothing persisted yet
 
-    first = enforce(infra, BRIDGES, netns=netns)
+    first = enforce_isolation(infra, BRIDGES, netns=netns)
     assert first.loaded and first.persisted == ruleset and first.warnings == [], first.warnings
     assert first.boot == (
         f"at boot: {conf} includes {ruleset} (include added now); "
@@ -125,7 +125,7 @@ def test_a_load_arranges_boot_on_a_stock_debian_and_the_boot_path_brings_the_tab
     assert (debian_root / WANTS).is_symlink()
     assert boot_finding(DoctorHost()).status == "ok"
 
-    second = enforce(infra, BRIDGES, netns=netns)
+    second = enforce_isolation(infra, BRIDGES, netns=netns)
     assert conf.read_text() == text  # idempotent: one include
     assert second.boot == f"at boot: {conf} includes {ruleset}; nftables.service enabled"
 

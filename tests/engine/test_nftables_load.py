@@ -11,7 +11,7 @@ import pytest
 
 from anklume_tui.engine.host import paths
 from anklume_tui.engine.incus.client import IncusClient
-from anklume_tui.engine.isolation.enforce import apply_isolation, enforce
+from anklume_tui.engine.isolation.enforce import apply_isolation, enforce_isolation
 from anklume_tui.engine.isolation.nft import NftError, RulesetRefused, load_ruleset, render_host_ruleset
 from tests.engine.incus_helpers import batch, isolate_host, make_domain
 from tests.engine.nft_helpers import infra_from
@@ -70,7 +70,7 @@ def test_loading_installs_the_table_keeps_incus_table_and_a_second_load_changes_
     incus_before = listing(incusd, "inet", "incus")
     assert incus_before and listing(incusd, "inet", "anklume") is None
 
-    first = enforce(infra, bridges, netns=netns)
+    first = enforce_isolation(infra, bridges, netns=netns)
     assert (first.loaded, first.changed, first.error) == (True, True, None)
     table = listing(incusd, "inet", "anklume")
     assert "hook forward priority filter - 1" in table and "hook input priority filter - 1" in table
@@ -79,7 +79,7 @@ def test_loading_installs_the_table_keeps_incus_table_and_a_second_load_changes_
     assert first.persisted == tmp_path / "persist" / "anklume-isolation.nft"
     assert first.persisted.read_text() == first.ruleset
 
-    second = enforce(infra, bridges, netns=netns)
+    second = enforce_isolation(infra, bridges, netns=netns)
     assert (second.loaded, second.changed) == (True, False)
     assert listing(incusd, "inet", "anklume") == table
     assert listing(incusd, "inet", "incus") == incus_before
@@ -87,7 +87,7 @@ def test_loading_installs_the_table_keeps_incus_table_and_a_second_load_changes_
 
 def test_a_ruleset_nft_rejects_leaves_the_previous_table_and_reports_nfts_message(incusd, netns, bridges, tmp_path):
     infra = infra_from(INFRA, tmp_path)
-    enforce(infra, bridges, netns=netns)
+    enforce_isolation(infra, bridges, netns=netns)
     before, saved = listing(incusd, "inet", "anklume"), paths.isolation_ruleset_file().read_text()
     broken = render_host_ruleset(infra, bridges).replace("ct state invalid drop", "ct state invalid frobnicate")
     with pytest.raises(NftError, match=r"nft -c refused the ruleset: .*Error: syntax error"):
@@ -98,7 +98,7 @@ def test_a_ruleset_nft_rejects_leaves_the_previous_table_and_reports_nfts_messag
 
 def test_a_failing_load_after_a_passing_check_leaves_the_previous_table(incusd, netns, bridges, tmp_path):
     infra = infra_from(INFRA, tmp_path)
-    enforce(infra, bridges, netns=netns)
+    enforce_isolation(infra, bridges, netns=netns)
     before = listing(incusd, "inet", "anklume")
     fake = tmp_path / "nft-that-fails-to-load"
     fake.write_text(
@@ -107,7 +107,7 @@ def test_a_failing_load_after_a_passing_check_leaves_the_previous_table(incusd, 
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     other = infra_from(INFRA.replace("[8080]", "[9999]"), tmp_path)
-    result = enforce(other, bridges, netns=netns, nft=str(fake))
+    result = enforce_isolation(other, bridges, netns=netns, nft=str(fake))
     assert not result.loaded
     assert "simulated failure" in result.error and "the previous one stays" in result.error
     assert listing(incusd, "inet", "anklume") == before
@@ -137,7 +137,7 @@ async def test_apply_isolation_uses_only_the_tagged_bridges_of_this_prefix(incus
 
 
 def test_a_missing_persist_dir_is_a_warning_not_a_failure(incusd, netns, bridges, tmp_path):
-    result = enforce(infra_from(INFRA, tmp_path), bridges, netns=netns, persist_dir=tmp_path / "absent")
+    result = enforce_isolation(infra_from(INFRA, tmp_path), bridges, netns=netns, persist_dir=tmp_path / "absent")
     assert result.loaded and result.persisted is None
     assert any("absent does not exist" in w for w in result.warnings)
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from anklume_tui.engine.isolation.enforce import enforce
+from anklume_tui.engine.isolation.enforce import enforce_isolation
 from tests.engine.incus_helpers import isolate_host, make_domain, make_instance
 from tests.engine.nft_helpers import infra_from
 from tests.engine.packet_helpers import Lab, Probe
@@ -102,7 +102,7 @@ def _own_host(tmp_path, monkeypatch):
 
 def load(lab: Lab, tmp_path, with_dev_to_work: bool = True) -> None:
     infra = infra_from(INFRA % (POLICY_DEV_TO_WORK if with_dev_to_work else ""), tmp_path)
-    result = enforce(infra, BRIDGES, netns=f"/proc/{lab.daemon.pid}/ns/net", persist_dir=tmp_path)
+    result = enforce_isolation(infra, BRIDGES, netns=f"/proc/{lab.daemon.pid}/ns/net", persist_dir=tmp_path)
     assert result.loaded, result.error
 
 

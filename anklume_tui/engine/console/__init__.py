@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .attach import open_for_selection, run_attached
 from .layout import DEFAULT_SESSION, ConsoleError, build_layout, incus_cli_environment, render_layout
+from .selection import open_for_selection, run_attached
 from .tmux import attach, kill_console, open_console, tmux_server
 
 __all__ = [

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from .ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
-from .enforce import IsolationResult, apply_isolation, declared_bridges, enforce, existing_bridges, summary
+from .enforce import (
+    IsolationResult,
+    apply_isolation,
+    declared_bridges,
+    enforce_isolation,
+    existing_bridges,
+    live_policies,
+    summary,
+)
+from .policy import Endpoint, ResolvedPolicy
 
 __all__ = [
+    "Endpoint",
     "IsolationResult",
+    "ResolvedPolicy",
     "SwitchRefused",
     "SwitchStep",
     "access_holder",
@@ -14,7 +25,8 @@ __all__ = [
     "apply_isolation",
     "check_switch",
     "declared_bridges",
-    "enforce",
+    "enforce_isolation",
     "existing_bridges",
+    "live_policies",
     "summary",
 ]

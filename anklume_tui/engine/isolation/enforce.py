@@ -64,7 +64,7 @@ def recorded_ai_holder(infra: Infra) -> str | None:
     return holder if holder in names and holder != AI_TOOLS_DOMAIN and AI_TOOLS_DOMAIN in names else None
 
 
-def enforce(
+def enforce_isolation(
     infra: Infra,
     bridges: list[str],
     *,
@@ -117,7 +117,7 @@ async def apply_isolation(
     (see `result.error`; Incus errors propagate)."""
     bridges = await existing_bridges(client, infra.prefix)
     return await asyncio.to_thread(
-        enforce,
+        enforce_isolation,
         infra,
         bridges,
         ai_override=ai_override,

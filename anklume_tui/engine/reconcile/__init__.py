@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..host.apply_lock import ApplyLocked
 from .apply import ApplyEvent, ApplyResult
-from .flush import flush
-from .import_infra import import_infra
+from .flush import flush_infra
+from .infra_import import import_infra
 from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
@@ -22,7 +22,7 @@ __all__ = [
     "PipelineResult",
     "Plan",
     "apply_pipeline",
-    "flush",
+    "flush_infra",
     "gather_status",
     "import_infra",
     "make_plan",

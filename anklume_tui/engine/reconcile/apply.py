@@ -29,7 +29,7 @@ from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusUnreachable
-from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce, summary
+from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce_isolation, summary
 from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, settle
 from .allocation import record_applied
@@ -286,7 +286,7 @@ async def _isolate(run: _Run, client: IncusClient, infra: Infra, when: str = "")
         try:
             isolation = await apply_isolation(client, infra)
         except IncusError as exc:
-            isolation = await asyncio.to_thread(enforce, infra, declared_bridges(infra))
+            isolation = await asyncio.to_thread(enforce_isolation, infra, declared_bridges(infra))
             isolation.warnings.append(f"Incus did not list the bridges ({exc}): ruleset built for the declared ones")
     except OSError as exc:
         isolation = IsolationResult("", [], None, error=f"the ruleset could not be written: {exc}")

@@ -26,7 +26,7 @@ from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .real_state import RealState, belongs_to, read_state
 
-__all__ = ["FlushFile", "FlushObject", "FlushReport", "flush", "remove_generated_files"]
+__all__ = ["FlushFile", "FlushObject", "FlushReport", "flush_infra", "remove_generated_files"]
 
 CONCURRENCY = 8
 GENERATED_FOLDERS = ("inventory", "group_vars", "host_vars")
@@ -38,7 +38,7 @@ _BLOCK = re.compile(
 _OURS_OUTSIDE_BLOCK = {"", "---", MANAGED_NOTICE, CUSTOM_NOTICE}
 
 
-async def flush(
+async def flush_infra(
     client: IncusClient,
     prefix: str,
     infra: str | None,
