@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 from .constants import (
     AUTO_IP_MAX,
@@ -53,15 +54,15 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _mapping(value: object) -> dict:
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def is_zone_mode(data: dict) -> bool:
+def is_zone_mode(data: dict[str, Any]) -> bool:
     return "addressing" in _mapping(data.get("global"))
 
 
-def zone_settings(data: dict) -> tuple[int, int]:
+def zone_settings(data: dict[str, Any]) -> tuple[int, int]:
     """(zone_base, zone_step), defaults where absent or invalid."""
     addressing = _mapping(_mapping(data.get("global")).get("addressing"))
     base = _int(addressing.get("zone_base"))
@@ -69,22 +70,22 @@ def zone_settings(data: dict) -> tuple[int, int]:
     return (DEFAULT_ZONE_BASE if base is None else base, DEFAULT_ZONE_STEP if step is None or step < 1 else step)
 
 
-def zone_octet(data: dict, trust: str) -> int:
+def zone_octet(data: dict[str, Any], trust: str) -> int:
     base, step = zone_settings(data)
     return base + ZONE_MULTIPLIER[trust] * step
 
 
-def plan_subnets(data: dict) -> tuple[dict[str, Subnet], list[tuple[str, str]]]:
+def plan_subnets(data: dict[str, Any]) -> tuple[dict[str, Subnet], list[tuple[str, str]]]:
     """Every domain's subnet, plus (domain, zone) pairs whose zone ran out of ids (X5).
 
     Disabled domains take part. Domains whose subnet cannot be computed are absent.
     """
     domains = {n: d for n, d in _mapping(data.get("domains")).items() if isinstance(d, dict)}
+    result: dict[str, Subnet] = {}
     if not is_zone_mode(data):
         base = _mapping(data.get("global")).get("base_subnet", DEFAULT_BASE_SUBNET)
         if not _valid_base(base):
             return {}, []
-        result = {}
         for name, dom in domains.items():
             sid = _int(dom.get("subnet_id"))
             if sid is not None and 0 <= sid <= 254:
@@ -95,7 +96,6 @@ def plan_subnets(data: dict) -> tuple[dict[str, Subnet], list[tuple[str, str]]]:
     zones: dict[int, list[str]] = {}
     for name, dom in domains.items():
         zones.setdefault(zone_octet(data, effective_trust(dom)), []).append(name)
-    result: dict[str, Subnet] = {}
     exhausted: list[tuple[str, str]] = []
     for zone, names in zones.items():
         taken = set()
@@ -133,7 +133,7 @@ def parse_ipv4(value: object) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(".".join(str(int(p)) for p in parts))
 
 
-def auto_ips(machines: dict, subnet: Subnet) -> tuple[dict[str, str], list[str]]:
+def auto_ips(machines: dict[str, Any], subnet: Subnet) -> tuple[dict[str, str], list[str]]:
     """Automatic IPs of the machines without `ip`, in declaration order (SPEC §5.1).
 
     Returns the assignments and the machines that found no free number ≤ .99 (X2).

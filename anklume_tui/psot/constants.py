@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
@@ -34,7 +35,7 @@ MANAGED_KEY = "user.anklume.managed"
 INFRA_KEY = "user.anklume.infra"
 
 
-def effective_trust(domain: dict) -> str:
+def effective_trust(domain: dict[str, Any]) -> str:
     level = domain.get("trust_level")
     return level if isinstance(level, str) and level in TRUST_LEVELS else DEFAULT_TRUST
 

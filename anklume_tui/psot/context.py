@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 from .stability import PriorAllocation
 
@@ -30,4 +31,4 @@ class HostContext:
     host_memory_bytes: int | None = None
     # What was applied (SPEC §5.1 Stability); None: not gathered, allocation is v1's.
     allocation: PriorAllocation | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -8,6 +8,7 @@ resources (enrich_resources), shared volumes and persistent data (enrich_volumes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .addressing import Subnet, auto_ips, is_zone_mode, plan_subnets
 from .constants import (
@@ -32,14 +33,14 @@ AI_POLICY_ADDED = "I2"
 
 @dataclass
 class Enriched:
-    data: dict
+    data: dict[str, Any]
     subnets: dict[str, Subnet]
     findings: list[Finding] = field(default_factory=list)
 
 
-def enrich(data: dict, source: SourceMap, ctx: HostContext) -> Enriched:
+def enrich(data: dict[str, Any], source: SourceMap, ctx: HostContext) -> Enriched:
     """Every enrichment applied to a copy of `data`; `data` itself is never changed."""
-    result = _copy(data)
+    result: dict[str, Any] = _copy(data)
     subnets, exhausted = plan_subnets(result)
     findings = _address(result, subnets, exhausted, source)
     findings += _add_firewall(result, subnets, source)
@@ -49,7 +50,7 @@ def enrich(data: dict, source: SourceMap, ctx: HostContext) -> Enriched:
     return Enriched(result, subnets, findings)
 
 
-def _copy(value):
+def _copy(value: Any) -> Any:
     """A plain tree copy: unlike deepcopy it is fast and never keeps two places sharing one object."""
     if isinstance(value, dict):
         return {key: _copy(item) for key, item in value.items()}
@@ -58,11 +59,13 @@ def _copy(value):
     return value
 
 
-def _domains(data: dict) -> dict:
+def _domains(data: dict[str, Any]) -> dict[str, Any]:
     return data.get("domains") or {}
 
 
-def _address(data: dict, subnets: dict[str, Subnet], exhausted: list, source: SourceMap) -> list[Finding]:
+def _address(
+    data: dict[str, Any], subnets: dict[str, Subnet], exhausted: list[Any], source: SourceMap
+) -> list[Finding]:
     """Step 1, trust-zone mode only: default trust, computed subnet_id, automatic IPs (X2, X5)."""
     if not is_zone_mode(data):
         return []
@@ -98,7 +101,7 @@ def _address(data: dict, subnets: dict[str, Subnet], exhausted: list, source: So
     return findings
 
 
-def _add_firewall(data: dict, subnets: dict[str, Subnet], source: SourceMap) -> list[Finding]:
+def _add_firewall(data: dict[str, Any], subnets: dict[str, Subnet], source: SourceMap) -> list[Finding]:
     """Step 2: the firewall VM, appended last in domain `anklume` (X1 without that domain)."""
     settings = data.get("global") or {}
     if settings.get("firewall_mode") != "vm":
@@ -131,7 +134,7 @@ def _add_firewall(data: dict, subnets: dict[str, Subnet], source: SourceMap) -> 
     return [Finding(FIREWALL_ADDED, Severity.INFO, message, where)]
 
 
-def _add_ai_policy(data: dict, source: SourceMap) -> list[Finding]:
+def _add_ai_policy(data: dict[str, Any], source: SourceMap) -> list[Finding]:
     """Step 3: exclusive AI access with no policy to ai-tools gets one from the default domain."""
     settings = data.get("global") or {}
     default = settings.get("ai_access_default")

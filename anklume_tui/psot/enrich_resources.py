@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .context import HostContext
 from .findings import Finding, Location, Severity
@@ -25,7 +26,7 @@ class ResourcePolicy:
     cpu_count: bool
     soft_memory: bool
     overcommit: bool
-    cpu_reserve: object
+    cpu_reserve: float | str  # a count or "N%" (validated)
     memory_reserve: object
 
 
@@ -62,7 +63,7 @@ def format_memory(size: int) -> str:
     return str(size)
 
 
-def allocate_resources(data: dict, ctx: HostContext, where: Location | None) -> list[Finding]:
+def allocate_resources(data: dict[str, Any], ctx: HostContext, where: Location | None) -> list[Finding]:
     """Mutates `data` (the enrichment's own copy); returns W6 or X3 findings."""
     policy = _policy(data)
     if policy is None:
@@ -85,7 +86,7 @@ def allocate_resources(data: dict, ctx: HostContext, where: Location | None) -> 
     return _overcommit(machines, pool, policy, where)
 
 
-def _policy(data: dict) -> ResourcePolicy | None:
+def _policy(data: dict[str, Any]) -> ResourcePolicy | None:
     raw = (data.get("global") or {}).get("resource_policy")
     if raw is True:
         raw = {}
@@ -120,25 +121,26 @@ def _pool(policy: ResourcePolicy, ctx: HostContext) -> Pool | str:
     return pool
 
 
-def _weight(machine: dict) -> int:
+def _weight(machine: dict[str, Any]) -> int:
     weight = machine.get("weight")
     return weight if isinstance(weight, int) and not isinstance(weight, bool) and weight >= 1 else 1
 
 
-def _shares(receivers: list[dict], available: float, equal: bool) -> list[tuple[dict, float]]:
+def _shares(receivers: list[dict[str, Any]], available: float, equal: bool) -> list[tuple[dict[str, Any], float]]:
     """available × weight / Σweight of the receivers (`equal`: every weight is 1)."""
     weights = [1 if equal else _weight(m) for m in receivers]
     total = sum(weights)
     return [(m, available * w / total) for m, w in zip(receivers, weights, strict=True)]
 
 
-def _config(machine: dict) -> dict:
+def _config(machine: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(machine.get("config"), dict):
         machine["config"] = {}
-    return machine["config"]
+    config: dict[str, Any] = machine["config"]
+    return config
 
 
-def _share_cpu(machines: list[dict], pool: Pool, policy: ResourcePolicy) -> None:
+def _share_cpu(machines: list[dict[str, Any]], pool: Pool, policy: ResourcePolicy) -> None:
     receivers = [m for m in machines if not {"limits.cpu", "limits.cpu.allowance"} & set(m.get("config") or {})]
     if not receivers:
         return
@@ -149,7 +151,7 @@ def _share_cpu(machines: list[dict], pool: Pool, policy: ResourcePolicy) -> None
             _config(machine)["limits.cpu.allowance"] = f"{max(1, int(share / pool.host_cpus * 100))}%"
 
 
-def _share_memory(machines: list[dict], pool: Pool, policy: ResourcePolicy) -> None:
+def _share_memory(machines: list[dict[str, Any]], pool: Pool, policy: ResourcePolicy) -> None:
     receivers = [m for m in machines if "limits.memory" not in (m.get("config") or {})]
     if not receivers:
         return
@@ -157,7 +159,7 @@ def _share_memory(machines: list[dict], pool: Pool, policy: ResourcePolicy) -> N
         _config(machine)["limits.memory"] = format_memory(max(int(share), MIN_MEMORY))
 
 
-def _whole(value: object) -> int | None:
+def _whole(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     try:
@@ -166,7 +168,9 @@ def _whole(value: object) -> int | None:
         return None
 
 
-def _overcommit(machines: list[dict], pool: Pool, policy: ResourcePolicy, where: Location | None) -> list[Finding]:
+def _overcommit(
+    machines: list[dict[str, Any]], pool: Pool, policy: ResourcePolicy, where: Location | None
+) -> list[Finding]:
     """X3 over every machine's limits, allocated and explicit.
 
     `limits.cpu` counts whole cores; otherwise `limits.cpu.allowance` counts whole percents of the host.

@@ -6,12 +6,14 @@ equal name). Machines that get no generated device keep `devices` exactly as wri
 
 from __future__ import annotations
 
+from typing import Any
+
 from .constants import DEFAULT_PERSISTENT_DATA_BASE, DEFAULT_SHARED_VOLUMES_BASE
 
-Devices = dict[str, dict]
+Devices = dict[str, dict[str, Any]]
 
 
-def add_volume_devices(data: dict) -> None:
+def add_volume_devices(data: dict[str, Any]) -> None:
     """Mutates `data` (the enrichment's own copy) in place."""
     settings = data.get("global") or {}
     machines = _machines_by_name(data)
@@ -39,7 +41,7 @@ def add_volume_devices(data: dict) -> None:
         machine["devices"] = {**devices, **(machine.get("devices") or {})}
 
 
-def _machines_by_name(data: dict) -> dict[str, tuple[str, dict]]:
+def _machines_by_name(data: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         machine_name: (domain_name, machine)
         for domain_name, domain in (data.get("domains") or {}).items()
@@ -47,7 +49,7 @@ def _machines_by_name(data: dict) -> dict[str, tuple[str, dict]]:
     }
 
 
-def _shared_device(name: str, volume: dict, base: str) -> dict:
+def _shared_device(name: str, volume: dict[str, Any], base: str) -> dict[str, Any]:
     device = {
         "type": "disk",
         "source": volume.get("source") or f"{base}/{name}",
@@ -58,7 +60,9 @@ def _shared_device(name: str, volume: dict, base: str) -> dict:
     return device
 
 
-def _resolve_consumers(volume: dict, data: dict, machines: dict[str, tuple[str, dict]]) -> dict[str, str]:
+def _resolve_consumers(
+    volume: dict[str, Any], data: dict[str, Any], machines: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, str]:
     """Machine → access. A domain expands to its machines; a machine's own entry overrides its domain's.
 
     A consumer named like both a domain and a machine is taken as the domain.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Severity(StrEnum):
@@ -40,7 +41,7 @@ class Finding:
         head = f"{where}: " if where else ""
         return f"{head}{self.severity.value}[{self.rule}]: {self.message}"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         loc = self.location
         return {
             "rule": self.rule,

@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,17 +67,17 @@ def _may_be_template(value: object) -> bool:
     return False
 
 
-def ansible_safe(variables: dict) -> dict:
+def ansible_safe(variables: dict[str, Any]) -> dict[str, Any]:
     """The variables with `!unsafe` on each value holding text Ansible could evaluate (SPEC §7.2): infra text
     is data, never template code; a value without such text is written as before."""
     return {name: Unsafe(value) if _may_be_template(value) else value for name, value in variables.items()}
 
 
-def _without_nulls(pairs: dict) -> dict:
+def _without_nulls(pairs: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in pairs.items() if value is not None}
 
 
-def all_vars(infra: Infra) -> dict:
+def all_vars(infra: Infra) -> dict[str, Any]:
     # Images as written in the infra: machines with no image at all are left out, as in v1.
     images = sorted({m.os_image for m in infra.machines if m.os_image is not None})
     return _without_nulls(
@@ -93,12 +94,12 @@ def all_vars(infra: Infra) -> dict:
     )
 
 
-def inventory(domain: Domain) -> dict:
+def inventory(domain: Domain) -> dict[str, Any]:
     hosts = {m.name: ansible_safe({"ansible_host": m.ip}) if m.ip else None for m in domain.machines}
     return {"all": {"children": {domain.name: {"hosts": hosts or None}}}}
 
 
-def group_vars(domain: Domain) -> dict:
+def group_vars(domain: Domain) -> dict[str, Any]:
     return _without_nulls(
         {
             "domain_name": domain.name,
@@ -115,7 +116,7 @@ def group_vars(domain: Domain) -> dict:
     )
 
 
-def host_vars(machine: Machine) -> dict:
+def host_vars(machine: Machine) -> dict[str, Any]:
     return _without_nulls(
         {
             "instance_name": machine.instance_name,

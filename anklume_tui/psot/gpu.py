@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def _mapping(value: object) -> dict:
+
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _gpu_profiles(domain: dict) -> set[str]:
+def _gpu_profiles(domain: dict[str, Any]) -> set[str]:
     return {
         name
         for name, profile in _mapping(domain.get("profiles")).items()
@@ -18,7 +20,7 @@ def _gpu_profiles(domain: dict) -> set[str]:
     }
 
 
-def gpu_consumers(data: dict) -> list[tuple[str, str]]:
+def gpu_consumers(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(domain, machine) of every GPU consumer, disabled domains included, in declaration order.
 
     Tolerates any shape, so structural rules (G1) can use it before the types are known to be right.

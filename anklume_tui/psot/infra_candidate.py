@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .context import HostContext
 from .findings import Finding, Location
@@ -27,9 +28,9 @@ class CandidateCheck:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
 
-    def by_field(self, node: tuple) -> tuple[dict[str, list[Finding]], list[Finding]]:
+    def by_field(self, node: tuple[Any, ...]) -> tuple[dict[str, list[Finding]], list[Finding]]:
         """Findings about the node at path `node` by its field ("name" for the node's own key), and the rest."""
-        where: dict[Location, tuple] = {loc: path for path, loc in self.source.values.items()}
+        where: dict[Location, tuple[Any, ...]] = {loc: path for path, loc in self.source.values.items()}
         where.update({loc: path for path, loc in self.source.keys.items()})  # a key names its field best
         fields: dict[str, list[Finding]] = {}
         others: list[Finding] = []
@@ -54,7 +55,7 @@ def validate_candidate(files: InfraFiles, changes: Changes, ctx: HostContext) ->
 
 def preview(files: InfraFiles, changes: Changes) -> str:
     """The unified diff, file by file, of what saving would write."""
-    parts = []
+    parts: list[str] = []
     for file, text in changes.items():
         old = files.texts.get(file)
         parts.extend(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
@@ -90,7 +91,7 @@ class _Session:
     def _view(self, file: Path) -> YamlDocument:
         return self.docs.get(file) or self.files.document(file)
 
-    def _domains(self, file: Path, data: object) -> CommentedMap | None:
+    def _domains(self, file: Path, data: Any) -> CommentedMap | None:
         if data is None:
             return None
         in_domains_folder = self.files.is_directory and file != self.files.main
@@ -110,7 +111,9 @@ class _Session:
         """(file, its domains mapping, to edit)."""
         for file, domains in reversed(self.domain_maps()):
             if name in domains:
-                return file, self._domains(file, self.doc(file).data)
+                to_edit = self._domains(file, self.doc(file).data)
+                assert to_edit is not None  # the document is a copy of the view just read
+                return file, to_edit
         raise EditRefused(f"no domain named {name!r} in {self.files.root}")
 
     def find_machine(self, name: str) -> tuple[Path, CommentedMap, CommentedMap]:
@@ -119,7 +122,9 @@ class _Session:
             for key, domain in domains.items():
                 machines = domain.get("machines") if isinstance(domain, CommentedMap) else None
                 if isinstance(machines, CommentedMap) and name in machines:
-                    domain = self._domains(file, self.doc(file).data)[key]
+                    to_edit = self._domains(file, self.doc(file).data)
+                    assert to_edit is not None  # the document is a copy of the view just read
+                    domain = to_edit[key]
                     return file, domain, domain["machines"]
         raise EditRefused(f"no machine named {name!r} in {self.files.root}")
 

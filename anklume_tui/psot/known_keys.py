@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Keys:
     """A mapping with fixed keys; `auxiliary` keys pass silently and are never generated."""
 
-    known: dict
-    auxiliary: frozenset = field(default_factory=frozenset)
+    known: dict[str, Any]
+    auxiliary: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Items:
     each: Keys
 
 
-def _plain(*names: str) -> dict:
+def _plain(*names: str) -> dict[str, Any]:
     return dict.fromkeys(names)
 
 
@@ -87,7 +88,7 @@ INFRA = Keys(
 
 @dataclass(frozen=True)
 class UnknownKey:
-    path: tuple  # the key's own path
+    path: tuple[Any, ...]  # the key's own path
     key: object
     suggestion: str | None
 
@@ -103,7 +104,7 @@ class UnknownKey:
 def unknown_keys(data: object) -> list[UnknownKey]:
     """Every key of data that the format does not define, with the closest known key at its level
     for the first SUGGESTED of them (a suggestion costs a fuzzy match; a huge file must stay fast)."""
-    found: list[tuple[tuple, object, Keys]] = []
+    found: list[tuple[tuple[Any, ...], object, Keys]] = []
     _walk(data, INFRA, (), found)
     return [
         UnknownKey(path, key, suggest(key, schema) if i < SUGGESTED else None)
@@ -111,7 +112,7 @@ def unknown_keys(data: object) -> list[UnknownKey]:
     ]
 
 
-def _walk(value: object, schema: object, path: tuple, found: list) -> None:
+def _walk(value: object, schema: object, path: tuple[Any, ...], found: list[Any]) -> None:
     if isinstance(schema, Named) and isinstance(value, dict):
         for name, item in value.items():
             _walk(item, schema.each, path + (name,), found)

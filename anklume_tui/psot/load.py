@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .findings import Finding, Location, Severity
 from .yaml_bounds import MAX_BYTES, Budget, NotRegularFile, UnreadableInput, read_regular_file
@@ -14,10 +15,10 @@ from .yaml_nodes import SourceMap, decode, parse_yaml
 
 @dataclass
 class LoadedInfra:
-    """The raw infra mapping (None when loading failed) with where each node came from."""
+    """The raw infra (a mapping when well formed, None when loading failed) with where each node came from."""
 
     path: Path
-    data: dict | None
+    data: object
     source: SourceMap
     findings: list[Finding]
     files: list[Path] = field(default_factory=list)
@@ -39,7 +40,7 @@ def resolve_infra_path(path: Path) -> Path | None:
     return None
 
 
-def discover_infra(explicit: str | None, cwd: Path, environ: dict | None = None) -> Path:
+def discover_infra(explicit: str | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
     """Which infra the user means (CLI.md "Where things are found"); the path may not exist."""
     env = os.environ if environ is None else environ
     if explicit:
@@ -96,8 +97,9 @@ def _root(data: object) -> object:
 
 def _load_file(file: Path, texts: Texts, budget: Budget) -> tuple[object, SourceMap, list[Finding]]:
     name = str(file)
-    if texts.get(file) is not None:
-        parsed = parse_yaml(texts[file], name, budget)
+    given = texts.get(file)
+    if given is not None:
+        parsed = parse_yaml(given, name, budget)
         return parsed.data, parsed.source, parsed.findings
     try:
         raw = read_regular_file(file, MAX_BYTES)
@@ -112,6 +114,7 @@ def _load_file(file: Path, texts: Texts, budget: Budget) -> tuple[object, Source
     text, problem = decode(raw, name)
     if problem:
         return None, SourceMap(), [problem]
+    assert text is not None  # decode gives the text or a problem
     parsed = parse_yaml(text, name, budget)
     return parsed.data, parsed.source, parsed.findings
 
@@ -192,7 +195,7 @@ def _load_directory(directory: Path, texts: Texts, budget: Budget) -> LoadedInfr
     return LoadedInfra(directory, merged, source, findings, files, True)
 
 
-def _forget(source: SourceMap, prefix: tuple) -> None:
+def _forget(source: SourceMap, prefix: tuple[Any, ...]) -> None:
     n = len(prefix)
     for table in (source.values, source.keys):
         for path in [p for p in table if p[:n] == prefix and len(p) > n]:

@@ -38,7 +38,7 @@ class NetworkPolicy(BaseModel):
     protocol: Literal["tcp", "udp"] = "tcp"
     bidirectional: bool = False
 
-    def as_declared(self) -> dict:
+    def as_declared(self) -> dict[str, Any]:
         """The policy as written in the infra file, for `network_policies` in group_vars/all.yml."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
@@ -207,12 +207,12 @@ _MACHINE_KEYS = (
 )
 
 
-def _given(source: dict, keys: tuple[str, ...]) -> dict:
+def _given(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """The keys present with a value; absent or null ones take the model's default."""
     return {k: source[k] for k in keys if source.get(k) is not None}
 
 
-def _domain(name: str, dom: dict, subnet: Subnet, prefix: str, default_image: str | None) -> Domain:
+def _domain(name: str, dom: dict[str, Any], subnet: Subnet, prefix: str, default_image: str | None) -> Domain:
     fields = _given(dom, _DOMAIN_KEYS)
     ai_sanitize = dom.get("ai_sanitize")
     if ai_sanitize is None:
@@ -236,7 +236,7 @@ def _domain(name: str, dom: dict, subnet: Subnet, prefix: str, default_image: st
 
 
 def _machine(
-    name: str, machine: dict, domain: str, domain_ephemeral: bool, prefix: str, default_image: str | None
+    name: str, machine: dict[str, Any], domain: str, domain_ephemeral: bool, prefix: str, default_image: str | None
 ) -> Machine:
     ephemeral = machine.get("ephemeral")
     return Machine(

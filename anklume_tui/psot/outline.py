@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -66,7 +67,7 @@ class _Reader:
 
     def __init__(self, events: Iterator[yaml.Event], bounds: Budget) -> None:
         self.events = events
-        self.anchors: dict[str, object] = {}
+        self.anchors: dict[str | None, object] = {}
         self.bounds = bounds  # the loader's: the outline gives up where the full check refuses
         self.depth = 0
 
@@ -97,19 +98,19 @@ class _Reader:
             self.anchors[event.anchor] = result
         return result
 
-    def collection(self, event: yaml.Event) -> list | dict:
+    def collection(self, event: yaml.Event) -> list[Any] | dict[Any, Any]:
         if isinstance(event, yaml.SequenceStartEvent):
             items = []
             while not isinstance(item := self.next(), yaml.SequenceEndEvent):
                 items.append(self.value(item))
             return items
-        mapping: dict = {}
+        mapping: dict[Any, Any] = {}
         while not isinstance(key := self.next(), yaml.MappingEndEvent):
             self.put(mapping, self.value(key), self.value(self.next()))
         return mapping
 
     @staticmethod
-    def put(mapping: dict, key: object, value: object) -> None:
+    def put(mapping: dict[Any, Any], key: object, value: object) -> None:
         if key == "<<":
             for part in value if isinstance(value, list) else [value]:
                 if isinstance(part, dict):
@@ -147,7 +148,7 @@ def _domain_entries(reader: _Reader, budget: int | None) -> Iterator[OutlineDoma
                 return
 
 
-def _domain(name: object, body: dict) -> OutlineDomain:
+def _domain(name: object, body: dict[str, Any]) -> OutlineDomain:
     machines = []
     declared = body.get("machines")
     for machine, spec in (declared if isinstance(declared, dict) else {}).items():

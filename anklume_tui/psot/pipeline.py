@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .constants import nesting_prefix
 from .context import HostContext
@@ -31,15 +32,17 @@ class PsotResult:
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
-    def key(f: Finding):
+    def key(f: Finding) -> tuple[bool, str, int, int]:
         loc = f.location
         return (loc is None, loc.file if loc else "", loc.line if loc else 0, loc.column if loc else 0)
 
     return sorted(findings, key=key)
 
 
-def prefix_for(data: dict, ctx: HostContext) -> str:
-    settings = data.get("global") if isinstance(data.get("global"), dict) else {}
+def prefix_for(data: dict[str, Any], ctx: HostContext) -> str:
+    settings = data.get("global")
+    if not isinstance(settings, dict):
+        settings = {}
     return nesting_prefix(settings.get("nesting_prefix", True), ctx.absolute_level)
 
 
@@ -56,7 +59,7 @@ def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
     findings += [Finding("W9", Severity.WARNING, m.message, source.key_at(_where(m))) for m in moves]
     structural = validate_structure(data, source)
     findings += structural
-    if has_errors(findings):
+    if has_errors(findings) or not isinstance(data, dict):  # a shape that is not a mapping is already an error
         return PsotResult(loaded, _sorted(findings + _warnings_if_shaped(data, loaded, ctx)))
     findings += validate_host(data, source, ctx)
     if has_errors(findings):
@@ -75,7 +78,7 @@ def check_loaded(loaded: LoadedInfra, ctx: HostContext) -> PsotResult:
     return PsotResult(loaded, _sorted(findings), enriched, infra)
 
 
-def _where(move: Move) -> tuple:
+def _where(move: Move) -> tuple[Any, ...]:
     return ("domains", move.domain) + (("machines", move.machine) if move.machine else ())
 
 

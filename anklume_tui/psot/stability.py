@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .addressing import is_zone_mode, parse_ipv4, zone_octet
 from .constants import AUTO_IP_MAX, effective_trust
@@ -29,7 +30,7 @@ class PriorAllocation:
     IPv4 network (None: Incus was not read). `nics`: (project, instance) → its eth0 `ipv4.address`.
     """
 
-    records: Mapping[str, Mapping] = field(default_factory=dict)
+    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     bridges: Mapping[str, str] | None = None
     nics: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
@@ -53,7 +54,7 @@ class Move:
         )
 
 
-def _mapping(value: object) -> dict:
+def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -64,15 +65,19 @@ def _network(cidr: object) -> ipaddress.IPv4Network | None:
         return None
 
 
-def applied_of(data: dict, prior: PriorAllocation, prefix: str) -> tuple[dict, dict]:
+def applied_of(
+    data: dict[str, Any], prior: PriorAllocation, prefix: str
+) -> tuple[dict[str, ipaddress.IPv4Network], dict[str, dict[str, Any]]]:
     """(domain → its applied /24, domain → machine → its applied address): the record of this infra, else
     what Incus holds under this infra's names."""
-    record = _mapping(prior.records.get(data.get("project_name"))) if isinstance(data.get("project_name"), str) else {}
+    project_name = data.get("project_name")
+    record = _mapping(prior.records.get(project_name)) if isinstance(project_name, str) else {}
+    subnets: dict[str, ipaddress.IPv4Network]
     if record:
         subnets = {d: n for d, cidr in _mapping(record.get("subnets")).items() if (n := _network(cidr)) is not None}
         return subnets, {d: _mapping(a) for d, a in _mapping(record.get("addresses")).items()}
-    subnets: dict = {}
-    addresses: dict = {}
+    subnets = {}
+    addresses: dict[str, dict[str, Any]] = {}
     for name, domain in _mapping(data.get("domains")).items():
         if not isinstance(name, str):
             continue
@@ -90,7 +95,7 @@ def applied_of(data: dict, prior: PriorAllocation, prefix: str) -> tuple[dict, d
     return subnets, addresses
 
 
-def used_networks(data: dict, prior: PriorAllocation, prefix: str) -> list[ipaddress.IPv4Network]:
+def used_networks(data: dict[str, Any], prior: PriorAllocation, prefix: str) -> list[ipaddress.IPv4Network]:
     """Networks of the host's bridges that are not this infra's: never allocated."""
     own = {f"{prefix}net-{name}" for name in _mapping(data.get("domains")) if isinstance(name, str)}
     found = (_network(cidr) for name, cidr in (prior.bridges or {}).items() if name not in own)
@@ -123,11 +128,17 @@ def stabilize(data: object, prior: PriorAllocation | None, prefix: str) -> tuple
     return out, moves
 
 
-def _zone_of(data: dict, domain: dict) -> int:
+def _zone_of(data: dict[str, Any], domain: dict[str, Any]) -> int:
     return zone_octet(data, effective_trust(domain))
 
 
-def _subnet_ids(data: dict, domains: dict, subnets: dict, used: list, moves: list[Move]) -> dict[str, int]:
+def _subnet_ids(
+    data: dict[str, Any],
+    domains: dict[str, Any],
+    subnets: dict[str, ipaddress.IPv4Network],
+    used: list[ipaddress.IPv4Network],
+    moves: list[Move],
+) -> dict[str, int]:
     """The subnet_id of each domain without one: its applied one where kept, else the smallest free one."""
     explicit: dict[int, set[int]] = {}
     for domain in domains.values():
@@ -166,7 +177,7 @@ def _overlaps(cidr: str, used: list[ipaddress.IPv4Network]) -> bool:
     return any(network.overlaps(u) for u in used)
 
 
-def _addresses(domain: str, body: dict, base: str, applied: dict, moves: list[Move]) -> object:
+def _addresses(domain: str, body: dict[str, Any], base: str, applied: dict[str, Any], moves: list[Move]) -> object:
     """The machines, those without `ip` keeping their applied host number where it is still theirs."""
     machines = body.get("machines")
     if not isinstance(machines, dict) or not applied:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
 import yaml
 
@@ -93,7 +94,7 @@ def _key_head(key: object, indent: str) -> str:
     return f"{indent}{text}:"
 
 
-def _mapping_lines(mapping: dict, indent: str) -> list[str]:
+def _mapping_lines(mapping: dict[str, Any], indent: str) -> list[str]:
     lines: list[str] = []
     child = indent + INDENT
     for key, value in mapping.items():
@@ -107,7 +108,7 @@ def _mapping_lines(mapping: dict, indent: str) -> list[str]:
     return lines
 
 
-def _sequence_lines(items: list, indent: str) -> list[str]:
+def _sequence_lines(items: list[Any], indent: str) -> list[str]:
     lines: list[str] = []
     child = indent + INDENT
     for item in items:
@@ -129,4 +130,4 @@ def _block_lines(value: object, indent: str) -> list[str]:
         value = value.value
     if isinstance(value, dict):
         return _mapping_lines(value, indent)
-    return _sequence_lines(value, indent)
+    return _sequence_lines(cast(list[Any], value), indent)  # _value_text leaves only mappings and lists here

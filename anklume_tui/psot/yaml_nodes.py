@@ -9,6 +9,7 @@ The composer recurses in C, so depth and node count are bounded first (yaml_boun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -35,7 +36,7 @@ SCALAR_TAGS = {
     "tag:yaml.org,2002:timestamp",
 }
 
-Path = tuple
+Path = tuple[Any, ...]
 
 
 @dataclass
@@ -83,7 +84,7 @@ class _PyYamlResolver(VersionedResolver):
 
     _pyyaml = yaml.resolver.Resolver()
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode:
             return Tag(suffix=self._pyyaml.resolve(yaml.ScalarNode, value, implicit))
         return super().resolve(kind, value, implicit)
@@ -99,7 +100,7 @@ def _parser() -> YAML:
 _PYYAML_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
-def _construct(node: ScalarNode, tag: str):
+def _construct(node: ScalarNode, tag: str) -> Any:
     """A non-string scalar's value, as PyYAML's safe_load builds it."""
     build = _PYYAML_CONSTRUCTOR.yaml_constructors[tag]
     return build(_PYYAML_CONSTRUCTOR, yaml.ScalarNode(tag, node.value))
@@ -129,7 +130,7 @@ class _Builder:
     def fail(self, node: Node, message: str, rule: str = "L3") -> LoadFailure:
         return LoadFailure(Finding(rule, Severity.ERROR, message, self.loc(node)))
 
-    def build(self, node: Node, path: Path, depth: int):
+    def build(self, node: Node, path: Path, depth: int) -> Any:
         if isinstance(node, ScalarNode):
             return self.scalar(node, path)
         if id(node) not in self.seen:
@@ -153,7 +154,7 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
 
-    def scalar(self, node: ScalarNode, path: Path):
+    def scalar(self, node: ScalarNode, path: Path) -> Any:
         if self.alias_depth:
             self.count(node, 0)
         else:
@@ -161,7 +162,7 @@ class _Builder:
         self.source.values[path] = self.loc(node)
         return self.scalar_value(node)
 
-    def scalar_value(self, node: ScalarNode):
+    def scalar_value(self, node: ScalarNode) -> Any:
         tag = _tag(node)
         if tag == STR:
             return node.value
@@ -169,7 +170,7 @@ class _Builder:
             raise self.fail(node, f"unsupported tag {tag!r}")
         return self.construct(node, tag)
 
-    def collection(self, node: Node, path: Path, depth: int):
+    def collection(self, node: Node, path: Path, depth: int) -> list[Any] | dict[Any, Any]:
         self.count(node, depth)
         self.source.values[path] = self.loc(node)
         tag = _tag(node)
@@ -179,10 +180,10 @@ class _Builder:
             return self.mapping(node, path, depth)
         raise self.fail(node, f"unsupported tag {tag!r}")
 
-    def mapping(self, node: MappingNode, path: Path, depth: int) -> dict:
-        result: dict = {}
-        first_line: dict = {}
-        merged: list[dict] = []
+    def mapping(self, node: MappingNode, path: Path, depth: int) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        merged: list[dict[Any, Any]] = []
         for key_node, value_node in node.value:
             if _tag(key_node) == MERGE:
                 merged.extend(self.merge_sources(value_node, path, depth))
@@ -213,7 +214,7 @@ class _Builder:
                 result.setdefault(key, value)
         return result
 
-    def merge_sources(self, node: Node, path: Path, depth: int) -> list[dict]:
+    def merge_sources(self, node: Node, path: Path, depth: int) -> list[dict[Any, Any]]:
         nodes = node.value if isinstance(node, SequenceNode) else [node]
         sources = []
         for item in nodes:

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import io
 import re
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -22,6 +23,8 @@ from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
 
 from .yaml_bounds import UnreadableInput, check_shape
+
+Container = CommentedMap | CommentedSeq
 
 # (mapping indent, sequence indent, sequence dash offset): the common ways infra files are indented.
 LAYOUTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (3, 5, 3))
@@ -64,6 +67,7 @@ def guess_layout(text: str) -> Layout:
     mapping = mapping or NEW_FILE_LAYOUT[0]
     if offset is None:
         return next((layout for layout in LAYOUTS if layout[0] == mapping), (mapping, mapping + 2, mapping))
+    assert sequence is not None  # found on the same line as offset
     return mapping, max(sequence, offset + 2), offset
 
 
@@ -212,7 +216,7 @@ def rename(node: CommentedMap, old: str, new: str) -> None:
         node.ca.items[new] = comment
 
 
-def _replace_items(seq: CommentedSeq, items: list) -> None:
+def _replace_items(seq: CommentedSeq, items: list[Any]) -> None:
     """Change a list in place: its flow or block style and the comments of the kept items stay."""
     tail = _tail(seq, len(seq) - 1) if len(seq) and not seq.fa.flow_style() else ""
     if tail:
@@ -228,7 +232,7 @@ def _replace_items(seq: CommentedSeq, items: list) -> None:
         _set_tail(seq, len(seq) - 1, tail)
 
 
-def _last_entry(container, key) -> tuple[object, object]:
+def _last_entry(container: Container, key: Any) -> tuple[Container, Any]:
     """The entry whose comment slot holds the lines after `container[key]`: its deepest last block entry."""
     while True:
         value = container[key]
@@ -237,20 +241,21 @@ def _last_entry(container, key) -> tuple[object, object]:
         container, key = value, (list(value)[-1] if isinstance(value, CommentedMap) else len(value) - 1)
 
 
-def _slot(container) -> int:
+def _slot(container: Container) -> int:
     return 2 if isinstance(container, CommentedMap) else 0
 
 
-def _tail(container, key) -> str:
+def _tail(container: Container, key: Any) -> str:
     """The lines after an entry's own line (blank lines, comments), as ruamel holds them."""
     entry = container.ca.items.get(key)
     token = entry[_slot(container)] if entry else None
     if token is None or "\n" not in token.value:
         return ""
-    return token.value.split("\n", 1)[1]
+    value: str = token.value
+    return value.split("\n", 1)[1]
 
 
-def _set_tail(container, key, tail: str) -> None:
+def _set_tail(container: Container, key: Any, tail: str) -> None:
     slot = _slot(container)
     entry = container.ca.items.get(key)
     token = entry[slot] if entry else None

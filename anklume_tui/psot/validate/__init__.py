@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import HostContext
 from ..findings import Finding
 from ..yaml_nodes import SourceMap
@@ -25,7 +27,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
         return out.findings
     missing = [key for key in REQUIRED_KEYS if data is None or key not in data]
-    if missing:
+    if missing or data is None:
         for key in missing:
             out.error("R1", f"Missing required key: {key}", ())
         return out.findings
@@ -40,7 +42,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     return out.findings
 
 
-def _check_top_level(data: dict, out: Collector) -> None:
+def _check_top_level(data: dict[str, Any], out: Collector) -> None:
     if not isinstance(data["project_name"], str):
         out.error("R2", f"'project_name' must be a string (got {show(data['project_name'])})", ("project_name",))
     if not isinstance(data["global"], dict):
@@ -50,7 +52,7 @@ def _check_top_level(data: dict, out: Collector) -> None:
         out.error("R2", f"'domains' must be a mapping (got {show(domains)})", ("domains",))
 
 
-def validate_host(data: dict, source: SourceMap, ctx: HostContext) -> list[Finding]:
+def validate_host(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
     """Rules that depend on the host: PL1 (W1 under YOLO), H1 and D11."""
     out = Collector(source)
     if isinstance(data, dict):
@@ -58,7 +60,7 @@ def validate_host(data: dict, source: SourceMap, ctx: HostContext) -> list[Findi
     return out.findings
 
 
-def collect_warnings(data: dict, source: SourceMap, ctx: HostContext) -> list[Finding]:
+def collect_warnings(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
     """W2, W3, W4, W7, W8 (W1 comes with PL1 from validate_host)."""
     out = Collector(source)
     if isinstance(data, dict):

@@ -5,14 +5,17 @@ Validation runs on raw YAML values of any shape, so every helper here accepts an
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from ..addressing import plan_subnets
+from ..addressing import Subnet, plan_subnets
 from ..constants import NAME_RE
 from ..findings import Finding, Severity
 from ..yaml_nodes import SourceMap
 
-Path = tuple
+Path = tuple[Any, ...]
 
 
 def is_int(value: object) -> bool:
@@ -29,7 +32,7 @@ def is_absolute(value: object) -> bool:
     return isinstance(value, str) and value.startswith("/")
 
 
-def mapping(value: object) -> dict:
+def mapping(value: object) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -74,7 +77,7 @@ class Collector:
         loc = self.source.key_at(path) if at_key else self.source.at(path)
         self.findings.append(Finding(rule, Severity.WARNING, message, loc))
 
-    def one_of(self, rule: str, label: str, value: object, allowed: tuple, path: Path) -> bool:
+    def one_of(self, rule: str, label: str, value: object, allowed: tuple[Any, ...], path: Path) -> bool:
         """Enum check: the message names the key, the bad value and the allowed values."""
         if any(value == a and type(value) is type(a) for a in allowed):
             return True
@@ -94,41 +97,43 @@ class Collector:
 class Inventory:
     """Domains and machines by name, in declaration order, whatever their bodies look like."""
 
-    domains: dict = field(default_factory=dict)  # name -> domain mapping ({} when malformed)
-    machines: dict = field(default_factory=dict)  # name -> (domain name, machine mapping), first wins
-    members: dict = field(default_factory=dict)  # domain name -> [machine names]
+    domains: dict[Any, dict[Any, Any]] = field(default_factory=dict)  # name -> domain mapping ({} when malformed)
+    # name -> (domain name, machine mapping), first wins
+    machines: dict[Any, tuple[Any, dict[Any, Any]]] = field(default_factory=dict)
+    members: dict[Any, list[Any]] = field(default_factory=dict)  # domain name -> [machine names]
 
     def machine_path(self, name: object) -> Path:
         return ("domains", self.machines[name][0], "machines", name)
 
 
-def build_inventory(data: dict) -> Inventory:
+def build_inventory(data: dict[str, Any]) -> Inventory:
     inv = Inventory()
     for dname, domain in mapping(data.get("domains")).items():
         body = mapping(domain)
         inv.domains[dname] = body
-        names = inv.members[dname] = []
+        names: list[Any] = []
+        inv.members[dname] = names
         for mname, machine in mapping(body.get("machines")).items():
             names.append(mname)
             inv.machines.setdefault(mname, (dname, mapping(machine)))
     return inv
 
 
-def machines_of(inv: Inventory):
+def machines_of(inv: Inventory) -> Iterator[tuple[Any, Any, dict[Any, Any], Path]]:
     """Every (domain name, machine name, machine mapping, path), duplicates included."""
     for dname, domain in inv.domains.items():
         for mname, machine in mapping(domain.get("machines")).items():
             yield dname, mname, mapping(machine), ("domains", dname, "machines", mname)
 
 
-def domain_networks(data: dict) -> dict:
+def domain_networks(data: dict[str, Any]) -> dict[str, tuple[Subnet, ipaddress.IPv4Network]]:
     """Each domain's /24 as an IPv4Network, leaving out those that cannot be computed.
 
     Non-string domain names (already D1 errors) are left out: plan_subnets sorts names.
     """
     domains = {name: body for name, body in mapping(data.get("domains")).items() if isinstance(name, str)}
     subnets, _ = plan_subnets({**data, "domains": domains})
-    networks = {}
+    networks: dict[str, tuple[Subnet, ipaddress.IPv4Network]] = {}
     for dname, subnet in subnets.items():
         try:
             networks[dname] = (subnet, subnet.network)

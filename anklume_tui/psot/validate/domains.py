@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..addressing import is_zone_mode
 from ..constants import TRUST_LEVELS, effective_trust
 from .common import Collector, Inventory, is_int, is_name, name_hint, show
@@ -9,12 +11,12 @@ from .common import Collector, Inventory, is_int, is_name, name_hint, show
 NAME_RULE = "invalid name (lowercase letters, digits, inner hyphens)"
 
 
-def check_domains(data: dict, inv: Inventory, out: Collector) -> None:
+def check_domains(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     domains = data.get("domains")
     if not isinstance(domains, dict):
         return
     zone_mode = is_zone_mode(data)
-    subnet_owner: dict = {}  # legacy: subnet_id -> domain; zones: (trust, subnet_id) -> domain
+    subnet_owner: dict[object, object] = {}  # legacy: subnet_id -> domain; zones: (trust, subnet_id) -> domain
     for dname, domain in domains.items():
         path = ("domains", dname)
         if not is_name(dname):
@@ -27,7 +29,7 @@ def check_domains(data: dict, inv: Inventory, out: Collector) -> None:
         _fields(dname, domain, out)
 
 
-def _shape(dname: object, domain: dict, out: Collector) -> None:
+def _shape(dname: object, domain: dict[str, Any], out: Collector) -> None:
     path = ("domains", dname)
     for key in ("machines", "profiles"):
         value = domain.get(key)
@@ -55,7 +57,9 @@ def _shape(dname: object, domain: dict, out: Collector) -> None:
                 )
 
 
-def _subnet_id(dname: object, domain: dict, zone_mode: bool, owner: dict, out: Collector) -> None:
+def _subnet_id(
+    dname: object, domain: dict[str, Any], zone_mode: bool, owner: dict[object, object], out: Collector
+) -> None:
     path = ("domains", dname, "subnet_id")
     sid = domain.get("subnet_id")
     if sid is None:
@@ -82,7 +86,7 @@ def _subnet_id(dname: object, domain: dict, zone_mode: bool, owner: dict, out: C
         owner[zone, sid] = dname
 
 
-def _fields(dname: object, domain: dict, out: Collector) -> None:
+def _fields(dname: object, domain: dict[str, Any], out: Collector) -> None:
     path = ("domains", dname)
     label = f"Domain '{dname}': "
     out.boolean("D2", label + "enabled", domain.get("enabled"), path + ("enabled",))

@@ -3,6 +3,8 @@ the nesting prefix lengthens, must fit a Linux interface name)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..constants import nesting_prefix
 from ..context import HostContext
 from .common import Collector, Inventory, domain_networks, machines_of, mapping
@@ -11,13 +13,13 @@ PRIVILEGED = "security.privileged"
 IFNAME_MAX = 15  # Linux interface names: 16 bytes with the final NUL
 
 
-def check_host(data: dict, inv: Inventory, ctx: HostContext, out: Collector) -> None:
+def check_host(data: dict[str, Any], inv: Inventory, ctx: HostContext, out: Collector) -> None:
     _privileged_lxc(inv, ctx, out)
     _host_subnets(data, ctx, out)
     _bridge_names(data, inv, ctx, out)
 
 
-def _bridge_names(data: dict, inv: Inventory, ctx: HostContext, out: Collector) -> None:
+def _bridge_names(data: dict[str, Any], inv: Inventory, ctx: HostContext, out: Collector) -> None:
     prefix = nesting_prefix(mapping(data.get("global")).get("nesting_prefix", True), ctx.absolute_level)
     for dname in inv.domains:
         bridge = f"{prefix}net-{dname}"
@@ -55,7 +57,7 @@ def _privileged_lxc(inv: Inventory, ctx: HostContext, out: Collector) -> None:
             )
 
 
-def _host_subnets(data: dict, ctx: HostContext, out: Collector) -> None:
+def _host_subnets(data: dict[str, Any], ctx: HostContext, out: Collector) -> None:
     if ctx.skip_subnet_check or not ctx.host_networks:
         return
     enabled = mapping(data.get("global")).get("nesting_prefix", True)

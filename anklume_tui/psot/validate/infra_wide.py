@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..constants import AI_TOOLS_DOMAIN, TRUST_LEVELS, ZONE_MULTIPLIER, effective_trust
 from ..gpu import gpu_consumers
@@ -14,7 +15,7 @@ SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(GiB|MiB|KiB|GB|MB)?")
 BASE_SUBNET_RE = re.compile(r"(\d{1,3})\.(\d{1,3})")
 
 
-def check_global(data: dict, inv: Inventory, out: Collector) -> None:
+def check_global(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     settings = data.get("global")
     if not isinstance(settings, dict):
         return
@@ -36,7 +37,7 @@ def check_global(data: dict, inv: Inventory, out: Collector) -> None:
         _resource_policy(settings["resource_policy"], out)
 
 
-def _addressing(settings: dict, inv: Inventory, out: Collector) -> None:
+def _addressing(settings: dict[str, Any], inv: Inventory, out: Collector) -> None:
     if "addressing" not in settings:
         base = settings.get("base_subnet")
         if base is not None and not _valid_base_subnet(base):
@@ -89,7 +90,7 @@ def _valid_base_subnet(base: object) -> bool:
     return match is not None and all(int(part) <= 255 for part in match.groups())
 
 
-def _exclusive_gpu(data: dict, out: Collector) -> None:
+def _exclusive_gpu(data: dict[str, Any], out: Collector) -> None:
     consumers = gpu_consumers(data)
     if len(consumers) > 1:
         names = ", ".join(str(machine) for _, machine in consumers)
@@ -100,14 +101,14 @@ def _exclusive_gpu(data: dict, out: Collector) -> None:
         )
 
 
-def _gpu_path(data: dict, dname: object, mname: object) -> tuple:
+def _gpu_path(data: dict[str, Any], dname: object, mname: object) -> tuple[Any, ...]:
     """Where a consumer asks for the GPU: its `gpu: true`, else its profiles."""
     path = ("domains", dname, "machines", mname)
     machine = data["domains"][dname]["machines"][mname]
     return path + ("gpu",) if machine.get("gpu") is True else path + ("profiles",)
 
 
-def _ai_access(data: dict, settings: dict, inv: Inventory, out: Collector) -> None:
+def _ai_access(data: dict[str, Any], settings: dict[str, Any], inv: Inventory, out: Collector) -> None:
     policy_path = G + ("ai_access_policy",)
     if "ai_access_policy" in settings and not out.one_of(
         "A0", "global.ai_access_policy", settings["ai_access_policy"], ("exclusive", "open"), policy_path

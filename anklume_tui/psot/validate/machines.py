@@ -6,7 +6,9 @@ dicts so the whole file costs linear time.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from typing import Any
 
 from ..addressing import parse_ipv4
 from ..constants import GATEWAY_HOST
@@ -18,10 +20,10 @@ EXPIRY_RE = re.compile(r"\d+[dhm]")
 ROLE_NAME_RE = re.compile(r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*")
 
 
-def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
+def check_machines(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     networks = {name: network for name, (_, network) in domain_networks(data).items()}
-    first_domain: dict = {}  # machine name -> domain first declaring it
-    ip_owner: dict = {}  # IPv4Address -> machine name
+    first_domain: dict[object, object] = {}  # machine name -> domain first declaring it
+    ip_owner: dict[object, object] = {}  # IPv4Address -> machine name
     for dname, domain in inv.domains.items():
         machines = domain.get("machines")
         if not isinstance(machines, dict):
@@ -51,7 +53,15 @@ def check_machines(data: dict, inv: Inventory, out: Collector) -> None:
             _roles(label, machine, path, out)
 
 
-def _ip(label: str, machine: dict, path: tuple, network, ip_owner: dict, mname: object, out: Collector) -> None:
+def _ip(
+    label: str,
+    machine: dict[str, Any],
+    path: tuple[Any, ...],
+    network: ipaddress.IPv4Network | None,
+    ip_owner: dict[object, object],
+    mname: object,
+    out: Collector,
+) -> None:
     value = machine.get("ip")
     if value is None:
         return
@@ -71,7 +81,7 @@ def _ip(label: str, machine: dict, path: tuple, network, ip_owner: dict, mname: 
         out.error("M12", f"{label}host number {host} is reserved (use 1-253)", ip_path)
 
 
-def _fields(label: str, machine: dict, path: tuple, out: Collector) -> None:
+def _fields(label: str, machine: dict[str, Any], path: tuple[Any, ...], out: Collector) -> None:
     if "type" in machine:
         out.one_of("M3", label + "type", machine["type"], ("lxc", "vm"), path + ("type",))
     out.boolean("M6", label + "ephemeral", machine.get("ephemeral"), path + ("ephemeral",))
@@ -102,7 +112,9 @@ def _fields(label: str, machine: dict, path: tuple, out: Collector) -> None:
         out.error("M10", f"{label}weight must be a positive integer (got {show(weight)})", path + ("weight",))
 
 
-def _profiles(label: str, machine: dict, path: tuple, dname: object, defined: set, out: Collector) -> None:
+def _profiles(
+    label: str, machine: dict[str, Any], path: tuple[Any, ...], dname: object, defined: set[Any], out: Collector
+) -> None:
     profiles = machine.get("profiles")
     if profiles is None:
         return
@@ -119,7 +131,7 @@ def _profiles(label: str, machine: dict, path: tuple, dname: object, defined: se
         out.error("M7", f"{label}profile {show(profile)} not defined in domain '{dname}'", path + ("profiles", i))
 
 
-def _shape(label: str, machine: dict, path: tuple, out: Collector) -> None:
+def _shape(label: str, machine: dict[str, Any], path: tuple[Any, ...], out: Collector) -> None:
     """Parts the generator copies as mappings or lists must have that shape."""
     for key in ("config", "devices", "storage_volumes"):
         value = machine.get(key)
@@ -134,7 +146,7 @@ def _shape(label: str, machine: dict, path: tuple, out: Collector) -> None:
         out.error("R2", f"{label}roles must be a list of role names (got {show(roles)})", path + ("roles",))
 
 
-def _roles(label: str, machine: dict, path: tuple, out: Collector) -> None:
+def _roles(label: str, machine: dict[str, Any], path: tuple[Any, ...], out: Collector) -> None:
     roles = machine.get("roles")
     if not isinstance(roles, list):
         return

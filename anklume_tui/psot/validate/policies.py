@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .common import Collector, Inventory, is_int, show
 
 NP = ("network_policies",)
 HOST = "host"
 
 
-def check_policies(data: dict, inv: Inventory, out: Collector) -> None:
+def check_policies(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     policies = data.get("network_policies")
     if policies is None:
         return
@@ -46,7 +48,7 @@ def _bare(ref: object) -> str:
     return text[1:-1] if isinstance(ref, str) else text
 
 
-def _ports(label: str, policy: dict, path: tuple, out: Collector) -> None:
+def _ports(label: str, policy: dict[str, Any], path: tuple[Any, ...], out: Collector) -> None:
     ports = policy.get("ports")
     if ports is None or ports == "all":
         return

@@ -5,17 +5,19 @@ The typed model is strict, so anything it receives must already be the right typ
 
 from __future__ import annotations
 
+from typing import Any
+
 from .common import Collector, Inventory, machines_of, mapping, show
 
 GLOBAL_TEXTS = ("default_os_image", "default_connection", "default_user", "ai_access_default")
 
 
-def _text(out: Collector, label: str, value: object, path: tuple) -> None:
+def _text(out: Collector, label: str, value: object, path: tuple[Any, ...]) -> None:
     if value is not None and not isinstance(value, str):
         out.error("R2", f"{label} must be a string (got {show(value)})", path)
 
 
-def check_types(data: dict, inv: Inventory, out: Collector) -> None:
+def check_types(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     settings = mapping(data.get("global"))
     for key in GLOBAL_TEXTS:
         _text(out, f"global.{key}", settings.get(key), ("global", key))

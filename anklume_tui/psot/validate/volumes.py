@@ -7,19 +7,21 @@ the volume generates is that device, not a user collision.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .common import Collector, Inventory, is_absolute, is_name, mapping, name_hint, show
 
 SV = ("shared_volumes",)
 
 
-def check_volumes(data: dict, inv: Inventory, out: Collector) -> None:
+def check_volumes(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     mounts = _shared_volumes(data.get("shared_volumes"), inv, out)
     _persistent_data(inv, mounts, out)
 
 
-def _shared_volumes(volumes: object, inv: Inventory, out: Collector) -> dict:
+def _shared_volumes(volumes: object, inv: Inventory, out: Collector) -> dict[str, Any]:
     """Check every shared volume; return machine name -> {mount path: volume name}."""
-    mounts: dict = {}
+    mounts: dict[str, Any] = {}
     if volumes is None:
         return mounts
     if not isinstance(volumes, dict):
@@ -68,7 +70,7 @@ def _shared_volumes(volumes: object, inv: Inventory, out: Collector) -> dict:
     return mounts
 
 
-def _consumers(label: str, consumers: object, path: tuple, inv: Inventory, out: Collector) -> list:
+def _consumers(label: str, consumers: object, path: tuple[Any, ...], inv: Inventory, out: Collector) -> list[Any]:
     """The resolved consumer machines; a machine entry overrides its domain's."""
     cpath = path + ("consumers",)
     if not isinstance(consumers, dict) or not consumers:
@@ -78,7 +80,7 @@ def _consumers(label: str, consumers: object, path: tuple, inv: Inventory, out: 
             cpath,
         )
         return []
-    resolved: dict = {}
+    resolved: dict[str, Any] = {}
     for cname, access in consumers.items():
         if not (isinstance(access, str) and access in ("ro", "rw")):
             out.error(
@@ -99,7 +101,7 @@ def _is_generated(device: object, mount: object) -> bool:
     return isinstance(device, dict) and device.get("type") == "disk" and device.get("path") == mount
 
 
-def _persistent_data(inv: Inventory, mounts: dict, out: Collector) -> None:
+def _persistent_data(inv: Inventory, mounts: dict[str, Any], out: Collector) -> None:
     for mname, (_dname, machine) in inv.machines.items():
         volumes = machine.get("persistent_data")
         if volumes is None:

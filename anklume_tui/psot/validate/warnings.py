@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..addressing import is_zone_mode
 from ..gpu import gpu_consumers
 from ..known_keys import unknown_keys
@@ -11,7 +13,7 @@ OPENCLAW_ROLE = "openclaw_server"
 LISTED_UNKNOWN_KEYS = 100
 
 
-def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
+def check_warnings(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     _shared_gpu(data, out)
     policies = data.get("network_policies")
     policies = [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
@@ -26,7 +28,7 @@ def check_warnings(data: dict, inv: Inventory, out: Collector) -> None:
         out.warning("W7", f"{len(rest)} more unknown keys (not listed one by one)", rest[0].path, at_key=True)
 
 
-def _shared_gpu(data: dict, out: Collector) -> None:
+def _shared_gpu(data: dict[str, Any], out: Collector) -> None:
     if mapping(data.get("global")).get("gpu_policy") != "shared":
         return
     consumers = gpu_consumers(data)
@@ -40,7 +42,7 @@ def _shared_gpu(data: dict, out: Collector) -> None:
         )
 
 
-def _policy_references(data: dict, policies: list, inv: Inventory, out: Collector) -> None:
+def _policy_references(data: dict[str, Any], policies: list[Any], inv: Inventory, out: Collector) -> None:
     """W3 (a disabled domain) and W8 (a machine without a static IP, legacy mode)."""
     disabled = {name for name, domain in inv.domains.items() if domain.get("enabled") is False}
     # In trust-zone mode every machine gets an IP at enrichment, so only legacy DHCP machines lack one.
@@ -67,7 +69,7 @@ def _policy_references(data: dict, policies: list, inv: Inventory, out: Collecto
                 )
 
 
-def _openclaw_without_policy(policies: list, inv: Inventory, out: Collector) -> None:
+def _openclaw_without_policy(policies: list[Any], inv: Inventory, out: Collector) -> None:
     sources = {p.get("from") for _, p in policies if isinstance(p.get("from"), str)}
     for dname, mname, machine, path in machines_of(inv):
         roles = machine.get("roles")
