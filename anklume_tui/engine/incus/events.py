@@ -90,7 +90,8 @@ class EventStream:
             raise IncusUnreachable(
                 f"Incus at {self._t.endpoint.url} closed the event stream", method="GET", path=self._path
             ) from None
-        return json.loads(message)
+        event: Event = json.loads(message)
+        return event
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float) -> Event:
         """The first event that satisfies predicate; TimeoutError after timeout seconds."""
