@@ -65,8 +65,8 @@ class AnklumeApp(App):
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem.render(), title="Theme not loaded", severity="error", timeout=20, markup=False)
-        for problem in self.keymap_problems:
-            self._keymap_problem(problem)
+        for keymap_problem in self.keymap_problems:
+            self._keymap_problem(keymap_problem)
         if self.keymap:
             self._check_keymap()
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))

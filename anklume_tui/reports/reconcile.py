@@ -11,12 +11,15 @@ from .base import Report
 from .isolation import IsolationOut
 from .provision import ProvisionOut
 
+MachineType = Literal["lxc", "vm"]
+FlushKind = Literal["instance", "profile", "image", "project", "network"]
+
 
 class MachineStatus(BaseModel):
     name: str
     instance: str  # the Incus name (with the nesting prefix)
     state: str  # Incus status (Running, Stopped, Frozen, Error...) or "missing"
-    type: Literal["lxc", "vm"]  # the real type when the instance exists, else the declared one
+    type: MachineType  # the real type when the instance exists, else the declared one
     ip: str | None  # live eth0 address when running, else the static one set on eth0, else null
     protected: bool | None  # security.protection.delete; null when missing
     snapshots: int | None  # null when missing
@@ -30,7 +33,7 @@ class DisposableStatus(BaseModel):
 
     name: str  # the Incus name
     state: str
-    type: Literal["lxc", "vm"]
+    type: MachineType
 
 
 class DomainStatus(BaseModel):
@@ -53,7 +56,7 @@ class StatusReport(Report):
 
 
 class FlushObject(BaseModel):
-    kind: Literal["instance", "profile", "image", "project", "network"]
+    kind: FlushKind
     project: str | None  # null for projects and networks
     name: str
     outcome: Literal["deleted", "refused", "failed"]

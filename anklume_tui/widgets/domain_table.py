@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -115,7 +117,7 @@ class DomainTable(DataTable):
             self.add_row(*self.rows_by_key[key].cells(self.colour), key=key)
         self._added = min(end, len(self._order))
 
-    def update_row(self, key: str, **changes: str) -> None:
+    def update_row(self, key: str, **changes: Any) -> None:
         """Change some fields of one row in place (live updates): no rebuild, the cursor stays."""
         old = self.rows_by_key.get(key)
         if old is None:
@@ -139,5 +141,5 @@ class DomainTable(DataTable):
     def selected(self) -> Row | None:
         if not self.rows_by_key or self.cursor_row < 0 or self.cursor_row >= self.row_count:
             return None
-        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
-        return self.rows_by_key.get(key)
+        key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+        return self.rows_by_key.get(key) if key is not None else None

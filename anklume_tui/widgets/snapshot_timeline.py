@@ -79,6 +79,7 @@ class TimelineChart(Widget):
 
     def _ticks(self, start: datetime, span: timedelta, width: int, column) -> Text:
         """Tick labels (and "now"), left-aligned on their tick, dropped when they would touch another."""
+        assert self.timeline is not None  # drawn by render once a timeline is read
         row = [" "] * width
         wanted = [(column(self.timeline.read_at), "now")]
         wanted += [(col, tick_label(start + span * col / (width - 1), span)) for col in _tick_columns(width)]
@@ -90,6 +91,7 @@ class TimelineChart(Widget):
         return Text(" " * LABEL_WIDTH + "".join(row).rstrip(), style="dim")
 
     def _axis(self, width: int, column) -> Text:
+        assert self.timeline is not None  # drawn by render once a timeline is read
         axis = ["─"] * width
         for col in _tick_columns(width):
             axis[col] = "┼"

@@ -66,6 +66,7 @@ class Connection(ConnectionBase):
     transport = "anklume_incus"
     has_pipelining = True
     default_user = "root"
+    _connected: bool  # ConnectionBase's, set in its __init__
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -96,7 +96,7 @@ def open_console(
         )
         _fill_window(session.windows[0], first, layout, first_pane=session.windows[0].panes[0])
         install_clipboard_hook(session, last_domain_file)
-        present = {first.domain}
+        present: set[str | None] = {first.domain}
     else:
         present = {_option(w, "-w", "@anklume_domain") for w in session.windows}
     for window in layout.windows:
@@ -261,7 +261,7 @@ def attach(server: libtmux.Server, target: str) -> int:
     return subprocess.run(console_command(target, server), env=env, check=False).returncode
 
 
-def open_in_current_tmux(layout: ConsoleLayout, last_domain_file: Path) -> list[str]:
+def open_in_current_tmux(layout: ConsoleLayout, last_domain_file: Path) -> list[str | None]:
     """For a TUI running inside tmux: the layout's windows as new windows of the current session, the first one
     selected. Returns the new windows' ids."""
     socket = _current_tmux_socket()
@@ -272,6 +272,7 @@ def open_in_current_tmux(layout: ConsoleLayout, last_domain_file: Path) -> list[
     args = ["display-message", "-p", *(["-t", pane] if pane else []), "#{session_id}"]
     session_id = _check(server.cmd(*args))[0]
     session = server.sessions.get(session_id=session_id)
+    assert session is not None  # QueryList.get raises when nothing matches
     install_clipboard_hook(session, last_domain_file)
     created = [add_window(session, window, layout) for window in layout.windows]
     if created:

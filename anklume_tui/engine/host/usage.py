@@ -37,11 +37,11 @@ async def read_usage(client: IncusClient) -> Reading:
     instances = await client.list_instances_with_state()
     # Incus reads each instance's counters during the request: its middle is the best single moment.
     at = (started + time.monotonic()) / 2
-    running = [i for i in instances if i.running and i.state is not None]
+    running = [(i, state) for i in instances if i.running and (state := i.state) is not None]
     return Reading(
         at=at,
-        cpu_ns={(i.project, i.name): i.state.cpu.usage for i in running},
-        memory={(i.project, i.name): i.state.memory.usage for i in running},
+        cpu_ns={(i.project, i.name): state.cpu.usage for i, state in running},
+        memory={(i.project, i.name): state.memory.usage for i, state in running},
     )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
-from ...reports import FlushFile, FlushObject, FlushReport
+from ...reports import FlushFile, FlushKind, FlushObject, FlushReport
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
@@ -80,7 +80,7 @@ def _ours(obj, prefix: str, infra: str | None) -> bool:
     return obj.name.startswith(prefix) and belongs_to(obj.config, infra)
 
 
-def _refused(kind: str, project: str | None, name: str, reason: str) -> FlushObject:
+def _refused(kind: FlushKind, project: str | None, name: str, reason: str) -> FlushObject:
     return FlushObject(kind=kind, project=project, name=name, outcome="refused", reason=reason)
 
 
@@ -95,7 +95,7 @@ def _names(urls: list[str]) -> str:
     return ", ".join(sorted(shown))
 
 
-async def _delete(kind: str, project: str | None, name: str, call: Awaitable[None]) -> FlushObject:
+async def _delete(kind: FlushKind, project: str | None, name: str, call: Awaitable[None]) -> FlushObject:
     """Run one deletion; an object already gone counts as deleted, other Incus errors as failed."""
     try:
         await call

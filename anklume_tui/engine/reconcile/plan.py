@@ -8,6 +8,7 @@ whatever the instance count, then profiles, images and volumes per project) and 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
@@ -54,7 +55,7 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 "project", p.name, p.name, "config.", {k: v for k, v in diff.items() if k != "description"}
             )
             drift += d
-            changes = {"config": {k: v for k, (v, _) in diff.items() if k != "description"}}
+            changes: dict[str, Any] = {"config": {k: v for k, (v, _) in diff.items() if k != "description"}}
             if "description" in diff:
                 changes["description"] = p.description
             actions.append(
@@ -69,9 +70,9 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 )
             )
     for n in desired.networks:
-        have = real.networks.get(n.name)
-        half_made = have is not None and have.status == "Pending"
-        if have is None or half_made:
+        bridge = real.networks.get(n.name)
+        half_made = bridge is not None and bridge.status == "Pending"
+        if bridge is None or half_made:
             detail = f"bridge {n.config['ipv4.address']}"
             if half_made:
                 detail += " (left Pending by an interrupted create: deleted and made again)"
@@ -87,10 +88,10 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 )
             )
             continue
-        if conflict := owned_elsewhere("network", "default", n.name, n.domain, have.config, desired.infra):
+        if conflict := owned_elsewhere("network", "default", n.name, n.domain, bridge.config, desired.infra):
             actions.append(conflict)
             continue
-        diff = config_diff(n.config, have.config)
+        diff = config_diff(n.config, bridge.config)
         if diff:
             d = drift_entries("network", "default", n.name, "config.", diff)
             drift += d
@@ -106,8 +107,8 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 )
             )
     for pr in desired.profiles:
-        have = real.profile(pr.project, pr.name)
-        if have is None and pr.tagged:
+        profile = real.profile(pr.project, pr.name)
+        if profile is None and pr.tagged:
             actions.append(
                 Action(
                     op="create",
@@ -120,7 +121,7 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                 )
             )
             continue
-        config, devices = (have.config, have.devices) if have is not None else ({}, {})
+        config, devices = (profile.config, profile.devices) if profile is not None else ({}, {})
         if conflict := owned_elsewhere("profile", pr.project, pr.name, pr.domain, config, desired.infra):
             actions.append(conflict)
             continue
@@ -128,7 +129,7 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
         if cdiff or ddiff:
             d = drift_entries("profile", pr.project, pr.name, "config.", cdiff)
             d += drift_entries("profile", pr.project, pr.name, "devices.", ddiff)
-            if have is not None:
+            if profile is not None:
                 drift += d
             changes = {
                 "config": {k: v for k, (v, _) in cdiff.items()},
@@ -160,7 +161,7 @@ def _cached_remote(images: list[Image], server: str, alias: str, full: str) -> b
 
 
 def _image_action(img: ExpectedImage, real: RealState) -> Action | None:
-    base = {"kind": "image", "project": img.project, "name": img.image, "domain": img.domain}
+    base: dict[str, Any] = {"kind": "image", "project": img.project, "name": img.image, "domain": img.domain}
     if img.remote is None:
         if img.alias in real.image_aliases(img.project):
             return None
@@ -227,12 +228,12 @@ async def read_real(client: IncusClient, projects: list[str], bridges: list[str]
     """Like `real_state.read_state`, in 4 + one-per-bridge concurrent requests whatever the number of
     instances: profiles and images come from all-projects listings (kept for `projects` only), and each
     bridge is read by name (the network listing also lists every host interface, a veth per container)."""
-    listed, instances, profiles, images, *networks = await asyncio.gather(
+    listed, instances, profiles, images, networks = await asyncio.gather(
         client.list_projects(),
         client.list_instances(),
         client.list_profiles_all_projects(),
         client.list_images_all_projects(),
-        *(_bridge(client, b) for b in bridges),
+        asyncio.gather(*(_bridge(client, b) for b in bridges)),
     )
     wanted = set(projects)
     real = RealState(

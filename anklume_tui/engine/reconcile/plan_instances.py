@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...psot.names import named_as_disposable
 from ..incus.models import Instance, Project, StorageVolume
 from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
@@ -72,7 +74,13 @@ def create_spec(exp: ExpectedInstance) -> dict:
 
 def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "") -> tuple[list[Action], list[Drift]]:
     """`infra` (the infra's project_name): an instance tagged with another infra's name is a conflict."""
-    base = {"kind": "instance", "project": exp.project, "name": exp.name, "domain": exp.domain, "instance": exp.name}
+    base: dict[str, Any] = {
+        "kind": "instance",
+        "project": exp.project,
+        "name": exp.name,
+        "domain": exp.domain,
+        "instance": exp.name,
+    }
     if real is None:
         kind = "virtual machine" if exp.type == "virtual-machine" else "container"
         detail = f"{kind} from {exp.image}, profiles {', '.join(exp.profiles)}"
@@ -89,8 +97,8 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "")
         ]
         detail = f"is a {real.type} but the infra declares a {exp.type}; apply never re-creates an instance"
         return [Action(op="conflict", detail=detail, **base)], drift
-    drift: list[Drift] = []
-    changes: dict = {}
+    drift = []
+    changes: dict[str, Any] = {}
     if set(real.profiles) != set(exp.profiles):
         drift.append(
             Drift(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TypeVar
 
 from ...psot.model import Domain, Infra, Machine
-from ...reports import DisposableStatus, DomainStatus, MachineStatus, StatusReport
+from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, StatusReport
 from ..incus.client import IncusClient
 from ..incus.models import Instance, InstanceState
 from .compare import describe
@@ -23,7 +24,7 @@ from .real_state import RealState, read_state
 __all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "machine_differences"]
 
 CONCURRENCY = 8
-OUR_TYPES = {"container": "lxc", "virtual-machine": "vm"}
+OUR_TYPES: dict[str, MachineType] = {"container": "lxc", "virtual-machine": "vm"}
 NOT_DRIFT = {"status", f"config.{CONTEXT_KEY}"}
 
 T = TypeVar("T")
@@ -44,8 +45,8 @@ async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
     running = [instance for _, instance in present if instance.running]
     limit = asyncio.Semaphore(CONCURRENCY)
     states, snapshot_counts = await asyncio.gather(
-        asyncio.gather(*(_bounded(limit, lambda i=i: client.instance_state(i.name, i.project)) for i in running)),
-        asyncio.gather(*(_bounded(limit, lambda i=i: _snapshot_count(client, i)) for _, i in present)),
+        asyncio.gather(*(_bounded(limit, partial(client.instance_state, i.name, project=i.project)) for i in running)),
+        asyncio.gather(*(_bounded(limit, partial(_snapshot_count, client, i)) for _, i in present)),
     )
     live = {(i.project, i.name): s for i, s in zip(running, states, strict=True)}
     counts = {(i.project, i.name): c for (_, i), c in zip(present, snapshot_counts, strict=True)}
