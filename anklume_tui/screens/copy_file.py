@@ -27,6 +27,7 @@ from ..engine.machines import (
 from ..psot.model import Infra
 from ..transfer_progress import Progress, describe, reading
 from ..widgets.domain_table import DomainTable
+from .domains.host import DomainsHost
 
 PROGRESS_DELAY = 0.5  # quicker copies log only their end
 PROGRESS_EVERY = 2.0
@@ -125,7 +126,7 @@ class CopyFileScreen(ModalScreen[CopyRequest | None]):
         self.dismiss(None)
 
 
-class CopyFileActions:
+class CopyFileActions(DomainsHost):
     """Mixed into the domains screen: needs `self.result`, `self.incus_url`, `self.report(text)`."""
 
     def action_copy_file(self) -> None:

@@ -25,6 +25,7 @@ from ...psot.names import named_as_disposable
 from ...reports import StatusReport
 from ...widgets.domain_table import DomainTable, Row
 from ..confirm import ConfirmScreen
+from .host import DomainsHost
 
 DISPOSABLE_BINDINGS = [Binding("N", "new_disposable", "New disposable", show=False, id="domains.new_disposable")]
 ROW_PREFIX = "x:"  # row keys of disposables: "x:<project>/<name>"
@@ -43,7 +44,7 @@ def disposable_row(disposable: Disposable, trust: str, state: str) -> Row:
     return Row(key=row_key(disposable), name=disposable.name, trust=trust, kind="disp", ip="DHCP", state=state)
 
 
-class DisposableActions:
+class DisposableActions(DomainsHost):
     """Mixed into the domains screen: needs `self.result`, `self.incus_url`, `self.report(text)`, `_refill()`."""
 
     def __init__(self, *args, **kwargs) -> None:

@@ -15,6 +15,7 @@ from ...psot.infra_edit import EditRefused, read_infra_files, remove_domain, rem
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
 from ..infra_form import EditRequest, InfraForm
+from .host import DomainsHost
 
 EDIT_BINDINGS = [
     Binding("e", "edit_infra", "Edit in the infra file", show=False, id="domains.edit"),
@@ -43,7 +44,7 @@ def find_declared(data: object, name: str) -> tuple[str, str | None, dict] | Non
     return None
 
 
-class InfraEditing:
+class InfraEditing(DomainsHost):
     """Mixed into the domains screen: needs `self.result`, `self.infra`, `self.report(text)`, `self.check()`,
     and from its other actions `self._allowed()` (not read-only) and `self._selected_domain()`."""
 

@@ -11,6 +11,7 @@ from ...engine.incus import IncusError
 from ...engine.machines import Refused, Target, change_state, delete_machine, snapshot_now
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
+from .host import DomainsHost
 
 ACTION_BINDINGS = [
     Binding("s", "machine('start')", "Start", id="domains.start"),
@@ -24,7 +25,7 @@ ACTION_BINDINGS = [
 ]
 
 
-class MachineActions:
+class MachineActions(DomainsHost):
     """Mixed into the domains screen: needs `self.result`, `self.incus_url`, `self.report(text)`."""
 
     def _targets(self) -> tuple[str, list[tuple[str, Target]]]:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
+from .host import DomainsHost
+
 if TYPE_CHECKING:
     from ...engine.host import MetricsHistory
 
@@ -16,7 +18,7 @@ MONITOR_BINDINGS = [
 ]
 
 
-class MonitorKeys:
+class MonitorKeys(DomainsHost):
     """Mixed into the domains screen: needs `self.result` and `self.incus_url`."""
 
     metrics_history: MetricsHistory | None = None  # kept between visits of the telemetry screen

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from .host import DomainsHost
+
 SNAPSHOT_BACKUP_BINDINGS = [
     Binding("T", "snapshot_timeline", "Snapshot timeline", show=False, id="domains.snapshot_timeline")
 ]
 
 
-class SnapshotBackupActions:
+class SnapshotBackupActions(DomainsHost):
     """Mixed into the domains screen after MachineActions: needs `_targets()`, `_allowed()`, `result`,
     `incus_url`."""
 
