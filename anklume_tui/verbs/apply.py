@@ -3,9 +3,9 @@ ruleset, provisioning, then the check that every machine of the applied domains 
 
 Exit codes: 0 every action done, the isolation ruleset loaded and every machine Running (protected orphans
 that --prune did not delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or
-another apply or provision holds the lock ("another apply or provision is running (pid N)"), or provisioning
-(Ansible, unless --no-provision) had a failed task or an unreachable machine, or a machine is not Running at
-the end; 2 invalid infra or unknown --limit; 3 Incus
+another apply, provision or ai-switch holds the lock ("another apply, provision or ai-switch is running
+(pid N)"), or provisioning (Ansible, unless --no-provision) had a failed task or an unreachable machine, or
+a machine is not Running at the end; 2 invalid infra or unknown --limit; 3 Incus
 unreachable (mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 

@@ -22,6 +22,22 @@ class Probe:
         return f"{self.src} -> {self.ip}" + (f":{self.port}" if self.port else " (ping)")
 
 
+@dataclass(frozen=True)
+class Stream:
+    """An open TCP connection from `src` to `dst` (`ip`:`port`): lines added to `src`'s /tmp/outbox-<port>
+    travel through it into `dst`'s /tmp/inbox-<port>."""
+
+    src: str
+    dst: str
+    ip: str
+    port: int
+
+
+def _hex_endpoint(ip: str, port: int) -> str:
+    """How /proc/net/tcp writes an IPv4 endpoint: the address's bytes in host (little-endian) order."""
+    return "".join(f"{int(octet):02X}" for octet in reversed(ip.split("."))) + f":{port:04X}"
+
+
 class Lab:
     def __init__(self, daemon: ThrowawayIncus, projects: dict[str, str]) -> None:
         self.daemon, self.projects = daemon, projects  # instance -> project
@@ -46,6 +62,32 @@ class Lab:
         loop = " ".join(str(p) for p in ports)
         script = f"for p in {loop}; do setsid nc -ll -p $p -e echo ok >/dev/null 2>&1 </dev/null & done"
         assert self.exec(instance, "sh", "-c", script).returncode == 0
+
+    def open_stream(self, src: str, dst: str, ip: str, port: int) -> Stream:
+        """Open a long-lived connection (busybox nc; the listener's input never ends, so nothing closes it)."""
+        listen = f"setsid sh -c 'sleep 100000 | nc -l -p {port} > /tmp/inbox-{port}' >/dev/null 2>&1 </dev/null &"
+        assert self.exec(dst, "sh", "-c", listen).returncode == 0
+        wait_until(lambda: f":{port} " in self.exec(dst, "netstat", "-ltn").stdout, 10, f"{dst} listening on {port}")
+        feed = f"tail -f /tmp/outbox-{port} | nc {ip} {port}"
+        connect = f": > /tmp/outbox-{port}; setsid sh -c '{feed}' >/dev/null 2>&1 </dev/null &"
+        assert self.exec(src, "sh", "-c", connect).returncode == 0
+        return Stream(src, dst, ip, port)
+
+    def send(self, stream: Stream, line: str) -> None:
+        assert self.exec(stream.src, "sh", "-c", f"echo {line} >> /tmp/outbox-{stream.port}").returncode == 0
+
+    def received(self, stream: Stream) -> list[str]:
+        return self.exec(stream.dst, "cat", f"/tmp/inbox-{stream.port}").stdout.split()
+
+    def retransmitting(self, stream: Stream) -> bool:
+        """Whether the source holds unacknowledged data on the connection and has sent it again (its
+        /proc/net/tcp line: tx_queue above 0, retransmits above 0): what a dropped segment looks like."""
+        remote = _hex_endpoint(stream.ip, stream.port)
+        for line in self.exec(stream.src, "cat", "/proc/net/tcp").stdout.splitlines()[1:]:
+            fields = line.split()
+            if fields[2] == remote and fields[3] == "01":  # ESTABLISHED
+                return int(fields[4].split(":")[0], 16) > 0 and int(fields[6], 16) > 0
+        return False
 
     def passes(self, probe: Probe) -> bool:
         if probe.port is None:

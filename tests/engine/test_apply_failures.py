@@ -67,7 +67,7 @@ def test_a_concurrent_second_apply_is_refused_naming_the_first(incusd, tmp_path)
         finally:
             first.send_signal(signal.SIGCONT)
         assert second.returncode == 1
-        assert f"another apply or provision is running (pid {first.pid})" in second.stderr
+        assert f"another apply, provision or ai-switch is running (pid {first.pid})" in second.stderr
     finally:
         first.communicate(timeout=300)
     assert first.returncode == 0

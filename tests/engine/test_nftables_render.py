@@ -83,10 +83,14 @@ delete table inet anklume
 table inet anklume {
   chain isolation {
     type filter hook forward priority -1; policy accept;
-    ct state established,related accept
     ct state invalid drop
     iifname "001-net-dev" oifname "001-net-dev" accept
     iifname "001-net-work" oifname "001-net-work" accept
+    # established flows: only between bridges a policy joins
+    ct state established,related iifname "001-net-dev" oifname "001-net-work" accept
+    ct state established,related iifname "001-net-old" oifname "001-net-work" accept
+    ct state established,related iifname "001-net-work" oifname "001-net-dev" accept
+    ct state established,related iifname "001-net-work" oifname "001-net-old" accept
     # dev-a to work-a web
     iifname "001-net-dev" oifname "001-net-work" ip saddr 10.120.1.1 ip daddr 10.120.0.1 tcp dport { 8080, 8443 } accept
     # DNS both ways

@@ -76,5 +76,5 @@ def test_provisioning_while_an_apply_holds_the_lock_is_refused_naming_it(tmp_pat
     assert loaded.valid
     with ApplyLock(state.state_dir()), pytest.raises(ProvisionRefused) as refused:
         engine_provision(loaded.infra, tmp_path, incus_url=f"unix://{tmp_path}/no-daemon.socket")
-    assert str(refused.value) == f"another apply or provision is running (pid {os.getpid()})"
+    assert str(refused.value) == f"another apply, provision or ai-switch is running (pid {os.getpid()})"
     assert not (tmp_path / "inventory").exists()  # refused before the tree was synced

@@ -1,5 +1,5 @@
-"""One apply or provision at a time per user: `fcntl.flock` on `<state>/apply.lock` (released by the kernel when the
-process dies, even on kill -9), and the apply journal `<state>/apply-journal.jsonl`."""
+"""One apply, provision or ai-switch at a time per user: `fcntl.flock` on `<state>/apply.lock` (released by the
+kernel when the process dies, even on kill -9), and the apply journal `<state>/apply-journal.jsonl`."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ JOURNAL_FILE = "apply-journal.jsonl"
 
 
 class ApplyLocked(Failed):
-    """Another apply or provision holds the lock (CLI exit code 1: the operation could not run)."""
+    """Another apply, provision or ai-switch holds the lock (CLI exit code 1: the operation could not run)."""
 
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
-        super().__init__(f"another apply or provision is running (pid {pid if pid else 'unknown'})")
+        super().__init__(f"another apply, provision or ai-switch is running (pid {pid if pid else 'unknown'})")
 
 
 class ApplyLock:

@@ -6,6 +6,9 @@ The only caller of `nvidia-smi`. Parsing is pure and tested on fixtures; `/proc`
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +125,38 @@ def instance_of_pid(pid: int, proc: Path | None = None) -> tuple[str, str] | Non
     except OSError:
         return None
     return instance_of_cgroup(text)
+
+
+def processes_in_project(processes: list[NvidiaProcess], project: str, proc: Path | None = None) -> list[int]:
+    """The PIDs of these GPU processes that run in an instance of `project` (by their cgroup): never a host
+    process, nor another project's."""
+    return sorted({p.pid for p in processes if (owner := instance_of_pid(p.pid, proc)) and owner[0] == project})
+
+
+def kill_project_compute_processes(smi: str, project: str) -> list[int]:
+    """SIGKILL the GPU compute processes of `project`'s instances; the PIDs killed. Each is checked again
+    through a pidfd, so a PID reused since nvidia-smi listed it is never hit."""
+    killed = []
+    for pid in processes_in_project(parse_processes(_run(smi, APPS_QUERY)), project):
+        with contextlib.suppress(OSError):
+            pidfd = os.pidfd_open(pid)
+            try:
+                owner = instance_of_pid(pid)
+                if owner and owner[0] == project:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                    killed.append(pid)
+            finally:
+                os.close(pidfd)
+    return killed
+
+
+def reset_gpus(smi: str) -> str | None:
+    """`nvidia-smi --gpu-reset`: None when done, else why not (a busy or shared GPU refuses it)."""
+    try:
+        done = subprocess.run([smi, "--gpu-reset"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    return None if done.returncode == 0 else (done.stderr or done.stdout).strip() or f"exit {done.returncode}"
 
 
 # GPU devices of instances

@@ -1,16 +1,15 @@
 """Exclusive AI access (SPEC §10.5): move the one domain allowed to reach `ai-tools` to another.
 
-Stop the AI services, flush GPU memory (so the next domain sees nothing of the last one's data), swap
-the nftables rule, restart, and record the holder in the state dir.
+Under the apply lock (an apply in between would render the old holder back): stop the AI services, flush
+GPU memory (so the next domain sees nothing of the last one's data), swap the nftables rule (which also
+ends the previous holder's open connections: established traffic passes only between bridges a policy
+joins), restart, and record the holder in the state dir.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,8 @@ from ...printable import printable
 from ...psot.constants import AI_TOOLS_DOMAIN
 from ...psot.model import Infra
 from ..host import paths
+from ..host.apply_lock import ApplyLock
+from ..host.gpu import NvidiaSmiError, kill_project_compute_processes, reset_gpus
 from ..host.private_files import append_private, write_private
 from ..incus.client import IncusClient, IncusError, IncusNotFound
 from .enforce import apply_isolation, recorded_ai_holder
@@ -88,7 +89,9 @@ def planned_steps(infra: Infra, target: str, flush: bool, services: tuple[str, .
         SwitchStep(
             "flush VRAM",
             "planned" if flush else "skipped",
-            "kill GPU compute processes, nvidia-smi --gpu-reset" if flush else "--no-flush",
+            f"kill the GPU compute processes of project {infra.prefix}{AI_TOOLS_DOMAIN}, nvidia-smi --gpu-reset"
+            if flush
+            else "--no-flush",
         ),
         SwitchStep("nftables", "planned", f"reload table inet anklume: only {target} reaches ai-tools"),
         SwitchStep("restart services", "planned", f"systemctl start {' '.join(services)} in {where}"),
@@ -109,41 +112,49 @@ async def ai_switch(
     services: tuple[str, ...] = SERVICES,
     on_step: Callable[[SwitchStep], None] | None = None,
 ) -> SwitchResult:
-    """Raises SwitchRefused before touching anything; `client` may be None for a dry run."""
+    """Raises SwitchRefused before touching anything, and ApplyLocked (before touching anything too) while an
+    apply, a provision or another switch holds the apply lock, which a switch keeps from reading the holder
+    to recording the new one; `client` may be None for a dry run."""
     check_switch(infra, target)
     flush = infra.ai_vram_flush if flush is None else flush
-    previous = current_holder()
-    result = SwitchResult(target, previous, dry_run)
-    say = on_step or (lambda _step: None)
+    live = not dry_run and client is not None
+    with ApplyLock(paths.state_dir()) if live else contextlib.nullcontext():
+        previous = current_holder()
+        result = SwitchResult(target, previous, dry_run)
+        say = on_step or (lambda _step: None)
 
-    def record(step: SwitchStep) -> None:
-        result.steps.append(step)
-        say(step)
+        def record(step: SwitchStep) -> None:
+            result.steps.append(step)
+            say(step)
 
-    if previous == target:
-        record(SwitchStep("check", "skipped", f"{target} already holds AI access: nothing to do"))
+        if previous == target:
+            record(SwitchStep("check", "skipped", f"{target} already holds AI access: nothing to do"))
+            return result
+        if dry_run or client is None:
+            for step in planned_steps(infra, target, flush, services):
+                record(step)
+            return result
+        instance, project = f"{infra.prefix}{GPU_SERVER}", f"{infra.prefix}{AI_TOOLS_DOMAIN}"
+        record(await _services(client, instance, project, "stop", services))
+        record(flush_vram(project) if flush else SwitchStep("flush VRAM", "skipped", "--no-flush"))
+        isolation = await apply_isolation(
+            client, infra, ai_override=target, netns=netns, persist_dir=persist_dir, nft=nft
+        )
+        if isolation.error:
+            result.error = isolation.error
+            kept = f"{previous or 'the previous holder'} keeps access"
+            record(SwitchStep("nftables", "failed", f"{isolation.error}; {kept}"))
+        else:
+            ended = f"{previous or infra.ai_access_default}'s open connections end"
+            record(SwitchStep("nftables", "done", f"only {target} reaches ai-tools; {ended}"))
+        record(await _services(client, instance, project, "start", services))
+        if result.error:
+            return result
+        write_private(paths.ai_access_holder_file(), target + "\n")
+        _log(previous, target, result.steps)
+        result.switched = True
+        record(SwitchStep("record", "done", f"{target} holds AI access"))
         return result
-    if dry_run or client is None:
-        for step in planned_steps(infra, target, flush, services):
-            record(step)
-        return result
-    instance, project = f"{infra.prefix}{GPU_SERVER}", f"{infra.prefix}{AI_TOOLS_DOMAIN}"
-    record(await _services(client, instance, project, "stop", services))
-    record(flush_vram() if flush else SwitchStep("flush VRAM", "skipped", "--no-flush"))
-    isolation = await apply_isolation(client, infra, ai_override=target, netns=netns, persist_dir=persist_dir, nft=nft)
-    if isolation.error:
-        result.error = isolation.error
-        record(SwitchStep("nftables", "failed", f"{isolation.error}; {previous or 'the previous holder'} keeps access"))
-    else:
-        record(SwitchStep("nftables", "done", f"only {target} reaches ai-tools"))
-    record(await _services(client, instance, project, "start", services))
-    if result.error:
-        return result
-    write_private(paths.ai_access_holder_file(), target + "\n")
-    _log(previous, target, result.steps)
-    result.switched = True
-    record(SwitchStep("record", "done", f"{target} holds AI access"))
-    return result
 
 
 async def _services(
@@ -169,21 +180,21 @@ async def _services(
     return SwitchStep(name, "done" if done else "skipped", detail)
 
 
-def flush_vram() -> SwitchStep:
-    """Kill the processes holding GPU memory, then try a GPU reset (a busy or shared GPU may refuse it)."""
+def flush_vram(project: str) -> SwitchStep:
+    """Kill the GPU compute processes of the AI domain's instances (those of `project`; nothing else on the
+    host), then try a GPU reset (a busy or shared GPU may refuse it)."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return SwitchStep("flush VRAM", "skipped", NO_GPU)
-    listed = subprocess.run(
-        [smi, "--query-compute-apps=pid", "--format=csv,noheader"], capture_output=True, text=True, timeout=30
+    try:
+        killed = kill_project_compute_processes(smi, project)
+    except NvidiaSmiError as exc:
+        return SwitchStep("flush VRAM", "failed", printable(exc.user_message()))
+    refused = reset_gpus(smi)
+    how = "done" if refused is None else f"not possible ({printable(refused)})"
+    return SwitchStep(
+        "flush VRAM", "done", f"killed {len(killed)} GPU process(es) of project {project}; gpu-reset {how}"
     )
-    pids = [int(p) for p in listed.stdout.split() if p.strip().isdigit()]
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    reset = subprocess.run([smi, "--gpu-reset"], capture_output=True, text=True, timeout=60)
-    how = "done" if reset.returncode == 0 else f"not possible ({(reset.stderr or reset.stdout).strip()})"
-    return SwitchStep("flush VRAM", "done", f"killed {len(pids)} GPU process(es); gpu-reset {how}")
 
 
 def _log(previous: str | None, target: str, steps: list[SwitchStep]) -> None:

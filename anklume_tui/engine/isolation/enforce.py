@@ -16,6 +16,7 @@ from ..host import paths
 from ..incus.client import IncusClient
 from .boot import BootFiles, persist_for_boot
 from .nft import NftError, br_netfilter_warning, load_ruleset, render_host_ruleset
+from .policy import ResolvedPolicy, resolve_policies
 from .render import is_interface_name
 
 
@@ -64,6 +65,17 @@ def recorded_ai_holder(infra: Infra) -> str | None:
     return holder if holder in names and holder != AI_TOOLS_DOMAIN and AI_TOOLS_DOMAIN in names else None
 
 
+def ai_holder_in_force(infra: Infra, ai_override: str | None = None) -> str | None:
+    """The AI override the ruleset is rendered with: the one ai-switch is loading, else the recorded holder."""
+    return ai_override if ai_override is not None else recorded_ai_holder(infra)
+
+
+def live_policies(infra: Infra) -> list[ResolvedPolicy]:
+    """The resolved policies the loaded ruleset is built from, AI holder included: every other decision on
+    who reaches whom (copy-file) reads these, so it never allows what the ruleset drops or the reverse."""
+    return resolve_policies(infra, ai_holder_in_force(infra))
+
+
 def enforce_isolation(
     infra: Infra,
     bridges: list[str],
@@ -76,7 +88,7 @@ def enforce_isolation(
 ) -> IsolationResult:
     """Render for these bridges (`ai_override` None: the recorded holder, if any), then unless dry_run load
     it atomically and install a copy in `persist_dir` (default `state.nft_persist_dir()`)."""
-    override = ai_override if ai_override is not None else recorded_ai_holder(infra)
+    override = ai_holder_in_force(infra, ai_override)
     result = IsolationResult(render_host_ruleset(infra, bridges, override), sorted(bridges), override, dry_run)
     if dry_run:
         return result

@@ -108,10 +108,11 @@ def _reaches_ai_tools(policy: ResolvedPolicy) -> bool:
     return any(rule.destination.domain == AI_TOOLS_DOMAIN for rule in policy.forward)
 
 
-def resolve_policies(infra: Infra, ai_override: str | None = None) -> list[ResolvedPolicy]:
+def resolve_policies(infra: Infra, ai_override: str | None) -> list[ResolvedPolicy]:
     """Every policy in list order; with an AI override for domain D, the policies letting anything reach
     ai-tools are dropped (whole, both directions: exclusivity leaves no path in either way) and a
-    bidirectional all-ports rule D <-> ai-tools is appended."""
+    bidirectional all-ports rule D <-> ai-tools is appended. The override has no default: a caller states
+    the AI holder (`enforce.live_policies` reads the recorded one), so no decision forgets it."""
     resolved = [resolve_policy(infra, policy) for policy in infra.network_policies]
     if ai_override is None:
         return resolved

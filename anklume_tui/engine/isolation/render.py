@@ -77,6 +77,15 @@ def forward_block(policy: ResolvedPolicy, iface: dict[str, str] | None = None) -
     return [f"# {policy.description}", *lines] if lines else []
 
 
+def _established(policies: list[ResolvedPolicy]) -> list[str]:
+    """Established and related traffic passes only between bridges a policy joins: a flow does not outlive
+    the policy that let it start (ai-switch cuts the previous holder's open connections, SPEC §10.5)."""
+    ways = {(r.source.bridge, r.destination.bridge) for p in policies for r in p.forward}
+    ways |= {(b, a) for a, b in ways}
+    lines = [f'ct state established,related iifname "{a}" oifname "{b}" accept' for a, b in sorted(ways) if a != b]
+    return ["# established flows: only between bridges a policy joins", *lines] if lines else []
+
+
 def render_host_ruleset(infra: Infra, bridges: list[str], ai_override: str | None = None) -> str:
     """The host's `table inet anklume` (SPEC §9.1): accepts for these existing bridges and the policies (list
     order), drops for every bridge named like ours, listed or not."""
@@ -85,9 +94,9 @@ def render_host_ruleset(infra: Infra, bridges: list[str], ai_override: str | Non
     every = ours(infra.prefix)
     isolation = [
         "type filter hook forward priority -1; policy accept;",
-        "ct state established,related accept",
         "ct state invalid drop",
         *(f"iifname {_quoted(b)} oifname {_quoted(b)} accept" for b in bridges),
+        *_established(policies),
     ]
     for policy in policies:
         isolation += forward_block(policy)

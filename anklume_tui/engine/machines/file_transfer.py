@@ -2,9 +2,10 @@
 "Copy a file to…").
 
 The rule: a copy carries data across the isolation, so it is allowed only between machines the infra
-already lets exchange data — the same domain; a network policy whose ends (resolved as for the isolation
-ruleset, SPEC §9.2: host policies and machines without a static IP give none) join the two machines, in
-either direction; or a shared volume both consume (their enriched `sv-<volume>` devices, SPEC §3.8).
+already lets exchange data — the same domain; a network policy whose ends (the very policies the loaded
+isolation ruleset is built from, AI holder included, SPEC §9.2: host policies and machines without a static
+IP give none) join the two machines, in either direction; or a shared volume both consume (their enriched
+`sv-<volume>` devices, SPEC §3.8).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from ...errors import Failed, Invalid, Refused
+from ...psot.constants import AI_TOOLS_DOMAIN
 from ...psot.model import Infra, Machine
 from ...transfer_progress import Progress
 from ..incus.client import IncusClient
 from ..incus.files import FileStream
 from ..incus.transport import IncusNotFound
-from ..isolation.policy import Endpoint, ResolvedPolicy, resolve_policies
+from ..isolation import Endpoint, ResolvedPolicy, access_holder, live_policies
 
 SHARED_DEVICE_PREFIX = "sv-"
 
@@ -108,8 +110,8 @@ def _shared_volumes(machine: Machine) -> set[str]:
 
 
 def link_between(a: Machine, b: Machine, policies: Sequence[ResolvedPolicy]) -> Link | None:
-    """What connects the two machines (either way round), None when nothing does; `policies` are the
-    infra's resolved network policies (`resolve_policies`)."""
+    """What connects the two machines (either way round), None when nothing does; `policies` are those the
+    isolation ruleset is built from (`live_policies`)."""
     if a.domain == b.domain:
         return Link("same-domain", f"both in domain {a.domain}")
     for policy in policies:
@@ -123,7 +125,14 @@ def link_between(a: Machine, b: Machine, policies: Sequence[ResolvedPolicy]) -> 
     return None
 
 
-def refusal(a: Machine, b: Machine) -> str:
+def refusal(infra: Infra, a: Machine, b: Machine) -> str:
+    if infra.ai_access_policy == "exclusive" and AI_TOOLS_DOMAIN in (a.domain, b.domain):
+        client = b if a.domain == AI_TOOLS_DOMAIN else a
+        holder, why = access_holder(infra)
+        return (
+            f"AI access is exclusive and domain {holder} holds it ({why}): only it reaches {AI_TOOLS_DOMAIN}; "
+            f"give it to domain {client.domain} (ai-switch {client.domain}) to copy files between {a.name} and {b.name}"
+        )
     return (
         f"no network policy or shared volume connects domain {a.domain} and domain {b.domain}; add one to "
         f"infra.yml (a network_policies entry from {a.domain} or {a.name} to {b.domain} or {b.name}, or a "
@@ -135,21 +144,21 @@ def check_link(infra: Infra, source: str, destination: str) -> Connection:
     """The two machines and the link that allows the copy; TransferRefused (why, and what to add) when
     there is none."""
     a, b = find_machine(infra, source), find_machine(infra, destination)
-    link = link_between(a, b, resolve_policies(infra))
+    link = link_between(a, b, live_policies(infra))
     if link is None:
-        raise TransferRefused(refusal(a, b))
+        raise TransferRefused(refusal(infra, a, b))
     return Connection(a, b, link)
 
 
 def destinations(infra: Infra, source: str) -> list[tuple[Machine, Link | None, str]]:
     """Every other declared machine with what connects it to `source` (None and the refusal when nothing)."""
     a = find_machine(infra, source)
-    policies = resolve_policies(infra)
+    policies = live_policies(infra)
     found = []
     for b in infra.machines:
         if b.name != source:
             link = link_between(a, b, policies)
-            found.append((b, link, "" if link else refusal(a, b)))
+            found.append((b, link, "" if link else refusal(infra, a, b)))
     return found
 
 
