@@ -19,6 +19,7 @@ from anklume_tui.engine.host.gpu import (
     instance_of_cgroup,
     parse_gpus,
     parse_processes,
+    processes_in_project,
     query_nvidia_smi,
 )
 from anklume_tui.engine.incus.models import Instance
@@ -110,6 +111,20 @@ def test_gpu_processes_are_mapped_to_their_instances(tmp_path):
     owners = {p.pid: (p.project, p.instance) for g in report.gpus for p in g.processes}
     assert owners == {120044: ("ai-tools", "ai-ollama"), 120101: (None, None), 120102: (None, None)}
     assert report.gpus[1].processes[0].used_memory_mib == 17009
+
+
+def test_the_vram_flush_kill_list_holds_only_the_projects_instances(tmp_path):
+    proc = fake_proc(
+        tmp_path,
+        {
+            120044: "0::/lxc.payload.ai-tools_ai-ollama/init.scope\n",
+            120101: "0::/lxc.payload.perso_perso-dev/init.scope\n",
+            120102: "0::/user.slice/x.scope\n",
+        },
+    )
+    processes = snapshot("multi").processes
+    assert processes_in_project(processes, "ai-tools", proc) == [120044]
+    assert processes_in_project(processes, "pro", proc) == []
 
 
 def _instance(name: str, project: str, devices: dict) -> Instance:
