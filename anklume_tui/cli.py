@@ -53,8 +53,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(exitcodes.INVALID)
 
 
-def _top_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="anklume-tui", description="QubesOS-style compartments on Incus and Ansible.")
+def _top_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="anklume-tui", description="QubesOS-style compartments on Incus and Ansible.", add_help=add_help
+    )
     parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
     parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
     parser.add_argument(
@@ -73,8 +75,10 @@ def _verb_parser(name: str) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        top, rest = _top_parser().parse_known_args(argv)
+        # without its own --help, so that `--batch VERB --help` reaches the verb's parser (CLI.md)
+        top, rest = _top_parser(add_help=False).parse_known_args(argv)
         if top.batch is None:
+            top, rest = _top_parser().parse_known_args(argv)
             if rest:
                 _top_parser().error(f"unrecognized arguments: {' '.join(rest)}")
             from .app import run_tui

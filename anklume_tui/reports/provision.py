@@ -10,7 +10,9 @@ from .base import Report
 
 
 class ProvisionHostOut(BaseModel):
-    """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does)."""
+    """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does), and what became of it:
+    provisioned (every play ran), failed or unreachable (a task of its own), skipped (the run stopped before
+    its roles); `not_run` names the roles that never started on it."""
 
     host: str
     ok: int
@@ -20,6 +22,8 @@ class ProvisionHostOut(BaseModel):
     skipped: int
     rescued: int
     ignored: int
+    outcome: Literal["provisioned", "failed", "unreachable", "skipped"]
+    not_run: list[str]
 
 
 class ProvisionProblemOut(BaseModel):

@@ -20,12 +20,24 @@ class MachineStatus(BaseModel):
     instance: str  # the Incus name (with the nesting prefix)
     state: str  # Incus status (Running, Stopped, Frozen, Error...) or "missing"
     type: MachineType  # the real type when the instance exists, else the declared one
-    ip: str | None  # live eth0 address when running, else the static one set on eth0, else null
+    ip: str | None  # the live eth0 address (running instances only), else null
+    declared_ip: str | None = None  # the infra's address (else the static one set on eth0); null: DHCP
     protected: bool | None  # security.protection.delete; null when missing
     snapshots: int | None  # null when missing
     # disabled: the domain is not reconciled, so nothing is compared
     drift: Literal["ok", "missing", "drift", "disabled"]
     differences: list[str]  # what differs, one line per key, when drift is "drift"
+
+    def ip_text(self) -> str:
+        """The address as status and the domains view show it: the live one, the declared one marked when it
+        differs or the machine is not running, `not created` for a missing one."""
+        if self.state == "missing":
+            return "not created"
+        if self.ip is None:
+            return f"{self.declared_ip} (declared)" if self.declared_ip else "-"
+        if self.declared_ip and self.declared_ip != self.ip:
+            return f"{self.ip} (declared {self.declared_ip})"
+        return self.ip
 
 
 class DisposableStatus(BaseModel):

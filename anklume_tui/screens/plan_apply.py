@@ -66,8 +66,9 @@ def finished_text(done: PipelineResult) -> tuple[str, bool]:
     if provisioned.ok:
         return f"Applied and provisioned ({len(provisioned.hosts)} machine(s)).{end}", done.ok
     where = f" (Ansible's log: {provisioned.log})" if provisioned.log else ""
-    problem = provisioned.error or f"{len(provisioned.problems)} task(s) failed or unreachable"
-    return f"Applied; provisioning: {problem}{where}.{end}", False
+    problem = f": {provisioned.error}" if provisioned.error else f" of {provisioned.summary()}"
+    not_run = "".join(f" {h.outcome_line()}." for h in provisioned.hosts if h.not_run)
+    return f"Applied; provisioning{problem}{where}.{not_run}{end}", False
 
 
 class PlanScreen(Screen):

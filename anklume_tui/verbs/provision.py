@@ -49,7 +49,7 @@ def provision_out(result: ProvisionResult) -> ProvisionOut:
 def _out_fields(result: ProvisionResult) -> dict:
     return {
         "ok": result.ok,
-        "hosts": [ProvisionHostOut(**vars(h)) for h in result.hosts],
+        "hosts": [ProvisionHostOut(**{**vars(h), "not_run": list(h.not_run)}) for h in result.hosts],
         "problems": [
             ProvisionProblemOut(kind=p.kind, host=p.host, task=p.task, message=p.message) for p in result.problems
         ],
@@ -67,12 +67,12 @@ def print_summary(result: ProvisionResult) -> None:
         print(f"provision failed: {result.error}")
     for host in result.hosts:
         print(host.line())
-    failed = sum(1 for h in result.hosts if h.failed)
-    unreachable = sum(1 for h in result.hosts if h.unreachable)
-    changed = sum(h.changed for h in result.hosts)
+    for host in result.hosts:
+        if host.outcome != "provisioned":
+            print(host.outcome_line())
     if result.hosts:
-        counts = f"{changed} change(s), {failed} failed, {unreachable} unreachable"
-        print(f"Provisioned {len(result.hosts)} machine(s): {counts}")
+        changed = sum(h.changed for h in result.hosts)
+        print(f"Provisioning of {result.summary()}; {changed} change(s)")
     if result.log and not result.ok:
         print(f"Ansible's full output: {result.log}")
 

@@ -64,7 +64,7 @@ def render_table(report: StatusReport, details: bool = False) -> str:
                     machine.instance,
                     machine.state,
                     machine.type,
-                    machine.ip or "-",
+                    machine.ip_text(),
                     _yes_no(machine.protected),
                     "-" if machine.snapshots is None else str(machine.snapshots),
                     machine.drift,

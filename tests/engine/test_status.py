@@ -88,8 +88,11 @@ def test_status_json_reports_real_state_ip_protection_snapshots_and_drift_as_inc
     assert [machines["work-run"]["ip"]] == live == ["10.120.0.11"]
     assert (machines["work-run"]["state"], machines["work-run"]["drift"]) == ("Running", "ok")
     assert (machines["work-stop"]["state"], machines["work-stop"]["snapshots"]) == ("Stopped", 2)
-    assert machines["work-stop"]["ip"] == "10.120.0.12"  # stopped: the static address set on eth0
+    assert machines["work-run"]["declared_ip"] == "10.120.0.11"
+    # stopped: no live address; the declared one is told apart from it
+    assert (machines["work-stop"]["ip"], machines["work-stop"]["declared_ip"]) == (None, "10.120.0.12")
     assert machines["work-stop"]["drift"] == "drift"
+    assert "status: 'Stopped' → 'Running'" in machines["work-stop"]["differences"]
     assert any("limits.cpu" in line and "'2'" in line for line in machines["work-stop"]["differences"])
     assert ("work", "work-gone") not in listed
     assert machines["work-gone"] == {
@@ -98,6 +101,7 @@ def test_status_json_reports_real_state_ip_protection_snapshots_and_drift_as_inc
         "state": "missing",
         "type": "lxc",
         "ip": None,
+        "declared_ip": "10.120.0.13",
         "protected": None,
         "snapshots": None,
         "drift": "missing",
@@ -116,9 +120,22 @@ def test_status_text_is_a_table_with_one_row_per_machine(small_setup, incusd, ca
     lines = out.splitlines()
     assert lines[0].split() == COLUMNS
     row = next(line for line in lines if " work-stop " in line).split()
-    assert row[3:] == ["Stopped", "lxc", "10.120.0.12", "yes", "2", "drift"]
+    assert row[3:] == ["Stopped", "lxc", "10.120.0.12", "(declared)", "yes", "2", "drift"]
+    running = next(line for line in lines if " work-run " in line).split()
+    assert running[5:7] == ["10.120.0.11", "yes"]  # live, and what was declared: nothing to mark
+    assert next(line for line in lines if " work-gone " in line).split()[5:7] == ["not", "created"]
     assert any("limits.cpu" in line for line in lines)
     assert lines[-1].startswith("2 domain(s), 4 machine(s)")
+
+
+def test_a_stopped_machine_plan_would_start_is_drift_not_ok(small_setup, incusd, capsys):
+    incusd.incus("config", "set", "work-stop", "limits.cpu=1", "--project=work")  # nothing else differs
+    code, out, _ = batch(capsys, incusd, "status", "--json", "--infra", str(small_setup))
+    assert code == 0
+    stopped = _machines(json.loads(out))["work-stop"]
+    assert (stopped["drift"], stopped["differences"]) == ("drift", ["status: 'Stopped' → 'Running'"])
+    code, out, _ = batch(capsys, incusd, "plan", "--json", "--infra", str(small_setup))
+    assert "work-stop" in {a["name"] for a in json.loads(out)["actions"]}  # plan wants it Running
 
 
 @pytest.mark.anyio

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from anklume_tui.engine.provision.events import ProvisionEvent, event_of, recaps_of
+from anklume_tui.engine.provision import ProvisionResult
+from anklume_tui.engine.provision.events import HostRecap, ProvisionEvent, event_of, outcomes, recaps_of
 
 
 def runner_event(name, **data):
@@ -53,3 +54,25 @@ def test_recap_counts_each_machine_including_unreachable_ones():
     recaps = recaps_of(stats)
     assert [(r.host, r.ok, r.changed, r.unreachable) for r in recaps] == [("a", 5, 2, 0), ("b", 0, 0, 1)]
     assert recaps[1].line() == "b: ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+
+
+def test_a_machine_the_run_stopped_before_is_skipped_with_its_roles_not_run_never_failed_0():
+    """Ansible ends a run when every host of a play failed: the others' recap then says failed=0 although
+    their roles never ran. A machine counts as provisioned only once it reached site.yml's last task."""
+    recaps = recaps_of({"ok": {"admin": 3, "web": 4}, "failures": {"admin": 1}, "processed": {"admin": 1, "web": 1}})
+    expected = {"admin": ["base_system", "admin_bootstrap"], "web": ["base_system", "nginx"], "db": ["base_system"]}
+    reached = {"admin": {"base_system", "admin_bootstrap"}, "web": {"base_system"}}
+    result = ProvisionResult(hosts=outcomes(recaps, expected, reached, finished=set()))
+    assert [(h.host, h.outcome, h.not_run) for h in result.hosts] == [
+        ("admin", "failed", ()),
+        ("db", "skipped", ("base_system",)),  # never counted by Ansible at all
+        ("web", "skipped", ("nginx",)),
+    ]
+    assert not result.ok
+    assert result.summary() == "3 machine(s): provisioned 0, failed 1 (admin), skipped 2 (db, web)"
+    assert result.hosts[2].outcome_line() == "web: skipped; not run: nginx"
+    done = outcomes([HostRecap("web", ok=5)], {"web": ["base_system"]}, {"web": {"base_system"}}, {"web"})
+    assert (
+        ProvisionResult(hosts=done).ok
+        and ProvisionResult(hosts=done).summary() == "1 machine(s): provisioned 1 (web), failed 0"
+    )

@@ -7,7 +7,8 @@ from pathlib import Path
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.outline import outline
 from anklume_tui.psot.pipeline import run_psot
-from anklume_tui.screens.domains.rows import View, rows_of
+from anklume_tui.reports import MachineStatus
+from anklume_tui.screens.domains.rows import View, machine_fields, rows_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pro-workstation" / "infra.yml"
 DOMAINS = run_psot(EXAMPLE, HostContext(skip_subnet_check=True)).infra.domains
@@ -73,3 +74,25 @@ def test_an_unreadable_infra_has_no_outline(tmp_path):
     listed = tmp_path / "list.yml"
     listed.write_text("- a\n- b\n")
     assert outline(listed) is None
+
+
+def _status(**fields) -> MachineStatus:
+    base = {"name": "pro-dev", "instance": "pro-dev", "type": "lxc", "protected": True, "snapshots": 0}
+    return MachineStatus(**{**base, "drift": "ok", "differences": [], **fields})
+
+
+def test_ip_cell_is_the_live_address_and_marks_the_declared_one_when_it_is_not_live():
+    running = _status(state="Running", ip="10.100.1.3", declared_ip="10.100.1.3")
+    assert machine_fields(running)["ip"] == "10.100.1.3"
+    moved = _status(state="Running", ip="10.100.1.120", declared_ip="10.100.1.3")
+    assert machine_fields(moved)["ip"] == "10.100.1.120 (declared 10.100.1.3)"
+    stopped = _status(state="Stopped", ip=None, declared_ip="10.100.1.3", drift="drift")
+    assert machine_fields(stopped)["ip"] == "10.100.1.3 (declared)"
+    assert machine_fields(_status(state="Stopped", ip=None, declared_ip=None))["ip"] == "-"
+
+
+def test_a_declared_machine_not_yet_created_shows_not_created_not_dhcp():
+    missing = _status(state="missing", ip=None, declared_ip=None, protected=None, snapshots=None, drift="missing")
+    assert machine_fields(missing)["ip"] == "not created"
+    rows = rows_of(DOMAINS, live={"m:pro-dev": machine_fields(missing)})
+    assert next(r for r in rows if r.key == "m:pro-dev").ip == "not created"

@@ -3,7 +3,7 @@ and the per-machine recap Ansible prints at the end."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ...printable import printable
@@ -41,9 +41,17 @@ class ProvisionEvent:
         return printable(f"{text}: {self.message}" if self.message else text)
 
 
+# site.yml's last task: a machine reaches it only when every play ran on it.
+FINISHED_TASK = "Every play ran on this machine"
+
+Outcome = Literal["provisioned", "failed", "unreachable", "skipped"]
+
+
 @dataclass(frozen=True)
 class HostRecap:
-    """Ansible's counts for one machine over the whole run."""
+    """Ansible's counts for one machine over the whole run, and what became of it: `provisioned` (every play
+    ran), `failed` or `unreachable` (a task of its own), `skipped` (neither: the run stopped before its roles
+    ran); `not_run` names the roles it should have had that never started on it."""
 
     host: str
     ok: int = 0
@@ -53,10 +61,17 @@ class HostRecap:
     skipped: int = 0
     rescued: int = 0
     ignored: int = 0
+    outcome: Outcome = "provisioned"
+    not_run: tuple[str, ...] = ()
 
     def line(self) -> str:
         counts = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
         return f"{self.host}: " + " ".join(f"{name}={getattr(self, name)}" for name in counts)
+
+    def outcome_line(self) -> str:
+        """What became of the machine, in words: `web-1: failed; not run: nginx, php`."""
+        not_run = f"; not run: {', '.join(self.not_run)}" if self.not_run else ""
+        return f"{self.host}: {self.outcome}{not_run}"
 
 
 def event_of(raw: dict[str, Any]) -> ProvisionEvent | None:
@@ -95,7 +110,7 @@ def failure_message(result: dict[str, Any]) -> str:
 
 
 def recaps_of(stats: dict[str, Any]) -> list[HostRecap]:
-    """The `playbook_on_stats` counters, one recap per machine, in name order."""
+    """The `playbook_on_stats` counters, one recap per machine, in name order (outcomes: see `outcomes`)."""
     fields = {
         "ok": "ok",
         "changed": "changed",
@@ -110,3 +125,25 @@ def recaps_of(stats: dict[str, Any]) -> list[HostRecap]:
         HostRecap(host, **{ours: int((stats.get(theirs) or {}).get(host, 0)) for theirs, ours in fields.items()})
         for host in hosts
     ]
+
+
+def outcomes(
+    recaps: list[HostRecap], expected: dict[str, list[str]], reached: dict[str, set[str]], finished: set[str]
+) -> list[HostRecap]:
+    """Each machine of the run (`expected`: its roles, in order) with its outcome, in name order: a machine
+    Ansible never counted is skipped; one without a failure that did not reach FINISHED_TASK is skipped too
+    (Ansible ended the run before its roles: saying `failed=0` alone would hide it)."""
+    counted = {r.host: r for r in recaps}
+    result = []
+    for host in sorted(set(counted) | set(expected)):
+        recap = counted.get(host, HostRecap(host))
+        if recap.unreachable:
+            outcome: Outcome = "unreachable"
+        elif recap.failed:
+            outcome = "failed"
+        else:
+            outcome = "provisioned" if host in finished else "skipped"
+        started = reached.get(host, set())
+        not_run = () if outcome == "provisioned" else tuple(r for r in expected.get(host, ()) if r not in started)
+        result.append(replace(recap, outcome=outcome, not_run=not_run))
+    return result

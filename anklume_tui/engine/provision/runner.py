@@ -33,7 +33,7 @@ from ..host.private_files import write_private
 from ..incus.transport import IncusUrlError, resolve_endpoint
 from ..isolation.enforce import recorded_ai_holder
 from ..isolation.firewall_vm import firewall_interfaces, render_firewall_vm_ruleset
-from .events import HostRecap, ProvisionEvent, event_of, recaps_of
+from .events import FINISHED_TASK, HostRecap, ProvisionEvent, event_of, outcomes, recaps_of
 
 SITE_PLAYBOOK = "site.yml"
 ALWAYS_ROLES = ("base_system",)
@@ -63,7 +63,25 @@ class ProvisionResult:
 
     @property
     def ok(self) -> bool:
-        return not self.error and not self.problems and not any(h.failed or h.unreachable for h in self.hosts)
+        return not self.error and not self.problems and all(h.outcome == "provisioned" for h in self.hosts)
+
+    def of(self, outcome: str) -> list[str]:
+        """The machines that ended so (`provisioned`, `failed`, `unreachable`, `skipped`)."""
+        return [h.host for h in self.hosts if h.outcome == outcome]
+
+    def summary(self) -> str:
+        """One sentence naming which machines ran, which failed and which were skipped."""
+        parts = [
+            f"{word} {len(hosts)} ({', '.join(hosts)})" if hosts else f"{word} 0"
+            for word, hosts in (
+                ("provisioned", self.of("provisioned")),
+                ("failed", self.of("failed")),
+                ("unreachable", self.of("unreachable")),
+                ("skipped", self.of("skipped")),
+            )
+            if hosts or word in ("provisioned", "failed")
+        ]
+        return f"{len(self.hosts)} machine(s): " + ", ".join(parts)
 
 
 def roles_path(tree: Path) -> list[Path]:
@@ -76,13 +94,22 @@ def machines_to_provision(infra: Infra, limit: str | None) -> list[Machine]:
     return [m for d in infra.enabled_domains if limit in (None, d.name) for m in d.machines]
 
 
+def wanted_roles(machine: Machine) -> list:
+    """The roles site.yml runs on a machine, in order (entries as the infra gives them)."""
+    wanted = [*ALWAYS_ROLES, *(ADMIN_ROLES if machine.domain == "anklume" else ()), *(machine.roles or ())]
+    return list(dict.fromkeys(wanted))
+
+
+def expected_roles(machines: list[Machine]) -> dict[str, list[str]]:
+    return {m.name: [str(r) for r in wanted_roles(m)] for m in machines}
+
+
 def missing_roles(machines: list[Machine], search: list[Path]) -> list[str]:
     """One message per role a machine needs that no role folder holds."""
     where = ", ".join(str(p) for p in search)
     problems = []
     for machine in machines:
-        wanted = [*ALWAYS_ROLES, *(ADMIN_ROLES if machine.domain == "anklume" else ()), *(machine.roles or ())]
-        for role in dict.fromkeys(wanted):
+        for role in wanted_roles(machine):
             if not isinstance(role, str):
                 problems.append(f"{machine.name}: roles entry {role!r} is not a role name")
             elif not any((folder / role / "tasks").is_dir() for folder in search):
@@ -143,10 +170,20 @@ class _Recorder:
         self.on_event = on_event
         self.problems: list[ProvisionEvent] = []
         self.stats: dict[str, Any] = {}
+        self.reached: dict[str, set[str]] = {}  # per machine, the roles a task of which ran or was skipped
+        self.finished: set[str] = set()  # the machines on which every play ran
 
     def handle(self, raw: dict[str, Any]) -> bool:
+        data = raw.get("event_data") or {}
+        host = str(data.get("host") or "")
         if raw.get("event") == "playbook_on_stats":
-            self.stats = raw.get("event_data") or {}
+            self.stats = data
+        elif str(raw.get("event", "")).startswith("runner_on_") and host:
+            if data.get("task") == FINISHED_TASK:
+                self.finished.add(host)
+                return False
+            if data.get("role"):
+                self.reached.setdefault(host, set()).add(str(data["role"]))
         event = event_of(raw)
         if event is not None:
             if event.problem:
@@ -236,7 +273,7 @@ def _provision(
             result.error = f"ansible-runner could not run the playbook: {type(exc).__name__}: {exc}"
             return result
         result.log = _keep_log(runner)
-    result.hosts = recaps_of(recorder.stats)
+    result.hosts = outcomes(recaps_of(recorder.stats), expected_roles(machines), recorder.reached, recorder.finished)
     result.problems = recorder.problems
     if runner.rc != 0 and not result.problems:
         result.error = _last_error(result.log) or f"ansible-playbook ended with {runner.status} (exit {runner.rc})"

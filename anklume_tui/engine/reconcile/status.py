@@ -25,7 +25,7 @@ __all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "ma
 
 CONCURRENCY = 8
 OUR_TYPES: dict[str, MachineType] = {"container": "lxc", "virtual-machine": "vm"}
-NOT_DRIFT = {"status", f"config.{CONTEXT_KEY}"}
+NOT_DRIFT = {f"config.{CONTEXT_KEY}"}
 
 T = TypeVar("T")
 
@@ -110,6 +110,7 @@ def _machine_status(
             state="missing",
             type=machine.type,
             ip=None,
+            declared_ip=machine.ip,
             protected=None,
             snapshots=None,
             drift="missing" if expected is not None else "disabled",
@@ -121,7 +122,8 @@ def _machine_status(
         instance=machine.instance_name,
         state=instance.status or "unknown",
         type=OUR_TYPES.get(instance.type, machine.type),
-        ip=_ip(instance, state),
+        ip=_live_ip(state),
+        declared_ip=machine.ip or (instance.devices.get("eth0") or {}).get("ipv4.address") or None,
         protected=instance.protected,
         snapshots=snapshots,
         drift="disabled" if expected is None else "drift" if differences else "ok",
@@ -129,18 +131,18 @@ def _machine_status(
     )
 
 
-def _ip(instance: Instance, state: InstanceState | None) -> str | None:
-    """The live IPv4 address of eth0 when running, else the static one set on the instance's eth0."""
+def _live_ip(state: InstanceState | None) -> str | None:
+    """The live IPv4 address of eth0 (running instances only): never the declared one, shown beside it."""
     if state is not None and state.network:
         eth0 = state.network.get("eth0")
         for address in eth0.addresses if eth0 else []:
             if address.family == "inet" and address.scope == "global":
                 return address.address
-    return (instance.devices.get("eth0") or {}).get("ipv4.address") or None
+    return None
 
 
 def machine_differences(expected: ExpectedInstance, instance: Instance) -> list[str]:
-    """What apply would change on this existing instance, as plan computes it (`field: real → declared`).
-    A stopped instance is not drift (status shows its state), nor is the context-files stamp."""
+    """What apply would change on this existing instance, as plan computes it (`field: real → declared`),
+    a stopped instance included (apply starts it); the context-files stamp is not drift."""
     _, drift = plan_instance(expected, instance)
     return [describe([d]) for d in drift if d.field not in NOT_DRIFT]

@@ -34,7 +34,7 @@ def _sort_key(sort: str):
         return lambda row: row.name
     if sort == "state":
         return lambda row: (row.state != "Running", row.state, row.name)
-    return lambda row: tuple(int(part) if part.isdigit() else 999 for part in row.ip.split("."))
+    return lambda row: tuple(int(part) if part.isdigit() else 999 for part in row.ip.partition(" ")[0].split("."))
 
 
 def _row(key: str, name: str, trust: str, kind: str, ip: str, enabled: bool, live: Live) -> Row:
@@ -85,7 +85,7 @@ def rows_of(
 def machine_fields(status: MachineStatus) -> dict[str, str]:
     return {
         "state": status.state,
-        "ip": status.ip or "DHCP",
+        "ip": status.ip_text(),
         "snapshots": "" if status.snapshots is None else str(status.snapshots),
         "drift": DRIFT_MARKS[status.drift],
     }
