@@ -26,6 +26,7 @@ from .common import (
     add_infra_arguments,
     check_infra,
     emit_json,
+    is_valid,
     print_findings,
     run_with_incus,
 )
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         raise Refused("apply --prune deletes undeclared managed instances: add --yes to confirm")
     result = check_infra(args)
     print_findings(result.findings)
-    if not result.valid:
+    if not is_valid(result):
         raise Invalid("apply: the infra is invalid; nothing was changed")
 
     async def work(client) -> PipelineResult:

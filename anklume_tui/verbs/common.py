@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from ..engine.host import gather_host_context
 from ..errors import AnklumeError, Invalid
@@ -19,9 +19,16 @@ from ..psot.pipeline import PsotResult, run_psot
 from ..reports import FindingOut, Report
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Report)
 
 if TYPE_CHECKING:
     from ..engine.incus import IncusClient
+    from ..psot.model import Infra
+
+    class ValidResult(PsotResult):
+        """A result with no error: the infra's model is always built then."""
+
+        infra: Infra
 
 
 def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,13 +44,17 @@ def check_infra(args: argparse.Namespace) -> PsotResult:
     return run_psot(infra_path(args), gather_host_context())
 
 
-def checked_infra(args: argparse.Namespace) -> PsotResult:
+def checked_infra(args: argparse.Namespace) -> ValidResult:
     """The valid infra; else its findings go to stderr and `Invalid` goes up, saying what was found."""
     result = check_infra(args)
-    if result.valid:
+    if is_valid(result):
         return result
     print_findings(result.findings)
     raise Invalid(summary(result))
+
+
+def is_valid(result: PsotResult) -> TypeGuard[ValidResult]:
+    return result.valid
 
 
 def findings_out(result: PsotResult) -> dict:
@@ -90,7 +101,7 @@ def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Await
 
 
 @contextmanager
-def reported(args: argparse.Namespace, report: Report, text: Callable[[Report], None] | None = None) -> Iterator[None]:
+def reported(args: argparse.Namespace, report: R, text: Callable[[R], None] | None = None) -> Iterator[None]:
     """A failure inside still shows what was done: with `--json` the verb's JSON document, its `error` set to
     the message; else `text(report)` when given. The error itself goes on up to `cli.main`, which says it."""
     try:

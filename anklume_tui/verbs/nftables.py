@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Literal
 
 from .. import exitcodes
 from ..errors import Failed
@@ -68,7 +69,7 @@ def _bridges_for_dry_run(args: argparse.Namespace, prefix: str) -> tuple[list[st
         return None, f"Incus error ({exc})"
 
 
-def _report(args: argparse.Namespace, outcome, bridges_from: str) -> int:
+def _report(args: argparse.Namespace, outcome, bridges_from: Literal["incus", "infra"]) -> int:
     report = NftablesReport(
         dry_run=outcome.dry_run,
         ruleset=outcome.ruleset,

@@ -15,7 +15,15 @@ from ..engine.host import gather_host_context
 from ..engine.reconcile import Action, Orphan, Plan, make_plan
 from ..errors import Invalid
 from ..reports import DriftOut, InstanceOrphanOut, PlanActionOut, PlanReport
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, print_findings, run_with_incus
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    check_infra,
+    emit_json,
+    is_valid,
+    print_findings,
+    run_with_incus,
+)
 
 HELP = "desired (infra) vs real (Incus): the ordered actions apply would take, drift and orphans"
 SIGNS = {"create": "+", "update": "~", "start": ">", "copy": "+", "download": "+", "delete": "-"}
@@ -72,7 +80,7 @@ def print_plan(plan: Plan, out=None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = check_infra(args)
-    if not result.valid:
+    if not is_valid(result):
         print_findings(result.findings)
         raise Invalid("plan: the infra is invalid; fix the errors above")
     if not args.json:

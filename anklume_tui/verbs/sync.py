@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from .. import exitcodes
 from ..errors import Failed
@@ -16,6 +17,7 @@ from .common import (
     check_infra,
     emit_json,
     findings_out,
+    is_valid,
     print_findings,
     summary,
 )
@@ -33,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     result = check_infra(args)
     out_dir = Path(args.out) if args.out else default_output_dir(result.loaded.path)
-    empty = {"written": [], "unchanged": [], "orphans": [], "deleted": [], "skipped": []}
-    if not result.valid:
+    empty: dict[str, Any] = {"written": [], "unchanged": [], "orphans": [], "deleted": [], "skipped": []}
+    if not is_valid(result):
         if args.json:
             emit_json(SyncReportOut(**findings_out(result), dry_run=args.dry_run, output_dir=str(out_dir), **empty))
         else:
