@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             return disp, await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
         finally:
             if not args.no_attach:
-                await stop_disposable(args.incus, disp)
+                await stop_disposable(client, disp)
 
     disp, ran = run_with_incus(args, work)
     if args.json:
@@ -94,8 +94,8 @@ def _attach_shell(args: argparse.Namespace, disp) -> int:
         raise Failed(f"{exc}; {disp.name} is left running") from exc
     code = subprocess.call(argv)
 
-    async def stop(_client) -> int:
-        await stop_disposable(args.incus, disp)
+    async def stop(client) -> int:
+        await stop_disposable(client, disp)
         print(f"disposable {disp.project}/{disp.name} stopped and destroyed", file=sys.stderr)
         return exitcodes.OK
 
