@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from ..engine.host import GpuView, NvidiaSmiError, read_gpu_view
-from ..engine.incus import IncusError, IncusUrlError
+from ..engine.incus import IncusError, IncusUrlError, connect
 from ..widgets.gpu_block import GpuBlock
 
 REFRESH_SECONDS = 2.0
@@ -75,7 +75,8 @@ class GpuScreen(Screen):
     async def read_gpus(self) -> None:
         """nvidia-smi and Incus both block: in a thread, with its own event loop."""
         try:
-            view = await read_gpu_view(self.incus_url, self.policy)
+            async with connect(self.incus_url) as client:
+                view = await read_gpu_view(client, self.policy)
         except NvidiaSmiError as exc:
             self.post_message(self.Problem(f"nvidia-smi fails: {exc} (is the NVIDIA driver loaded?)"))
             return

@@ -11,12 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 from textual.worker import Worker
 
-from ..engine.host import gather_host_context, recorded_call
+from ..engine.host import ApplyLocked, gather_host_context, recorded_call
 from ..engine.incus import connect
 from ..engine.reconcile import (
     Action,
     ApplyEvent,
-    ApplyLocked,
     PhaseEvent,
     PipelineEvent,
     PipelineResult,

@@ -17,10 +17,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from ..engine.host import recorded_call
-from ..engine.incus import IncusError, IncusUrlError
+from ..engine.incus import IncusClient, IncusError, IncusUrlError, connect
 from ..engine.machines import (
     MachineLane,
-    SnapshotError,
     SnapshotInfo,
     SnapshotTimeline,
     Target,
@@ -30,6 +29,7 @@ from ..engine.machines import (
     snapshot_changes,
     snapshot_now,
 )
+from ..errors import AnklumeError
 from ..transfer_progress import human_bytes
 from ..widgets.snapshot_timeline import GLYPHS, STYLES, TimelineChart, snapshot_key
 from .confirm import ConfirmScreen
@@ -114,9 +114,10 @@ class SnapshotTimelineScreen(Screen):
             if self.reader is not None:
                 timeline = await self.reader()
             else:
-                timeline = await read_timeline(self.incus_url, self.machines)
-        except IncusError as exc:
-            self.post_message(self.Failed(f"reading snapshots failed: {exc}"))
+                async with connect(self.incus_url) as client:
+                    timeline = await read_timeline(client, self.machines)
+        except AnklumeError as exc:
+            self.post_message(self.Failed(f"reading snapshots failed: {exc.user_message()}"))
             return
         self.post_message(self.Loaded(timeline))
 
@@ -126,8 +127,9 @@ class SnapshotTimelineScreen(Screen):
         targets = [target for _name, target in self.machines]
         while True:
             try:
-                async for _target in snapshot_changes(self.incus_url, targets):
-                    self.refresh_timeline()
+                async with connect(self.incus_url) as client:
+                    async for _target in snapshot_changes(client, targets):
+                        self.refresh_timeline()
             except IncusUrlError:
                 return
             except IncusError:
@@ -223,7 +225,8 @@ class SnapshotTimelineScreen(Screen):
             if yes:
                 self.note(f"restore {snap.name} on {lane.machine} …")
                 self.act(
-                    f"restore {snap.name} on {lane.machine}", restore_snapshot(self.incus_url, lane.target, snap.name)
+                    f"restore {snap.name} on {lane.machine}",
+                    lambda client: restore_snapshot(client, lane.target, snap.name),
                 )
 
         self.app.push_screen(ConfirmScreen(question, yes="Restore"), answered)
@@ -244,7 +247,8 @@ class SnapshotTimelineScreen(Screen):
             if yes:
                 self.note(f"delete {snap.name} of {lane.machine} …")
                 self.act(
-                    f"delete {snap.name} of {lane.machine}", delete_snapshot(self.incus_url, lane.target, snap.name)
+                    f"delete {snap.name} of {lane.machine}",
+                    lambda client: delete_snapshot(client, lane.target, snap.name),
                 )
 
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), answered)
@@ -257,16 +261,17 @@ class SnapshotTimelineScreen(Screen):
         lanes = [self.lane_of(snap)] if snap else [lane for lane in self.timeline.lanes if lane.exists]
         for lane in lanes:
             self.note(f"snapshot {lane.machine} …")
-            self.act(f"snapshot {lane.machine}", snapshot_now(self.incus_url, lane.target))
+            self.act(f"snapshot {lane.machine}", lambda client, target=lane.target: snapshot_now(client, target))
 
     @work(group="timeline-actions")
-    async def act(self, label: str, call: Awaitable[object]) -> None:
-        """Run one engine call, recorded in the usage log (when on) as a snapshot operation; say how it went
-        (toast and log line), then read Incus again."""
+    async def act(self, label: str, call: Callable[[IncusClient], Awaitable[object]]) -> None:
+        """Run one engine call on a client of its own, recorded in the usage log (when on) as a snapshot
+        operation; say how it went (toast and log line), then read Incus again."""
         try:
-            result = await recorded_call("snapshot", None, call)
-        except (SnapshotError, IncusError) as exc:
-            self.note(f"{label}: failed: {exc}", severity="error")
+            async with connect(self.incus_url) as client:
+                result = await recorded_call("snapshot", None, call(client))
+        except AnklumeError as exc:
+            self.note(f"{label}: failed: {exc.user_message()}", severity="error")
         else:
             restarted = getattr(result, "running", False)
             self.note(f"{label}: done" + (" (Incus restarted it)" if restarted else ""))

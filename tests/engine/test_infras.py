@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from anklume_tui.engine.incus import connect
 from anklume_tui.engine.machines.lifecycle import Refused, Target, delete_machine
 from tests.engine.apply_helpers import batch, instances, plan_json
 
@@ -152,7 +153,7 @@ def test_a_machine_protected_through_a_profile_is_never_stopped_by_prune_flush_o
     assert status() == "Running"
 
     with pytest.raises(Refused, match="through its profiles"):
-        asyncio.run(delete_machine(incusd.url, Target("alpha", "kept")))
+        asyncio.run(delete_machine_at(incusd.url, Target("alpha", "kept")))
     assert status() == "Running"
 
     flushed = batch(incusd, tmp_path, "flush", locked_orphan, "--yes", "--json")
@@ -168,3 +169,8 @@ def test_a_machine_protected_through_a_profile_is_never_stopped_by_prune_flush_o
     again = batch(incusd, tmp_path, "flush", locked_orphan, "--yes")
     assert again.returncode == 0, again.stderr
     assert instances(incusd) == {}
+
+
+async def delete_machine_at(url: str, target: Target) -> None:
+    async with connect(url) as client:
+        await delete_machine(client, target)

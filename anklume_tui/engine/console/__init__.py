@@ -1,4 +1,4 @@
-""""""
+"""The coloured tmux console (SPEC §10.4): its layout as a value, and the only code that drives tmux."""
 
 from __future__ import annotations
 

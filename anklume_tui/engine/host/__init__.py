@@ -1,7 +1,9 @@
-""""""
+"""The host itself: paths (XDG), host context, doctor, GPUs, metrics and usage, telemetry, the live view feed,
+the apply lock and private files."""
 
 from __future__ import annotations
 
+from .apply_lock import ApplyLocked
 from .doctor import run_doctor
 from .gpu import NvidiaSmiError, gather_gpu_report
 from .gpu_view import GpuView, read_gpu_view
@@ -28,6 +30,7 @@ from .telemetry import (
 from .usage import InstanceKey, Usage, UsageMeter
 
 __all__ = [
+    "ApplyLocked",
     "GpuView",
     "InstanceChange",
     "InstanceKey",

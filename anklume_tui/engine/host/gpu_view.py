@@ -47,13 +47,12 @@ def policy_check(policy: str, holders: list[str]) -> str | None:
     return None
 
 
-async def read_gpu_view(url: str | None, policy: str, smi: str | None = None, proc: Path | None = None) -> GpuView:
+async def read_gpu_view(client: IncusClient, policy: str, smi: str | None = None, proc: Path | None = None) -> GpuView:
     """One look at the GPUs: nvidia-smi (found on PATH unless given) and Incus. Raises NvidiaSmiError when
     nvidia-smi is there but fails; an unreachable Incus is reported in the view, not raised."""
     smi = smi or shutil.which("nvidia-smi")
     snapshot = query_nvidia_smi(smi) if smi else None
-    async with IncusClient(url) as client:
-        resources, devices, reachable = await incus_side(client, snapshot)
+    resources, devices, reachable = await incus_side(client, snapshot)
     report = build_report(snapshot, devices, resources, reachable, proc)
     holders = sorted({f"{d.project}/{d.instance}" for d in devices})
     return GpuView(

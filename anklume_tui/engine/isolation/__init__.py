@@ -1,4 +1,5 @@
-""""""
+"""Isolation (SPEC §9): policies resolved, the nftables rulesets rendered and loaded, kept at boot, and the
+exclusive AI access switch (§10.5)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-""""""
+"""Machines once they exist: lifecycle, snapshots and their timeline, disposables, golden images, copying a
+file between machines."""
 
 from __future__ import annotations
 
-from .disposable_session import shell_argv, start_disposable, stop_disposable
+from .disposable_session import shell_argv, stop_disposable
 from .disposables import Disposable, DisposableError, create_disposable
 from .file_transfer import (
     Link,
@@ -18,7 +19,6 @@ from .file_transfer import (
 from .golden import create_golden, derive_golden, list_golden, publish_golden
 from .lifecycle import Refused, Target, change_state, delete_machine, snapshot_now
 from .snapshots import (
-    SnapshotError,
     SnapshotInfo,
     create_snapshots,
     delete_snapshots,
@@ -36,7 +36,6 @@ __all__ = [
     "Location",
     "MachineLane",
     "Refused",
-    "SnapshotError",
     "SnapshotInfo",
     "SnapshotTimeline",
     "Target",
@@ -66,6 +65,5 @@ __all__ = [
     "shell_argv",
     "snapshot_changes",
     "snapshot_now",
-    "start_disposable",
     "stop_disposable",
 ]

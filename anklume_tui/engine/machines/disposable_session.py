@@ -1,29 +1,22 @@
-"""Disposables for the TUI and `disp`: each call opens its own short-lived client, so any worker can make
-one, stop one, or get the argv that attaches a shell to it while the terminal is handed over."""
+"""Disposables for the TUI and `disp`: stop one, or get the argv that attaches a shell to it while the
+terminal is handed over."""
 
 from __future__ import annotations
 
 import shutil
 
 from ...errors import Failed
-from ...psot.model import Infra
 from ..console.layout import incus_cli_environment
 from ..incus.client import IncusClient
 from ..incus.transport import IncusNotFound, resolve_endpoint
-from .disposables import Disposable, create_disposable, shell_command
+from .disposables import Disposable, shell_command
 from .lifecycle import Target, change_state
 
 
-async def start_disposable(url: str | None, infra: Infra, domain: str | None) -> Disposable:
-    """Create and start one in `domain` (None: the default disposable domain, SPEC §10.2)."""
-    async with IncusClient(url) as client:
-        return await create_disposable(client, infra, domain=domain)
-
-
-async def stop_disposable(url: str | None, disposable: Disposable) -> None:
+async def stop_disposable(client: IncusClient, disposable: Disposable) -> None:
     """Stopping destroys it (Incus-ephemeral); already gone is fine."""
     try:
-        await change_state(url, Target(disposable.project, disposable.name), "stop")
+        await change_state(client, Target(disposable.project, disposable.name), "stop")
     except IncusNotFound:
         return
 

@@ -1,7 +1,7 @@
 """Everyday actions on machines: start, stop, restart, freeze, snapshot now, delete.
 
-Each call opens its own short-lived client (a few milliseconds on the unix socket), so the TUI and
-scripts can call them from any worker. Deleting refuses what the tool did not create and what is
+Each takes the caller's client (the TUI's workers open one with `engine.incus.connect`). Deleting
+refuses what the tool did not create and what is
 protected (Incus's truth values, through a profile too): it never stops what it may not delete.
 """
 
@@ -34,29 +34,26 @@ def snapshot_name(now: datetime | None = None) -> str:
     return (now or datetime.now()).strftime("snap-%Y%m%d-%H%M%S")
 
 
-async def change_state(url: str | None, target: Target, action: str) -> None:
+async def change_state(client: IncusClient, target: Target, action: str) -> None:
     if action not in STATE_ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    async with IncusClient(url) as client:
-        await client.change_state(target.instance, target.project, action, force=action == "stop", timeout=30)
+    await client.change_state(target.instance, target.project, action, force=action == "stop", timeout=30)
 
 
-async def snapshot_now(url: str | None, target: Target, name: str | None = None) -> str:
+async def snapshot_now(client: IncusClient, target: Target, name: str | None = None) -> str:
     name = name or snapshot_name()
-    async with IncusClient(url) as client:
-        existing = {s.name for s in await client.list_snapshots(target.instance, target.project)}
-        if name not in existing:
-            await client.create_snapshot(target.instance, target.project, name)
+    existing = {s.name for s in await client.list_snapshots(target.instance, target.project)}
+    if name not in existing:
+        await client.create_snapshot(target.instance, target.project, name)
     return name
 
 
-async def delete_machine(url: str | None, target: Target) -> None:
-    async with IncusClient(url) as client:
-        instance = await client.get_instance(target.instance, target.project)
-        if not is_managed(instance.config):
-            raise Refused(f"{target} was not created by anklume-tui (no user.anklume.managed=true): left alone")
-        if instance.protected:
-            raise Refused(f"{target} is {instance.protection}")
-        if instance.running or instance.status == "Frozen":
-            await client.change_state(target.instance, target.project, "stop", force=True)
-        await client.delete_instance(target.instance, target.project)
+async def delete_machine(client: IncusClient, target: Target) -> None:
+    instance = await client.get_instance(target.instance, target.project)
+    if not is_managed(instance.config):
+        raise Refused(f"{target} was not created by anklume-tui (no user.anklume.managed=true): left alone")
+    if instance.protected:
+        raise Refused(f"{target} is {instance.protection}")
+    if instance.running or instance.status == "Frozen":
+        await client.change_state(target.instance, target.project, "stop", force=True)
+    await client.delete_instance(target.instance, target.project)

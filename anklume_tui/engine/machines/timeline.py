@@ -1,6 +1,6 @@
 """The snapshot timeline of a few machines, for the TUI: each machine's snapshots with their origin, size
-and expiry, its Incus snapshot schedule, and the restore and delete of one snapshot. Each call opens its
-own short-lived client, so any worker can call it.
+and expiry, its Incus snapshot schedule, and the restore and delete of one snapshot. Each call takes
+the caller's client.
 
 What Incus does, checked against the daemon: restoring a (stateless) snapshot of a running container
 stops it, restores the snapshot and starts it again (a fresh boot: its processes and memory are lost).
@@ -43,38 +43,37 @@ class SnapshotTimeline:
     read_at: datetime  # when Incus was read: the right end of the time axis
 
 
-async def read_timeline(url: str | None, machines: list[tuple[str, Target]]) -> SnapshotTimeline:
+async def read_timeline(client: IncusClient, machines: list[tuple[str, Target]]) -> SnapshotTimeline:
     """The lanes of `machines` ((name, target) pairs), read from Incus now."""
     lanes = []
-    async with IncusClient(url) as client:
-        for name, target in machines:
-            try:
-                inst = await client.get_instance(target.instance, target.project)
-            except IncusNotFound:
-                lanes.append(MachineLane(name, target, exists=False))
-                continue
-            config = inst.expanded_config
-            timeline = await snapshots.list_snapshots(client, [inst])
-            lanes.append(
-                MachineLane(
-                    name,
-                    target,
-                    running=inst.running,
-                    protected=inst.protected,
-                    schedule=config.get("snapshots.schedule", ""),
-                    expiry=config.get("snapshots.expiry", ""),
-                    pattern=config.get("snapshots.pattern") or DEFAULT_PATTERN,
-                    snapshots=timeline[Target(inst.project, inst.name)],
-                )
+    for name, target in machines:
+        try:
+            inst = await client.get_instance(target.instance, target.project)
+        except IncusNotFound:
+            lanes.append(MachineLane(name, target, exists=False))
+            continue
+        config = inst.expanded_config
+        timeline = await snapshots.list_snapshots(client, [inst])
+        lanes.append(
+            MachineLane(
+                name,
+                target,
+                running=inst.running,
+                protected=inst.protected,
+                schedule=config.get("snapshots.schedule", ""),
+                expiry=config.get("snapshots.expiry", ""),
+                pattern=config.get("snapshots.pattern") or DEFAULT_PATTERN,
+                snapshots=timeline[Target(inst.project, inst.name)],
             )
+        )
     return SnapshotTimeline(lanes, datetime.now(UTC))
 
 
-async def snapshot_changes(url: str | None, targets: list[Target]) -> AsyncIterator[Target]:
+async def snapshot_changes(client: IncusClient, targets: list[Target]) -> AsyncIterator[Target]:
     """Each target whose snapshots change (taken, by Incus's schedule too; deleted, expired, renamed;
     restored), as Incus's event stream says; raises IncusError when the daemon goes away."""
     wanted = set(targets)
-    async with IncusClient(url) as client, client.events(types=("lifecycle",)) as stream:
+    async with client.events(types=("lifecycle",)) as stream:
         async for event in stream:
             changed = _snapshot_event_target(event)
             if changed in wanted:
@@ -92,21 +91,19 @@ def _snapshot_event_target(event: dict) -> Target | None:
     return Target(project, unquote(parts[0])) if parts[0] else None
 
 
-async def restore_snapshot(url: str | None, target: Target, name: str) -> Outcome:
+async def restore_snapshot(client: IncusClient, target: Target, name: str) -> Outcome:
     """Restore `name` on `target`; SnapshotError when either is gone (nothing changed then). A running
     machine is stopped and started again by Incus (Outcome.running says it was)."""
-    async with IncusClient(url) as client:
-        inst = await _instance(client, target)
-        (outcome,) = await snapshots.restore_snapshots(client, [inst], name)
-        return outcome
+    inst = await _instance(client, target)
+    (outcome,) = await snapshots.restore_snapshots(client, [inst], name)
+    return outcome
 
 
-async def delete_snapshot(url: str | None, target: Target, name: str) -> Outcome:
+async def delete_snapshot(client: IncusClient, target: Target, name: str) -> Outcome:
     """Delete `name` from `target`; SnapshotError when either is gone."""
-    async with IncusClient(url) as client:
-        inst = await _instance(client, target)
-        (outcome,) = await snapshots.delete_snapshots(client, [inst], name)
-        return outcome
+    inst = await _instance(client, target)
+    (outcome,) = await snapshots.delete_snapshots(client, [inst], name)
+    return outcome
 
 
 async def _instance(client: IncusClient, target: Target) -> Instance:

@@ -1,4 +1,4 @@
-""""""
+"""Provisioning (SPEC §8.5): ansible-runner over the generated tree, and its progress as typed events."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-""""""
+"""Desired state against what Incus holds: plan, apply (and the pipeline apply → provision → running
+check), status, flush and import (SPEC §8, §10.8, §10.9)."""
 
 from __future__ import annotations
 
-from ..host.apply_lock import ApplyLocked
 from .apply import ApplyEvent, ApplyResult
 from .flush import flush_infra
 from .infra_import import import_infra
@@ -14,7 +14,6 @@ from .status import gather_status
 __all__ = [
     "Action",
     "ApplyEvent",
-    "ApplyLocked",
     "ApplyResult",
     "Orphan",
     "PhaseEvent",

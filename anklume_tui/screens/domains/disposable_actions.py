@@ -12,12 +12,12 @@ from textual.binding import Binding
 
 from ...engine.console import ConsoleError
 from ...engine.host import recorded_call
-from ...engine.incus import IncusError
+from ...engine.incus import IncusError, connect
 from ...engine.machines import (
     Disposable,
     DisposableError,
+    create_disposable,
     shell_argv,
-    start_disposable,
     stop_disposable,
 )
 from ...psot.model import Infra
@@ -86,8 +86,9 @@ class DisposableActions(DomainsHost):
     @work(group="disposable")
     async def run_new_disposable(self, infra: Infra, domain: str | None) -> None:
         try:
-            started = start_disposable(self.incus_url, infra, domain)
-            disposable = await recorded_call("disp", domain, started, (DisposableError,))
+            async with connect(self.incus_url) as client:
+                started = create_disposable(client, infra, domain=domain)
+                disposable = await recorded_call("disp", domain, started, (DisposableError,))
         except DisposableError as exc:
             self.report(f"disposable: refused: {exc}")
             self.app.notify(str(exc), title="disposable", severity="warning", markup=False)
@@ -132,7 +133,8 @@ class DisposableActions(DomainsHost):
     @work(group="disposable")
     async def run_stop_disposable(self, disposable: Disposable) -> None:
         try:
-            await stop_disposable(self.incus_url, disposable)
+            async with connect(self.incus_url) as client:
+                await stop_disposable(client, disposable)
         except IncusError as exc:
             self.report(f"disposable {disposable.name}: stop failed: {exc}")
             self.app.notify(str(exc), title="disposable: stop failed", severity="error", markup=False)

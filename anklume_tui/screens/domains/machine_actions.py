@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from textual import work
 from textual.binding import Binding
 
 from ...engine.console import ConsoleError, open_for_selection
 from ...engine.host import recorded_call
-from ...engine.incus import IncusError
+from ...engine.incus import IncusClient, IncusError, connect
 from ...engine.machines import Refused, Target, change_state, delete_machine, snapshot_now
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
@@ -113,21 +115,23 @@ class MachineActions(DomainsHost):
     @work(group="actions")
     async def run_state_change(self, action: str, targets: list[tuple[str, Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"{action} {name}", change_state(self.incus_url, target, action))
+            await self._attempt(f"{action} {name}", lambda client, t=target: change_state(client, t, action))
 
     @work(group="actions")
     async def run_snapshot(self, targets: list[tuple[str, Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"snapshot {name}", snapshot_now(self.incus_url, target))
+            await self._attempt(f"snapshot {name}", lambda client, t=target: snapshot_now(client, t))
 
     @work(group="actions")
     async def run_delete(self, name: str, target: Target) -> None:
-        await self._attempt(f"delete {name}", delete_machine(self.incus_url, target))
+        await self._attempt(f"delete {name}", lambda client: delete_machine(client, target))
 
-    async def _attempt(self, label: str, call) -> None:
-        """`label` is "OPERATION NAME": its first word is the operation the usage log records (when on)."""
+    async def _attempt(self, label: str, call: Callable[[IncusClient], Awaitable[object]]) -> None:
+        """Run `call` on a client of its own. `label` is "OPERATION NAME": its first word is the operation the
+        usage log records (when on)."""
         try:
-            result = await recorded_call(label.partition(" ")[0], None, call, (Refused,))
+            async with connect(self.incus_url) as client:
+                result = await recorded_call(label.partition(" ")[0], None, call(client), (Refused,))
         except Refused as exc:
             self.report(f"{label}: refused: {exc}")
             self.app.notify(str(exc), title=f"{label}: refused", severity="warning", markup=False)
