@@ -94,7 +94,7 @@ def _run(smi: str, args: list[str]) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         raise NvidiaSmiError(str(exc)) from exc
     if done.returncode != 0:
-        raise NvidiaSmiError((done.stdout + done.stderr).strip().splitlines()[-1:] or f"exit {done.returncode}")
+        raise NvidiaSmiError(((done.stdout + done.stderr).strip().splitlines() or [f"exit {done.returncode}"])[-1])
     return done.stdout
 
 

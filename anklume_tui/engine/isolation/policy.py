@@ -91,9 +91,9 @@ def resolve_policy(infra: Infra, policy: NetworkPolicy) -> ResolvedPolicy:
     except _NoStaticIp as missing:
         return ResolvedPolicy(description, skipped=f"machine {missing.machine} has no static IP")
     protocol, ports = policy.protocol, _ports(policy)
-    if source is None and destination is None:
-        return ResolvedPolicy(description, skipped="host to host")
     if destination is None:
+        if source is None:
+            return ResolvedPolicy(description, skipped="host to host")
         return ResolvedPolicy(description, host=(HostRule(source, protocol, ports),))
     if source is None:
         host = (HostRule(destination, protocol, ports),) if policy.bidirectional else ()

@@ -121,10 +121,11 @@ def recaps_of(stats: dict[str, Any]) -> list[HostRecap]:
         "ignored": "ignored",
     }
     hosts = sorted({h for key in fields for h in (stats.get(key) or {})} | set(stats.get("processed") or {}))
-    return [
-        HostRecap(host, **{ours: int((stats.get(theirs) or {}).get(host, 0)) for theirs, ours in fields.items()})
-        for host in hosts
-    ]
+    recaps = []
+    for host in hosts:
+        counts: dict[str, Any] = {ours: int((stats.get(theirs) or {}).get(host, 0)) for theirs, ours in fields.items()}
+        recaps.append(HostRecap(host, **counts))
+    return recaps
 
 
 def outcomes(
