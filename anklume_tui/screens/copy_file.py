@@ -15,13 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ..engine.host import recorded_call
-from ..engine.incus import IncusError
+from ..engine.incus import IncusError, connect
 from ..engine.machines import (
     Link,
     Location,
     TransferFailed,
     TransferRefused,
-    copy_file_at,
+    copy_file,
     destinations,
 )
 from ..psot.model import Infra
@@ -159,8 +159,9 @@ class CopyFileActions(DomainsHost):
 
         label = f"copy {request.source} to {request.destination}"
         try:
-            copying = copy_file_at(self.incus_url, infra, request.source, request.destination, progress)
-            copied = await recorded_call("copy-file", None, copying, (TransferRefused,))
+            async with connect(self.incus_url) as client:
+                copying = copy_file(client, infra, request.source, request.destination, progress)
+                copied = await recorded_call("copy-file", None, copying, (TransferRefused,))
         except TransferRefused as exc:
             self.report(f"{label}: refused: {exc}")
             self.app.notify(str(exc), title="copy: refused", severity="warning", markup=False)

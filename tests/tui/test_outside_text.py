@@ -55,7 +55,7 @@ async def test_an_incus_error_with_markup_is_shown_literally(monkeypatch):
     async def refused(*args, **kwargs):
         raise IncusError(f"Failed to write {MARKUP}", status=500)
 
-    monkeypatch.setattr(copy_file, "copy_file_at", refused)
+    monkeypatch.setattr(copy_file, "copy_file", refused)
     app = AnklumeApp(EXAMPLE)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         screen = app.screen

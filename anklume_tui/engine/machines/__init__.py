@@ -12,7 +12,6 @@ from .file_transfer import (
     TransferRefused,
     check_link,
     copy_file,
-    copy_file_at,
     destinations,
     parse_location,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "change_state",
     "check_link",
     "copy_file",
-    "copy_file_at",
     "create_disposable",
     "create_golden",
     "create_snapshots",

@@ -226,11 +226,3 @@ async def copy_file(
             await _require_instance(client, dst, projects[dst.domain])
             raise TransferFailed(f"cannot write {written}: its folder does not exist") from None
     return Copied(source, written, moved, mode, head.uid, head.gid, link)
-
-
-async def copy_file_at(
-    url: str | None, infra: Infra, source: Location, destination: Location, on_progress: ProgressFn | None = None
-) -> Copied:
-    """`copy_file` with a short-lived client of its own, for the TUI's workers."""
-    async with IncusClient(url) as client:
-        return await copy_file(client, infra, source, destination, on_progress)
