@@ -85,6 +85,8 @@ class FlushReport(Report):
     output_dir: str | None
     objects: list[FlushObject]
     files: list[FlushFile]
+    # the isolation ruleset loaded again for the bridges left; null: no valid infra to render it from
+    isolation: IsolationOut | None = None
 
     def of(self, outcome: str) -> list[FlushObject]:
         return [o for o in self.objects if o.outcome == outcome]

@@ -81,6 +81,9 @@ def isolation_out(isolation: IsolationResult | None) -> IsolationOut | None:
     )
 
 
+PRUNE = "`anklume-tui --batch apply --prune --yes`"
+
+
 def print_result(result: ApplyResult) -> None:
     for outcome in result.of("failed"):
         print(f"failed: {action_line(outcome.action).strip()}\n  {outcome.error}")
@@ -91,11 +94,17 @@ def print_result(result: ApplyResult) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         if result.isolation.error:
             print(summary(result.isolation))
+    left = [] if result.plan.prune else result.plan.orphans
+    for orphan in left:
+        reason = f" ({orphan.reason})" if orphan.reason else ""
+        how = f"protected, never deleted{reason}" if orphan.protected else f"{PRUNE} deletes it"
+        print(f"orphan: {orphan.project}/{orphan.name}: no machine declares it; {how}")
     done, failed, skipped = (len(result.of(s)) for s in ("done", "failed", "skipped"))
+    also = f"; {len(left)} orphan(s) left (above)" if left else ""
     if not result.outcomes:
-        print("Nothing to do: 0 actions.")
+        print(f"Nothing to do: 0 actions{also}.")
     else:
-        print(f"{done} action(s) done, {failed} failed, {skipped} skipped")
+        print(f"{done} action(s) done, {failed} failed, {skipped} skipped{also}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from ..engine.host import gather_host_context
 from ..psot.constants import nesting_prefix
 from ..psot.generate import default_output_dir
 from ..psot.load import resolve_infra_path
+from ..psot.model import Infra
 from ..psot.pipeline import prefix_for, run_psot
 from ..reports import FlushFile, FlushObject, FlushReport
 from .common import (
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes:
         print("flush is destructive: re-run with --yes", file=sys.stderr)
         return exitcodes.REFUSED
-    (prefix, infra), out_dir = active_infra_names(args), _output_dir(args)
+    (prefix, infra, checked), out_dir = _active_infra(args), _output_dir(args)
     if infra is None and not args.all:
         print(
             "flush: no valid infra names its project_name, so its objects cannot be told apart: give one with "
@@ -61,11 +62,15 @@ def run(args: argparse.Namespace) -> int:
         def show(item: FlushObject | FlushFile) -> None:
             print(describe(item), file=stream, flush=True)
 
-        report = await flush_infra(client, prefix, None if args.all else infra, out_dir, show)
+        report = await flush_infra(client, prefix, None if args.all else infra, out_dir, show, isolation=checked)
         if args.json:
             emit_json(report)
         else:
             print(summary(report), file=sys.stderr)
+            print(isolation_line(report), file=sys.stderr)
+            if report.refused:
+                again = f"anklume-tui --batch flush --yes{' --all' if args.all else ''} --infra {infra_path(args)}"
+                print(f"flush: to go on, do what each refusal says, then run `{again}` again", file=sys.stderr)
         return exit_code(report)
 
     return run_with_incus(args, work)
@@ -87,21 +92,27 @@ def prefix_of_active_infra(args: argparse.Namespace, *, quiet: bool = False) -> 
 def active_infra_names(args: argparse.Namespace, *, quiet: bool = False) -> tuple[str, str | None]:
     """The nesting prefix (as `prefix_of_active_infra`) and the infra's project_name, the `user.anklume.infra`
     tag of its objects (None without an infra file or a string project_name)."""
+    return _active_infra(args, quiet=quiet)[:2]
+
+
+def _active_infra(args: argparse.Namespace, *, quiet: bool = False) -> tuple[str, str | None, Infra | None]:
+    """As `active_infra_names`, and the checked infra when it validates (the isolation ruleset is rendered
+    from it after the flush)."""
     ctx = gather_host_context(with_networks=False)
     path = infra_path(args)
     found = resolve_infra_path(path)
     if found is None:
         if not quiet:
             print(f"no infra at {path}: default nesting prefix, no generated tree to remove", file=sys.stderr)
-        return nesting_prefix(True, ctx.absolute_level), None
+        return nesting_prefix(True, ctx.absolute_level), None, None
     result = run_psot(found, ctx)
     if result.infra is not None:
-        return result.infra.prefix, result.infra.project_name
+        return result.infra.prefix, result.infra.project_name, result.infra
     if not quiet:
         print(f"{found} does not validate: going on with its nesting_prefix and project_name", file=sys.stderr)
     data = result.loaded.data if isinstance(result.loaded.data, dict) else {}
     name = data.get("project_name")
-    return prefix_for(data, ctx), name if isinstance(name, str) and name else None
+    return prefix_for(data, ctx), name if isinstance(name, str) and name else None, None
 
 
 def describe(item: FlushObject | FlushFile) -> str:
@@ -116,6 +127,19 @@ def summary(report: FlushReport) -> str:
     counts = ", ".join(f"{len(report.of(o))} {o}" for o in ("deleted", "refused", "failed"))
     files = sum(f.outcome == "deleted" for f in report.files)
     return f"flush: Incus objects {counts}; {files} generated file(s) deleted"
+
+
+def isolation_line(report: FlushReport) -> str:
+    """What became of the isolation ruleset once the bridges went."""
+    loaded = report.isolation
+    if loaded is None:
+        return (
+            "flush: the isolation ruleset was not reloaded (no valid infra to render it from): once one "
+            "validates, `anklume-tui --batch nftables` loads it for the bridges left"
+        )
+    if loaded.error:
+        return f"flush: the isolation ruleset was not reloaded (the previous one stays): {loaded.error}"
+    return f"flush: isolation ruleset reloaded for the {len(loaded.bridges)} bridge(s) left"
 
 
 def exit_code(report: FlushReport) -> int:

@@ -4,6 +4,8 @@ protected instances and what they keep in use, removes only our generated files;
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -162,3 +164,51 @@ def test_flush_touches_only_objects_with_this_hosts_nesting_prefix(incusd, tmp_p
     assert names(incusd, "project", "list") == {"default", "lab"}
     assert "001-net-lab" not in names(incusd, "network", "list")
     assert "net-lab" in names(incusd, "network", "list")
+
+
+def session_table() -> str:
+    """The live isolation table, read with nft in the namespace the session's loads go to (conftest)."""
+    netns = os.environ["ANKLUME_NFT_NETNS"]
+    found = subprocess.run(["nsenter", f"--net={netns}", "nft", "list", "table", "inet", "anklume"], **TEXT)
+    return found.stdout
+
+
+TEXT = {"capture_output": True, "text": True, "check": False}
+
+
+def test_flush_reloads_the_isolation_ruleset_and_each_refusal_says_how_to_go_on(
+    managed_system, incusd, tmp_path, capsys
+):
+    incusd.incus("storage", "volume", "create", "default", "lab-data", "--project=lab")
+    try:
+        assert batch(capsys, incusd, "nftables", "--infra", str(managed_system))[0] == 0
+        assert 'iifname "net-lab" oifname "net-lab" accept' in session_table()
+        code, out, err = batch(capsys, incusd, "flush", "--yes", "--json", "--infra", str(managed_system))
+        assert code == 4
+        report = json.loads(out)
+        # both bridges are still used (by the refused projects' profiles): both stay in the table
+        assert report["isolation"]["loaded"] and report["isolation"]["bridges"] == ["net-lab", "net-work"]
+
+        reasons = {o["name"]: o["reason"] for o in report["objects"] if o["outcome"] == "refused"}
+        assert reasons["lab"] == (
+            "still holds storage volumes: lab-data. To go on: delete its volumes once their data is saved or not "
+            "needed (`incus storage volume delete default lab-data --project=lab`); then flush again"
+        )
+        assert reasons["work"].startswith("still holds instances: work-keep; profiles: shared. To go on: lift the")
+        assert "`incus config set work-keep security.protection.delete=false --project=work`" in reasons["work-keep"]
+        code, _, err = batch(capsys, incusd, "flush", "--yes", "--infra", str(managed_system))
+        assert f"then run `anklume-tui --batch flush --yes --infra {managed_system}` again" in err
+
+        # every command the refusals give, run as written, then the flush command: nothing is left
+        for command in (reasons["lab"], reasons["work-keep"]):
+            incusd.incus(*command.split("`")[1].split()[1:])
+        code, _, err = batch(capsys, incusd, "flush", "--yes", "--infra", str(managed_system))
+        assert code == 0, err
+        assert names(incusd, "project", "list") == {"default", "mine"}
+        assert "flush: isolation ruleset reloaded for the 0 bridge(s) left" in err
+        table = session_table()  # the deleted bridges left the live table
+        assert 'oifname "net-work" accept' not in table and 'oifname "net-lab" accept' not in table
+        assert 'iifname "net-*" oifname "net-*" drop' in table
+    finally:
+        netns = os.environ["ANKLUME_NFT_NETNS"]
+        subprocess.run(["nsenter", f"--net={netns}", "nft", "delete", "table", "inet", "anklume"], **TEXT)

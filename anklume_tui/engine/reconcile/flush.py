@@ -20,10 +20,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
-from ...reports import FlushFile, FlushKind, FlushObject, FlushReport
+from ...psot.model import Infra
+from ...reports import FlushFile, FlushKind, FlushObject, FlushReport, IsolationOut
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
+from ..isolation.enforce import apply_isolation
 from .real_state import RealState, belongs_to, read_state
 
 __all__ = ["FlushFile", "FlushObject", "FlushReport", "flush_infra", "remove_generated_files"]
@@ -44,9 +46,12 @@ async def flush_infra(
     infra: str | None,
     out_dir: Path | None,
     progress: FlushProgress | None = None,
+    isolation: Infra | None = None,
 ) -> FlushReport:
     """Delete the managed objects of this prefix that belong to `infra` (its project_name; None: every managed
-    object, `flush --all`), then the generated files under out_dir (None: none)."""
+    object, `flush --all`), then the generated files under out_dir (None: none). With the checked infra as
+    `isolation`, the isolation ruleset is loaded again for the bridges left, so that the deleted ones leave
+    the live table (without one, nothing can render it: the report says so)."""
     done: list[FlushObject] = []
 
     def record(item: FlushObject) -> None:
@@ -69,11 +74,24 @@ async def flush_infra(
                 record(_refused("network", None, network.name, f"still used by {_names(users)}"))
                 continue
             record(await _delete("network", None, network.name, client.delete_network(network.name)))
+    reloaded = await _reload_isolation(client, isolation) if isolation is not None else None
     files = remove_generated_files(out_dir) if out_dir is not None else []
     for item in files:
         if progress is not None:
             progress(item)
-    return FlushReport(output_dir=str(out_dir) if out_dir is not None else None, objects=done, files=files)
+    output_dir = str(out_dir) if out_dir is not None else None
+    return FlushReport(output_dir=output_dir, objects=done, files=files, isolation=reloaded)
+
+
+async def _reload_isolation(client: IncusClient, infra: Infra) -> IsolationOut:
+    loaded = await apply_isolation(client, infra)
+    return IsolationOut(
+        bridges=loaded.bridges,
+        loaded=loaded.loaded,
+        changed=loaded.changed,
+        warnings=loaded.warnings,
+        error=loaded.error,
+    )
 
 
 def _ours(obj, prefix: str, infra: str | None) -> bool:
@@ -167,12 +185,27 @@ async def _flush_project(client: IncusClient, real: RealState, project: str, inf
         if names
     ]
     if holding:
-        record(_refused("project", None, project, "still holds " + "; ".join(holding)))
+        unused = [name for name, profile in own_profiles if name in profiles and not profile.used_by]
+        reason = f"still holds {'; '.join(holding)}. To go on: {_how_to_empty(project, instances, unused, volumes)}"
+        record(_refused("project", None, project, reason))
         return
     if config.get("features.images") == "true":
         for image in real.images.get(project, []):
             record(await _delete("image", project, image.fingerprint, client.delete_image(image.fingerprint, project)))
     record(await _delete("project", None, project, client.delete_project(project)))
+
+
+def _how_to_empty(project: str, instances: list[str], profiles: list[str], volumes: list[str]) -> str:
+    """The commands that empty a project flush refused to delete (`profiles`: those no instance uses, not
+    this infra's; the used ones go with their instances)."""
+    steps = ["lift the protection of its instances as each refusal above says"] if instances else []
+    if profiles:
+        commands = ", ".join(f"`incus profile delete {name} --project={project}`" for name in profiles)
+        steps.append(f"delete its profiles ({commands})")
+    if volumes:
+        commands = ", ".join(f"`incus storage volume delete default {name} --project={project}`" for name in volumes)
+        steps.append(f"delete its volumes once their data is saved or not needed ({commands})")
+    return "; ".join(steps) + "; then flush again"
 
 
 def remove_generated_files(out_dir: Path) -> list[FlushFile]:
