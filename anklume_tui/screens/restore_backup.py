@@ -1,6 +1,7 @@
 """Restore a backup (SPEC §2 "restore"): a backup folder or one instance archive, under its own name or a new
 one, never replacing an existing instance. Every archive is read through before Incus sees it (progress
-with bytes, rate and ETA); esc cancels while archives are checked, when nothing has changed yet."""
+with bytes, rate and ETA); esc cancels while archives are checked, when nothing has changed yet. What a
+backup may ask of the host beyond an ordinary machine is allowed here as restore-backup's flags allow it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Log, Static
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup import Restored, RestoreError, check_restore, import_checked
+from ..engine.backup import Restored, RestoreError, RestoreTrust, check_restore, import_checked
 from ..engine.host import recorded_call
 from ..engine.incus import IncusError
 from ..widgets.transfer_progress import TransferProgress
@@ -43,6 +44,14 @@ class RestoreBackupScreen(Screen):
             )
             yield Input(self.path, placeholder="backup folder or archive", id="restore-path")
             yield Input(placeholder="restore under a new name (optional, one archive only)", id="restore-name")
+            yield Input(
+                placeholder="--allow-disk-source: host folders disk devices may take, separated by ':' (optional)",
+                id="restore-disk-sources",
+            )
+            yield Checkbox(
+                "--allow-unsafe-config: privileged, raw.*, idmap keys, host devices", id="restore-unsafe-config"
+            )
+            yield Checkbox("--allow-unsigned: an encrypted backup without a trusted signature", id="restore-unsigned")
             yield Button("Restore (enter)", variant="primary", id="restore-start")
         yield TransferProgress(id="restore-progress")
         yield Log(classes="transfer-log", id="restore-log")
@@ -62,16 +71,23 @@ class RestoreBackupScreen(Screen):
             self.app.notify("Name the backup folder or archive to restore.", severity="warning")
             return
         name = self.query_one("#restore-name", Input).value.strip() or None
+        folders = self.query_one("#restore-disk-sources", Input).value.split(":")
+        trust = RestoreTrust(
+            unsafe_config=self.query_one("#restore-unsafe-config", Checkbox).value,
+            disk_sources=tuple(Path(f.strip()).expanduser().absolute() for f in folders if f.strip()),
+            unsigned=self.query_one("#restore-unsigned", Checkbox).value,
+        )
         self.log_line(f"restoring {path}" + (f" as {name}" if name else "") + " …")
         self.query_one(TransferProgress).start("checking the archives …")
         self.importing = False
-        self.running = self.run_restore(Path(path).expanduser().absolute(), name)
+        self.running = self.run_restore(Path(path).expanduser().absolute(), name, trust)
 
     @work(exclusive=True, group="restore-backup", exit_on_error=False)
-    async def run_restore(self, path: Path, name: str | None) -> None:
+    async def run_restore(self, path: Path, name: str | None, trust: RestoreTrust) -> None:
         progress = self.query_one(TransferProgress)
         try:
-            self.restored = await recorded_call("restore-backup", None, self._restore(path, name, progress))
+            restoring = self._restore(path, name, trust, progress)
+            self.restored = await recorded_call("restore-backup", None, restoring)
         except (RestoreError, IncusError) as exc:
             progress.finish(f"failed: {exc}", complete=False)
             self.tell(f"restore failed: {exc}", "error")
@@ -82,8 +98,10 @@ class RestoreBackupScreen(Screen):
         progress.finish(f"done: {len(self.restored)} machine(s) restored, stopped", complete=True)
         self.tell(f"{len(self.restored)} machine(s) restored from {path}", "information")
 
-    async def _restore(self, path: Path, name: str | None, progress: TransferProgress) -> list[Restored]:
-        targets = await check_restore(self.incus_url, path, name=name, on_progress=progress)
+    async def _restore(
+        self, path: Path, name: str | None, trust: RestoreTrust, progress: TransferProgress
+    ) -> list[Restored]:
+        targets = await check_restore(self.incus_url, path, name=name, trust=trust, on_progress=progress)
         self.importing = True
         return await import_checked(self.incus_url, targets, on_progress=progress)
 

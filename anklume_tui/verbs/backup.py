@@ -18,9 +18,11 @@ HELP = (
     "of the enabled domains (an existing instance's name works too). Writes DIR/anklume-backup-YYYYMMDD-HHMMSS/ "
     "(DIR default: $XDG_STATE_HOME/anklume/backups) holding <project>/<instance>.tar.gz per machine (an Incus "
     "export, snapshots included), infra.tar.gz, manifest.json and SHA256SUMS; the folder appears only once "
-    "complete (private, 0700). --recipient KEY (repeatable) encrypts every archive with gpg (.gpg). Progress "
-    "on stderr. Exit 0 ok; 1 Incus, gpg or write error such as a full disk (nothing is kept); 2 invalid infra, "
-    "unknown target, gpg missing or unknown recipient; 3 Incus unreachable"
+    "complete (private, 0700). --recipient KEY (repeatable) encrypts every archive with gpg (.gpg) and signs "
+    "manifest.json (manifest.json.sig) with your default secret key, or --sign-key KEY (which alone signs a "
+    "plain backup): restore-backup refuses an encrypted backup without a trusted signature. Progress on stderr. "
+    "Exit 0 ok; 1 Incus, gpg or write error such as a full disk (nothing is kept); 2 invalid infra, unknown "
+    "target, gpg missing, unknown recipient or no secret key to sign with; 3 Incus unreachable"
 )
 
 
@@ -30,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recipient", metavar="KEY", action="append", default=[], help="encrypt to this gpg key (repeatable)"
     )
+    parser.add_argument("--sign-key", metavar="KEY", help="sign the manifest with this secret key (default: gpg's)")
     add_infra_arguments(parser)
     add_incus_arguments(parser)
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.machines import resolve_targets
 
         try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
-            await check_recipients(args.recipient)
+            await check_recipients(args.recipient, args.sign_key)
         except GpgError as exc:
             raise Invalid(str(exc)) from exc
         targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 infra_files=result.loaded.files,
                 infra_root=result.loaded.path,
                 recipients=args.recipient,
+                sign_key=args.sign_key,
                 recipients_checked=True,
                 on_progress=progress,
             )

@@ -1,5 +1,5 @@
-"""`restore-backup PATH [--project P] [--name NEW] [--replace --yes] [--infra-out DIR]`: re-import what
-`backup` wrote (SPEC §2)."""
+"""`restore-backup PATH [--project P] [--name NEW] [--replace --yes] [--infra-out DIR] [--allow-unsafe-config]
+[--allow-disk-source DIR]... [--allow-unsigned]`: re-import what `backup` wrote (SPEC §2)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,15 @@ HELP = (
     "static addresses dropped); restored instances are left stopped. An existing instance is never overwritten: "
     "--replace --yes replaces it (imported first, then the old one is deleted; never a protected one). "
     "--infra-out DIR also extracts the folder's infra source into DIR, never over existing files. Encrypted "
-    "archives need the secret key in the gpg keyring. Exit 0 ok; 1 corrupt or truncated archive, name taken, "
+    "archives need the secret key in the gpg keyring, and a manifest signed by a key the keyring trusts "
+    "(--allow-unsigned: without one). An archive asking for host privileges is refused, naming what and the flag "
+    "that allows it: --allow-unsafe-config for security.privileged, raw.*, security.idmap.*, "
+    "linux.kernel_modules, syscall interception, host devices and sockets, nics on host interfaces; "
+    "--allow-disk-source DIR (repeatable) for disk devices taking a host path under DIR (none by default). "
+    "Exit 0 ok; 1 corrupt or truncated archive, entry outside the backup, signature not matching, name taken, "
     "project missing, Incus or gpg error (nothing is created); 2 bad arguments or PATH not found; 3 Incus "
-    "unreachable; 4 --replace without --yes, or the instance to replace is protected"
+    "unreachable; 4 --replace without --yes, the instance to replace is protected, or the backup asks for what "
+    "only a flag allows (nothing is created)"
 )
 
 
@@ -33,6 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true", help="replace an existing instance of that name")
     parser.add_argument("--yes", action="store_true", help="confirm --replace (destructive)")
     parser.add_argument("--infra-out", metavar="DIR", help="also extract the backup's infra source into DIR")
+    parser.add_argument(
+        "--allow-unsafe-config", action="store_true", help="allow privileged, raw.*, idmap keys and host devices"
+    )
+    parser.add_argument(
+        "--allow-disk-source",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="allow disk devices taking a host path under DIR (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-unsigned", action="store_true", help="allow an encrypted backup without a trusted signature"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     add_incus_arguments(parser)
 
@@ -47,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) -> None:
-    from ..engine.backup import archives_in, prepare_restore, restore_archives, restore_infra
+    from ..engine.backup import RestoreTrust, archives_in, prepare_restore, restore_archives, restore_infra
 
     if args.replace and not args.yes:
         raise Refused("--replace deletes the existing instance: re-run with --yes")
@@ -55,17 +74,28 @@ def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) 
         raise Invalid(f"{path}: no such file or folder")
     if args.infra_out and not path.is_dir():
         raise Invalid("--infra-out needs PATH to be a backup folder")
-    archives = archives_in(path)
+    trust = RestoreTrust(
+        unsafe_config=args.allow_unsafe_config,
+        disk_sources=tuple(Path(d).absolute() for d in args.allow_disk_source),
+        unsigned=args.allow_unsigned,
+    )
+    archives = archives_in(path, trust)
     if args.name and len(archives) != 1:
         raise Invalid(f"--name needs one archive; {path} holds {len(archives)}")
 
     async def work(client) -> None:
         with StderrProgress() as progress:
             targets = await prepare_restore(
-                client, archives, project=args.project, name=args.name, replace=args.replace, on_progress=progress
+                client,
+                archives,
+                project=args.project,
+                name=args.name,
+                replace=args.replace,
+                trust=trust,
+                on_progress=progress,
             )
             if args.infra_out:
-                written = restore_infra(path, Path(args.infra_out))
+                written = restore_infra(path, Path(args.infra_out), trust)
                 report.infra_files = [str(p) for p in written]
             async for r in restore_archives(client, targets, on_progress=progress):
                 report.restored.append(_out(r))

@@ -78,11 +78,16 @@ def test_encrypted_backup_restores_only_with_the_secret_key(incusd, tmp_path, gp
     assert "pubkey enc packet" in packets.stdout + packets.stderr
     delete_instance(incusd, "work", "work-a")
 
-    with monkeypatch.context() as elsewhere:
+    public = subprocess.run(["gpg", "--batch", "--export", gpg_key], capture_output=True, check=True).stdout
+    trust = subprocess.run(["gpg", "--batch", "--export-ownertrust"], capture_output=True, check=True).stdout
+    with monkeypatch.context() as elsewhere:  # the signer's public key, trusted, but no secret key
         empty = tmp_path / "no-keys"
         empty.mkdir(mode=0o700)
         elsewhere.setenv("GNUPGHOME", str(empty))
+        subprocess.run(["gpg", "--batch", "--import"], input=public, capture_output=True, check=True)
+        subprocess.run(["gpg", "--batch", "--import-ownertrust"], input=trust, capture_output=True, check=True)
         refused = batch(incusd, tmp_path, "restore-backup", infra, str(archive))
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
     assert refused.returncode == 1
     assert f"{archive}: gpg could not decrypt: decryption failed: No secret key" in refused.stderr
     assert ("work", "work-a") not in instances(incusd)

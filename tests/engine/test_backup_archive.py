@@ -63,3 +63,43 @@ def test_a_hostile_index_is_refused_within_the_loaders_bounds(tmp_path, index):
     _tarball(archive, index=index)
     with pytest.raises(RestoreError, match=f"{archive}: backup/index.yaml refused: "):
         check_archive(Archive(archive), lambda _p: None)
+
+
+def _with_entries(path, *extra: tarfile.TarInfo) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("backup/index.yaml")
+        info.size = len(INDEX)
+        tar.addfile(info, io.BytesIO(INDEX))
+        for member in extra:
+            tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isfile() else None)
+    path.write_bytes(gzip.compress(buf.getvalue()))
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+def _file(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = 1
+    return info
+
+
+STRUCTURE_ATTACKS = {
+    "backup.yaml a link into the rootfs": (_link("backup/container/backup.yaml", "rootfs/etc/x.yaml"), "is a link"),
+    "rootfs a link to /": (_link("backup/container/rootfs", "/"), "is a link"),
+    "an entry climbing out": (_file("backup/container/rootfs/../../../../etc/cron.d/x"), "leaves the archive"),
+    "a hard link out": (_link("backup/container/rootfs/x", "../../../etc/shadow", tarfile.LNKTYPE), "links out"),
+    "a second index": (_file("backup/index.yaml"), "is not one regular file"),
+}
+
+
+@pytest.mark.parametrize("entry,said", STRUCTURE_ATTACKS.values(), ids=STRUCTURE_ATTACKS.keys())
+def test_an_archive_whose_structure_points_elsewhere_is_refused(tmp_path, entry, said):
+    archive = tmp_path / "work-a.tar.gz"
+    _with_entries(archive, entry)
+    with pytest.raises(RestoreError, match=f"{archive}: .*{said}"):
+        check_archive(Archive(archive), lambda _p: None)

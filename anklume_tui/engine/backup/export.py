@@ -2,7 +2,9 @@
 
 One run writes `<dir>/anklume-backup-YYYYMMDD-HHMMSS/`: `<project>/<instance>.tar.gz` per instance (an Incus
 export, snapshots included), `infra.tar.gz` (the infra file or directory as loaded), `manifest.json` and
-`SHA256SUMS` (for `sha256sum -c`). With recipients every archive is GPG-encrypted (`.gpg` added).
+`SHA256SUMS` (for `sha256sum -c`). With recipients every archive is GPG-encrypted (`.gpg` added) and the
+manifest, which holds every archive's checksum, is signed (`manifest.json.sig`, detached) with the user's
+default secret key or the one named: anyone can encrypt to a public key, only its owner can sign.
 
 The run is built in a hidden `.partial` folder beside it and renamed into place once complete: a failure
 (full disk, Incus error, gpg error, Ctrl-C) leaves nothing, neither there nor as a backup on the server.
@@ -39,6 +41,7 @@ from . import gpg
 RUN_PREFIX = "anklume-backup-"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+SIGNATURE = MANIFEST + ".sig"
 SERVER_BACKUP_TTL = timedelta(days=1)  # a server-side backup a crash left behind expires on its own
 CHUNK_SIZE = 1 << 20
 
@@ -87,14 +90,16 @@ async def backup(
     infra_files: Sequence[Path] = (),
     infra_root: Path | None = None,
     recipients: Sequence[str] = (),
+    sign_key: str | None = None,
     recipients_checked: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> BackupRun:
     """Export `targets` (and the infra files, stored relative to `infra_root`'s folder) into a new run
-    folder under `parent`. GpgError when a recipient names no public key (nothing written), unless the
-    caller already had `check_recipients` say so (`recipients_checked`)."""
+    folder under `parent`; with recipients or `sign_key` the manifest is signed (with `sign_key`, else
+    gpg's default key). GpgError when a recipient names no public key or no secret key can sign (nothing
+    written), unless the caller already had `check_recipients` say so (`recipients_checked`)."""
     if not recipients_checked:
-        await check_recipients(recipients)
+        await check_recipients(recipients, sign_key)
     now = datetime.now()
     name = run_name(now)
     try:
@@ -102,7 +107,7 @@ async def backup(
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
     except OSError as exc:
         raise BackupError(f"cannot create a backup folder in {parent}: {exc.strerror or exc}") from None
-    writer = _Writer(staging, parent, recipients, on_progress)
+    writer = _Writer(staging, parent, recipients, sign_key, on_progress)
     try:
         instances = [await writer.instance(client, inst, now) for inst in targets]
         infra = await writer.infra(infra_files, infra_root) if infra_files else None
@@ -120,11 +125,14 @@ async def backup(
     return BackupRun(final, manifest)
 
 
-async def check_recipients(recipients: Sequence[str]) -> None:
-    """GpgError unless every recipient names a public key of the keyring. gpg runs in a thread: the TUI's
-    event loop keeps drawing meanwhile."""
+async def check_recipients(recipients: Sequence[str], sign_key: str | None = None) -> None:
+    """GpgError unless every recipient names a public key of the keyring and, when the backup is signed
+    (recipients or `sign_key`), a secret key can sign. gpg runs in a thread: the TUI's event loop keeps
+    drawing meanwhile."""
     if recipients:
         await asyncio.to_thread(gpg.check_recipients, recipients)
+    if recipients or sign_key:
+        await asyncio.to_thread(gpg.check_signer, sign_key)
 
 
 async def _published(writer: _Writer, manifest: Manifest, name: str) -> Path:
@@ -140,10 +148,19 @@ async def _published(writer: _Writer, manifest: Manifest, name: str) -> Path:
 
 
 class _Writer:
-    def __init__(self, staging: Path, parent: Path, recipients: Sequence[str], on_progress: ProgressFn | None):
+    def __init__(
+        self,
+        staging: Path,
+        parent: Path,
+        recipients: Sequence[str],
+        sign_key: str | None,
+        on_progress: ProgressFn | None,
+    ):
         self.staging = staging
         self.parent = parent
         self.recipients = list(recipients)
+        self.signed = bool(recipients or sign_key)
+        self.sign_key = sign_key  # None: gpg's default key
         self.on_progress = on_progress or (lambda _p: None)
         self.suffix = ".gpg" if recipients else ""
 
@@ -209,6 +226,9 @@ class _Writer:
             sums = "".join(f"{e.sha256}  {e.file}\n" for e in entries)
             _write_synced(self.staging / SUMS, sums.encode())
             _write_synced(self.staging / MANIFEST, (manifest.model_dump_json(indent=2) + "\n").encode())
+            if self.signed:
+                gpg.sign(self.staging / MANIFEST, self.staging / SIGNATURE, self.sign_key)
+                _fsync_file(self.staging / SIGNATURE)
             for folder in {self.staging, *(p.parent for p in self.staging.rglob("*") if p.is_file())}:
                 _fsync_dir(folder)
             final = self.parent / name
@@ -217,10 +237,9 @@ class _Writer:
                 final, n = self.parent / f"{name}-{n}", n + 1
             self.staging.rename(final)
             _fsync_dir(self.parent)
-        except OSError as exc:
-            raise BackupError(
-                f"cannot finish the backup in {self.parent}: {exc.strerror or exc}; nothing was kept"
-            ) from None
+        except (OSError, gpg.GpgError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise BackupError(f"cannot finish the backup in {self.parent}: {reason}; nothing was kept") from None
         return final
 
 
@@ -259,6 +278,11 @@ def _write_synced(path: Path, data: bytes) -> None:
     with open(path, "xb") as f:
         f.write(data)
         f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
         os.fsync(f.fileno())
 
 

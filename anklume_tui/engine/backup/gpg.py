@@ -2,7 +2,9 @@
 
 Encryption goes to public keys named by the user (`--recipient`), with `--trust-model always`: naming the
 key is the trust decision, and batch mode cannot ask. Decryption uses whatever secret key the keyring
-(`$GNUPGHOME`, else ~/.gnupg) and its agent hold.
+(`$GNUPGHOME`, else ~/.gnupg) and its agent hold. Anyone holding a public key can encrypt to it, so the
+manifest is signed (detached) with a secret key, and a signature counts only when the keyring trusts its
+key fully or ultimately (the user's own keys are ultimately trusted), never merely because it is known.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -57,6 +60,64 @@ def check_recipients(recipients: Sequence[str]) -> None:
         )
         if found.returncode != 0:
             raise GpgError(f"no public key for recipient {recipient!r} in the GnuPG keyring {keyring()}")
+
+
+def check_signer(key: str | None) -> None:
+    """The keyring holds a secret key to sign with: `key`, else any (gpg then signs with its default)."""
+    named = ["--", key] if key else []
+    found = subprocess.run(
+        [_gpg(), *BASE, "--with-colons", "--list-secret-keys", *named], capture_output=True, check=False
+    )
+    if found.returncode != 0 or not any(line.startswith(b"sec:") for line in found.stdout.splitlines()):
+        which = f"secret key {key!r}" if key else "secret key"
+        raise GpgError(f"no {which} to sign the backup's manifest with in the GnuPG keyring {keyring()}")
+
+
+def sign(path: Path, signature: Path, key: str | None) -> None:
+    """Write a detached signature of `path` (with `key`, else gpg's default key) to `signature`."""
+    user = ["--local-user", key] if key else []
+    done = subprocess.run(
+        [_gpg(), *BASE, "--yes", *user, "--output", str(signature), "--detach-sign", "--", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise GpgError(f"gpg could not sign: {_reason(done.stderr, done.returncode, path)}")
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What gpg says of a detached signature over some bytes."""
+
+    matches: bool | None  # False: the bytes were changed after signing; None: gpg could not tell
+    trusted: bool  # matches, one signature only, by a valid key the keyring trusts fully or ultimately
+    reason: str  # why it is not trusted, when it is not
+
+
+def verify(signature: Path, data: bytes) -> Verified:
+    """Check `signature` over `data` (given on stdin: the bytes checked are the bytes the caller uses)."""
+    done = subprocess.run(
+        [_gpg(), *BASE, "--status-fd", "1", "--verify", "--", str(signature), "-"],
+        input=data,
+        capture_output=True,
+        check=False,
+    )
+    status = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith(b"[GNUPG:] ")]
+    kinds = {words[0].decode() for words in status if words}
+    fingerprint = next((w[1].decode() for w in status if w[0] == b"VALIDSIG" and len(w) > 1), None)
+    if sum(1 for w in status if w and w[0] == b"NEWSIG") > 1:
+        return Verified(None, False, "it holds more than one signature")
+    if "BADSIG" in kinds:
+        return Verified(False, False, "BAD signature: changed after it was signed")
+    if "GOODSIG" in kinds and fingerprint:
+        if kinds & {"TRUST_FULLY", "TRUST_ULTIMATE"}:
+            return Verified(True, True, "")
+        return Verified(True, False, f"signed by key {fingerprint}, which the keyring does not trust")
+    if kinds & {"EXPKEYSIG", "REVKEYSIG", "EXPSIG"}:
+        return Verified(True, False, "signed by an expired or revoked key")
+    if "NO_PUBKEY" in kinds:
+        return Verified(None, False, "signed by a key the keyring does not hold")
+    return Verified(None, False, _reason(done.stderr, done.returncode, signature))
 
 
 class Encryptor:

@@ -5,6 +5,7 @@ nothing) then `import_checked` (Incus imports)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from . import export as backup
 from . import restore as backup_restore
 from .export import BackupRun
 from .restore import Restored, RestoreError, RestoreTarget
+from .trust import STRICT, RestoreTrust
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,11 @@ async def back_up(
     infra_files: Sequence[Path] = (),
     infra_root: Path | None = None,
     recipients: Sequence[str] = (),
+    sign_key: str | None = None,
     on_progress: ProgressFn | None = None,
 ) -> BackupDone:
-    """Export the existing `targets` and the infra files into a new run folder under `parent`. Raises
+    """Export the existing `targets` and the infra files into a new run folder under `parent`, encrypted
+    to `recipients` and signed (with `sign_key`, else gpg's default key) when there are any. Raises
     BackupError (nothing kept) or GpgError; a cancelled call leaves no folder behind either."""
     async with IncusClient(url) as client:
         instances, missing = [], []
@@ -53,22 +57,29 @@ async def back_up(
             infra_files=infra_files,
             infra_root=infra_root,
             recipients=recipients,
+            sign_key=sign_key,
             on_progress=on_progress,
         )
     return BackupDone(run, missing)
 
 
 async def check_restore(
-    url: str | None, path: Path, *, name: str | None = None, on_progress: ProgressFn | None = None
+    url: str | None,
+    path: Path,
+    *,
+    name: str | None = None,
+    trust: RestoreTrust = STRICT,
+    on_progress: ProgressFn | None = None,
 ) -> list[RestoreTarget]:
     """The first phase of a restore: read every instance archive of `path` (a backup folder or one archive)
     to its end, and check it can go back under its own name or `name` (one archive only), never replacing
-    an existing instance. Nothing changes, so it may be cancelled; RestoreError says why not."""
-    archives = backup_restore.archives_in(path)
+    an existing instance, the backup asking nothing of the host that `trust` does not allow. Nothing
+    changes, so it may be cancelled; RestoreError says why not."""
+    archives = await asyncio.to_thread(backup_restore.archives_in, path, trust)  # gpg checks its signature
     if name and len(archives) != 1:
         raise RestoreError(f"a new name needs one archive; {path} holds {len(archives)}")
     async with IncusClient(url) as client:
-        return await backup_restore.prepare_restore(client, archives, name=name, on_progress=on_progress)
+        return await backup_restore.prepare_restore(client, archives, name=name, trust=trust, on_progress=on_progress)
 
 
 async def import_checked(

@@ -2,8 +2,10 @@
 `incus export` tarball, plain or GPG-encrypted), and the infra source.
 
 Before anything reaches Incus every archive is read to its end: its checksum against the run's manifest
-when there is one, and its whole tar stream, so a truncated or corrupt file is refused, naming it. The
-archive's `backup/index.yaml` gives the instance's name, type and project. Then every target is checked
+when there is one (checked, and signed when encrypted: manifest.py), and its whole tar stream, so a
+truncated or corrupt file is refused, naming it. The archive's `backup/index.yaml` gives the instance's
+name, type and project; it and every `backup.yaml` Incus creates the instance from are checked for what
+reaches the host (trust.py) unless the user allowed it. Then every target is checked
 (the project exists, the name is free or replaced) before the first import: a refused restore changes
 nothing. Replacing imports under a temporary name first; only once that worked is the old instance
 stopped, deleted and the new one renamed. A protected instance is never replaced.
@@ -22,14 +24,11 @@ import tempfile
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 import yaml
-from pydantic import ValidationError
 
-from ... import exitcodes
-from ...errors import Failed
 from ...psot.yaml_bounds import UnreadableInput, read_bounded, safe_load_bounded
 from ...transfer_progress import Progress, ProgressFn
 from ..incus.client import IncusClient
@@ -37,22 +36,25 @@ from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound
 from ..machines.golden import without_static_addresses
 from . import gpg
-from .export import CHUNK_SIZE, MANIFEST, Manifest, sha256_of
+from .export import CHUNK_SIZE, MANIFEST, sha256_of
+from .manifest import encrypted, read_manifest
+from .trust import (
+    INDEX,
+    STRICT,
+    UNSIGNED_FLAG,
+    Malformed,
+    RestoreError,
+    RestoreRefused,
+    RestoreTrust,
+    Unsafe,
+    config_document,
+    entry_refusal,
+    refusal,
+    unsafe_requests,
+)
 
-ENCRYPTED_SUFFIXES = (".gpg", ".pgp", ".asc")
-INDEX = "backup/index.yaml"
 MAX_INDEX_BYTES = 8 * 1024 * 1024  # Incus writes a few KB per snapshot: a bound, not a limit anyone meets
-
-
-class RestoreError(Failed):
-    """A restore that cannot go on (corrupt archive, name taken, Incus refused); nothing was changed
-    unless the message says otherwise."""
-
-
-class RestoreRefused(RestoreError):
-    """The restore would replace a protected instance."""
-
-    exit_code = exitcodes.REFUSED
+MAX_CONFIG_BYTES = 4 * MAX_INDEX_BYTES  # every configuration document of one archive together
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Archive:
 
     @property
     def encrypted(self) -> bool:
-        return self.path.name.endswith(ENCRYPTED_SUFFIXES)
+        return encrypted(self.path.name)
 
 
 @dataclass(frozen=True)
@@ -93,32 +95,27 @@ class RestoreTarget:
     existing: Instance | None
 
 
-def read_manifest(run: Path) -> Manifest | None:
-    """The run folder's manifest; None when it has none; RestoreError when it is unreadable."""
-    path = run / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return Manifest.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError) as exc:
-        raise RestoreError(f"{path}: not a readable backup manifest ({_first_line(exc)})") from None
-
-
-def archives_in(path: Path) -> list[Archive]:
+def archives_in(path: Path, trust: RestoreTrust = STRICT) -> list[Archive]:
     """The instance archives PATH names: every one of a run folder, or one file (with the expected
-    checksum when it sits in a run folder)."""
+    checksum when it sits in a run folder), the manifest checked (manifest.py). A loose encrypted
+    archive has no signed manifest to vouch for it: refused unless `trust.unsigned`."""
     if path.is_dir():
-        manifest = read_manifest(path)
+        manifest = read_manifest(path, trust)
         if manifest is None:
             raise RestoreError(f"{path}: not a backup folder (no {MANIFEST})")
         return [Archive(path / e.file, e.sha256) for e in manifest.instances]
     if not path.is_file():
         raise RestoreError(f"{path}: no such file or folder")
     for run in (path.parent, path.parent.parent):
-        manifest = read_manifest(run)
+        manifest = read_manifest(run, trust)
         for entry in manifest.instances if manifest else ():
             if (run / entry.file).resolve() == path.resolve():
                 return [Archive(path, entry.sha256)]
+    if encrypted(path.name) and not trust.unsigned:
+        raise RestoreRefused(
+            f"{path}: an encrypted archive outside its backup folder has no signed manifest to vouch for it: "
+            f"anyone holding the public key could have written it; refused ({UNSIGNED_FLAG} restores it anyway)"
+        )
     return [Archive(path)]
 
 
@@ -129,12 +126,14 @@ async def prepare_restore(
     project: str | None = None,
     name: str | None = None,
     replace: bool = False,
+    trust: RestoreTrust = STRICT,
     on_progress: ProgressFn | None = None,
 ) -> list[RestoreTarget]:
-    """Check every archive (read to its end) and where each goes: into `project`, else its own; as
-    `name`, else its own. Nothing changes; RestoreError (or RestoreRefused) says what stands in the way."""
+    """Check every archive (read to its end, asking nothing of the host that `trust` does not allow) and
+    where each goes: into `project`, else its own; as `name`, else its own. Nothing changes; RestoreError
+    (or RestoreRefused) says what stands in the way."""
     report = on_progress or (lambda _p: None)
-    checked = [await asyncio.to_thread(check_archive, a, report) for a in archives]
+    checked = [await asyncio.to_thread(check_archive, a, report, trust) for a in archives]
     targets = [await _target(client, c, project, name, replace) for c in checked]
     seen = [(t.project, t.name) for t in targets]
     if len(set(seen)) != len(seen):
@@ -150,24 +149,26 @@ async def restore_archives(
         yield await _restore_one(client, target, on_progress or (lambda _p: None))
 
 
-def check_archive(archive: Archive, on_progress: ProgressFn) -> CheckedArchive:
-    """Read the whole archive (in a thread: it blocks): checksum, tar stream, index."""
+def check_archive(archive: Archive, on_progress: ProgressFn, trust: RestoreTrust = STRICT) -> CheckedArchive:
+    """Read the whole archive (in a thread: it blocks): checksum, tar stream, index, and what its
+    configuration documents ask of the host (RestoreRefused naming what `trust` does not allow)."""
     path = archive.path
     if archive.sha256 is not None and _sha256(path) != archive.sha256:
         raise RestoreError(f"{path}: checksum differs from the backup's manifest (corrupt or truncated file)")
     try:
         with _plain_stream(archive) as raw:
-            index = _index_of(
-                _Counting(raw, f"checking {path.name}", None if archive.encrypted else path.stat().st_size, on_progress)
-            )
+            size = None if archive.encrypted else path.stat().st_size
+            index, unsafe = _documents(_Counting(raw, f"checking {path.name}", size, on_progress), trust)
     except gpg.GpgError as exc:
         raise RestoreError(f"{path}: {exc}") from None
     except (tarfile.TarError, EOFError, zlib.error, OSError, yaml.YAMLError) as exc:
         raise RestoreError(f"{path}: not a readable Incus backup, truncated or corrupt ({_first_line(exc)})") from None
-    except UnreadableInput as exc:
-        raise RestoreError(f"{path}: {INDEX} refused: {exc.message} (line {exc.line})") from None
+    except Malformed as exc:
+        raise RestoreError(f"{path}: {exc}") from None
     if index is None:
         raise RestoreError(f"{path}: not an Incus backup (no {INDEX})")
+    if unsafe:
+        raise RestoreRefused(f"{path}: {refusal(unsafe)}; nothing was restored")
     config = index.get("config") or {}
     instance = config.get("instance") or config.get("container") or {}
     name, project = index.get("name") or instance.get("name"), instance.get("project") or "default"
@@ -186,19 +187,35 @@ def _plain_stream(archive: Archive) -> Iterator[IO[bytes]]:
             yield stream
 
 
-def _index_of(stream: IO[bytes]) -> dict | None:
-    """Incus's index of a gzip backup tarball, read through to the gzip trailer (its CRC and length
-    catch a file cut short anywhere)."""
-    index = None
+def _documents(stream: IO[bytes], trust: RestoreTrust) -> tuple[dict | None, list[Unsafe]]:
+    """Incus's index of a gzip backup tarball and what its configuration documents (each copy) ask that
+    `trust` does not allow, read through to the gzip trailer (its CRC and length catch a file cut short
+    anywhere). Malformed for an entry leaving the archive, a link in its structure, a document twice or
+    beyond the bounds."""
+    index, unsafe, seen, budget = None, [], set(), MAX_CONFIG_BYTES
     with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
         with tarfile.open(fileobj=unzipped, mode="r|") as tar:
             for member in tar:
-                if member.name == INDEX and member.isfile():
-                    found = tar.extractfile(member)
-                    index = safe_load_bounded(read_bounded(found, MAX_INDEX_BYTES)) if found else None
+                if (refused := entry_refusal(member)) is not None:
+                    raise Malformed(f"{refused}; refused")
+                if not config_document(member.name):
+                    continue
+                name = PurePosixPath(member.name).as_posix()
+                if name in seen or not member.isfile():
+                    raise Malformed(f"{name} is not one regular file in the archive; refused")
+                seen.add(name)
+                found = tar.extractfile(member)
+                try:
+                    data = read_bounded(found, min(MAX_INDEX_BYTES, budget)) if found else b""
+                    document = safe_load_bounded(data)
+                except UnreadableInput as exc:
+                    raise Malformed(f"{name} refused: {exc.message} (line {exc.line})") from None
+                budget -= len(data)
+                unsafe += unsafe_requests(name, document, trust)
+                index = document if name == INDEX else index
         while unzipped.read(CHUNK_SIZE):
             pass
-    return index if isinstance(index, dict) else None
+    return (index if isinstance(index, dict) else None), unsafe
 
 
 class _Counting(io.RawIOBase):
@@ -315,9 +332,9 @@ async def _swap(client: IncusClient, target: RestoreTarget, landing: str) -> Non
         ) from None
 
 
-def restore_infra(run: Path, dest: Path) -> list[Path]:
+def restore_infra(run: Path, dest: Path, trust: RestoreTrust = STRICT) -> list[Path]:
     """Extract the run's infra source into `dest` (never over an existing file); the files written."""
-    manifest = read_manifest(run)
+    manifest = read_manifest(run, trust)
     if manifest is None or manifest.infra is None:
         raise RestoreError(f"{run}: this backup holds no infra source")
     archive = Archive(run / manifest.infra.file, manifest.infra.sha256)
