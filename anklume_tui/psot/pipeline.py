@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .constants import nesting_prefix
 from .context import HostContext
@@ -29,6 +29,19 @@ class PsotResult:
 
     def of(self, severity: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity is severity]
+
+
+if TYPE_CHECKING:
+
+    class ValidResult(PsotResult):
+        """A result with no error: the infra's model is always built then."""
+
+        infra: Infra
+
+
+def is_valid(result: PsotResult) -> TypeGuard[ValidResult]:
+    """`result.valid`, telling the type checker that its infra model is there."""
+    return result.valid
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,10 +20,14 @@ from ..psot.constants import AI_TOOLS_DOMAIN, TRUST_GLYPHS
 from ..psot.model import Infra
 from .confirm import ConfirmScreen
 
+if TYPE_CHECKING:
+    from ..app import AnklumeApp
+
 HOLDS = "◉ holds access"
 
 
 class AiAccessScreen(Screen):
+    app: AnklumeApp
     BINDINGS = [
         Binding("enter", "switch", "Give AI access", id="ai_access.switch"),
         Binding("j", "cursor_down", "Down", show=False, id="ai_access.down"),
@@ -109,6 +115,7 @@ class AiAccessScreen(Screen):
         if not table.row_count:
             return
         target = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        assert target is not None  # every row has its domain's name as key
         try:
             check_switch(self.infra, target)
         except SwitchRefused as exc:

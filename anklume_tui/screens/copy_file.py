@@ -133,7 +133,7 @@ class CopyFileActions(DomainsHost):
         row = self.query_one(DomainTable).selected()
         infra = self.result.infra if self.result is not None else None
         machines = {m.name: m for m in infra.machines} if infra is not None else {}
-        if row is None or row.is_domain or row.name not in machines:
+        if row is None or infra is None or row.is_domain or row.name not in machines:
             self.app.notify("Select a declared machine to copy a file from it.", severity="warning")
             return
         if not self._allowed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from rich.text import Text
 from textual import on, work
@@ -47,7 +48,10 @@ class EditRequest:
     def changes(self, files: InfraFiles, values: dict) -> Changes:
         if self.kind == "domain":
             return edit_domain(files, self.name, values) if self.name else add_domain(files, values)
-        return edit_machine(files, self.name, values) if self.name else add_machine(files, self.domain, values)
+        if self.name:
+            return edit_machine(files, self.name, values)
+        assert self.domain is not None  # a new machine is made in a domain
+        return add_machine(files, self.domain, values)
 
     def node(self, values: dict) -> tuple:
         """Where the edited node sits in the infra once changed (findings under it go to the fields)."""
@@ -123,8 +127,8 @@ class InfraForm(ModalScreen[bool]):
         self.query_one(f"#field-{self.request.specs[0].key}").focus()
         self._start_check()
 
-    def values(self) -> dict:
-        values = {}
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
         for spec in self.request.specs:
             widget = self.query_one(f"#field-{spec.key}")
             if isinstance(widget, Switch):
@@ -132,7 +136,7 @@ class InfraForm(ModalScreen[bool]):
             elif isinstance(widget, Select):
                 values[spec.key] = None if widget.is_blank() else value_of(spec, str(widget.value))
             else:
-                values[spec.key] = value_of(spec, widget.value)
+                values[spec.key] = value_of(spec, cast(Input, widget).value)
         return values
 
     @on(Input.Changed)

@@ -160,12 +160,10 @@ class TelemetryScreen(Screen):
         project, _, name = chosen.partition("/")
         points = self.history.points((project, name))
         now = points[-1].at if points else time.monotonic()
-        with_cpu = [p for p in points if p.cpu_percent is not None]
-        with_memory = [p for p in points if p.memory_bytes is not None]
-        cpu.show(f"{chosen}: CPU % of one CPU", [p.at - now for p in with_cpu], [p.cpu_percent for p in with_cpu])
-        memory.show(
-            f"{chosen}: memory MiB", [p.at - now for p in with_memory], [p.memory_bytes / MIB for p in with_memory]
-        )
+        cpu_points = [(p.at - now, p.cpu_percent) for p in points if p.cpu_percent is not None]
+        memory_points = [(p.at - now, p.memory_bytes / MIB) for p in points if p.memory_bytes is not None]
+        cpu.show(f"{chosen}: CPU % of one CPU", [at for at, _ in cpu_points], [v for _, v in cpu_points])
+        memory.show(f"{chosen}: memory MiB", [at for at, _ in memory_points], [v for _, v in memory_points])
 
     def action_reload(self) -> None:
         self.read_summary()

@@ -9,13 +9,13 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..engine.host import gather_host_context
 from ..errors import AnklumeError, Invalid
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
-from ..psot.pipeline import PsotResult, run_psot
+from ..psot.pipeline import PsotResult, is_valid, run_psot
 from ..reports import FindingOut, Report
 
 T = TypeVar("T")
@@ -23,12 +23,7 @@ R = TypeVar("R", bound=Report)
 
 if TYPE_CHECKING:
     from ..engine.incus import IncusClient
-    from ..psot.model import Infra
-
-    class ValidResult(PsotResult):
-        """A result with no error: the infra's model is always built then."""
-
-        infra: Infra
+    from ..psot.pipeline import ValidResult
 
 
 def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,10 +46,6 @@ def checked_infra(args: argparse.Namespace) -> ValidResult:
         return result
     print_findings(result.findings)
     raise Invalid(summary(result))
-
-
-def is_valid(result: PsotResult) -> TypeGuard[ValidResult]:
-    return result.valid
 
 
 def findings_out(result: PsotResult) -> dict:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ..incus.client import IncusClient
 from ..incus.transport import IncusNotFound
+
+if TYPE_CHECKING:
+    from ...reports import StatusReport
 
 INSTANCE_PATH = "/1.0/instances/"
 STATUS_AFTER = {
@@ -78,7 +82,7 @@ async def changes_from(client: IncusClient, stream) -> AsyncIterator[InstanceCha
         yield InstanceChange(project, name, action, instance.status)
 
 
-async def live_status(url: str | None, infra) -> AsyncIterator[object]:
+async def live_status(url: str | None, infra) -> AsyncIterator[StatusReport | InstanceChange]:
     """The status of every declared machine, then each change as it happens.
 
     Yields a StatusReport first, then InstanceChange items; raises IncusError (IncusUnreachable

@@ -49,12 +49,16 @@ class InfraEditing(DomainsHost):
     and from its other actions `self._allowed()` (not read-only) and `self._selected_domain()`."""
 
     def _may_edit(self) -> bool:
+        return self._editable_data() is not None
+
+    def _editable_data(self) -> object:
+        """The infra as loaded when it may be edited, else None (and the user is told why)."""
         if not self._allowed():
-            return False
+            return None
         if self.result is None or self.result.loaded.data is None:
             self.app.notify("The infra is not loaded (see its errors): fix it in an editor first.", severity="warning")
-            return False
-        return True
+            return None
+        return self.result.loaded.data
 
     def _selected_name(self, name: str = "") -> str:
         if name:
@@ -63,10 +67,11 @@ class InfraEditing(DomainsHost):
         return row.name if row is not None else ""
 
     def action_edit_infra(self, name: str = "") -> None:
-        if not self._may_edit():
+        data = self._editable_data()
+        if data is None:
             return
         name = self._selected_name(name)
-        found = find_declared(self.result.loaded.data, name) if name else None
+        found = find_declared(data, name) if name else None
         if found is None:
             self.app.notify(f"{name or 'Nothing selected'}: not declared in the infra.", severity="warning")
             return
@@ -74,10 +79,11 @@ class InfraEditing(DomainsHost):
         self.open_form(EditRequest(kind, name, domain, dict(values)))
 
     def action_add_to_infra(self) -> None:
-        if not self._may_edit():
+        data = self._editable_data()
+        if data is None:
             return
         name = self._selected_name()
-        found = find_declared(self.result.loaded.data, name) if name else None
+        found = find_declared(data, name) if name else None
         if found is None:
             self.action_add_domain()
             return
@@ -88,20 +94,22 @@ class InfraEditing(DomainsHost):
         if self._may_edit():
             self.open_form(EditRequest("domain", None, None, {}))
 
-    def action_add_machine(self, domain: str = "") -> None:
-        if not self._may_edit():
+    def action_add_machine(self, domain: str | None = "") -> None:
+        data = self._editable_data()
+        if data is None:
             return
         domain = domain or self._selected_domain() or ""
-        if domain not in declared_domains(self.result.loaded.data):
+        if domain not in declared_domains(data):
             self.app.notify(f"No domain {domain!r} to add a machine to: select one.", severity="warning", markup=False)
             return
         self.open_form(EditRequest("machine", None, domain, {}))
 
     def action_remove_from_infra(self) -> None:
-        if not self._may_edit():
+        data = self._editable_data()
+        if data is None:
             return
         name = self._selected_name()
-        found = find_declared(self.result.loaded.data, name) if name else None
+        found = find_declared(data, name) if name else None
         if found is None:
             self.app.notify(f"{name or 'Nothing selected'}: not declared in the infra.", severity="warning")
             return

@@ -19,7 +19,7 @@ from ...engine.host import InstanceChange, InstanceKey, Usage, UsageMeter, gathe
 from ...engine.incus import IncusError, IncusUrlError
 from ...psot.findings import Severity
 from ...psot.outline import OutlineDomain, outline
-from ...psot.pipeline import PsotResult, run_psot
+from ...psot.pipeline import PsotResult, is_valid, run_psot
 from ...reports import StatusReport
 from ...widgets.detail import Detail, domain_detail, machine_detail
 from ...widgets.domain_table import DomainTable
@@ -143,6 +143,7 @@ class DomainsScreen(
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
         """First the status of everything declared, then each change from the event stream; retry when down."""
+        assert self.result is not None  # watched once the infra is checked
         infra = self.result.infra
         while True:
             try:
@@ -245,6 +246,7 @@ class DomainsScreen(
         table = self.query_one(DomainTable)
         selected = table.selected()
         view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
+        assert self.result is not None  # rows are rebuilt once the infra is checked
         domains = self.result.infra.domains if self.result.infra is not None else []
         table.show(rows_of(domains, view, self.live, self.disposable_rows()))
         if selected is not None:
@@ -374,7 +376,7 @@ class DomainsScreen(
     def action_ai_access(self) -> None:
         from ..ai_access import AiAccessScreen
 
-        if self.result is None or not self.result.valid:
+        if self.result is None or not is_valid(self.result):
             self.app.notify("The infra is invalid: fix it first (p shows the errors).", severity="warning")
             return
         self.app.push_screen(AiAccessScreen(self.result.infra, self.incus_url))

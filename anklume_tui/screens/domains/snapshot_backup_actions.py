@@ -35,6 +35,7 @@ class SnapshotBackupActions(DomainsHost):
             self.app.notify("Select a machine or a domain first.", severity="warning")
             return
         if self._allowed():
+            assert self.result is not None  # _targets found the selection in it
             loaded = self.result.loaded
             self.app.push_screen(
                 BackupScreen(
