@@ -143,3 +143,17 @@ async def test_the_detail_pane_of_the_selected_machine_follows_events(incusd, in
         await until(pilot, lambda: "Stopped" in detail_text(app))
         await asyncio.to_thread(incusd.incus, "start", "work-a", "--project", "work")
         await until(pilot, lambda: "Running" in detail_text(app))
+
+
+async def test_n_updates_the_snapshot_count_without_a_reload(incusd, infra):
+    incusd.incus("init", "busybox", "work-a", "--project", "work", "-c", "user.anklume.managed=true")
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: table.rows_by_key.get("m:work-a") and table.rows_by_key["m:work-a"].state != "…")
+        assert table.rows_by_key["m:work-a"].snapshots == "0"
+        await pilot.press("j", "n")
+        await until(pilot, lambda: table.rows_by_key["m:work-a"].snapshots == "1")
+        assert app.screen.status.domains[0].machines[0].snapshots == 1  # what the detail pane shows
+    listed = incusd.incus("snapshot", "list", "work-a", "--project", "work", "--format=csv").stdout
+    assert len(listed.splitlines()) == 1

@@ -3,6 +3,8 @@ detached; checked in Incus with pylxd."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from anklume_tui.app import AnklumeApp
@@ -28,6 +30,10 @@ domains:
     trust_level: disposable
     machines:
       throw-box: {}
+  anklume:
+    trust_level: admin
+    machines:
+      anklume-ctl: {}
 """
 
 
@@ -121,3 +127,20 @@ async def test_disposables_made_elsewhere_show_under_their_domain_and_go_once_st
         incusd.incus("stop", "disp-before", "--project=work", "--force")  # ephemeral: stopping destroys it
         await until(pilot, lambda: "x:work/disp-before" not in table.rows_by_key, timeout=30)
         assert disposable_keys(table) == ["x:throw/disp-during"]
+
+
+async def test_colon_disp_on_the_admin_domain_makes_it_in_the_disposable_domain(incusd, infra, pylxd_reader):
+    app = AnklumeApp(infra, incus_url=incusd.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: app.screen.status is not None)
+        table.move_to("m:anklume-ctl")
+        await pilot.press("colon", *"disp", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=60)
+        await pilot.press("n")  # leave it running, detached
+        [key] = disposable_keys(table)
+        assert key.startswith("x:throw/disp-")
+        assert any("never the admin domain anklume" in str(n.message) for n in app._notifications)
+        name = key.removeprefix("x:throw/")
+        assert pylxd_reader("throw").instances.get(name).ephemeral is True
+    await asyncio.to_thread(incusd.incus, "stop", name, "--project=throw")

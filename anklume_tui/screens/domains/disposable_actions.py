@@ -78,7 +78,13 @@ class DisposableActions(DomainsHost):
         if not self._allowed():
             return
         domain = self._selected_domain()
+        infra = self.result.infra
+        admin = next((d.name for d in infra.domains if d.name == domain and d.effective_trust == "admin"), None)
+        if admin is not None:  # the admin domain holds the controller: a throwaway machine has no place there
+            domain = None
         where = f"domain {domain}" if domain else "the default disposable domain"
+        if admin is not None:
+            where += f" (never the admin domain {admin})"
         self.report(f"disposable in {where}: creating …")
         self.app.notify(f"Creating a disposable in {where} …", title="disposable", timeout=4, markup=False)
         self.run_new_disposable(self.result.infra, domain)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         incus_url: str | None
         result: PsotResult | None
         status: StatusReport | None
+        live: dict[str, dict[str, str]]
 
         @abstractmethod
         def check(self) -> Worker[None]: ...

@@ -121,6 +121,23 @@ class MachineActions(DomainsHost):
     async def run_snapshot(self, targets: list[tuple[str, Target]]) -> None:
         for name, target in targets:
             await self._attempt(f"snapshot {name}", lambda client, t=target: snapshot_now(client, t))
+        await self._recount_snapshots(targets)
+
+    async def _recount_snapshots(self, targets: list[tuple[str, Target]]) -> None:
+        """The snapshot cells read again from Incus, so they do not wait for the next full status (r)."""
+        try:
+            async with connect(self.incus_url) as client:
+                counts = {name: len(await client.list_snapshots(t.instance, project=t.project)) for name, t in targets}
+        except IncusError:
+            return  # the status watcher says Incus is away; the cells keep their values
+        table = self.query_one(DomainTable)
+        for domain in self.status.domains if self.status else []:
+            for machine in domain.machines:
+                if machine.name in counts and machine.state != "missing":
+                    machine.snapshots = counts[machine.name]
+        for name, count in counts.items():
+            self.live.setdefault(f"m:{name}", {})["snapshots"] = str(count)
+            table.update_row(f"m:{name}", snapshots=str(count))
 
     @work(group="actions")
     async def run_delete(self, name: str, target: Target) -> None:
