@@ -6,6 +6,7 @@ made elsewhere (`disp`, another view) get rows too, from the status report and t
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeGuard
 
 from textual import work
 from textual.binding import Binding
@@ -36,7 +37,7 @@ def row_key(disposable: Disposable) -> str:
     return f"{ROW_PREFIX}{disposable.project}/{disposable.name}"
 
 
-def is_disposable_row(row: Row | None) -> bool:
+def is_disposable_row(row: Row | None) -> TypeGuard[Row]:
     return row is not None and row.key.startswith(ROW_PREFIX)
 
 

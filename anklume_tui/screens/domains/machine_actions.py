@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from textual import work
 from textual.binding import Binding
@@ -87,6 +88,7 @@ class MachineActions(DomainsHost):
         if not targets:
             return
         row = self.query_one(DomainTable).selected()
+        assert row is not None and self.result is not None and self.result.infra is not None  # _targets found it
         domain = (
             row.name
             if row.is_domain
@@ -101,6 +103,7 @@ class MachineActions(DomainsHost):
         for status in self.status.domains if self.status else []:
             for m in status.machines:
                 states[(status.project, m.instance)] = m.state
+        assert self.result is not None and self.result.infra is not None  # opened on a selection in it
         try:
             argv = open_for_selection(self.incus_url, self.result.infra, states, domain, machine)
         except (ConsoleError, IncusError, OSError) as exc:
@@ -115,12 +118,12 @@ class MachineActions(DomainsHost):
     @work(group="actions")
     async def run_state_change(self, action: str, targets: list[tuple[str, Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"{action} {name}", lambda client, t=target: change_state(client, t, action))
+            await self._attempt(f"{action} {name}", partial(change_state, target=target, action=action))
 
     @work(group="actions")
     async def run_snapshot(self, targets: list[tuple[str, Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"snapshot {name}", lambda client, t=target: snapshot_now(client, t))
+            await self._attempt(f"snapshot {name}", partial(snapshot_now, target=target))
         await self._recount_snapshots(targets)
 
     async def _recount_snapshots(self, targets: list[tuple[str, Target]]) -> None:
