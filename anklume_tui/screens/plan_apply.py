@@ -27,6 +27,7 @@ from ..errors import AnklumeError
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
+from ..widgets.wrapped_log import WrappedLog
 
 PROGRESS = {"started": "…", "done": "✓ done", "failed": "✗ failed", "skipped": "– skipped"}
 
@@ -105,7 +106,7 @@ class PlanScreen(Screen):
         yield Header()
         yield Static("Planning …", id="plan-summary", markup=False)
         yield DataTable(id="actions", cursor_type="row")
-        yield Log(id="plan-log")
+        yield WrappedLog(id="plan-log")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -23,6 +23,7 @@ from ...psot.pipeline import PsotResult, is_valid, run_psot
 from ...reports import StatusReport
 from ...widgets.detail import Detail, domain_detail, machine_detail
 from ...widgets.domain_table import DomainTable
+from ...widgets.wrapped_log import WrappedLog
 from ..command_line import PLACEHOLDER, UnknownCommand, parse_command
 from ..copy_file import CopyFileActions
 from .context_menu import ContextMenu, menu_for
@@ -112,7 +113,7 @@ class DomainsScreen(
             yield DomainTable(id="domains", colour=self.app.colour)
             yield Detail(f"Loading {self.infra} …", id="detail")
         yield Log(id="findings", classes="empty")
-        yield Log(id="operations", classes="empty")
+        yield WrappedLog(id="operations", classes="empty")
         yield Footer()
 
     def on_mount(self) -> None:
