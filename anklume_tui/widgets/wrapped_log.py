@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from typing import Self
 
 from textual.widgets import Log
 
@@ -23,7 +24,7 @@ def wrapped(line: str, width: int) -> list[str]:
 
 
 class WrappedLog(Log):
-    def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None):  # type: ignore[override]
+    def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None) -> Self:
         # A log just shown (display: none until its first line) has no width yet: it spans the screen.
         width = self.scrollable_content_region.width or self.app.size.width - SCROLLBAR
         pieces = [part for line in lines for each in line.splitlines() or [""] for part in wrapped(each, width)]
