@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
@@ -129,7 +130,7 @@ class BackupScreen(Screen):
         else:
             self.app.pop_screen()
 
-    def tell(self, text: str, severity: str) -> None:
+    def tell(self, text: str, severity: SeverityLevel) -> None:
         self.log_line(text)
         self.app.notify(text, severity=severity, markup=False)
 

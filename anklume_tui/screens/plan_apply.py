@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +30,9 @@ from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
 from ..widgets.wrapped_log import WrappedLog
+
+if TYPE_CHECKING:
+    from ..app import AnklumeApp
 
 PROGRESS = {"started": "…", "done": "✓ done", "failed": "✗ failed", "skipped": "– skipped"}
 
@@ -72,6 +77,7 @@ def finished_text(done: PipelineResult) -> tuple[str, bool]:
 
 
 class PlanScreen(Screen):
+    app: AnklumeApp
     BINDINGS = [
         Binding("a", "apply", "Apply", id="plan.apply"),
         Binding("c", "cancel", "Cancel apply", id="plan.cancel"),
@@ -133,6 +139,7 @@ class PlanScreen(Screen):
 
     @work(exclusive=True, group="plan")
     async def make_plan(self) -> None:
+        assert self.result.infra is not None  # planned only for a valid infra
         try:
             async with connect(self.incus_url) as client:
                 plan = await make_plan(client, self.result.infra, host=gather_host_context(with_networks=False))
@@ -170,6 +177,7 @@ class PlanScreen(Screen):
 
     @work(exclusive=True, group="apply")
     async def run_apply(self) -> None:
+        assert self.result.infra is not None  # a plan was made, so the infra is valid
         try:
             async with connect(self.incus_url) as client:
                 applying = apply_pipeline(

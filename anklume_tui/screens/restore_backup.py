@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
@@ -126,7 +127,7 @@ class RestoreBackupScreen(Screen):
         self.log_line("cancelling …")
         self.running.cancel()
 
-    def tell(self, text: str, severity: str) -> None:
+    def tell(self, text: str, severity: SeverityLevel) -> None:
         self.log_line(text)
         self.app.notify(text, severity=severity, markup=False)
 

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
@@ -260,6 +261,7 @@ class SnapshotTimelineScreen(Screen):
         snap = self.selected()
         lanes = [self.lane_of(snap)] if snap else [lane for lane in self.timeline.lanes if lane.exists]
         for lane in lanes:
+            assert lane is not None  # a listed snapshot's machine has its lane
             self.note(f"snapshot {lane.machine} …")
             self.act(f"snapshot {lane.machine}", lambda client, target=lane.target: snapshot_now(client, target))
 
@@ -277,7 +279,7 @@ class SnapshotTimelineScreen(Screen):
             self.note(f"{label}: done" + (" (Incus restarted it)" if restarted else ""))
         self.refresh_timeline()
 
-    def note(self, text: str, severity: str = "information") -> None:
+    def note(self, text: str, severity: SeverityLevel = "information") -> None:
         """One line in the screen's log; failures and results also as a toast."""
         log = self.query_one("#timeline-log", Log)
         log.remove_class("empty")
