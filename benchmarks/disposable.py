@@ -46,11 +46,11 @@ async def figures(daemon: ThrowawayIncus, infra, state: Path, runs: int) -> list
             t0 = time.perf_counter()
             disp = await create_disposable(client, infra)
             t1 = time.perf_counter()
-            ran = await client.exec(disp.name, disp.project, ["true"])
+            ran = await client.exec(disp.name, ["true"], project=disp.project)
             t2 = time.perf_counter()
             assert ran.ok, ran.stderr
             found.append((t1 - t0, t2 - t1))
-            await client.change_state(disp.name, disp.project, "stop", force=True)
+            await client.change_state(disp.name, "stop", force=True, project=disp.project)
         return found
 
 

@@ -20,7 +20,6 @@ from anklume_tui.engine.incus.client import IncusClient
 from tests.image_helpers import ImageFiles, build_debian_image
 from tests.incusd_helpers import ThrowawayIncus, incus_installed
 from tests.wait_helpers import wait_until
-from tests.wait_helpers import wait_until
 
 TIMINGS: dict[str, float] = {}
 

@@ -17,10 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup import BackupDone, BackupError, GpgError, back_up
+from ..engine.backup import BackupDone, backup_machines
 from ..engine.host import backups_dir, recorded_call
-from ..engine.incus import IncusError
+from ..engine.incus import connect
 from ..engine.machines import Target
+from ..errors import AnklumeError
 from ..widgets.transfer_progress import TransferProgress
 
 TRANSFER_CSS = """
@@ -90,20 +91,21 @@ class BackupScreen(Screen):
     @work(exclusive=True, group="backup", exit_on_error=False)
     async def run_backup(self, parent: Path, recipients: list[str]) -> None:
         progress = self.query_one(TransferProgress)
-        backing_up = back_up(
-            self.incus_url,
-            self.targets,
-            parent,
-            infra_files=self.infra_files,
-            infra_root=self.infra_root,
-            recipients=recipients,
-            on_progress=progress,
-        )
         try:
-            self.done = await recorded_call("backup", None, backing_up)
-        except (BackupError, GpgError, IncusError) as exc:
-            progress.finish(f"failed: {exc}", complete=False)
-            self.tell(f"backup failed: {exc}", "error")
+            async with connect(self.incus_url) as client:
+                backing_up = backup_machines(
+                    client,
+                    self.targets,
+                    parent,
+                    infra_files=self.infra_files,
+                    infra_root=self.infra_root,
+                    recipients=recipients,
+                    on_progress=progress,
+                )
+                self.done = await recorded_call("backup", None, backing_up)
+        except AnklumeError as exc:
+            progress.finish(f"failed: {exc.user_message()}", complete=False)
+            self.tell(f"backup failed: {exc.user_message()}", "error")
             return
         for label in progress.completed:
             self.log_line(f"{label}: 100%")

@@ -17,9 +17,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Log, Static
 from textual.worker import Worker, WorkerState
 
-from ..engine.backup import Restored, RestoreError, RestoreTrust, check_restore, import_checked
+from ..engine.backup import Restored, RestoreTrust, check_restore, import_checked
 from ..engine.host import recorded_call
-from ..engine.incus import IncusError
+from ..engine.incus import connect
+from ..errors import AnklumeError
 from ..widgets.transfer_progress import TransferProgress
 from .backup import TRANSFER_CSS
 
@@ -89,9 +90,9 @@ class RestoreBackupScreen(Screen):
         try:
             restoring = self._restore(path, name, trust, progress)
             self.restored = await recorded_call("restore-backup", None, restoring)
-        except (RestoreError, IncusError) as exc:
-            progress.finish(f"failed: {exc}", complete=False)
-            self.tell(f"restore failed: {exc}", "error")
+        except AnklumeError as exc:
+            progress.finish(f"failed: {exc.user_message()}", complete=False)
+            self.tell(f"restore failed: {exc.user_message()}", "error")
             return
         for r in self.restored:
             was = f" (was {r.source_instance})" if r.source_instance != r.instance else ""
@@ -102,9 +103,10 @@ class RestoreBackupScreen(Screen):
     async def _restore(
         self, path: Path, name: str | None, trust: RestoreTrust, progress: TransferProgress
     ) -> list[Restored]:
-        targets = await check_restore(self.incus_url, path, name=name, trust=trust, on_progress=progress)
-        self.importing = True
-        return await import_checked(self.incus_url, targets, on_progress=progress)
+        async with connect(self.incus_url) as client:
+            targets = await check_restore(client, path, name=name, trust=trust, on_progress=progress)
+            self.importing = True
+            return await import_checked(client, targets, on_progress=progress)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self.running or not event.worker.is_finished:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..errors import Failed, Invalid
+from ..errors import Failed
 from ..reports import BackupArchiveOut, BackupReport
 from ..transfer_progress import human_bytes
 from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
@@ -45,33 +45,29 @@ def run(args: argparse.Namespace) -> int:
     parent = Path(args.dir).absolute() if args.dir else backups_dir()
 
     async def work(client) -> None:
-        from ..engine.backup import GpgError, backup, check_recipients
-        from ..engine.machines import resolve_targets
+        from ..engine.backup import backup_machines, check_recipients
+        from ..engine.machines import Target, resolve_targets
 
-        try:  # the engine's own check, before Incus is asked anything (the client connects on first use)
-            await check_recipients(args.recipient, args.sign_key)
-        except GpgError as exc:
-            raise Invalid(str(exc)) from exc
-        targets, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
+        await check_recipients(args.recipient)  # before Incus is asked anything (the client connects on first use)
+        instances, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
         for where in report.missing:
             print(f"note: {where} does not exist: skipped", file=sys.stderr)
-        if not targets:
+        if not instances:
             raise Failed("no machine exists in Incus to back up: apply first")
         with StderrProgress() as progress:
-            made = await backup(
+            done = await backup_machines(
                 client,
-                targets,
+                [Target(i.project, i.name) for i in instances],
                 parent,
                 infra_files=result.loaded.files,
                 infra_root=result.loaded.path,
                 recipients=args.recipient,
                 sign_key=args.sign_key,
-                recipients_checked=True,
                 on_progress=progress,
             )
-        report.path = str(made.path)
-        report.instances = [_out(e) for e in made.manifest.instances]
-        report.infra = _out(made.manifest.infra) if made.manifest.infra else None
+        report.path = str(done.run.path)
+        report.instances = [_out(e) for e in done.run.manifest.instances]
+        report.infra = _out(done.run.manifest.infra) if done.run.manifest.infra else None
 
     with reported(args, report):
         run_with_incus(args, work)

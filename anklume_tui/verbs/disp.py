@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if not command:
             return disp, None
         try:
-            return disp, await client.exec(disp.name, disp.project, command, timeout=EXEC_TIMEOUT)
+            return disp, await client.exec(disp.name, command, timeout=EXEC_TIMEOUT, project=disp.project)
         finally:
             if not args.no_attach:
                 await stop_disposable(client, disp)

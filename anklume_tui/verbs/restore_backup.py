@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) -> None:
-    from ..engine.backup import RestoreTrust, archives_in, prepare_restore, restore_archives, restore_infra
+    from ..engine.backup import RestoreTrust, check_restore, import_checked, restore_infra
 
     if args.replace and not args.yes:
         raise Refused("--replace deletes the existing instance: re-run with --yes")
@@ -79,15 +79,12 @@ def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) 
         disk_sources=tuple(Path(d).absolute() for d in args.allow_disk_source),
         unsigned=args.allow_unsigned,
     )
-    archives = archives_in(path, trust)
-    if args.name and len(archives) != 1:
-        raise Invalid(f"--name needs one archive; {path} holds {len(archives)}")
 
     async def work(client) -> None:
         with StderrProgress() as progress:
-            targets = await prepare_restore(
+            targets = await check_restore(
                 client,
-                archives,
+                path,
                 project=args.project,
                 name=args.name,
                 replace=args.replace,
@@ -97,8 +94,7 @@ def _restore(args: argparse.Namespace, path: Path, report: RestoreBackupReport) 
             if args.infra_out:
                 written = restore_infra(path, Path(args.infra_out), trust)
                 report.infra_files = [str(p) for p in written]
-            async for r in restore_archives(client, targets, on_progress=progress):
-                report.restored.append(_out(r))
+            report.restored = [_out(r) for r in await import_checked(client, targets, on_progress=progress)]
 
     run_with_incus(args, work)
 

@@ -15,7 +15,6 @@ from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import ROOT, batch, batch_cmd, batch_env
 from tests.engine.lifecycle_helpers import TWO_DOMAINS, applied, instance_list
 from tests.wait_helpers import wait_until
-from tests.wait_helpers import wait_until
 
 pytestmark = pytest.mark.incus
 

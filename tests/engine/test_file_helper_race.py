@@ -47,10 +47,12 @@ def cat(incusd: ThrowawayIncus, path: str) -> str:
 
 
 async def test_pushes_after_the_helper_socket_was_lost_land_once_the_orphaned_helper_exited(stopped_box, incusd):
-    await stopped_box.push_file("box", "default", "/root/first", "helper started\n")
+    await stopped_box.push_file("box", "/root/first", "helper started\n", project="default")
     (incusd.incus_dir / "run" / "box" / "forkfile.sock").unlink()  # what the race does to a live helper
     t0 = time.monotonic()
-    await asyncio.gather(*(stopped_box.push_file("box", "default", f"/root/{n}", f"{n}\n") for n in ("a", "b", "c")))
+    await asyncio.gather(
+        *(stopped_box.push_file("box", f"/root/{n}", f"{n}\n", project="default") for n in ("a", "b", "c"))
+    )
     waited = time.monotonic() - t0
     assert [cat(incusd, f"/root/{n}") for n in ("a", "b", "c")] == ["a\n", "b\n", "c\n"]
     # One failure (once the orphan exited), one wait past it, then all three: not one failure after another.
@@ -59,21 +61,21 @@ async def test_pushes_after_the_helper_socket_was_lost_land_once_the_orphaned_he
 
 async def test_a_file_push_the_race_failed_twice_lands_on_the_next_try(stopped_box, incusd, short_waits):
     fault = inject(stopped_box, failures=2)
-    await stopped_box.push_file("box", "default", "/root/note", "written\n")
+    await stopped_box.push_file("box", "/root/note", "written\n", project="default")
     assert fault.seen == 3
     assert cat(incusd, "/root/note") == "written\n"
 
 
 async def test_directory_creation_and_reads_are_tried_again_too(stopped_box, incusd, short_waits):
     faults = [inject(stopped_box, failures=1)]
-    await stopped_box.make_directory("box", "default", "/etc/anklume")
+    await stopped_box.make_directory("box", "/etc/anklume", project="default")
     incusd.incus("file", "push", "-", "box/etc/anklume/domain", input="work\n")
     faults.append(inject(stopped_box, failures=1))
-    pulled = await stopped_box.pull_file("box", "default", "/etc/anklume/domain")
+    pulled = await stopped_box.pull_file("box", "/etc/anklume/domain", project="default")
     faults.append(inject(stopped_box, failures=1))
-    head = await stopped_box.file_head("box", "default", "/etc/anklume")
+    head = await stopped_box.file_head("box", "/etc/anklume", project="default")
     faults.append(inject(stopped_box, failures=1))
-    async with stopped_box.read_file("box", "default", "/etc/anklume/domain") as found:
+    async with stopped_box.read_file("box", "/etc/anklume/domain", project="default") as found:
         streamed = b"".join([chunk async for chunk in found.chunks])
     assert [f.seen for f in faults] == [2, 2, 2, 2]
     assert pulled.content == streamed == b"work\n" and head is not None and head.type == "directory"
@@ -83,9 +85,9 @@ async def test_while_a_try_waits_no_other_files_request_for_that_instance_is_sen
     await stopped_box.create_instance("other", image="busybox", start=False)
     fault = inject(stopped_box, failures=1)
     await asyncio.gather(
-        stopped_box.push_file("box", "default", "/root/a", "a"),
-        stopped_box.push_file("box", "default", "/root/b", "b"),
-        stopped_box.push_file("other", "default", "/root/c", "c"),
+        stopped_box.push_file("box", "/root/a", "a", project="default"),
+        stopped_box.push_file("box", "/root/b", "b", project="default"),
+        stopped_box.push_file("other", "/root/c", "c", project="default"),
     )
     box = [sent for sent in fault.sent if sent.startswith("box ")]
     assert box == ["box /root/a", "box /root/a", "box /root/b"]  # the try again before b, none beside it
@@ -95,7 +97,7 @@ async def test_while_a_try_waits_no_other_files_request_for_that_instance_is_sen
 async def test_a_race_that_persists_fails_naming_the_request_after_three_tries(stopped_box, incusd, short_waits):
     fault = inject(stopped_box, failures=10)
     with pytest.raises(IncusError) as raised:
-        await stopped_box.push_file("box", "default", "/root/note", "never\n")
+        await stopped_box.push_file("box", "/root/note", "never\n", project="default")
     assert fault.seen == 3
     assert "forkfile.sock" in str(raised.value) and "POST /1.0/instances/box/files" in str(raised.value)
     assert incusd.incus("file", "pull", "box/root/note", "-", check=False).returncode != 0
@@ -104,7 +106,7 @@ async def test_a_race_that_persists_fails_naming_the_request_after_three_tries(s
 async def test_other_server_errors_are_not_tried_again(stopped_box, short_waits):
     fault = inject(stopped_box, failures=1, error="Failed to write file: disk full")
     with pytest.raises(IncusError, match="disk full"):
-        await stopped_box.push_file("box", "default", "/root/note", "x")
+        await stopped_box.push_file("box", "/root/note", "x", project="default")
     assert fault.seen == 1
 
 
@@ -114,5 +116,5 @@ async def test_a_streamed_upload_is_not_sent_twice(stopped_box, short_waits):
 
     fault = inject(stopped_box, failures=1)
     with pytest.raises(IncusError, match="forkfile.sock"):
-        await stopped_box.write_file("box", "default", "/root/big", chunks(), mode=0o644, uid=0, gid=0)
+        await stopped_box.write_file("box", "/root/big", chunks(), mode=0o644, uid=0, gid=0, project="default")
     assert fault.seen == 1

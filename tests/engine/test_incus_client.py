@@ -47,7 +47,9 @@ async def make_domain(
     await client.create_project(project, config=PROJECT_FEATURES, description="a domain")
     await client.create_network(bridge, config=BRIDGE_CONFIG)
     await client.patch_profile(
-        "default", project, devices={"root": ROOT_DISK, "eth0": {"type": "nic", "network": bridge, "name": "eth0"}}
+        "default",
+        devices={"root": ROOT_DISK, "eth0": {"type": "nic", "network": bridge, "name": "eth0"}},
+        project=project,
     )
     incusd.import_image(project, "busybox")
 
@@ -66,7 +68,7 @@ async def test_server_info_matches_the_version_the_cli_reports(incus_client, inc
 async def test_project_bridge_and_container_in_the_project_are_what_pylxd_sees(incus_client, incusd, pylxd_reader):
     await make_domain(incus_client, incusd)
     await incus_client.create_instance(
-        "box", "dom", image="busybox", start=True, config={"user.anklume.managed": "true"}
+        "box", image="busybox", start=True, config={"user.anklume.managed": "true"}, project="dom"
     )
 
     reader = pylxd_reader("dom")
@@ -81,17 +83,17 @@ async def test_project_bridge_and_container_in_the_project_are_what_pylxd_sees(i
     assert instance.config["user.anklume.managed"] == "true"
     assert instance.expanded_devices["eth0"]["network"] == "netdom"
 
-    ours = await incus_client.get_instance("box", "dom")
+    ours = await incus_client.get_instance("box", project="dom")
     assert (ours.name, ours.project, ours.status, ours.profiles) == ("box", "dom", "Running", ["default"])
     assert ours.expanded_devices["root"]["pool"] == "default"
 
 
 async def test_container_on_a_bridge_reports_its_dhcp_address_in_its_state(incus_client, incusd):
     await make_domain(incus_client, incusd)
-    await incus_client.create_instance("box", "dom", image="busybox", start=True)
+    await incus_client.create_instance("box", image="busybox", start=True, project="dom")
 
     async def addressed():
-        state = await incus_client.instance_state("box", "dom")
+        state = await incus_client.instance_state("box", project="dom")
         return state if state.addresses() else None
 
     state = await wait_until_async(addressed, 30, "box's DHCP address", interval=0.25)
@@ -110,25 +112,25 @@ async def test_state_changes_are_seen_by_the_cli(incus_client, incusd):
         return cli_json(incusd, "list", "box")[0]["status"]
 
     assert status() == "Running"
-    await incus_client.change_state("box", "default", "freeze")
+    await incus_client.change_state("box", "freeze", project="default")
     assert status() == "Frozen"
-    await incus_client.change_state("box", "default", "unfreeze")
-    await incus_client.change_state("box", "default", "stop", force=True)
+    await incus_client.change_state("box", "unfreeze", project="default")
+    await incus_client.change_state("box", "stop", force=True, project="default")
     assert status() == "Stopped"
-    await incus_client.change_state("box", "default", "start")
-    await incus_client.change_state("box", "default", "restart", force=True)
+    await incus_client.change_state("box", "start", project="default")
+    await incus_client.change_state("box", "restart", force=True, project="default")
     assert status() == "Running"
     with pytest.raises(ValueError, match="unknown instance action"):
-        await incus_client.change_state("box", "default", "explode")
+        await incus_client.change_state("box", "explode", project="default")
 
 
 async def test_exec_returns_the_exit_code_stdout_and_stderr(incus_client, incusd):
     await incus_client.create_instance("box", image="busybox", start=True)
     script = 'echo "out $GREETING"; echo oops >&2; exit 3'
-    result = await incus_client.exec("box", "default", ["sh", "-c", script], env={"GREETING": "hello"})
+    result = await incus_client.exec("box", ["sh", "-c", script], env={"GREETING": "hello"}, project="default")
     assert (result.exit_code, result.stdout, result.stderr) == (3, "out hello\n", "oops\n")
     assert not result.ok
-    missing = await incus_client.exec("box", "default", ["/no/such/command"])
+    missing = await incus_client.exec("box", ["/no/such/command"], project="default")
     assert missing.exit_code == 127
     logs = json.loads(incusd.incus("query", "/1.0/instances/box/logs").stdout)
     assert not [log for log in logs if "exec_" in log], "recorded exec output is deleted after reading"
@@ -136,7 +138,7 @@ async def test_exec_returns_the_exit_code_stdout_and_stderr(incus_client, incusd
 
 async def test_pushed_file_has_the_content_mode_and_owner_the_cli_reads(incus_client, incusd):
     await incus_client.create_instance("box", image="busybox", start=True)
-    await incus_client.push_file("box", "default", "/root/note.txt", "hi there\n", mode=0o640, uid=12, gid=34)
+    await incus_client.push_file("box", "/root/note.txt", "hi there\n", mode=0o640, uid=12, gid=34, project="default")
     assert incusd.incus("exec", "box", "--", "cat", "/root/note.txt").stdout == "hi there\n"
     stat = incusd.incus("exec", "box", "--", "stat", "-c", "%a %u %g", "/root/note.txt").stdout.split()
     assert stat == ["640", "12", "34"]
@@ -147,38 +149,38 @@ async def test_pulled_file_is_what_the_cli_pushed(incus_client, incusd, tmp_path
     source = tmp_path / "blob"
     source.write_bytes(bytes(range(256)) * 4)
     incusd.incus("file", "push", str(source), "box/root/blob", "--mode=0600")
-    pulled = await incus_client.pull_file("box", "default", "/root/blob")
+    pulled = await incus_client.pull_file("box", "/root/blob", project="default")
     assert pulled.content == source.read_bytes()
     assert (pulled.type, pulled.mode, pulled.uid) == ("file", 0o600, 0)
-    listing = await incus_client.pull_file("box", "default", "/root")
+    listing = await incus_client.pull_file("box", "/root", project="default")
     assert listing.type == "directory" and "blob" in listing.entries
     with pytest.raises(IncusNotFound):
-        await incus_client.pull_file("box", "default", "/root/absent")
+        await incus_client.pull_file("box", "/root/absent", project="default")
 
 
 async def test_snapshot_restore_brings_back_the_files_and_delete_removes_it(incus_client, incusd, pylxd_reader):
     await incus_client.create_instance("box", image="busybox", start=True)
-    await incus_client.push_file("box", "default", "/root/state", "before\n")
-    await incus_client.create_snapshot("box", "default", "snap0")
-    await incus_client.push_file("box", "default", "/root/state", "after\n")
+    await incus_client.push_file("box", "/root/state", "before\n", project="default")
+    await incus_client.create_snapshot("box", "snap0", project="default")
+    await incus_client.push_file("box", "/root/state", "after\n", project="default")
 
     assert [s.name for s in pylxd_reader().instances.get("box").snapshots.all()] == ["snap0"]
-    [snap] = await incus_client.list_snapshots("box", "default")
+    [snap] = await incus_client.list_snapshots("box", project="default")
     assert snap.name == "snap0" and snap.created_at is not None and snap.expires_at is None
 
-    await incus_client.restore_snapshot("box", "default", "snap0")
+    await incus_client.restore_snapshot("box", "snap0", project="default")
     assert incusd.incus("exec", "box", "--", "cat", "/root/state").stdout == "before\n"
 
-    await incus_client.delete_snapshot("box", "default", "snap0")
+    await incus_client.delete_snapshot("box", "snap0", project="default")
     assert cli_json(incusd, "snapshot", "list", "box") == []
-    assert await incus_client.list_snapshots("box", "default") == []
+    assert await incus_client.list_snapshots("box", project="default") == []
 
 
 async def test_listing_all_instances_costs_one_request(incus_client, incusd):
     await make_domain(incus_client, incusd)
     await incus_client.create_instance("one", image="busybox")
-    await incus_client.create_instance("two", "dom", image="busybox")
-    await incus_client.create_instance("three", "dom", image="busybox")
+    await incus_client.create_instance("two", image="busybox", project="dom")
+    await incus_client.create_instance("three", image="busybox", project="dom")
 
     before = incus_client.requests
     everything = await incus_client.list_instances()
@@ -186,16 +188,16 @@ async def test_listing_all_instances_costs_one_request(incus_client, incusd):
     assert sorted((i.project, i.name) for i in everything) == [("default", "one"), ("dom", "three"), ("dom", "two")]
 
     before = incus_client.requests
-    in_domain = await incus_client.list_instances("dom")
+    in_domain = await incus_client.list_instances(project="dom")
     assert incus_client.requests - before == 1
     assert sorted(i.name for i in in_domain) == ["three", "two"]
 
 
 async def test_event_stream_yields_a_lifecycle_event_when_a_container_starts(incus_client, incusd):
     await make_domain(incus_client, incusd)
-    await incus_client.create_instance("box", "dom", image="busybox")
+    await incus_client.create_instance("box", image="busybox", project="dom")
     async with incus_client.events() as stream:
-        await incus_client.change_state("box", "dom", "start")
+        await incus_client.change_state("box", "start", project="dom")
         event = await stream.wait_for(
             lambda e: e.get("type") == "lifecycle" and e["metadata"].get("action") == "instance-started", 10
         )
@@ -208,19 +210,19 @@ async def test_profiles_network_and_project_writes_are_what_pylxd_reads(incus_cl
     await incus_client.create_project("dom", config=PROJECT_FEATURES)
     await incus_client.create_profile(
         "gpu-less",
-        "dom",
         config={"limits.cpu": "1", "user.x": "y"},
         devices={"data": {"type": "disk", "source": "/tmp", "path": "/mnt"}},
+        project="dom",
     )
-    await incus_client.patch_profile("gpu-less", "dom", config={"limits.memory": "64MiB"})
+    await incus_client.patch_profile("gpu-less", config={"limits.memory": "64MiB"}, project="dom")
     profile = pylxd_reader("dom").profiles.get("gpu-less")
     assert profile.config == {"limits.cpu": "1", "user.x": "y", "limits.memory": "64MiB"}
     assert profile.devices["data"]["path"] == "/mnt"
 
-    await incus_client.update_profile("gpu-less", "dom", config={"limits.cpu": "2"}, devices={})
+    await incus_client.update_profile("gpu-less", config={"limits.cpu": "2"}, devices={}, project="dom")
     profile = pylxd_reader("dom").profiles.get("gpu-less")
     assert (profile.config, profile.devices) == ({"limits.cpu": "2"}, {})
-    assert [p.name for p in await incus_client.list_profiles("dom")] == ["default", "gpu-less"]
+    assert [p.name for p in await incus_client.list_profiles(project="dom")] == ["default", "gpu-less"]
 
     await incus_client.create_network("netx", config=BRIDGE_CONFIG)
     await incus_client.patch_network("netx", config={"user.anklume.managed": "true"})
@@ -240,7 +242,7 @@ async def test_profiles_network_and_project_writes_are_what_pylxd_reads(incus_cl
     assert project.description == "put" and "user.note" not in project.config
     assert {p.name for p in await incus_client.list_projects()} == {"default", "dom"}
 
-    await incus_client.delete_profile("gpu-less", "dom")
+    await incus_client.delete_profile("gpu-less", project="dom")
     await incus_client.delete_network("netx")
     await incus_client.delete_project("dom")
     assert [p.name for p in await incus_client.list_projects()] == ["default"]
@@ -269,36 +271,36 @@ async def test_instance_patch_and_put_change_config_as_the_cli_sees(incus_client
 async def test_ephemeral_container_disappears_when_stopped(incus_client, incusd):
     await incus_client.create_instance("disp", image="busybox", ephemeral=True, start=True)
     assert (await incus_client.get_instance("disp")).ephemeral
-    await incus_client.change_state("disp", "default", "stop", force=True)
+    await incus_client.change_state("disp", "stop", force=True, project="default")
     await wait_until_async(lambda: cli_json(incusd, "list") == [], 15, "the stopped ephemeral container to go")
 
 
 async def test_storage_volumes_are_created_listed_and_deleted_in_a_project(incus_client, incusd):
     await incus_client.create_project("dom", config=PROJECT_FEATURES)
-    await incus_client.create_storage_volume("default", "data", "dom", config={"user.anklume.managed": "true"})
-    await incus_client.patch_storage_volume("default", "data", "dom", description="kept")
+    await incus_client.create_storage_volume("default", "data", config={"user.anklume.managed": "true"}, project="dom")
+    await incus_client.patch_storage_volume("default", "data", description="kept", project="dom")
     listed = cli_json(incusd, "storage", "volume", "list", "default", "--project=dom")
     assert [(v["name"], v["type"], v["description"]) for v in listed] == [("data", "custom", "kept")]
-    [ours] = await incus_client.list_storage_volumes("default", "dom")
+    [ours] = await incus_client.list_storage_volumes("default", project="dom")
     assert (ours.name, ours.project, ours.config["user.anklume.managed"]) == ("data", "dom", "true")
-    await incus_client.delete_storage_volume("default", "data", "dom")
-    assert await incus_client.list_storage_volumes("default", "dom") == []
+    await incus_client.delete_storage_volume("default", "data", project="dom")
+    assert await incus_client.list_storage_volumes("default", project="dom") == []
 
 
 async def test_images_and_aliases_are_listed_per_project(incus_client, incusd):
     await incus_client.create_project("dom", config=PROJECT_FEATURES)
-    assert await incus_client.list_images("dom") == []
+    assert await incus_client.list_images(project="dom") == []
     with pytest.raises(IncusNotFound):
-        await incus_client.get_image_alias("busybox", "dom")
+        await incus_client.get_image_alias("busybox", project="dom")
     fingerprint = incusd.import_image("dom", "busybox")
-    [image] = await incus_client.list_images("dom")
+    [image] = await incus_client.list_images(project="dom")
     assert image.fingerprint == fingerprint and [a.name for a in image.aliases] == ["busybox"]
-    assert (await incus_client.get_image_alias("busybox", "dom")).target == fingerprint
+    assert (await incus_client.get_image_alias("busybox", project="dom")).target == fingerprint
 
 
 async def test_missing_instance_raises_not_found_with_incus_message_and_the_request(incus_client):
     with pytest.raises(IncusNotFound) as caught:
-        await incus_client.get_instance("ghost", "default")
+        await incus_client.get_instance("ghost", project="default")
     error = caught.value
     assert error.status == 404 and error.method == "GET"
     assert "Instance not found" in str(error) and "/1.0/instances/ghost" in str(error)
@@ -343,7 +345,7 @@ async def test_daemon_killed_mid_call_is_unreachable_for_requests_and_events(inc
         async with IncusClient(victim.url) as client:
             stream = await client.events().connect()
             sent = client.requests
-            call = asyncio.create_task(client.exec("box", "default", ["sleep", "60"]))
+            call = asyncio.create_task(client.exec("box", ["sleep", "60"], project="default"))
 
             async def waiting_on_the_command() -> bool:
                 """The exec answered and the wait on its operation sent (the daemon read in a thread meanwhile)."""
@@ -402,10 +404,10 @@ def test_https_with_the_wrong_pinned_certificate_is_refused(incusd):
 
 async def test_debian_image_runs_python3_and_stops_cleanly(incus_client, incusd, debian_image):
     await incus_client.create_instance("deb", image="debian", start=True)
-    result = await incus_client.exec("deb", "default", ["python3", "-c", "print(6 * 7)"])
+    result = await incus_client.exec("deb", ["python3", "-c", "print(6 * 7)"], project="default")
     assert (result.exit_code, result.stdout) == (0, "42\n")
     started = time.monotonic()
-    await incus_client.change_state("deb", "default", "stop", timeout=20)
+    await incus_client.change_state("deb", "stop", timeout=20, project="default")
     assert time.monotonic() - started < 10, "the image's init exits on SIGPWR"
     assert cli_json(incusd, "list", "deb")[0]["status"] == "Stopped"
 

@@ -113,7 +113,7 @@ class Connection(ConnectionBase):
             stdin = f"/tmp/.anklume-stdin-{secrets.token_hex(8)}"
             self._run(
                 self._client.push_file(
-                    self.get_option("instance"), self.get_option("project"), stdin, in_data, mode=0o600
+                    self.get_option("instance"), stdin, in_data, mode=0o600, project=self.get_option("project")
                 )
             )
             cmd = f"exec <{stdin}\nrm -f {stdin}\n{cmd}"
@@ -121,9 +121,9 @@ class Connection(ConnectionBase):
         result = self._run(
             self._client.exec(
                 self.get_option("instance"),
-                self.get_option("project"),
                 [shell, "-c", cmd],
                 timeout=float(self.get_option("command_timeout")),
+                project=self.get_option("project"),
             )
         )
         return result.exit_code, result.stdout.encode(), result.stderr.encode()
@@ -139,7 +139,7 @@ class Connection(ConnectionBase):
         target = self._absolute(out_path)
         self._run(
             self._client.push_file(
-                self.get_option("instance"), self.get_option("project"), target, source.read_bytes(), mode=0o600
+                self.get_option("instance"), target, source.read_bytes(), mode=0o600, project=self.get_option("project")
             )
         )
 
@@ -149,7 +149,9 @@ class Connection(ConnectionBase):
         assert self._client is not None
         display.vvv(f"FETCH {in_path} TO {out_path}", host=self.get_option("instance"))
         found = self._run(
-            self._client.pull_file(self.get_option("instance"), self.get_option("project"), self._absolute(in_path))
+            self._client.pull_file(
+                self.get_option("instance"), self._absolute(in_path), project=self.get_option("project")
+            )
         )
         if found.type != "file":
             raise AnsibleError(f"{in_path} in {self._where} is a {found.type}, not a file")

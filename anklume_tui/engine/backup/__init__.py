@@ -1,27 +1,19 @@
-""""""
+"""Backups (export) and restores, with GPG, for the `backup`/`restore-backup` verbs and the TUI alike."""
 
 from __future__ import annotations
 
-from .export import BackupError, backup, check_recipients
-from .gpg import GpgError
-from .jobs import BackupDone, back_up, check_restore, import_checked
-from .restore import Restored, RestoreError, archives_in, prepare_restore, restore_archives, restore_infra
+from .export import check_recipients
+from .jobs import BackupDone, backup_machines, check_restore, import_checked
+from .restore import Restored, restore_infra
 from .trust import RestoreTrust
 
 __all__ = [
     "BackupDone",
-    "BackupError",
-    "GpgError",
-    "RestoreError",
-    "Restored",
     "RestoreTrust",
-    "archives_in",
-    "back_up",
-    "backup",
+    "Restored",
+    "backup_machines",
     "check_recipients",
     "check_restore",
     "import_checked",
-    "prepare_restore",
-    "restore_archives",
     "restore_infra",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ... import exitcodes
 from ...errors import Failed
 from ...transfer_progress import Progress, ProgressFn
 from ..host.private_files import private_folder
@@ -125,14 +126,23 @@ async def backup(
     return BackupRun(final, manifest)
 
 
+class RecipientRefused(gpg.GpgError):
+    """A recipient names no public key, or gpg is missing: the request cannot be met (a usage error)."""
+
+    exit_code = exitcodes.INVALID
+
+
 async def check_recipients(recipients: Sequence[str], sign_key: str | None = None) -> None:
-    """GpgError unless every recipient names a public key of the keyring and, when the backup is signed
-    (recipients or `sign_key`), a secret key can sign. gpg runs in a thread: the TUI's event loop keeps
-    drawing meanwhile."""
-    if recipients:
-        await asyncio.to_thread(gpg.check_recipients, recipients)
-    if recipients or sign_key:
-        await asyncio.to_thread(gpg.check_signer, sign_key)
+    """RecipientRefused unless every recipient names a public key of the keyring and, when the backup is
+    signed (recipients or `sign_key`), a secret key can sign. gpg runs in a thread: the TUI's event loop
+    keeps drawing meanwhile."""
+    try:
+        if recipients:
+            await asyncio.to_thread(gpg.check_recipients, recipients)
+        if recipients or sign_key:
+            await asyncio.to_thread(gpg.check_signer, sign_key)
+    except gpg.GpgError as exc:
+        raise RecipientRefused(str(exc)) from exc
 
 
 async def _published(writer: _Writer, manifest: Manifest, name: str) -> Path:
@@ -171,16 +181,16 @@ class _Writer:
         try:
             await client.create_backup(
                 inst.name,
-                inst.project,
                 server_name,
                 expires_at=datetime.now(UTC) + SERVER_BACKUP_TTL,
                 on_progress=lambda n: self.on_progress(Progress(f"exporting {label} on the server", n, None)),
+                project=inst.project,
             )
-            async with client.export_backup(inst.name, inst.project, server_name) as download:
+            async with client.export_backup(inst.name, server_name, project=inst.project) as download:
                 await self._save(relative, label, download.chunks, download.size)
         finally:
             with contextlib.suppress(IncusError):  # else it expires on its own (SERVER_BACKUP_TTL)
-                await client.delete_backup(inst.name, inst.project, server_name)
+                await client.delete_backup(inst.name, server_name, project=inst.project)
         return await self._entry(relative, project=inst.project, instance=inst.name, type=inst.type)
 
     async def infra(self, files: Sequence[Path], root: Path | None) -> ArchiveEntry:

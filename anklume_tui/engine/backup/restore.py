@@ -248,15 +248,13 @@ async def _target(
             f"project {project!r} does not exist in Incus: apply the infra first (it creates the domain's "
             "project, network and profiles), or name another with --project"
         ) from None
-    existing = next((i for i in await client.list_instances(project) if i.name == name), None)
+    existing = next((i for i in await client.list_instances(project=project) if i.name == name), None)
     if existing is not None and not replace:
         raise RestoreError(
             f"{project}/{name} already exists: restore under --name NEW, or replace it (--replace --yes)"
         )
     if existing is not None and existing.protected:
-        raise RestoreRefused(
-            f"{project}/{name} is {existing.protection}; or restore under --name NEW"
-        )
+        raise RestoreRefused(f"{project}/{name} is {existing.protection}; or restore under --name NEW")
     return RestoreTarget(checked, project, name, existing)
 
 
@@ -265,7 +263,7 @@ async def _restore_one(client: IncusClient, target: RestoreTarget, on_progress: 
     path = checked.archive.path
     landing = f"{target.name[:48]}-restore-{secrets.token_hex(3)}" if target.existing else target.name
     try:
-        await client.import_backup(target.project, _chunks(checked.archive, on_progress), name=landing)
+        await client.import_backup(_chunks(checked.archive, on_progress), name=landing, project=target.project)
     except (IncusError, gpg.GpgError) as exc:
         raise RestoreError(f"{path}: not restored into project {target.project!r}: {exc}") from None
     readdress = (target.project, target.name) != (checked.project, checked.instance)
@@ -274,7 +272,7 @@ async def _restore_one(client: IncusClient, target: RestoreTarget, on_progress: 
             await _readdress(client, landing, target.project)
         except IncusError as exc:
             with contextlib.suppress(IncusError):
-                await client.delete_instance(landing, target.project)
+                await client.delete_instance(landing, project=target.project)
             raise RestoreError(f"{path}: imported, but it could not get new addresses ({exc}); removed again") from None
     if target.existing is not None:
         await _swap(client, target, landing)
@@ -302,12 +300,12 @@ async def _readdress(client: IncusClient, name: str, project: str) -> None:
     """A copy beside its original could never start with the same MAC or static address: Incus makes new
     MACs, and the copy's NICs take DHCP. Two updates: Incus checks a device change against the MAC the
     instance still has."""
-    inst = await client.get_instance(name, project)
+    inst = await client.get_instance(name, project=project)
     config = {k: v for k, v in inst.config.items() if not (k.startswith("volatile.") and k.endswith(".hwaddr"))}
     devices = {**inst.devices, **without_static_addresses(inst)}
     keep = {"profiles": inst.profiles, "ephemeral": inst.ephemeral, "description": inst.description}
-    await client.update_instance(name, project, config=config, devices=inst.devices, **keep)
-    await client.update_instance(name, project, config=config, devices=devices, **keep)
+    await client.update_instance(name, config=config, devices=inst.devices, **keep, project=project)
+    await client.update_instance(name, config=config, devices=devices, **keep, project=project)
 
 
 async def _swap(client: IncusClient, target: RestoreTarget, landing: str) -> None:
@@ -315,16 +313,16 @@ async def _swap(client: IncusClient, target: RestoreTarget, landing: str) -> Non
     cannot be deleted, and kept (and named) if the rename fails."""
     where = f"{target.project}/{target.name}"
     try:
-        current = await client.get_instance(target.name, target.project)
+        current = await client.get_instance(target.name, project=target.project)
         if current.status in ("Running", "Frozen"):
-            await client.change_state(target.name, target.project, "stop", force=True)
-        await client.delete_instance(target.name, target.project)
+            await client.change_state(target.name, "stop", force=True, project=target.project)
+        await client.delete_instance(target.name, project=target.project)
     except IncusError as exc:
         with contextlib.suppress(IncusError):
-            await client.delete_instance(landing, target.project)
+            await client.delete_instance(landing, project=target.project)
         raise RestoreError(f"{where} could not be removed to make room: {exc}; nothing was replaced") from None
     try:
-        await client.rename_instance(landing, target.project, target.name)
+        await client.rename_instance(landing, target.name, project=target.project)
     except IncusError as exc:
         raise RestoreError(
             f"{where} was deleted but the restored instance could not take its name ({exc}): "

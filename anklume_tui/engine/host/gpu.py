@@ -283,7 +283,7 @@ async def incus_side(
         return None, [], None
     try:
         resources = await client.resources()
-        instances = await client.list_instances(None)
+        instances = await client.list_instances(project=None)
     except IncusError:
         return None, [], False
     return resources, gpu_devices(instances, snapshot.gpus if snapshot else [], resources), True

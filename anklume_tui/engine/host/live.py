@@ -75,7 +75,7 @@ async def changes_from(client: IncusClient, stream) -> AsyncIterator[InstanceCha
             yield InstanceChange(project, name, action, STATUS_AFTER[action])
             continue
         try:
-            instance = await client.get_instance(name, project)
+            instance = await client.get_instance(name, project=project)
         except IncusNotFound:
             yield InstanceChange(project, name, action, None)
             continue

@@ -13,6 +13,7 @@ def connect(url: str | None = None) -> IncusClient:
     first use and closes with `async with`."""
     return IncusClient(url)
 
+
 __all__ = [
     "ExecResult",
     "IncusClient",

@@ -43,9 +43,9 @@ class BackupCalls:
     async def create_backup(
         self,
         instance: str,
-        project: str,
         name: str,
         *,
+        project: str,
         expires_at: datetime,
         on_progress: Callable[[int], None] | None = None,
         timeout: float = 3600,
@@ -69,7 +69,7 @@ class BackupCalls:
         await self._t.wait_operation(op["id"], method="POST", path=path)  # at once; raises the failure
 
     @contextlib.asynccontextmanager
-    async def export_backup(self, instance: str, project: str, name: str) -> AsyncIterator[Download]:
+    async def export_backup(self, instance: str, name: str, *, project: str) -> AsyncIterator[Download]:
         """The server-side backup's tarball, streamed: `async with ... as download: async for chunk in
         download.chunks`."""
         path = f"/1.0/instances/{q(instance)}/backups/{q(name)}/export"
@@ -77,11 +77,11 @@ class BackupCalls:
             length = response.headers.get("Content-Length")
             yield Download(int(length) if length and length.isdigit() else None, response.aiter_bytes(CHUNK))
 
-    async def delete_backup(self, instance: str, project: str, name: str) -> None:
+    async def delete_backup(self, instance: str, name: str, *, project: str) -> None:
         await self._t.call("DELETE", f"/1.0/instances/{q(instance)}/backups/{q(name)}", project=project)
 
     async def import_backup(
-        self, project: str, tarball: AsyncIterable[bytes], *, name: str | None = None, timeout: float = 3600
+        self, tarball: AsyncIterable[bytes], *, project: str, name: str | None = None, timeout: float = 3600
     ) -> None:
         """`incus import`: a new (stopped) instance from a backup tarball streamed as the body, named as
         in the backup unless `name` is given. Incus removes what it created when the import fails."""
@@ -90,6 +90,6 @@ class BackupCalls:
             headers["X-Incus-name"] = name
         await self._t.call("POST", "/1.0/instances", project=project, content=tarball, headers=headers, timeout=timeout)
 
-    async def rename_instance(self, name: str, project: str, new_name: str) -> None:
+    async def rename_instance(self, name: str, new_name: str, *, project: str) -> None:
         """Rename a stopped instance (its snapshots follow)."""
         await self._t.call("POST", f"/1.0/instances/{q(name)}", project=project, json={"name": new_name})

@@ -101,7 +101,7 @@ class FileCalls:
     _file_locks: defaultdict[tuple[str, str], asyncio.Lock]
 
     async def _one_at_a_time(
-        self, name: str, project: str, attempt: Callable[[], Awaitable[T]], *, again: bool = True
+        self, name: str, attempt: Callable[[], Awaitable[T]], *, project: str, again: bool = True
     ) -> T:
         """`attempt` (one files request) while no other files request for this instance is in flight; with
         `again`, tried again past the orphaned helper's exit when Incus lost the instance's helper socket."""
@@ -112,9 +112,9 @@ class FileCalls:
         self,
         method: str,
         name: str,
-        project: str,
         path: str,
         *,
+        project: str,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
@@ -122,22 +122,22 @@ class FileCalls:
         where = f"/1.0/instances/{q(name)}/files"
         return await self._one_at_a_time(
             name,
-            project,
             lambda: self._t.send(
                 method, where, project=project, params={"path": path}, content=content, headers=headers
             ),
+            project=project,
         )
 
-    async def file_head(self, name: str, project: str, path: str) -> FileHead | None:
+    async def file_head(self, name: str, path: str, *, project: str) -> FileHead | None:
         """The type and ownership of `path` in the instance, None when nothing is there."""
         try:
-            return _head(await self._files("HEAD", name, project, path))
+            return _head(await self._files("HEAD", name, path, project=project))
         except IncusNotFound:
             return None
 
-    async def pull_file(self, name: str, project: str = "default", path: str = "") -> InstanceFile:
+    async def pull_file(self, name: str, path: str, *, project: str = "default") -> InstanceFile:
         """A small file read whole into memory, or a directory's entries."""
-        response = await self._files("GET", name, project, path)
+        response = await self._files("GET", name, path, project=project)
         head = _head(response)
         result = InstanceFile(path=path, type=head.type, uid=head.uid, gid=head.gid, mode=head.mode)
         if head.type == "directory":
@@ -147,7 +147,7 @@ class FileCalls:
         return result
 
     @contextlib.asynccontextmanager
-    async def read_file(self, name: str, project: str, path: str) -> AsyncIterator[FileStream]:
+    async def read_file(self, name: str, path: str, *, project: str) -> AsyncIterator[FileStream]:
         """`async with client.read_file(...) as found: async for chunk in found.chunks`; IncusNotFound
         when the path does not exist. A directory or a symlink comes with no chunks."""
         where = f"/1.0/instances/{q(name)}/files"
@@ -156,16 +156,16 @@ class FileCalls:
             def opened() -> Awaitable[httpx.Response]:
                 return stack.enter_async_context(self._t.stream("GET", where, project=project, params={"path": path}))
 
-            response = await self._one_at_a_time(name, project, opened)
+            response = await self._one_at_a_time(name, opened, project=project)
             head = _head(response)
             chunks = response.aiter_bytes(CHUNK) if head.type == "file" else _nothing()
             yield FileStream(head, chunks)
 
-    async def make_directory(self, name: str, project: str, path: str, *, mode: int = 0o755) -> None:
+    async def make_directory(self, name: str, path: str, *, project: str, mode: int = 0o755) -> None:
         """Create a directory owned by root (its parent must exist); one already there is kept."""
         headers = {"X-Incus-uid": "0", "X-Incus-gid": "0", "X-Incus-mode": f"{mode:04o}", "X-Incus-type": "directory"}
         try:
-            await self._files("POST", name, project, path, headers=headers)
+            await self._files("POST", name, path, headers=headers, project=project)
         except IncusError as exc:  # Incus says "file exists" (or 409) for one already there
             if isinstance(exc, IncusUnreachable) or not (exc.status == 409 or "exists" in exc.message.lower()):
                 raise
@@ -173,25 +173,24 @@ class FileCalls:
     async def push_file(
         self,
         name: str,
-        project: str = "default",
-        path: str = "",
-        content: bytes | str = b"",
+        path: str,
+        content: bytes | str,
         *,
+        project: str = "default",
         mode: int = 0o644,
         uid: int = 0,
         gid: int = 0,
     ) -> None:
         """Create or overwrite a small regular file from memory, with this mode and owner."""
         data = content.encode() if isinstance(content, str) else content
-        await self._files("POST", name, project, path, content=data, headers=_file_headers(mode, uid, gid))
+        await self._files("POST", name, path, content=data, headers=_file_headers(mode, uid, gid), project=project)
 
     async def write_file(
-        self, name: str, project: str, path: str, chunks: AsyncIterable[bytes], *, mode: int, uid: int, gid: int
+        self, name: str, path: str, chunks: AsyncIterable[bytes], *, project: str, mode: int, uid: int, gid: int
     ) -> None:
         """Create or overwrite a regular file from streamed chunks, with this mode and owner."""
         await self._one_at_a_time(
             name,
-            project,
             lambda: self._t.send(
                 "POST",
                 f"/1.0/instances/{q(name)}/files",
@@ -202,4 +201,5 @@ class FileCalls:
                 timeout=3600,
             ),
             again=False,
+            project=project,
         )

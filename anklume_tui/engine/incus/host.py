@@ -1,15 +1,21 @@
-"""Calls about the host rather than its instances: hardware resources, metrics and storage pools (mixed into
-`incus.IncusClient`; every request goes through its transport)."""
+"""The server itself: its info, hardware resources and metrics (mixed into `IncusClient`; every request goes through
+its transport)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from anklume_tui.engine.incus.transport import IncusTransport, q
+from anklume_tui.engine.incus.models import (
+    ServerInfo,
+)
+from anklume_tui.engine.incus.transport import IncusTransport
 
 
 class HostCalls:
     _t: IncusTransport
+
+    async def server_info(self) -> ServerInfo:
+        return ServerInfo.model_validate(await self._t.call("GET", "/1.0"))
 
     async def resources(self) -> dict[str, Any]:
         """`GET /1.0/resources`: CPU, memory, GPUs (`gpu.cards`), disks... as Incus describes them."""
@@ -20,11 +26,3 @@ class HostCalls:
         document. Over the unix socket no certificate is needed (HTTPS wants a trusted or `metrics` one); Incus
         caches each project's figures for 8 s, so a reading can repeat the previous one."""
         return (await self._t.send("GET", "/1.0/metrics")).text
-
-    async def storage_pool_names(self) -> list[str]:
-        found = await self._t.call("GET", "/1.0/storage-pools", params={"recursion": 1})
-        return [pool["name"] for pool in found]
-
-    async def storage_pool(self, name: str) -> dict[str, Any]:
-        """One storage pool as Incus describes it (`IncusNotFound` when absent)."""
-        return dict(await self._t.call("GET", f"/1.0/storage-pools/{q(name)}"))

@@ -26,7 +26,7 @@ class InstanceCalls:
 
     # Instances
 
-    async def list_instances(self, project: str | None = None) -> list[Instance]:
+    async def list_instances(self, *, project: str | None = None) -> list[Instance]:
         """Every instance of one project, or of all projects when project is None: one request either way."""
         params: dict[str, Any] = {"recursion": 1}
         if project is None:
@@ -40,19 +40,19 @@ class InstanceCalls:
         found = await self._t.call("GET", "/1.0/instances", params={"recursion": 2, "all-projects": "true"})
         return [InstanceWithState.model_validate(i) for i in found]
 
-    async def get_instance(self, name: str, project: str = "default") -> Instance:
+    async def get_instance(self, name: str, *, project: str = "default") -> Instance:
         found = await self._t.call("GET", f"/1.0/instances/{q(name)}", project=project)
         return Instance.model_validate(found)
 
-    async def instance_state(self, name: str, project: str = "default") -> InstanceState:
+    async def instance_state(self, name: str, *, project: str = "default") -> InstanceState:
         found = await self._t.call("GET", f"/1.0/instances/{q(name)}/state", project=project)
         return InstanceState.model_validate(found)
 
     async def create_instance(
         self,
         name: str,
-        project: str = "default",
         *,
+        project: str = "default",
         image: str | None = None,
         source: Mapping[str, Any] | None = None,
         type: str = "container",
@@ -80,13 +80,13 @@ class InstanceCalls:
             body["profiles"] = list(profiles)
         await self._t.call("POST", "/1.0/instances", project=project, json=body, timeout=timeout)
         if start:
-            await self.change_state(name, project, "start", timeout=timeout or 30)
+            await self.change_state(name, "start", timeout=timeout or 30, project=project)
 
     async def update_instance(
         self,
         name: str,
-        project: str = "default",
         *,
+        project: str = "default",
         config: Mapping[str, str],
         devices: Devices,
         profiles: Sequence[str],
@@ -107,8 +107,8 @@ class InstanceCalls:
     async def patch_instance(
         self,
         name: str,
-        project: str = "default",
         *,
+        project: str = "default",
         config: Mapping[str, str] | None = None,
         devices: Devices | None = None,
         profiles: Sequence[str] | None = None,
@@ -124,15 +124,15 @@ class InstanceCalls:
         )
         await self._t.call("PATCH", f"/1.0/instances/{q(name)}", project=project, json=body)
 
-    async def delete_instance(self, name: str, project: str = "default") -> None:
+    async def delete_instance(self, name: str, *, project: str = "default") -> None:
         await self._t.call("DELETE", f"/1.0/instances/{q(name)}", project=project)
 
     async def change_state(
         self,
         name: str,
-        project: str = "default",
-        action: str = "start",
+        action: str,
         *,
+        project: str = "default",
         force: bool = False,
         timeout: float = 30,
         stateful: bool = False,
@@ -146,7 +146,7 @@ class InstanceCalls:
 
     # Snapshots
 
-    async def list_snapshots(self, name: str, project: str = "default") -> list[Snapshot]:
+    async def list_snapshots(self, name: str, *, project: str = "default") -> list[Snapshot]:
         found = await self._t.call(
             "GET", f"/1.0/instances/{q(name)}/snapshots", project=project, params={"recursion": 1}
         )
@@ -155,9 +155,9 @@ class InstanceCalls:
     async def create_snapshot(
         self,
         name: str,
-        project: str = "default",
-        snapshot: str = "",
+        snapshot: str,
         *,
+        project: str = "default",
         stateful: bool = False,
         expires_at: datetime | None = None,
     ) -> None:
@@ -166,10 +166,10 @@ class InstanceCalls:
             body["expires_at"] = expires_at.isoformat()
         await self._t.call("POST", f"/1.0/instances/{q(name)}/snapshots", project=project, json=body)
 
-    async def restore_snapshot(self, name: str, project: str = "default", snapshot: str = "") -> None:
+    async def restore_snapshot(self, name: str, snapshot: str, *, project: str = "default") -> None:
         await self._t.call("PUT", f"/1.0/instances/{q(name)}", project=project, json={"restore": snapshot})
 
-    async def delete_snapshot(self, name: str, project: str = "default", snapshot: str = "") -> None:
+    async def delete_snapshot(self, name: str, snapshot: str, *, project: str = "default") -> None:
         await self._t.call("DELETE", f"/1.0/instances/{q(name)}/snapshots/{q(snapshot)}", project=project)
 
     # Inside instances
@@ -177,9 +177,9 @@ class InstanceCalls:
     async def exec(
         self,
         name: str,
-        project: str = "default",
-        cmd: Sequence[str] = (),
+        cmd: Sequence[str],
         *,
+        project: str = "default",
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         user: int | None = None,
@@ -209,10 +209,10 @@ class InstanceCalls:
             raise
         meta = op.get("metadata") or {}
         logs = meta.get("output") or {}
-        out = {fd: await self._read_log(logs[fd], project) if fd in logs else "" for fd in ("1", "2")}
+        out = {fd: await self._read_log(logs[fd], project=project) if fd in logs else "" for fd in ("1", "2")}
         return ExecResult(exit_code=int(meta.get("return", -1)), stdout=out["1"], stderr=out["2"])
 
-    async def _read_log(self, log_path: str, project: str) -> str:
+    async def _read_log(self, log_path: str, *, project: str) -> str:
         path = log_path.split("?", 1)[0]
         text = (await self._t.send("GET", path, project=project)).content.decode("utf-8", "replace")
         with contextlib.suppress(IncusNotFound):

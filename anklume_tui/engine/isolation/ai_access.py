@@ -165,7 +165,7 @@ async def _services(
     notes, done = [], []
     for service in services:
         try:
-            run = await client.exec(instance, project, ["systemctl", verb, service], timeout=60)
+            run = await client.exec(instance, ["systemctl", verb, service], timeout=60, project=project)
         except IncusNotFound:
             return SwitchStep(name, "skipped", f"{instance} not found in project {project}")
         except IncusError as exc:

@@ -40,7 +40,7 @@ async def existing_bridges(client: IncusClient, prefix: str) -> list[str]:
     out: the ruleset's wildcard drops still cut it off)."""
     return sorted(
         n.name
-        for n in await client.list_networks("default")
+        for n in await client.list_networks(project="default")
         if n.type == "bridge"
         and n.config.get(MANAGED_KEY) == "true"  # not reconcile's is_managed: reconcile imports this module
         and n.name.startswith(f"{prefix}net-")

@@ -56,7 +56,7 @@ def choose_domain(infra, requested: str | None):
 
 
 async def _free_name(client: IncusClient, project: str, base: str) -> str:
-    taken = {i.name for i in await client.list_instances(project)}
+    taken = {i.name for i in await client.list_instances(project=project)}
     name = base
     while name in taken:
         name = f"{base}-{secrets.token_hex(2)}"
@@ -72,14 +72,14 @@ async def _image_source(client: IncusClient, image: str, project: str) -> dict:
             raise DisposableError(f"image {image!r}: unknown image server {remote!r}")
         return {"type": "image", "mode": "pull", "server": server, "protocol": "simplestreams", "alias": alias}
     try:
-        await client.get_image_alias(alias, project)
+        await client.get_image_alias(alias, project=project)
     except IncusNotFound:
         try:
-            found = await client.get_image_alias(alias, "default")
+            found = await client.get_image_alias(alias, project="default")
         except IncusNotFound:
             raise DisposableError(f"local image {alias!r} is in neither project {project!r} nor 'default'") from None
         try:
-            await client.copy_image_from_project(found.target, "default", project, aliases=[alias])
+            await client.copy_image_from_project(found.target, "default", aliases=[alias], project=project)
         except IncusError as exc:
             if "already exists" not in exc.message.lower():
                 raise
@@ -107,7 +107,6 @@ async def create_disposable(
     kind = "virtual-machine" if vm else "container"
     await client.create_instance(
         name,
-        dom.project,
         source=source,
         type=kind,
         profiles=["default"],
@@ -116,6 +115,7 @@ async def create_disposable(
         description=f"anklume-tui disposable in domain {dom.name}",
         start=True,
         timeout=600,
+        project=dom.project,
     )
     return Disposable(project=dom.project, name=name, image=chosen, type=kind)
 

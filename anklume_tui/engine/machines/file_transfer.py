@@ -165,7 +165,7 @@ def destinations(infra: Infra, source: str) -> list[tuple[Machine, Link | None, 
 async def _require_instance(client: IncusClient, machine: Machine, project: str) -> None:
     """Asked only after a 404, to tell a machine missing from Incus from a file missing in it."""
     try:
-        await client.get_instance(machine.instance_name, project)
+        await client.get_instance(machine.instance_name, project=project)
     except IncusNotFound:
         where = f"{project}/{machine.instance_name}"
         raise TransferFailed(f"machine {machine.name} ({where}) does not exist in Incus: apply first") from None
@@ -175,7 +175,7 @@ async def _open_source(
     stack: contextlib.AsyncExitStack, client: IncusClient, machine: Machine, project: str, where: Location
 ) -> FileStream:
     try:
-        found = await stack.enter_async_context(client.read_file(machine.instance_name, project, where.path))
+        found = await stack.enter_async_context(client.read_file(machine.instance_name, where.path, project=project))
     except IncusNotFound:
         await _require_instance(client, machine, project)
         raise TransferFailed(f"source file {where} does not exist") from None
@@ -188,7 +188,7 @@ async def _open_source(
 
 async def _target_path(client: IncusClient, machine: Machine, project: str, where: Location, name: str) -> str:
     """The destination path, inside it when it names an existing directory (as `cp` does)."""
-    head = await client.file_head(machine.instance_name, project, where.path)
+    head = await client.file_head(machine.instance_name, where.path, project=project)
     if where.path.endswith("/") or (head is not None and head.type == "directory"):
         return posixpath.join(where.path, name)
     return where.path
@@ -220,7 +220,13 @@ async def copy_file(
 
         try:
             await client.write_file(
-                dst.instance_name, projects[dst.domain], target, counted(), mode=mode, uid=head.uid, gid=head.gid
+                dst.instance_name,
+                target,
+                counted(),
+                mode=mode,
+                uid=head.uid,
+                gid=head.gid,
+                project=projects[dst.domain],
             )
         except IncusNotFound:
             await _require_instance(client, dst, projects[dst.domain])

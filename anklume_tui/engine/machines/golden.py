@@ -32,17 +32,19 @@ def _short(name: str) -> str:
 
 
 async def _has_pristine(client: IncusClient, inst: Instance) -> bool:
-    return any(_short(s.name) == PRISTINE for s in await client.list_snapshots(inst.name, inst.project))
+    return any(_short(s.name) == PRISTINE for s in await client.list_snapshots(inst.name, project=inst.project))
 
 
 async def create_golden(client: IncusClient, template: Instance) -> Golden:
     """Stop the template (cleanly, then forced) and (re)create its `pristine` snapshot."""
-    current = await client.get_instance(template.name, template.project)
+    current = await client.get_instance(template.name, project=template.project)
     if current.status != "Stopped":
-        await client.change_state(template.name, template.project, "stop", timeout=30, force=current.status == "Frozen")
+        await client.change_state(
+            template.name, "stop", timeout=30, force=current.status == "Frozen", project=template.project
+        )
     if await _has_pristine(client, template):
-        await client.delete_snapshot(template.name, template.project, PRISTINE)
-    await client.create_snapshot(template.name, template.project, PRISTINE)
+        await client.delete_snapshot(template.name, PRISTINE, project=template.project)
+    await client.create_snapshot(template.name, PRISTINE, project=template.project)
     return Golden(template.project, template.name)
 
 
@@ -71,16 +73,16 @@ async def derive_golden(client: IncusClient, template: Instance, name: str) -> G
     """Copy `<template>/pristine` into a new (stopped) instance of the same project, tagged managed,
     on DHCP where the template has a static address."""
     await _require_pristine(client, template)
-    if any(i.name == name for i in await client.list_instances(template.project)):
+    if any(i.name == name for i in await client.list_instances(project=template.project)):
         raise GoldenError(f"{template.project}/{name} already exists")
     await client.create_instance(
         name,
-        template.project,
         source={"type": "copy", "source": f"{template.name}/{PRISTINE}"},
         config={MANAGED_KEY: "true", GOLDEN_FROM_KEY: template.name},
         devices=without_static_addresses(template),
         description=f"derived from {template.name}/{PRISTINE}",
         timeout=600,
+        project=template.project,
     )
     return Golden(template.project, template.name, derived=name)
 
@@ -88,10 +90,14 @@ async def derive_golden(client: IncusClient, template: Instance, name: str) -> G
 async def publish_golden(client: IncusClient, template: Instance, alias: str) -> Golden:
     """Publish `<template>/pristine` as image alias `alias` in the template's project."""
     await _require_pristine(client, template)
-    if any(a.name == alias for img in await client.list_images(template.project) for a in img.aliases):
+    if any(a.name == alias for img in await client.list_images(project=template.project) for a in img.aliases):
         raise GoldenError(f"image alias {alias!r} already exists in project {template.project!r}: delete it first")
     fingerprint = await client.publish_snapshot(
-        template.name, PRISTINE, template.project, aliases=[alias], properties={"description": f"golden {alias}"}
+        template.name,
+        PRISTINE,
+        aliases=[alias],
+        properties={"description": f"golden {alias}"},
+        project=template.project,
     )
     return Golden(template.project, template.name, alias=alias, fingerprint=fingerprint or None)
 

@@ -37,23 +37,23 @@ def snapshot_name(now: datetime | None = None) -> str:
 async def change_state(client: IncusClient, target: Target, action: str) -> None:
     if action not in STATE_ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    await client.change_state(target.instance, target.project, action, force=action == "stop", timeout=30)
+    await client.change_state(target.instance, action, force=action == "stop", timeout=30, project=target.project)
 
 
 async def snapshot_now(client: IncusClient, target: Target, name: str | None = None) -> str:
     name = name or snapshot_name()
-    existing = {s.name for s in await client.list_snapshots(target.instance, target.project)}
+    existing = {s.name for s in await client.list_snapshots(target.instance, project=target.project)}
     if name not in existing:
-        await client.create_snapshot(target.instance, target.project, name)
+        await client.create_snapshot(target.instance, name, project=target.project)
     return name
 
 
 async def delete_machine(client: IncusClient, target: Target) -> None:
-    instance = await client.get_instance(target.instance, target.project)
+    instance = await client.get_instance(target.instance, project=target.project)
     if not is_managed(instance.config):
         raise Refused(f"{target} was not created by anklume-tui (no user.anklume.managed=true): left alone")
     if instance.protected:
         raise Refused(f"{target} is {instance.protection}")
     if instance.running or instance.status == "Frozen":
-        await client.change_state(target.instance, target.project, "stop", force=True)
-    await client.delete_instance(target.instance, target.project)
+        await client.change_state(target.instance, "stop", force=True, project=target.project)
+    await client.delete_instance(target.instance, project=target.project)

@@ -132,7 +132,7 @@ async def list_snapshots(client: IncusClient, targets: list[Instance]) -> dict[T
     """Each target's snapshots, oldest first."""
     timeline: dict[Target, list[SnapshotInfo]] = {}
     for inst in targets:
-        snaps = [_info(inst, s) for s in await client.list_snapshots(inst.name, inst.project)]
+        snaps = [_info(inst, s) for s in await client.list_snapshots(inst.name, project=inst.project)]
         timeline[Target(inst.project, inst.name)] = sorted(snaps, key=lambda s: (s.created_at or UNDATED, s.name))
     return timeline
 
@@ -142,9 +142,9 @@ async def create_snapshots(client: IncusClient, targets: list[Instance], name: s
     name = name or snapshot_name()
     outcomes = []
     for inst in targets:
-        existing = {_short(s) for s in await client.list_snapshots(inst.name, inst.project)}
+        existing = {_short(s) for s in await client.list_snapshots(inst.name, project=inst.project)}
         if name not in existing:
-            await client.create_snapshot(inst.name, inst.project, name)
+            await client.create_snapshot(inst.name, name, project=inst.project)
         outcomes.append(Outcome(Target(inst.project, inst.name), name, "skipped" if name in existing else "created"))
     return outcomes
 
@@ -152,7 +152,7 @@ async def create_snapshots(client: IncusClient, targets: list[Instance], name: s
 async def _require(client: IncusClient, targets: list[Instance], name: str) -> None:
     missing = []
     for inst in targets:
-        if name not in {_short(s) for s in await client.list_snapshots(inst.name, inst.project)}:
+        if name not in {_short(s) for s in await client.list_snapshots(inst.name, project=inst.project)}:
             missing.append(f"{inst.project}/{inst.name}")
     if missing:
         raise SnapshotError(f"snapshot {name!r} does not exist on {', '.join(missing)}: nothing was changed")
@@ -166,7 +166,7 @@ async def restore_snapshots(client: IncusClient, targets: list[Instance], name: 
     await _require(client, targets, name)
     outcomes = []
     for inst in targets:
-        await client.restore_snapshot(inst.name, inst.project, name)
+        await client.restore_snapshot(inst.name, name, project=inst.project)
         outcomes.append(Outcome(Target(inst.project, inst.name), name, "restored", running=inst.running))
     return outcomes
 
@@ -177,7 +177,7 @@ async def delete_snapshots(client: IncusClient, targets: list[Instance], name: s
     await _require(client, targets, name)
     outcomes = []
     for inst in targets:
-        await client.delete_snapshot(inst.name, inst.project, name)
+        await client.delete_snapshot(inst.name, name, project=inst.project)
         outcomes.append(Outcome(Target(inst.project, inst.name), name, "deleted"))
     return outcomes
 
@@ -194,10 +194,10 @@ async def rollback_pre_apply(
     pool = targets if targets is not None else [i for i in await client.list_instances() if is_managed(i.config)]
     outcomes: list[Outcome] = []
     for inst in pool:
-        if name not in {_short(s) for s in await client.list_snapshots(inst.name, inst.project)}:
+        if name not in {_short(s) for s in await client.list_snapshots(inst.name, project=inst.project)}:
             continue
         try:
-            await client.restore_snapshot(inst.name, inst.project, name)
+            await client.restore_snapshot(inst.name, name, project=inst.project)
         except IncusError as exc:
             raise SnapshotError(f"{inst.project}/{inst.name}: restoring {name} failed: {exc}") from None
         outcomes.append(Outcome(Target(inst.project, inst.name), name, "restored", running=inst.running))

@@ -48,7 +48,7 @@ async def read_timeline(client: IncusClient, machines: list[tuple[str, Target]])
     lanes = []
     for name, target in machines:
         try:
-            inst = await client.get_instance(target.instance, target.project)
+            inst = await client.get_instance(target.instance, project=target.project)
         except IncusNotFound:
             lanes.append(MachineLane(name, target, exists=False))
             continue
@@ -108,6 +108,6 @@ async def delete_snapshot(client: IncusClient, target: Target, name: str) -> Out
 
 async def _instance(client: IncusClient, target: Target) -> Instance:
     try:
-        return await client.get_instance(target.instance, target.project)
+        return await client.get_instance(target.instance, project=target.project)
     except IncusNotFound:
         raise SnapshotError(f"{target} does not exist in Incus any more: nothing was changed") from None

@@ -101,13 +101,13 @@ async def readdress(client: IncusClient, actions: list[Action]) -> None:
     is left to the instance's own update, which fails naming it."""
     for project, targets in address_targets(actions).items():
         try:
-            instances = {i.name: i for i in await client.list_instances(project)}
+            instances = {i.name: i for i in await client.list_instances(project=project)}
             eth0s = {n: i.devices.get("eth0") or i.expanded_devices.get("eth0") or {} for n, i in instances.items()}
             networks = {eth0s[n].get("network") for n in targets if n in eth0s}
             current = {n: e.get("ipv4.address") for n, e in eth0s.items() if e.get("network") in networks}
             for name, ip in address_steps(current, {n: ip for n, ip in targets.items() if n in eth0s}):
                 eth0 = {**eth0s[name], "ipv4.address": ip}
-                await client.patch_instance(name, project, devices={"eth0": eth0})
+                await client.patch_instance(name, devices={"eth0": eth0}, project=project)
         except IncusError:
             continue
 
@@ -115,7 +115,7 @@ async def readdress(client: IncusClient, actions: list[Action]) -> None:
 async def _leased(client: IncusClient, name: str, project: str, tries: int = LEASE_TRIES) -> str | None:
     """The instance's IPv4 address once it has one (None: stopped, or no lease after `tries`)."""
     for _ in range(tries):
-        state = await client.instance_state(name, project)
+        state = await client.instance_state(name, project=project)
         if state.status != "Running":
             return None
         found = [a for a in state.addresses("inet") if not a.startswith("127.")]
@@ -140,6 +140,6 @@ async def settle(client: IncusClient, targets: dict[str, dict[str, str]], rounds
         if not wrong:
             return []
         for project, name in wrong:
-            await client.change_state(name, project, "restart", timeout=30)
+            await client.change_state(name, "restart", timeout=30, project=project)
             await _leased(client, name, project)
     return [f"{p}/{n}" for p, n in wrong]

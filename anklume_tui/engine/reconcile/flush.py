@@ -66,7 +66,7 @@ async def flush_infra(
     await _flush_profiles(client, real, prefix, infra, record)
     for project in projects:
         await _flush_project(client, real, project.name, infra, record)
-    networks = await client.list_networks("default")
+    networks = await client.list_networks(project="default")
     for network in networks:
         if network.name.startswith(f"{prefix}net-") and belongs_to(network.config, infra):
             users = [u for u in network.used_by if not u.startswith("/1.0/networks")]
@@ -133,7 +133,7 @@ async def _flush_instances(client: IncusClient, instances: list[Instance], recor
         async with limit:
             if not instance.protected:  # read again: protection set since the listing stops nothing
                 with contextlib.suppress(IncusNotFound):  # gone: the deletion below counts it as deleted
-                    instance = await client.get_instance(instance.name, instance.project)
+                    instance = await client.get_instance(instance.name, project=instance.project)
             if instance.protected:
                 record(_refused("instance", instance.project, instance.name, instance.protection))
                 return
@@ -145,12 +145,12 @@ async def _flush_instances(client: IncusClient, instances: list[Instance], recor
 async def _stop_and_delete(client: IncusClient, instance: Instance) -> None:
     if instance.status not in ("Stopped", ""):
         try:
-            await client.change_state(instance.name, instance.project, "stop", force=True)
+            await client.change_state(instance.name, "stop", force=True, project=instance.project)
         except IncusNotFound:
             return  # an Incus-ephemeral instance is gone once stopped
         except IncusError:
             pass  # already stopped by now: the delete below says whether it worked
-    await client.delete_instance(instance.name, instance.project)
+    await client.delete_instance(instance.name, project=instance.project)
 
 
 async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, infra: str | None, record) -> None:
@@ -163,7 +163,7 @@ async def _flush_profiles(client: IncusClient, real: RealState, prefix: str, inf
         if profile.used_by:
             record(_refused("profile", project, name, f"still used by {_names(profile.used_by)}"))
             continue
-        record(await _delete("profile", project, name, client.delete_profile(name, project)))
+        record(await _delete("profile", project, name, client.delete_profile(name, project=project)))
 
 
 async def _flush_project(client: IncusClient, real: RealState, project: str, infra: str | None, record) -> None:
@@ -178,7 +178,7 @@ async def _flush_project(client: IncusClient, real: RealState, project: str, inf
     )
     volumes = []
     if config.get("features.storage.volumes") == "true":
-        volumes = [v.name for v in await client.list_storage_volumes("default", project)]
+        volumes = [v.name for v in await client.list_storage_volumes("default", project=project)]
     holding = [
         f"{what}: {', '.join(names)}"
         for what, names in (("instances", instances), ("profiles", profiles), ("storage volumes", volumes))
@@ -191,7 +191,11 @@ async def _flush_project(client: IncusClient, real: RealState, project: str, inf
         return
     if config.get("features.images") == "true":
         for image in real.images.get(project, []):
-            record(await _delete("image", project, image.fingerprint, client.delete_image(image.fingerprint, project)))
+            record(
+                await _delete(
+                    "image", project, image.fingerprint, client.delete_image(image.fingerprint, project=project)
+                )
+            )
     record(await _delete("project", None, project, client.delete_project(project)))
 
 

@@ -251,7 +251,7 @@ async def read_real(client: IncusClient, projects: list[str], bridges: list[str]
 async def read_volumes(client: IncusClient, desired: DesiredState, real: RealState) -> dict[VolumeKey, StorageVolume]:
     """Custom volumes of the (project, pool) pairs the infra declares volumes in, one request each."""
     pairs = sorted({(v.project, v.pool) for i in desired.instances for v in i.volumes if v.project in real.projects})
-    lists = await asyncio.gather(*(client.list_storage_volumes(pool, project) for project, pool in pairs))
+    lists = await asyncio.gather(*(client.list_storage_volumes(pool, project=project) for project, pool in pairs))
     return {(project, pool, v.name): v for (project, pool), found in zip(pairs, lists, strict=True) for v in found}
 
 

@@ -43,7 +43,7 @@ async def take(client: IncusClient, targets: list[tuple[str, str]], name: str) -
 
     async def one(project: str, instance: str) -> tuple[tuple[str, str], str | None]:
         try:
-            await client.create_snapshot(instance, project, name)
+            await client.create_snapshot(instance, name, project=project)
         except IncusUnreachable:
             raise
         except IncusError as exc:
@@ -84,11 +84,11 @@ async def apply_retention(client: IncusClient, state_dir: Path, keep: int = KEEP
     for inst in await client.list_instances():
         if not is_managed(inst.config):
             continue
-        for snap in await client.list_snapshots(inst.name, inst.project):
+        for snap in await client.list_snapshots(inst.name, project=inst.project):
             short = snap.name.rsplit("/", 1)[-1]
             if short in old:
                 with contextlib.suppress(IncusNotFound):
-                    await client.delete_snapshot(inst.name, inst.project, short)
+                    await client.delete_snapshot(inst.name, short, project=inst.project)
                     deleted.append(f"{inst.project}/{inst.name}/{short}")
     write_private(Path(state_dir) / DIR / "history", "".join(f"{h}\n" for h in history if h not in old))
     return deleted

@@ -50,7 +50,7 @@ async def read_state(client: IncusClient, projects: Iterable[str] | None = None)
     `projects` limits the per-project reads (profiles, images) to those that exist; None means all.
     """
     listed, networks, instances = await asyncio.gather(
-        client.list_projects(), client.list_networks("default"), client.list_instances()
+        client.list_projects(), client.list_networks(project="default"), client.list_instances()
     )
     state = RealState(
         projects={p.name: p for p in listed},
@@ -58,8 +58,8 @@ async def read_state(client: IncusClient, projects: Iterable[str] | None = None)
         instances={(i.project, i.name): i for i in instances},
     )
     wanted = list(state.projects) if projects is None else [p for p in projects if p in state.projects]
-    profile_lists = await asyncio.gather(*(client.list_profiles(p) for p in wanted))
-    image_lists = await asyncio.gather(*(client.list_images(p) for p in wanted))
+    profile_lists = await asyncio.gather(*(client.list_profiles(project=p) for p in wanted))
+    image_lists = await asyncio.gather(*(client.list_images(project=p) for p in wanted))
     for project, profiles, images in zip(wanted, profile_lists, image_lists, strict=True):
         state.images[project] = images
         for profile in profiles:

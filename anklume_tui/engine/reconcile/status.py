@@ -66,7 +66,7 @@ async def _bounded(limit: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -
 
 
 async def _snapshot_count(client: IncusClient, instance: Instance) -> int:
-    return len(await client.list_snapshots(instance.name, instance.project))
+    return len(await client.list_snapshots(instance.name, project=instance.project))
 
 
 def _domain_status(

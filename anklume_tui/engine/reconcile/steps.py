@@ -98,12 +98,12 @@ async def _profile(client: IncusClient, a: Action) -> None:
     config, devices = a.changes.get("config", {}), a.changes.get("devices", {})
     if a.op == "create":
         try:
-            await client.create_profile(a.name, a.project, config=config, devices=devices)
+            await client.create_profile(a.name, config=config, devices=devices, project=a.project)
             return
         except IncusError as exc:
             if not already_exists(exc):
                 raise
-    await client.patch_profile(a.name, a.project, config=config or None, devices=devices or None)
+    await client.patch_profile(a.name, config=config or None, devices=devices or None, project=a.project)
 
 
 async def _image(client: IncusClient, a: Action) -> None:
@@ -112,14 +112,16 @@ async def _image(client: IncusClient, a: Action) -> None:
     if a.op == "copy":
         try:
             await client.copy_image_from_project(
-                a.changes["fingerprint"], a.changes["source_project"], a.project, aliases=[a.changes["alias"]]
+                a.changes["fingerprint"], a.changes["source_project"], aliases=[a.changes["alias"]], project=a.project
             )
         except IncusError as exc:
             if not already_exists(exc):
                 raise
         return
     try:
-        await client.download_image(a.changes["server"], a.changes["alias"], a.project, protocol=a.changes["protocol"])
+        await client.download_image(
+            a.changes["server"], a.changes["alias"], protocol=a.changes["protocol"], project=a.project
+        )
     except IncusUnreachable:
         raise
     except IncusError as exc:
@@ -130,12 +132,12 @@ async def _volume(client: IncusClient, a: Action) -> None:
     pool, config = a.changes["pool"], a.changes.get("config", {})
     if a.op == "create":
         try:
-            await client.create_storage_volume(pool, a.name, a.project, config=config)
+            await client.create_storage_volume(pool, a.name, config=config, project=a.project)
             return
         except IncusError as exc:
             if not already_exists(exc):
                 raise
-    await client.patch_storage_volume(pool, a.name, a.project, config=config)
+    await client.patch_storage_volume(pool, a.name, config=config, project=a.project)
 
 
 def _image_source(image: str) -> dict[str, Any]:
@@ -171,10 +173,10 @@ async def _instance(client: IncusClient, a: Action) -> None:
         await _create(client, a)
     elif any(k in c for k in ("profiles", "config", "devices")):
         await client.patch_instance(
-            a.name, a.project, profiles=c.get("profiles"), config=c.get("config"), devices=c.get("devices")
+            a.name, profiles=c.get("profiles"), config=c.get("config"), devices=c.get("devices"), project=a.project
         )
     if c.get("restart"):
-        await client.change_state(a.name, a.project, "restart", timeout=30)
+        await client.change_state(a.name, "restart", timeout=30, project=a.project)
     elif c.get("start"):
         await _start(client, a)
     # A container's start operation ends once it runs; a VM also needs its agent, so it is waited for.
@@ -189,13 +191,13 @@ async def _instance(client: IncusClient, a: Action) -> None:
 async def _prune(client: IncusClient, a: Action) -> None:
     """Delete an orphan, read again first: one protected since the plan (by Incus's truth values, through a
     profile too) is neither stopped nor deleted."""
-    instance = await client.get_instance(a.name, a.project)
+    instance = await client.get_instance(a.name, project=a.project)
     if instance.protected:
         raise StepFailed(f"{a.target} is {instance.protection}")
     try:
         if instance.running or instance.status == "Frozen":
-            await client.change_state(a.name, a.project, "stop", force=True)
-        await client.delete_instance(a.name, a.project)
+            await client.change_state(a.name, "stop", force=True, project=a.project)
+        await client.delete_instance(a.name, project=a.project)
     except IncusNotFound:
         pass  # an Incus-ephemeral instance is gone once stopped
 
@@ -206,13 +208,13 @@ async def _create(client: IncusClient, a: Action) -> None:
     try:
         await client.create_instance(
             a.name,
-            a.project,
             source=_image_source(c["image"]),
             type=c["type"],
             profiles=c["profiles"],
             config=c["config"],
             devices=c["devices"],
             timeout=600,
+            project=a.project,
         )
     except IncusUnreachable:
         raise
@@ -222,12 +224,14 @@ async def _create(client: IncusClient, a: Action) -> None:
                 f"create {machine_kind} {a.project}/{a.name} (machine {c['machine']!r}, image {c['image']}): {exc}"
             ) from None
         # Created by a previous (killed) run or a concurrent one: bring it to what is declared.
-        await client.patch_instance(a.name, a.project, profiles=c["profiles"], config=c["config"], devices=c["devices"])
+        await client.patch_instance(
+            a.name, profiles=c["profiles"], config=c["config"], devices=c["devices"], project=a.project
+        )
 
 
 async def _start(client: IncusClient, a: Action) -> None:
     try:
-        await client.change_state(a.name, a.project, "start", timeout=30)
+        await client.change_state(a.name, "start", timeout=30, project=a.project)
     except IncusUnreachable:
         raise
     except IncusError as exc:
@@ -238,7 +242,7 @@ async def _start(client: IncusClient, a: Action) -> None:
 async def wait_running(client: IncusClient, a: Action, kind: str) -> None:
     tries = WAIT_TRIES.get(kind, 30)
     for attempt in range(tries):
-        inst = await client.get_instance(a.name, a.project)
+        inst = await client.get_instance(a.name, project=a.project)
         if inst.running:
             return
         await asyncio.sleep(0.2 if attempt < 5 else WAIT_STEP)
@@ -249,7 +253,7 @@ async def wait_agent(client: IncusClient, a: Action) -> None:
     """Until the VM's agent runs a command (`true`), AGENT_TRIES tries WAIT_STEP apart."""
     for _ in range(AGENT_TRIES):
         try:
-            if (await client.exec(a.name, a.project, ["true"], output=False, timeout=30)).ok:
+            if (await client.exec(a.name, ["true"], output=False, timeout=30, project=a.project)).ok:
                 return
         except IncusUnreachable:
             raise
@@ -265,14 +269,14 @@ async def write_context(client: IncusClient, a: Action, context: dict[str, Any])
     no Incus file-helper race), then the stamp that tells the next plan they are there."""
     args = [arg for name, text in context["files"].items() for arg in (name, text)]
     command = ["sh", "-c", CONTEXT_SCRIPT, "sh", *args]
-    if not (await client.exec(a.name, a.project, command, output=False, timeout=60)).ok:
-        failed = await client.exec(a.name, a.project, command, timeout=60)  # again, for its message
+    if not (await client.exec(a.name, command, output=False, timeout=60, project=a.project)).ok:
+        failed = await client.exec(a.name, command, timeout=60, project=a.project)  # again, for its message
         if not failed.ok:
             why = printable(failed.stderr).strip() or f"exit code {failed.exit_code}"
             if failed.exit_code == 127:
                 why += " (the context files are written by /bin/sh inside the instance)"
             raise StepFailed(f"{a.target}: writing its context files in /etc/anklume failed: {why}")
-    await client.patch_instance(a.name, a.project, config={CONTEXT_KEY: context["stamp"]})
+    await client.patch_instance(a.name, config={CONTEXT_KEY: context["stamp"]}, project=a.project)
 
 
 _HANDLERS = {
