@@ -11,6 +11,7 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 .venv/bin/ruff check anklume_tui tests benchmarks
+.venv/bin/mypy  # [tool.mypy] in pyproject.toml: anklume_tui, strict for psot and engine.incus
 .venv/bin/lint-imports --config pyproject.toml
 scripts/check-ansible.sh
 # The cached test images are built once here, not by each test process at the same time.

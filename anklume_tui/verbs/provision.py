@@ -51,7 +51,9 @@ def _out_fields(result: ProvisionResult) -> dict:
         "ok": result.ok,
         "hosts": [ProvisionHostOut(**{**vars(h), "not_run": list(h.not_run)}) for h in result.hosts],
         "problems": [
-            ProvisionProblemOut(kind=p.kind, host=p.host, task=p.task, message=p.message) for p in result.problems
+            ProvisionProblemOut(kind=p.kind, host=p.host, task=p.task, message=p.message)
+            for p in result.problems
+            if p.kind in ("failed", "unreachable")  # what problems hold
         ],
         "synced": result.synced,
         "log": str(result.log) if result.log else None,

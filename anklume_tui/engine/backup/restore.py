@@ -25,7 +25,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
@@ -187,7 +187,7 @@ def _plain_stream(archive: Archive) -> Iterator[IO[bytes]]:
             yield stream
 
 
-def _documents(stream: IO[bytes], trust: RestoreTrust) -> tuple[dict | None, list[Unsafe]]:
+def _documents(stream: io.RawIOBase, trust: RestoreTrust) -> tuple[dict | None, list[Unsafe]]:
     """Incus's index of a gzip backup tarball and what its configuration documents (each copy) ask that
     `trust` does not allow, read through to the gzip trailer (its CRC and length catch a file cut short
     anywhere). Malformed for an entry leaving the archive, a link in its structure, a document twice or
@@ -303,7 +303,7 @@ async def _readdress(client: IncusClient, name: str, project: str) -> None:
     inst = await client.get_instance(name, project=project)
     config = {k: v for k, v in inst.config.items() if not (k.startswith("volatile.") and k.endswith(".hwaddr"))}
     devices = {**inst.devices, **without_static_addresses(inst)}
-    keep = {"profiles": inst.profiles, "ephemeral": inst.ephemeral, "description": inst.description}
+    keep: dict[str, Any] = {"profiles": inst.profiles, "ephemeral": inst.ephemeral, "description": inst.description}
     await client.update_instance(name, config=config, devices=inst.devices, **keep, project=project)
     await client.update_instance(name, config=config, devices=devices, **keep, project=project)
 

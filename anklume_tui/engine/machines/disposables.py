@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from ...errors import Invalid
 from ...psot.names import disposable_name
@@ -30,7 +31,7 @@ class Disposable:
     project: str
     name: str
     image: str
-    type: str  # container | virtual-machine
+    type: Literal["container", "virtual-machine"]
 
 
 def choose_domain(infra, requested: str | None):
@@ -104,7 +105,7 @@ async def create_disposable(
     chosen = image or infra.default_os_image or FALLBACK_IMAGE
     source = await _image_source(client, chosen, dom.project)
     name = await _free_name(client, dom.project, disposable_name(infra.prefix, now))
-    kind = "virtual-machine" if vm else "container"
+    kind: Literal["container", "virtual-machine"] = "virtual-machine" if vm else "container"
     await client.create_instance(
         name,
         source=source,

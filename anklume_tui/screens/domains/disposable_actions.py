@@ -6,7 +6,7 @@ made elsewhere (`disp`, another view) get rows too, from the status report and t
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TypeGuard
+from typing import Literal, TypeGuard
 
 from textual import work
 from textual.binding import Binding
@@ -175,7 +175,7 @@ class DisposableActions(DomainsHost):
         found: dict[str, tuple[str, Disposable, Row]] = {}
         for domain in report.domains:
             for seen in domain.disposables:
-                kind = "virtual-machine" if seen.type == "vm" else "container"
+                kind: Literal["container", "virtual-machine"] = "virtual-machine" if seen.type == "vm" else "container"
                 disposable = Disposable(project=domain.project, name=seen.name, image="", type=kind)
                 key = row_key(disposable)
                 known = self.disposables.get(key)
