@@ -1,4 +1,4 @@
-"""Documents about the infra file: validate, sync, import-infra (psot/, engine/reconcile/import_infra.py)."""
+"""Documents about the infra file: validate, sync, import-infra (psot/, engine/reconcile/infra_import.py)."""
 
 from __future__ import annotations
 
