@@ -5,6 +5,7 @@ capture-pane, Incus is checked on its own, and `q` ends the process."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable
@@ -21,9 +22,10 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("anklume-tui")
 
 
 def table_row(text: str, name: str) -> list[str]:
-    """The cells of a machine's row (the table is left of the detail pane's border)."""
+    """The cells of a machine's row (the table is left of the detail pane's border). Cells stand two spaces
+    apart at least; one cell may hold a single space (`10.110.0.1 (declared)`, `not created`)."""
     for line in text.splitlines():
-        cells = line.split("│")[0].split()
+        cells = re.split(r"\s{2,}", line.split("│")[0].strip())
         if cells[:1] == [name]:
             return cells
     return []
