@@ -12,7 +12,7 @@ elif [ "${CI:-}" = "true" ]; then
 fi
 .venv/bin/ruff check anklume_tui tests benchmarks
 .venv/bin/mypy  # [tool.mypy] in pyproject.toml: anklume_tui, strict for psot and engine.incus
-.venv/bin/lint-imports --config pyproject.toml
+.venv/bin/lint-imports  # [tool.importlinter] in pyproject.toml: the layers of STYLE.md
 scripts/check-ansible.sh
 # The cached test images are built once here, not by each test process at the same time.
 .venv/bin/python -m tests.image_helpers
