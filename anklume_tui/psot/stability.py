@@ -95,11 +95,16 @@ def applied_of(
     return subnets, addresses
 
 
+def used_bridges(data: dict[str, Any], prior: PriorAllocation, prefix: str) -> dict[str, ipaddress.IPv4Network]:
+    """The host's bridges that are not this infra's (another infra's, or made by hand) → their network."""
+    own = {f"{prefix}net-{name}" for name in _mapping(data.get("domains")) if isinstance(name, str)}
+    found = {name: _network(cidr) for name, cidr in (prior.bridges or {}).items() if name not in own}
+    return {name: n for name, n in found.items() if n is not None}
+
+
 def used_networks(data: dict[str, Any], prior: PriorAllocation, prefix: str) -> list[ipaddress.IPv4Network]:
     """Networks of the host's bridges that are not this infra's: never allocated."""
-    own = {f"{prefix}net-{name}" for name in _mapping(data.get("domains")) if isinstance(name, str)}
-    found = (_network(cidr) for name, cidr in (prior.bridges or {}).items() if name not in own)
-    return [n for n in found if n is not None]
+    return list(used_bridges(data, prior, prefix).values())
 
 
 def stabilize(data: object, prior: PriorAllocation | None, prefix: str) -> tuple[object, list[Move]]:

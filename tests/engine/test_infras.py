@@ -174,3 +174,47 @@ def test_a_machine_protected_through_a_profile_is_never_stopped_by_prune_flush_o
 async def delete_machine_at(url: str, target: Target) -> None:
     async with connect(url) as client:
         await delete_machine(client, target)
+
+
+ZONED = """\
+project_name: {name}
+global:
+  addressing: {{}}
+  default_os_image: busybox
+domains:
+  {domain}:
+    trust_level: trusted
+{subnet_id}    machines:
+      {domain}-1:
+        ephemeral: true
+"""
+
+
+def test_a_second_infra_never_takes_a_subnet_another_infras_bridge_holds(incusd, tmp_path):
+    """The tests' ANKLUME_SKIP_HOST_SUBNET_CHECK=1 (set by `batch`) turns off only the check against the host's
+    own interfaces: the one against Incus's bridges still refuses."""
+    lab_a = write(tmp_path, "a", ZONED.format(name="lab-a", domain="alpha", subnet_id=""))
+    apply(incusd, tmp_path, lab_a)
+    alpha = incusd.query("/1.0/networks/net-alpha")["config"]["ipv4.address"]
+    assert alpha == "10.110.0.254/24"
+    before = (names(incusd, "project", "list"), names(incusd, "network", "list"), set(instances(incusd)))
+
+    # An explicit subnet_id landing on lab-a's bridge: refused by validate and plan, located on the key.
+    lab_b = write(tmp_path, "b", ZONED.format(name="lab-b", domain="beta", subnet_id="    subnet_id: 0\n"))
+    for verb in ("validate", "plan"):
+        refused = batch(incusd, tmp_path, verb, lab_b)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        out = refused.stdout + refused.stderr
+        assert f"{lab_b}:8:16: error[H1]: SUBNET CONFLICT: Domain 'beta' uses 10.110.0.0/24" in out
+        assert "overlaps Incus bridge net-alpha (10.110.0.0/24)" in out
+    assert batch(incusd, tmp_path, "apply", lab_b).returncode == 2
+    assert (names(incusd, "project", "list"), names(incusd, "network", "list"), set(instances(incusd))) == before
+
+    # Without subnet_id, lab-b's domain takes the next free subnet of its zone, never lab-a's.
+    lab_b.write_text(ZONED.format(name="lab-b", domain="beta", subnet_id=""))
+    assert batch(incusd, tmp_path, "validate", lab_b).returncode == 0
+    apply(incusd, tmp_path, lab_b)
+    assert incusd.query("/1.0/networks/net-beta")["config"]["ipv4.address"] == "10.110.1.254/24"
+    assert incusd.query("/1.0/networks/net-alpha")["config"]["ipv4.address"] == alpha
+    assert {n: i["status"] for (_, n), i in instances(incusd).items()} == {"alpha-1": "Running", "beta-1": "Running"}
+    assert plan_json(incusd, tmp_path, lab_a)["actions"] == plan_json(incusd, tmp_path, lab_b)["actions"] == []

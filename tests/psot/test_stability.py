@@ -171,6 +171,19 @@ def test_an_explicit_ip_removed_outside_the_automatic_range_is_w9():
 
 def test_legacy_mode_and_no_prior_are_left_alone():
     legacy = {"project_name": "p", "global": {"base_subnet": "10.100"}, "domains": {"d": {"subnet_id": 3}}}
-    assert addresses(applied(legacy, PriorAllocation(bridges={"x": "10.100.3.0/24"})))[0] == {"d": "10.100.3.0/24"}
+    assert addresses(applied(legacy, PriorAllocation(bridges={"x": "10.100.4.0/24"})))[0] == {"d": "10.100.3.0/24"}
     data = zone_infra({"dev": {"machines": {"a": {}}}})
     assert run(data, None).findings == run(data, dataclasses.replace(PriorAllocation())).findings
+
+
+def test_an_explicit_subnet_on_another_infras_bridge_is_h1_in_both_modes():
+    legacy = {"project_name": "p", "global": {"base_subnet": "10.100"}, "domains": {"d": {"subnet_id": 3}}}
+    zoned = zone_infra({"d": {"trust_level": "trusted", "subnet_id": 0}})
+    for data, bridge in ((legacy, "10.100.3.254/24"), (zoned, "10.110.0.254/24")):
+        found = of_rule(run(data, PriorAllocation(bridges={"net-other": bridge})).findings, "H1")
+        assert [f.message.split(", which")[0] for f in found] == [
+            f"SUBNET CONFLICT: Domain 'd' uses {bridge.replace('.254/', '.0/')}, overlaps Incus bridge net-other "
+            f"({bridge.replace('.254/', '.0/')})"
+        ]
+        # its own bridge, under its own name, is no conflict
+        assert run(data, PriorAllocation(bridges={"net-d": bridge})).valid

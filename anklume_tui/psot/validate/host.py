@@ -1,5 +1,10 @@
 """Rules that depend on the host (SPEC §4.7): PL1 (W1 under YOLO), H1, and D11 (the bridge name, which
-the nesting prefix lengthens, must fit a Linux interface name)."""
+the nesting prefix lengthens, must fit a Linux interface name).
+
+H1 has two sources: the host's interfaces (`ip addr`, skipped with ANKLUME_SKIP_HOST_SUBNET_CHECK=1, which
+tests set because the interfaces of the machine running them are not theirs to choose), and the bridges
+Incus holds that are not this infra's (another infra's, SPEC §5.1): read from Incus, never skipped, since an
+overlap there always fails at apply (dnsmasq cannot listen) and leaves half an infra behind."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 
 from ..constants import nesting_prefix
 from ..context import HostContext
+from ..stability import used_bridges
 from .common import Collector, Inventory, domain_networks, machines_of, mapping
 
 PRIVILEGED = "security.privileged"
@@ -16,6 +22,7 @@ IFNAME_MAX = 15  # Linux interface names: 16 bytes with the final NUL
 def check_host(data: dict[str, Any], inv: Inventory, ctx: HostContext, out: Collector) -> None:
     _privileged_lxc(inv, ctx, out)
     _host_subnets(data, ctx, out)
+    _incus_bridges(data, ctx, out)
     _bridge_names(data, inv, ctx, out)
 
 
@@ -75,5 +82,22 @@ def _host_subnets(data: dict[str, Any], ctx: HostContext, out: Collector) -> Non
                     "H1",
                     f"SUBNET CONFLICT: Domain '{dname}' uses {subnet.cidr}, overlaps host interface "
                     f"{interface.interface}; change zone_base / base_subnet / subnet_id",
+                    where,
+                )
+
+
+def _incus_bridges(data: dict[str, Any], ctx: HostContext, out: Collector) -> None:
+    if ctx.allocation is None or not ctx.allocation.bridges:
+        return
+    prefix = nesting_prefix(mapping(data.get("global")).get("nesting_prefix", True), ctx.absolute_level)
+    bridges = used_bridges(data, ctx.allocation, prefix)
+    for dname, (subnet, network) in domain_networks(data).items():
+        for bridge, taken in bridges.items():
+            if network.overlaps(taken):
+                where = ("domains", dname, "subnet_id") if subnet.explicit else ("domains", dname)
+                out.error(
+                    "H1",
+                    f"SUBNET CONFLICT: Domain '{dname}' uses {subnet.cidr}, overlaps Incus bridge {bridge} "
+                    f"({taken}), which this infra does not declare; change zone_base / base_subnet / subnet_id",
                     where,
                 )
