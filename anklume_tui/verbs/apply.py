@@ -5,7 +5,8 @@ Exit codes: 0 every action done, the isolation ruleset loaded and every machine 
 that --prune did not delete are reported, not a failure); 1 an action failed, nft refused the ruleset, or
 another apply, provision or ai-switch holds the lock ("another apply, provision or ai-switch is running
 (pid N)"), or provisioning (Ansible, unless --no-provision) had a failed task or an unreachable machine, or
-a machine is not Running at the end; 2 invalid infra or unknown --limit; 3 Incus
+a machine is not Running at the end, or a W9 move was left for --renumber (skipped, named with the
+way on); 2 invalid infra or unknown --limit; 3 Incus
 unreachable (mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 
@@ -82,6 +83,7 @@ def isolation_out(isolation: IsolationResult | None) -> IsolationOut | None:
 
 
 PRUNE = "`anklume-tui --batch apply --prune --yes`"
+RENUMBER = "`anklume-tui --batch apply --renumber`"
 
 
 def print_result(result: ApplyResult) -> None:
@@ -94,6 +96,12 @@ def print_result(result: ApplyResult) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         if result.isolation.error:
             print(summary(result.isolation))
+    unmoved = [o.action for o in result.of("skipped") if o.action.op == "renumber"]
+    if unmoved:
+        print(
+            f"not moved (W9): {', '.join(a.target for a in unmoved)}; {RENUMBER} moves them "
+            "(restarting the running machines that move)"
+        )
     left = [] if result.plan.prune else result.plan.orphans
     for orphan in left:
         reason = f" ({orphan.reason})" if orphan.reason else ""

@@ -9,11 +9,15 @@ from anklume_tui.engine.incus.client import IncusClient
 
 
 class AnswersWithError(httpx.AsyncBaseTransport):
-    """Answers the first `failures` requests whose path ends with `endpoint` with HTTP `status` and `error`,
-    passes everything else to the real transport; records the matching requests it saw."""
+    """Answers the first `failures` requests whose path ends with `endpoint` (after the first `skip` of them)
+    with HTTP `status` and `error`, passes everything else to the real transport; records the matching
+    requests it saw."""
 
-    def __init__(self, real: httpx.AsyncBaseTransport, endpoint: str, failures: int, error: str, status: int) -> None:
+    def __init__(
+        self, real: httpx.AsyncBaseTransport, endpoint: str, failures: int, error: str, status: int, skip: int = 0
+    ) -> None:
         self.real, self.endpoint, self.failures, self.error, self.status = real, endpoint, failures, error, status
+        self.skip = skip
         self.seen = 0
         self.sent: list[str] = []  # "<instance> <path>" of each matching request, in the order sent
 
@@ -22,16 +26,19 @@ class AnswersWithError(httpx.AsyncBaseTransport):
             return await self.real.handle_async_request(request)
         self.seen += 1
         self.sent.append(f"{request.url.path.split('/')[-2]} {request.url.params.get('path', '')}".strip())
-        if self.seen > self.failures:
+        if not self.skip < self.seen <= self.skip + self.failures:
             return await self.real.handle_async_request(request)
         await request.aread()
         body = {"type": "error", "error": self.error, "error_code": self.status, "metadata": None}
         return httpx.Response(self.status, json=body, request=request)
 
 
-def inject(client: IncusClient, endpoint: str, failures: int, error: str, status: int = 500) -> AnswersWithError:
-    """From now on, the client's next `failures` requests to `endpoint` get `error` (replacing an earlier one)."""
+def inject(
+    client: IncusClient, endpoint: str, failures: int, error: str, status: int = 500, skip: int = 0
+) -> AnswersWithError:
+    """From now on, the client's next `failures` requests to `endpoint` (after `skip` of them) get `error`
+    (replacing an earlier one)."""
     http = client._t._http
     real = http._transport.real if isinstance(http._transport, AnswersWithError) else http._transport
-    http._transport = AnswersWithError(real, endpoint, failures, error, status)
+    http._transport = AnswersWithError(real, endpoint, failures, error, status, skip)
     return http._transport

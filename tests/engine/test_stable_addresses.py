@@ -5,10 +5,17 @@ tried again takes no second pre-apply snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.reconcile.addresses import address_steps
+from anklume_tui.engine.reconcile.allocation import gather_allocation
+from anklume_tui.engine.reconcile.apply import ApplyResult, apply
+from anklume_tui.psot.context import HostContext
+from anklume_tui.psot.pipeline import run_psot
 from tests.engine.apply_helpers import batch, instances, plan_json
+from tests.engine.fault_helpers import inject
 from tests.wait_helpers import wait_until
 
 DEV = """\
@@ -119,3 +126,53 @@ def test_a_failed_apply_tried_again_takes_no_second_pre_apply_snapshot(incusd, t
     infra.write_text(four(1, 2, 3, 61))  # another change: a snapshot of its own
     applied_and_converged(incusd, tmp_path, infra)
     assert len(pre_apply_snapshots()) == 2
+
+
+def test_a_zone_change_is_w9_and_moves_only_with_apply_renumber(incusd, tmp_path, monkeypatch):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(HEAD + DEV)
+    applied_and_converged(incusd, tmp_path, infra)
+    assert declared(incusd) == {"dev-ci": "10.110.0.1", "dev-db": "10.110.0.2"}
+    before = (incusd.query("/1.0/networks/net-dev")["config"], declared(incusd), live_addresses(incusd))
+
+    infra.write_text(HEAD + DEV.replace("trusted", "semi-trusted"))  # the domain changes zone: 10.110 → 10.120
+    checked = batch(incusd, tmp_path, "validate", infra)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    w9 = f"{infra}:6:3: warning[W9]: domain 'dev': applied subnet 10.110.0.0/24 would move to 10.120.0.0/24"
+    assert w9 in checked.stdout
+    plan = plan_json(incusd, tmp_path, infra)
+    assert sorted((a["op"], a["kind"], a["name"]) for a in plan["actions"]) == [
+        ("renumber", "instance", "dev-ci"),
+        ("renumber", "instance", "dev-db"),
+        ("renumber", "network", "net-dev"),
+    ]
+
+    # Without --renumber nothing moves, and apply says how to proceed.
+    refused = batch(incusd, tmp_path, "apply", infra)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "apply --renumber" in refused.stdout
+    assert (incusd.query("/1.0/networks/net-dev")["config"], declared(incusd), live_addresses(incusd)) == before
+
+    # Cut short once the bridge moved (dev-db's update refused): the domain is in its new subnet only, never
+    # half in each; dev-db, left without a static address, is given one by the next apply.
+    interrupted = asyncio.run(renumber_with_a_refused_update(incusd, tmp_path, infra, monkeypatch))
+    assert [o.action.name for o in interrupted.of("failed")] == ["dev-db"]
+    assert incusd.query("/1.0/networks/net-dev")["config"]["ipv4.address"] == "10.120.0.254/24"
+    eth0s = {n: i["devices"]["eth0"].get("ipv4.address") for (_, n), i in instances(incusd).items()}
+    assert eth0s == {"dev-ci": "10.120.0.1", "dev-db": None}
+
+    applied_and_converged(incusd, tmp_path, infra, "--renumber")
+    assert incusd.query("/1.0/networks/net-dev")["config"]["ipv4.address"] == "10.120.0.254/24"
+    assert declared(incusd) == live_addresses(incusd) == {"dev-ci": "10.120.0.1", "dev-db": "10.120.0.2"}
+
+
+async def renumber_with_a_refused_update(incusd, tmp_path, infra, monkeypatch) -> ApplyResult:
+    """apply --renumber in this process, dev-db's updates refused once it let go of its old address."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    result = run_psot(infra, HostContext(allocation=gather_allocation(incusd.url)))
+    assert result.infra is not None and [r.domain for r in result.infra.renumbers] == ["dev"]
+    async with IncusClient(incusd.url) as client:
+        fault = inject(client, "/1.0/instances/dev-db", failures=9, error="injected: update refused", skip=1)
+        done = await apply(client, result.infra, renumber=True, state_dir=tmp_path / "anklume")
+    assert fault.seen >= 2
+    return done

@@ -112,6 +112,22 @@ async def readdress(client: IncusClient, actions: list[Action]) -> None:
             continue
 
 
+async def release(client: IncusClient, bridges: list[Action], actions: list[Action]) -> None:
+    """Before these bridges move to another subnet (`renumber`), the instances of their domains on them let go
+    of their static address: Incus checks a nic's address against its bridge's subnet on every update of the
+    nic, the old one too, so once the bridge moved neither the old address nor the new one could be set.
+    Their updates then give them their new address and restart them. Raises IncusError: the bridge must then
+    not move (its domain stays whole in the old subnet, and a re-run does the same again)."""
+    for bridge in bridges:
+        projects = {a.project for a in actions if a.kind == "instance" and a.domain == bridge.domain}
+        for project in sorted(projects):
+            for instance in await client.list_instances(project=project):
+                eth0 = instance.devices.get("eth0") or instance.expanded_devices.get("eth0") or {}
+                if eth0.get("network") == bridge.name and eth0.get("ipv4.address"):
+                    loose = {k: v for k, v in eth0.items() if k != "ipv4.address"}
+                    await client.patch_instance(instance.name, devices={"eth0": loose}, project=project)
+
+
 async def _leased(client: IncusClient, name: str, project: str, tries: int = LEASE_TRIES) -> str | None:
     """The instance's IPv4 address once it has one (None: stopped, or no lease after `tries`)."""
     for _ in range(tries):

@@ -31,7 +31,7 @@ from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusUnreachable
 from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce_isolation, summary
 from . import pre_apply, pre_apply_pending
-from .addresses import address_targets, readdress, settle
+from .addresses import address_targets, readdress, release, settle
 from .allocation import record_applied
 from .network_backup import save_networks
 from .plan import make_plan
@@ -208,6 +208,20 @@ class _Run:
         if self.before_instances is not None:
             await self.before_instances()
 
+    async def release(self, actions: list[Action]) -> None:
+        """The instances of each bridge that moves let go of their addresses first; where that fails, the
+        domain fails as a whole (its bridge does not move), never half in each subnet."""
+        for bridge in [a for a in actions if a.kind == "network" and a.op == "renumber"]:
+            if self._skip_reason(bridge) is not None:
+                continue
+            try:
+                await release(self.client, [bridge], actions)
+            except IncusUnreachable as exc:
+                raise ApplyInterrupted(bridge, exc) from None
+            except IncusError as exc:
+                self.emit("note", None, f"the machines of {bridge.target} could not let go of their addresses: {exc}")
+                self.failed_domains.add(bridge.domain or "")
+
     async def reconcile(self, plan: Plan) -> None:
         structure: dict[str | None, list[Action]] = {}
         chains: dict[str | None, dict[tuple[str, str], list[Action]]] = {}
@@ -217,6 +231,7 @@ class _Run:
             elif a.op != "delete":
                 chains.setdefault(a.domain, {}).setdefault((a.project, a.instance or a.name), []).append(a)
         domains = sorted(set(structure) | set(chains), key=lambda d: d or "")
+        await self.release(plan.actions)
         try:
             async with asyncio.TaskGroup() as group:
                 # A bridge needs no project: every domain's starts at once, alongside its project and images.
