@@ -30,12 +30,12 @@ HOOK_INDEX = 47
 DETACHED_SIZE = (200, 60)
 
 # Run by the focus hooks: $1 the focused pane's domain, $2 the last-domain file, $3 the tmux socket.
-# When the domain changed: remember it, delete every tmux buffer, clear the desktop clipboards if a tool exists.
+# When the domain changed: delete every tmux buffer, clear the desktop clipboards if a tool exists, then
+# remember the domain (last: once the file names it, the purge is over, so a copy made after it is kept).
 CLIPBOARD_PURGE = r"""
 d="$1"; f="$2"; s="$3"
 [ -n "$d" ] || exit 0
 [ "$(cat "$f" 2>/dev/null)" = "$d" ] && exit 0
-umask 077; mkdir -p "$(dirname "$f")" && printf '%s' "$d" > "$f.tmp" && mv -f "$f.tmp" "$f"
 tmux -S "$s" list-buffers -F '#{buffer_name}' 2>/dev/null | while IFS= read -r b; do
   tmux -S "$s" delete-buffer -b "$b"
 done
@@ -49,6 +49,7 @@ if [ -n "$DISPLAY" ]; then
     xsel --clipboard --clear; xsel --primary --clear
   fi
 fi 2>/dev/null
+umask 077; mkdir -p "$(dirname "$f")" && printf '%s' "$d" > "$f.tmp" && mv -f "$f.tmp" "$f"
 exit 0
 """
 
