@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -161,16 +162,23 @@ def merge_managed(existing: str | None, body: str) -> str:
     return f"{first}{block}\n\n{rest}"
 
 
-def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+def write_atomic(path: Path, text: str, *, mode: int | None = None, sync_folder: bool = True) -> Path:
     """Replace `path` with `text` in one step; on failure the old file is intact. The file gets `mode` when
     given (whatever the umask), else keeps its own (a new one: what the umask allows). A symlink stays a
-    symlink: the file it points to is replaced. The file, then its folder, reach the disk before this returns."""
+    symlink: the file it points to is replaced. A replaced file or one given a mode reaches the disk, then its
+    folder, before this returns; a caller writing many files passes `sync_folder=False` and syncs each folder
+    once (`sync_folders`) at the end. Returns the path written (a symlink's target)."""
     if os.path.islink(path):
         path = Path(os.path.realpath(path))
     data = text.encode("utf-8", "surrogateescape")
+    # Made durable (file synced before the rename, then its folder): a file that replaces one (it may hold the
+    # user's own text) or one given a mode (state files). A brand-new generated file holds nothing a second
+    # sync would not recreate: a thousand fsyncs would triple a fresh tree's sync for no gain.
+    durable = mode is not None
     if mode is None:
         with contextlib.suppress(FileNotFoundError):
             mode = path.stat().st_mode & 0o7777
+            durable = True
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # A new file without a given mode: 0o666 lets the umask decide, as for any other file the user creates.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600)
@@ -179,13 +187,22 @@ def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _sync_folder(path.parent)
+    if durable and sync_folder:
+        _sync_folder(path.parent)
+    return path
+
+
+def sync_folders(folders: Iterable[Path]) -> None:
+    """Sync each folder once: the renames made in it are on disk."""
+    for folder in sorted(set(folders)):
+        _sync_folder(folder)
 
 
 def _sync_folder(folder: Path) -> None:
@@ -208,6 +225,7 @@ def sync_tree(out_dir: Path, infra: Infra, *, dry_run: bool, clean_orphans: bool
     """Bring the generated tree under `out_dir` up to date; only files whose bytes change are written."""
     written: list[str] = []
     unchanged: list[str] = []
+    folders: list[Path] = []  # synced once each at the end: a fresh tree is a thousand files in a few folders
     for relative, body in render_files(infra).items():
         path = out_dir / relative
         existing = _read(path)
@@ -218,7 +236,8 @@ def sync_tree(out_dir: Path, infra: Infra, *, dry_run: bool, clean_orphans: bool
         written.append(relative)
         if not dry_run:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text)
+            folders.append(write_atomic(path, text, sync_folder=False).parent)
+    sync_folders(folders)
     orphans = find_orphans(out_dir, infra)
     deleted: list[str] = []
     skipped: list[str] = []
