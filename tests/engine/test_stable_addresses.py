@@ -1,7 +1,7 @@
-"""Changing an applied infra (SPEC §5.1 Stability), on the throwaway daemon: a domain added before an existing
-one leaves it where it was; a swap, a rotation and a single change of addresses apply; after each, the incus
-CLI shows every running machine on its declared address and a second apply changes nothing. A failed apply
-tried again takes no second pre-apply snapshot."""
+"""Changing an applied infra (SPEC §5.1 Stability), on the throwaway daemon: a domain added before an existing one
+leaves it where it was, and so does removing a domain or a machine declared before others; a swap, a rotation and
+a single change of addresses apply; after each, the incus CLI shows every running machine on its declared address
+and a second apply changes nothing. A failed apply tried again takes no second pre-apply snapshot."""
 
 from __future__ import annotations
 
@@ -91,6 +91,15 @@ def test_a_domain_added_before_an_applied_one_leaves_its_bridge_and_machines_alo
     assert declared(incusd) == {**before, "ci-runner": "10.110.1.1"}
     record = json.loads((tmp_path / "anklume" / "allocations" / "stable.json").read_text())
     assert record["subnets"] == {"ci": "10.110.1.254/24", "dev": "10.110.0.254/24"}
+    # Removing what came first (dev-ci, declared before dev-db; the domain ci, sorting before dev) renumbers
+    # nothing: v1 would give dev-db .1 and, with ci gone, keep dev where it is only by luck of the order.
+    infra.write_text(HEAD + DEV.replace("      dev-ci: {}\n", ""))
+    result = batch(incusd, tmp_path, "apply", infra)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert incusd.query("/1.0/networks/net-dev")["config"]["ipv4.address"] == "10.110.0.254/24"
+    assert declared(incusd)["dev-db"] == "10.110.0.2"
+    wait_until(lambda: live_addresses(incusd).get("dev-db") == "10.110.0.2", timeout=60, what="dev-db on .2")
+    assert plan_json(incusd, tmp_path, infra)["actions"] == []
 
 
 def test_a_swap_a_rotation_and_a_single_change_apply(incusd, tmp_path):
