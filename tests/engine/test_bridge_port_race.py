@@ -28,7 +28,7 @@ def interfaces_coming_and_going(incusd: ThrowawayIncus) -> Iterator[None]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for i in range(2)
+        for i in range(1)  # one is enough to meet the race on most requests; two made it meet it nine times in a row
     ]
     try:
         yield

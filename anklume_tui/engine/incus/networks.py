@@ -14,8 +14,9 @@ from anklume_tui.engine.incus.transport import IncusError, IncusTransport, q, tr
 # Setting a bridge up or down, Incus 6.0 lists the host's interfaces then asks `ip` about each to find the
 # bridge's ports: an interface gone in between (a container starting moves its veth peer away) fails the
 # request with "Failed to delete bridge children interfaces: ... Device "vethX" does not exist", and Incus
-# undoes it. Such a request is tried again after these seconds.
-BRIDGE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+# undoes it. Such a request is tried again after these seconds: nine tries over ~15 s, so that containers
+# starting one after another around a bridge (each a chance of the race) do not fail an apply.
+BRIDGE_RETRY_DELAYS = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)
 
 
 def lost_bridge_port(exc: IncusError) -> bool:
