@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.backup import backup_machines, check_recipients
         from ..engine.machines import Target, resolve_targets
 
-        await check_recipients(args.recipient)  # before Incus is asked anything (the client connects on first use)
+        # Before Incus is asked anything (the client connects on first use); backup_machines does not ask again.
+        await check_recipients(args.recipient, args.sign_key)
         instances, report.missing = resolve_targets(result.infra, await client.list_instances(), args.target)
         for where in report.missing:
             print(f"note: {where} does not exist: skipped", file=sys.stderr)
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 infra_root=result.loaded.path,
                 recipients=args.recipient,
                 sign_key=args.sign_key,
+                recipients_checked=True,
                 on_progress=progress,
             )
         report.path = str(done.run.path)

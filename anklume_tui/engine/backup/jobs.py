@@ -43,12 +43,15 @@ async def backup_machines(
     infra_root: Path | None = None,
     recipients: Sequence[str] = (),
     sign_key: str | None = None,
+    recipients_checked: bool = False,
     on_progress: ProgressFn | None = None,
 ) -> BackupDone:
     """Export the existing `targets` and the infra files into a new run folder under `parent`, encrypted
     to `recipients` and signed (with `sign_key`, else gpg's default key) when there are any. Raises
-    BackupError (nothing kept) or GpgError; a cancelled call leaves no folder behind either."""
-    await backup.check_recipients(recipients, sign_key)  # before Incus is asked anything
+    BackupError (nothing kept) or GpgError; a cancelled call leaves no folder behind either. A caller that
+    had `check_recipients` say yes already (the verb, before it lists instances) passes `recipients_checked`."""
+    if not recipients_checked:
+        await backup.check_recipients(recipients, sign_key)  # before Incus is asked anything
     instances, missing = [], []
     for target in targets:
         try:
