@@ -55,13 +55,6 @@ def instance_of(event: dict) -> tuple[str, str, str] | None:
     return project, unquote(rest), action
 
 
-async def instance_changes(client: IncusClient) -> AsyncIterator[InstanceChange]:
-    """Changes as they happen, until the stream ends; IncusUnreachable when the daemon goes away."""
-    async with client.events(types=("lifecycle",)) as stream:
-        async for change in changes_from(client, stream):
-            yield change
-
-
 async def changes_from(client: IncusClient, stream) -> AsyncIterator[InstanceChange]:
     async for event in stream:
         found = instance_of(event)
