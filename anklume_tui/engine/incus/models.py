@@ -157,12 +157,6 @@ class InstanceState(IncusObject):
         ]
 
 
-class InstanceWithState(Instance):
-    """An instance as listed with recursion=2: its live state comes with it (None when Incus gave none)."""
-
-    state: InstanceState | None = None
-
-
 class Snapshot(IncusObject):
     name: str
     created_at: Timestamp = None
@@ -170,6 +164,14 @@ class Snapshot(IncusObject):
     stateful: bool = False
     config: dict[str, str] = Field(default_factory=dict)
     devices: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class InstanceWithState(Instance):
+    """An instance as listed with recursion=2: its live state and its snapshots come with it (None when Incus
+    gave none)."""
+
+    state: InstanceState | None = None
+    snapshots: list[Snapshot] | None = None
 
 
 class ImageAliasRef(IncusObject):

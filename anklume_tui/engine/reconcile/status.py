@@ -1,16 +1,12 @@
 """`status`: every declared domain and machine next to what Incus really holds (SPEC §2).
 
-One `read_state` (a handful of requests whatever the number of instances), then, only where shown, the
-live state of running instances (for the eth0 address) and each instance's snapshot count, fetched
-concurrently with a bound.
+Three requests whatever the number of instances: projects, bridges, and every instance with its live state
+(for the eth0 address) and its snapshots in one listing across projects, as `incus list` reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import TypeVar
 
 from ...psot.model import Domain, Infra, Machine
 from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, StatusReport
@@ -19,37 +15,29 @@ from ..incus.models import Instance, InstanceState
 from .compare import describe
 from .desired import CONTEXT_KEY, ExpectedInstance, desired_state
 from .plan_instances import is_disposable, plan_instance
-from .real_state import RealState, read_state
+from .real_state import RealState
 
 __all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "machine_differences"]
 
-CONCURRENCY = 8
 OUR_TYPES: dict[str, MachineType] = {"container": "lxc", "virtual-machine": "vm"}
 NOT_DRIFT = {f"config.{CONTEXT_KEY}"}
-
-T = TypeVar("T")
 
 
 async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
     """The status of every declared domain and machine (disabled domains included), and of the disposables
     living in each domain."""
-    real = await read_state(client, projects=[])
+    listed, networks, instances = await asyncio.gather(
+        client.list_projects(), client.list_networks(project="default"), client.list_instances_with_state()
+    )
+    real = RealState(
+        projects={p.name: p for p in listed},
+        networks={n.name: n for n in networks},
+        instances={(i.project, i.name): i for i in instances},
+    )
     desired = desired_state(infra)
     expected = {(e.project, e.name): e for e in desired.instances}  # enabled domains only
-    present = [
-        (machine, instance)
-        for domain in infra.domains
-        for machine in domain.machines
-        if (instance := real.instance(domain.project, machine.instance_name)) is not None
-    ]
-    running = [instance for _, instance in present if instance.running]
-    limit = asyncio.Semaphore(CONCURRENCY)
-    states, snapshot_counts = await asyncio.gather(
-        asyncio.gather(*(_bounded(limit, partial(client.instance_state, i.name, project=i.project)) for i in running)),
-        asyncio.gather(*(_bounded(limit, partial(_snapshot_count, client, i)) for _, i in present)),
-    )
-    live = {(i.project, i.name): s for i, s in zip(running, states, strict=True)}
-    counts = {(i.project, i.name): c for (_, i), c in zip(present, snapshot_counts, strict=True)}
+    live = {(i.project, i.name): i.state for i in instances if i.running and i.state is not None}
+    counts = {(i.project, i.name): len(i.snapshots or []) for i in instances}
     disposables: dict[str, list[DisposableStatus]] = {}
     for (project, _), i in sorted(real.instances.items()):
         if is_disposable(i, desired.prefix):
@@ -58,15 +46,6 @@ async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
                 DisposableStatus(name=i.name, state=i.status or "unknown", type=kind)
             )
     return StatusReport(domains=[_domain_status(d, real, expected, live, counts, disposables) for d in infra.domains])
-
-
-async def _bounded(limit: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -> T:
-    async with limit:
-        return await call()
-
-
-async def _snapshot_count(client: IncusClient, instance: Instance) -> int:
-    return len(await client.list_snapshots(instance.name, project=instance.project))
 
 
 def _domain_status(
