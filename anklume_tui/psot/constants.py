@@ -17,6 +17,12 @@ DEFAULT_ZONE_BASE = 100
 DEFAULT_ZONE_STEP = 10
 DEFAULT_BASE_SUBNET = "10.100"
 DEFAULT_OS_IMAGE = "images:debian/13"
+# Remote prefixes of image names (`images:debian/13`) and the simplestreams servers they stand for;
+# `global.image_servers` adds prefixes or points these at another server (a private mirror).
+DEFAULT_IMAGE_SERVERS = {
+    "images": "https://images.linuxcontainers.org",
+    "ubuntu": "https://cloud-images.ubuntu.com/releases",
+}
 DEFAULT_SHARED_VOLUMES_BASE = "/srv/anklume/shares"
 DEFAULT_PERSISTENT_DATA_BASE = "/srv/anklume/data"
 

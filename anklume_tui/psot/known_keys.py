@@ -66,7 +66,7 @@ GLOBAL = Keys(
                 "host_reserve": Keys(_plain("cpu", "memory")),
             }
         ),
-        **_plain("shared_volumes_base", "persistent_data_base"),
+        **_plain("shared_volumes_base", "persistent_data_base", "image_servers"),
     },
     frozenset({"desktop"}),
 )

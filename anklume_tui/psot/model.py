@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .addressing import Subnet, is_zone_mode
 from .constants import (
     DEFAULT_BASE_SUBNET,
+    DEFAULT_IMAGE_SERVERS,
     DEFAULT_OS_IMAGE,
     DEFAULT_PERSISTENT_DATA_BASE,
     DEFAULT_SHARED_VOLUMES_BASE,
@@ -130,6 +131,8 @@ class Infra(BaseModel):
     nesting_prefix: bool = True
     shared_volumes_base: str = DEFAULT_SHARED_VOLUMES_BASE
     persistent_data_base: str = DEFAULT_PERSISTENT_DATA_BASE
+    # Remote prefix -> simplestreams server: the defaults, then `global.image_servers` (IS1, IS2).
+    image_servers: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_IMAGE_SERVERS))
     domains: list[Domain] = Field(default_factory=list)
     network_policies: list[NetworkPolicy] = Field(default_factory=list)
     renumbers: list[Renumber] = Field(default_factory=list)
@@ -169,6 +172,7 @@ def build_model(enriched: Enriched, prefix: str) -> Infra:
             NetworkPolicy.model_validate({k: v for k, v in p.items() if v is not None})
             for p in data.get("network_policies") or []
         ],
+        image_servers={**DEFAULT_IMAGE_SERVERS, **(settings.get("image_servers") or {})},
         **_given(settings, _GLOBAL_KEYS),
     )
 

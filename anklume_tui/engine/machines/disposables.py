@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Literal
 
 from ...errors import Invalid
+from ...psot.model import Infra
 from ...psot.names import disposable_name
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound
-from ..reconcile.desired import IMAGE_SERVERS, split_image
+from ..reconcile.desired import image_server, split_image
 from ..reconcile.real_state import INFRA_KEY, MANAGED_KEY
 
 FALLBACK_IMAGE = "images:debian/13"
@@ -64,11 +65,11 @@ async def _free_name(client: IncusClient, project: str, base: str) -> str:
     return name
 
 
-async def _image_source(client: IncusClient, image: str, project: str) -> dict:
+async def _image_source(client: IncusClient, infra: Infra, image: str, project: str) -> dict:
     """A local alias is copied from `default` into the project when only there; a remote one is pulled."""
     remote, alias = split_image(image)
     if remote is not None:
-        server = IMAGE_SERVERS.get(remote)
+        server = image_server(infra, image)
         if server is None:
             raise DisposableError(f"image {image!r}: unknown image server {remote!r}")
         return {"type": "image", "mode": "pull", "server": server, "protocol": "simplestreams", "alias": alias}
@@ -103,7 +104,7 @@ async def create_disposable(
     except IncusNotFound:
         raise DisposableError(f"project {dom.project!r} of domain {dom.name!r} does not exist: apply first") from None
     chosen = image or infra.default_os_image or FALLBACK_IMAGE
-    source = await _image_source(client, chosen, dom.project)
+    source = await _image_source(client, infra, chosen, dom.project)
     name = await _free_name(client, dom.project, disposable_name(infra.prefix, now))
     kind: Literal["container", "virtual-machine"] = "virtual-machine" if vm else "container"
     await client.create_instance(

@@ -33,11 +33,6 @@ NIC_FILTERING = {
     "security.ipv6_filtering": "true",
 }
 ROOT_DISK = {"type": "disk", "pool": "default", "path": "/"}
-# Remote prefixes of image names (`images:debian/13`) and the simplestreams servers they stand for.
-IMAGE_SERVERS = {
-    "images": "https://images.linuxcontainers.org",
-    "ubuntu": "https://cloud-images.ubuntu.com/releases",
-}
 
 
 def tags_of(infra: Infra) -> Tags:
@@ -100,6 +95,7 @@ class ExpectedImage:
     domain: str
     project: str
     image: str  # as declared: a local alias or `remote:alias`
+    server: str | None = None  # the simplestreams server of its remote (None: local, or an unknown remote)
 
     @property
     def remote(self) -> str | None:
@@ -153,6 +149,7 @@ class ExpectedInstance:
     profiles: list[str]
     config: dict[str, str]
     devices: Devices
+    image_server: str | None = None  # the simplestreams server of the image's remote prefix
     volumes: list[ExpectedVolume] = field(default_factory=list)
     context: ContextFiles | None = None
 
@@ -251,7 +248,15 @@ def child_context(host: HostContext | None, is_vm: bool) -> ContextFiles:
     )
 
 
-def expected_instance(domain: Domain, machine: Machine, host: HostContext | None, tags: Tags) -> ExpectedInstance:
+def image_server(infra: Infra, image: str) -> str | None:
+    """The simplestreams server of `remote:alias` (infra.yml's `global.image_servers` over the defaults)."""
+    remote = split_image(image)[0]
+    return None if remote is None else infra.image_servers.get(remote)
+
+
+def expected_instance(
+    domain: Domain, machine: Machine, host: HostContext | None, tags: Tags, server: str | None = None
+) -> ExpectedInstance:
     profiles = list(machine.profiles or ["default"])
     devices, volumes = machine_devices(domain, machine, profiles, tags)
     is_vm = machine.type == "vm"
@@ -266,6 +271,7 @@ def expected_instance(domain: Domain, machine: Machine, host: HostContext | None
         profiles=profiles,
         config=machine_config(machine, context, tags),
         devices=devices,
+        image_server=server,
         volumes=volumes,
         context=context,
     )
@@ -281,9 +287,7 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
             continue
         state.projects_in_scope.append(domain.project)
         description = domain.description
-        state.projects.append(
-            ExpectedProject(domain.name, domain.project, description, {**PROJECT_FEATURES, **tags})
-        )
+        state.projects.append(ExpectedProject(domain.name, domain.project, description, {**PROJECT_FEATURES, **tags}))
         state.networks.append(ExpectedNetwork(domain.name, domain.network, bridge_config(domain, tags)))
         state.profiles.append(
             ExpectedProfile(
@@ -303,9 +307,9 @@ def desired_state(infra: Infra, *, limit: str | None = None, host: HostContext |
                 )
             )
         for image in sorted({m.image for m in domain.machines}):
-            state.images.append(ExpectedImage(domain.name, domain.project, image))
+            state.images.append(ExpectedImage(domain.name, domain.project, image, image_server(infra, image)))
         for machine in domain.machines:
-            state.instances.append(expected_instance(domain, machine, host, tags))
+            state.instances.append(expected_instance(domain, machine, host, tags, image_server(infra, machine.image)))
     add_firewall_profile(infra, state, limit)
     return state
 

@@ -18,7 +18,7 @@ from ..incus.models import Image, Network, StorageVolume
 from ..incus.transport import IncusNotFound
 from .addresses import mark_renumbers
 from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
-from .desired import IMAGE_SERVERS, DesiredState, ExpectedImage, desired_state
+from .desired import DesiredState, ExpectedImage, desired_state
 from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
 from .plan_models import Action, Drift, Plan
@@ -179,7 +179,7 @@ def _image_action(img: ExpectedImage, real: RealState) -> Action | None:
             "'default': import it (incus image import ... --alias) or fix os_image",
             **base,
         )
-    server = IMAGE_SERVERS.get(img.remote)
+    server = img.server
     if server is None:
         return Action(op="missing", detail=f"image {img.image!r}: unknown image server {img.remote!r}", **base)
     if _cached_remote(real.images.get(img.project, []), server, img.alias, img.image):

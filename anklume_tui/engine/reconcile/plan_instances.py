@@ -64,6 +64,7 @@ def create_spec(exp: ExpectedInstance) -> dict:
         "machine": exp.machine.name,
         "type": exp.type,
         "image": exp.image,
+        "image_server": exp.image_server,
         "profiles": exp.profiles,
         "config": {k: v for k, v in exp.config.items() if k != CONTEXT_KEY},
         "devices": exp.devices,

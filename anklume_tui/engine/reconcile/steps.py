@@ -13,7 +13,7 @@ from ...printable import printable
 from ...psot.constants import MANAGED_KEY
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
-from .desired import CONTEXT_KEY, IMAGE_SERVERS, split_image
+from .desired import CONTEXT_KEY, split_image
 from .plan_models import Action
 
 WAIT_TRIES = {"container": 30, "virtual-machine": 60}
@@ -140,14 +140,16 @@ async def _volume(client: IncusClient, a: Action) -> None:
     await client.patch_storage_volume(pool, a.name, config=config, project=a.project)
 
 
-def _image_source(image: str) -> dict[str, Any]:
+def _image_source(image: str, server: str | None) -> dict[str, Any]:
     remote, alias = split_image(image)
     if remote is None:
         return {"type": "image", "alias": alias}
+    if server is None:
+        raise StepFailed(f"image {image!r}: unknown image server {remote!r} (declare it under global.image_servers)")
     return {
         "type": "image",
         "mode": "pull",
-        "server": IMAGE_SERVERS.get(remote, remote),
+        "server": server,
         "protocol": "simplestreams",
         "alias": alias,
     }
@@ -208,7 +210,7 @@ async def _create(client: IncusClient, a: Action) -> None:
     try:
         await client.create_instance(
             a.name,
-            source=_image_source(c["image"]),
+            source=_image_source(c["image"], c.get("image_server")),
             type=c["type"],
             profiles=c["profiles"],
             config=c["config"],

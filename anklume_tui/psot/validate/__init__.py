@@ -10,6 +10,7 @@ from ..yaml_nodes import SourceMap
 from .common import Collector, build_inventory, show
 from .domains import check_domains
 from .host import check_host
+from .images import check_images
 from .infra_wide import check_global
 from .machines import check_machines
 from .policies import check_policies
@@ -21,7 +22,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, D, M, P, S, NP."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -34,6 +35,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     _check_top_level(data, out)
     inv = build_inventory(data)
     check_global(data, inv, out)
+    check_images(data, inv, out)
     check_domains(data, inv, out)
     check_machines(data, inv, out)
     check_volumes(data, inv, out)
