@@ -3,47 +3,92 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator, Mapping
+from types import ModuleType
 
 from . import exitcodes
-from .engine.host import recorded_run
 from .errors import AnklumeError
-from .verbs import ai_switch, apply, console, flush, import_infra, nftables, plan, status, sync, validate
-from .verbs import backup as backup_verb
-from .verbs import copy_file as copy_file_verb
-from .verbs import disp as disp_verb
-from .verbs import doctor as doctor_verb
-from .verbs import golden as golden_verb
-from .verbs import gpu as gpu_verb
-from .verbs import provision as provision_verb
-from .verbs import restore_backup as restore_backup_verb
-from .verbs import snapshot as snapshot_verb
-from .verbs import telemetry as telemetry_verb
 
-VERBS = {
-    "validate": validate,
-    "sync": sync,
-    "plan": plan,
-    "apply": apply,
-    "status": status,
-    "flush": flush,
-    "import-infra": import_infra,
-    "console": console,
-    "nftables": nftables,
-    "ai-switch": ai_switch,
-    "telemetry": telemetry_verb,
-    "snapshot": snapshot_verb,
-    "disp": disp_verb,
-    "golden": golden_verb,
-    "doctor": doctor_verb,
-    "gpu": gpu_verb,
-    "provision": provision_verb,
-    "backup": backup_verb,
-    "restore-backup": restore_backup_verb,
-    "copy-file": copy_file_verb,
+# verb -> (its module under anklume_tui.verbs, one line for the top-level help). A verb's module, and what it
+# imports, is imported only when that verb is run or asked for its --help: `--help`, `--version` and each verb
+# start without the others' imports (issue 17).
+VERB_TABLE: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "load and validate the infra; write nothing"),
+    "sync": ("sync", "validate, then write the Ansible tree"),
+    "plan": ("plan", "desired vs real Incus: the actions apply would take"),
+    "apply": ("apply", "carry out the plan, then provision"),
+    "status": ("status", "each domain and machine with its real state"),
+    "flush": ("flush", "destroy what the tool created for this infra"),
+    "import-infra": ("import_infra", "write an infra file from what Incus holds"),
+    "console": ("console", "the coloured tmux console"),
+    "nftables": ("nftables", "render and load the isolation ruleset"),
+    "ai-switch": ("ai_switch", "give a domain the exclusive AI access"),
+    "telemetry": ("telemetry", "local, opt-in usage log"),
+    "snapshot": ("snapshot", "create, restore, delete or list snapshots"),
+    "disp": ("disp", "start a disposable machine"),
+    "golden": ("golden", "golden images"),
+    "doctor": ("doctor", "check the host (--fix: apply the fixes it names)"),
+    "bootstrap": ("bootstrap", "set the host up: Incus installed, started, initialised"),
+    "gpu": ("gpu", "GPUs, VRAM use and who holds them"),
+    "provision": ("provision", "run the Ansible roles inside the machines"),
+    "backup": ("backup", "export machines and the infra source"),
+    "restore-backup": ("restore_backup", "re-import machines from a backup"),
+    "copy-file": ("copy_file", "copy one file between machines"),
 }
+
+
+class _Verbs(Mapping[str, ModuleType]):
+    """Verb name -> its module, imported on first look-up."""
+
+    def __getitem__(self, name: str) -> ModuleType:
+        return importlib.import_module(f"{__package__}.verbs.{VERB_TABLE[name][0]}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(VERB_TABLE)
+
+    def __len__(self) -> int:
+        return len(VERB_TABLE)
+
+
+VERBS: Mapping[str, ModuleType] = _Verbs()
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, read only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"anklume-tui {_installed_version()}")
+        parser.exit()
+
+
+def _installed_version() -> str:
+    """The Version of the installed package's metadata, read from the first anklume_tui-*.dist-info on the
+    path as importlib.metadata would find it, without importing importlib.metadata (email, zipfile, ...: more
+    than half of `--version`'s time)."""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("anklume_tui-") and name.endswith(".dist-info"):
+                try:
+                    with open(os.path.join(entry or ".", name, "METADATA"), encoding="utf-8") as metadata:
+                        for line in metadata:
+                            if line.startswith("Version:"):
+                                return line.partition(":")[2].strip()
+                            if not line.strip():  # the headers end at the first blank line
+                                break
+                except OSError:
+                    continue
+    return "unknown"  # a source tree that was never installed
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,13 +99,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _top_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    width = max(map(len, VERB_TABLE))
+    verbs = "\n".join(f"  {name:<{width}}  {line}" for name, (_, line) in VERB_TABLE.items())
     parser = _Parser(
-        prog="anklume-tui", description="QubesOS-style compartments on Incus and Ansible.", add_help=add_help
+        prog="anklume-tui",
+        description="QubesOS-style compartments on Incus and Ansible.",
+        epilog=f"verbs (anklume-tui --batch VERB --help shows one's usage):\n{verbs}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=add_help,
     )
+    if add_help:  # the first pass leaves --version, like --help, to the second
+        parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
     parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
     parser.add_argument(
-        "--batch", metavar="VERB", choices=sorted(VERBS), help="run one verb headless: " + ", ".join(sorted(VERBS))
+        "--batch",
+        metavar="VERB",
+        choices=sorted(VERB_TABLE),
+        help="run one verb headless: " + ", ".join(sorted(VERB_TABLE)),
     )
     return parser
 
@@ -85,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_tui(top.infra, top.incus)
         args = _verb_parser(top.batch).parse_args(rest)
+        from .engine.host import recorded_run
+
         if getattr(args, "infra", None) is None:
             args.infra = top.infra
         if getattr(args, "incus", None) is None:
