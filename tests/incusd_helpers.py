@@ -167,8 +167,11 @@ class ThrowawayIncus:
                     return int(pid)
         raise RuntimeError("incusd is not running")
 
-    def start(self, *, with_busybox: bool = True, base: Path | None = None) -> ThrowawayIncus:
-        """Start the daemon in a new directory under `base` (default: `daemon_base()`)."""
+    def start(
+        self, *, with_busybox: bool = True, base: Path | None = None, initialise: bool = True
+    ) -> ThrowawayIncus:
+        """Start the daemon in a new directory under `base` (default: `daemon_base()`); `initialise=False` leaves
+        it as a plain package install does: no storage pool, no root disk (and so no image either)."""
         sweep_stale_dirs()
         t0 = time.monotonic()
         self.dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=base or daemon_base()))
@@ -190,6 +193,9 @@ class ThrowawayIncus:
             self.incus("admin", "waitready", "--timeout=30")
             self.timings["daemon_ready"] = time.monotonic() - t0
             assert self.pid
+            if not initialise:
+                self.timings["start_total"] = time.monotonic() - t0
+                return self
             self.incus("admin", "init", "--preseed", input=PRESEED)
             self.timings["preseed"] = time.monotonic() - t0 - self.timings["daemon_ready"]
             if with_busybox:

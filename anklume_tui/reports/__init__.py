@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .base import SCHEMA_VERSION, Report
 from .host import (
+    BootstrapReport,
     DoctorFinding,
     DoctorReport,
     GpuDeviceOut,
@@ -14,6 +15,7 @@ from .host import (
     GpuProcessOut,
     GpuReport,
     OperationStats,
+    SetupStepOut,
     TelemetryReport,
 )
 from .infra import FindingOut, ImportReport, OrphanOut, SyncReportOut, ValidateReport
@@ -60,6 +62,7 @@ __all__ = [
     "BackupReport",
     "CopyFileReport",
     "DispReport",
+    "BootstrapReport",
     "DoctorFinding",
     "DoctorReport",
     "DisposableStatus",
@@ -76,6 +79,7 @@ __all__ = [
     "GpuOut",
     "GpuProcessOut",
     "GpuReport",
+    "SetupStepOut",
     "ImportReport",
     "InstanceOrphanOut",
     "IsolationOut",
@@ -117,6 +121,7 @@ SCHEMAS: dict[str, type[Report]] = {
     "ai-switch": AiSwitchReport,
     "telemetry": TelemetryReport,
     "doctor": DoctorReport,
+    "bootstrap": BootstrapReport,
     "gpu": GpuReport,
     "snapshot": SnapshotReport,
     "disp": DispReport,

@@ -33,10 +33,32 @@ class DoctorFinding(BaseModel):
     fix: str | None  # a command to copy, when there is something to do
 
 
+class SetupStepOut(BaseModel):
+    """One step of `bootstrap` or `doctor --fix`."""
+
+    id: str  # the doctor check it answers, where there is one: packages, subuid, incus, storage-pool...
+    # done: nothing was needed; applied: done now; todo: would be done (dry run, no --yes, or blocked);
+    # left: something exists that is not changed (message says what); manual: the user's to do (message says
+    # how); refused: needs an explicit flag (message says which); failed: tried and failed (message says why)
+    status: Literal["done", "applied", "todo", "left", "manual", "refused", "failed"]
+    message: str
+    command: str | None  # what it runs or writes
+
+
 class DoctorReport(Report):
     ok: bool  # no error finding
     incus_reachable: bool
-    findings: list[DoctorFinding]
+    findings: list[DoctorFinding]  # with --fix: the checks run again after the fixes
+    fixes: list[SetupStepOut] = []  # with --fix: what was (or, without --yes, would be) done
+
+
+class BootstrapReport(Report):
+    dry_run: bool
+    mode: Literal["prod", "dev"]
+    changed: bool  # something was applied
+    storage: str | None  # the driver of the pool created (or to be created), null when none is
+    preseed: str | None  # the Incus part, in `incus admin init --preseed` format, null when nothing is missing
+    steps: list[SetupStepOut]
 
 
 class GpuProcessOut(BaseModel):

@@ -20,39 +20,9 @@ from anklume_tui.engine.isolation.boot import BootFiles, includes, persist_for_b
 from anklume_tui.engine.isolation.enforce import enforce_isolation
 from tests.engine.incus_helpers import isolate_host
 from tests.engine.nft_helpers import infra_from, needs_nft
+from tests.host_root_helpers import STOCK_CONF, WANTS, stock_debian_root
 from tests.wait_helpers import wait_until
 
-# /etc/nftables.conf as the nftables package of Debian 12 ships it
-STOCK_CONF = """\
-#!/usr/sbin/nft -f
-
-flush ruleset
-
-table inet filter {
-\tchain input {
-\t\ttype filter hook input priority filter;
-\t}
-\tchain forward {
-\t\ttype filter hook forward priority filter;
-\t}
-\tchain output {
-\t\ttype filter hook output priority filter;
-\t}
-}
-"""
-UNIT = """\
-[Unit]
-Description=nftables
-DefaultDependencies=no
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/sbin/nft -f /etc/nftables.conf
-
-[Install]
-WantedBy=sysinit.target
-"""
 INFRA = """\
 project_name: boot
 global:
@@ -68,7 +38,6 @@ domains:
       dev-a: {ip: 10.150.1.1}
 """
 BRIDGES = ["net-dev", "net-work"]
-WANTS = "etc/systemd/system/sysinit.target.wants/nftables.service"
 needs_systemctl = pytest.mark.skipif(shutil.which("systemctl") is None, reason="needs systemctl (used offline)")
 
 
@@ -77,12 +46,7 @@ def debian_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private root as a stock Debian with nftables installed: its nftables.conf, the service's unit, no
     /etc/nftables.d, the service not enabled."""
     isolate_host(tmp_path, monkeypatch)
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc/nftables.conf").write_text(STOCK_CONF)
-    (root / "etc/nftables.conf").chmod(0o755)
-    (root / "lib/systemd/system").mkdir(parents=True)
-    (root / "lib/systemd/system/nftables.service").write_text(UNIT)
+    root = stock_debian_root(tmp_path / "root")
     monkeypatch.setenv("ANKLUME_HOST_ROOT", str(root))
     monkeypatch.delenv("ANKLUME_NFT_PERSIST_DIR", raising=False)
     return root

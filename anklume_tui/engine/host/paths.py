@@ -102,11 +102,11 @@ def telemetry_log_file() -> Path:
 
 
 def subuid_file() -> Path:
-    return Path("/etc/subuid")
+    return host_root() / "etc/subuid"
 
 
 def subgid_file() -> Path:
-    return Path("/etc/subgid")
+    return host_root() / "etc/subgid"
 
 
 def kernel_modules_dir() -> Path:

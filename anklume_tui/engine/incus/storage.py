@@ -18,11 +18,17 @@ class StorageCalls:
 
     async def storage_pool_names(self) -> list[str]:
         found = await self._t.call("GET", "/1.0/storage-pools", params={"recursion": 1})
-        return [pool["name"] for pool in found]
+        return [pool["name"] for pool in found or ()]  # no pool at all: Incus says null, not []
 
     async def storage_pool(self, name: str) -> dict[str, Any]:
         """One storage pool as Incus describes it (`IncusNotFound` when absent)."""
         return dict(await self._t.call("GET", f"/1.0/storage-pools/{q(name)}"))
+
+    async def create_storage_pool(
+        self, name: str, driver: str, *, config: Mapping[str, str] | None = None, description: str = ""
+    ) -> None:
+        body = {"name": name, "driver": driver, "config": dict(config or {}), "description": description}
+        await self._t.call("POST", "/1.0/storage-pools", json=body)
 
     async def list_storage_volumes(self, pool: str = "default", *, project: str = "default") -> list[StorageVolume]:
         found = await self._t.call(

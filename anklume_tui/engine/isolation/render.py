@@ -89,9 +89,17 @@ def _established(policies: list[ResolvedPolicy]) -> list[str]:
 def render_host_ruleset(infra: Infra, bridges: list[str], ai_override: str | None = None) -> str:
     """The host's `table inet anklume` (SPEC §9.1): accepts for these existing bridges and the policies (list
     order), drops for every bridge named like ours, listed or not."""
-    bridges = sorted(bridges)
-    policies = resolve_policies(infra, ai_override)
-    every = ours(infra.prefix)
+    return _host_ruleset(infra.prefix, sorted(bridges), resolve_policies(infra, ai_override))
+
+
+def empty_host_ruleset(prefix: str = "") -> str:
+    """The ruleset before any domain exists (what bootstrap persists for boot): no bridge accepted, so traffic
+    between any two bridges named like ours is dropped."""
+    return _host_ruleset(prefix, [], [])
+
+
+def _host_ruleset(prefix: str, bridges: list[str], policies: list[ResolvedPolicy]) -> str:
+    every = ours(prefix)
     isolation = [
         "type filter hook forward priority -1; policy accept;",
         "ct state invalid drop",

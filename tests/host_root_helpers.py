@@ -1,0 +1,51 @@
+"""A private root that looks like a stock Debian 12 host with nftables installed (its /etc/nftables.conf and
+the service's unit, the service not enabled): what boot persistence, doctor and bootstrap write into in tests
+(`ANKLUME_HOST_ROOT`), never this machine's /etc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# /etc/nftables.conf as the nftables package of Debian 12 ships it
+STOCK_CONF = """\
+#!/usr/sbin/nft -f
+
+flush ruleset
+
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter;
+\t}
+\tchain forward {
+\t\ttype filter hook forward priority filter;
+\t}
+\tchain output {
+\t\ttype filter hook output priority filter;
+\t}
+}
+"""
+UNIT = """\
+[Unit]
+Description=nftables
+DefaultDependencies=no
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/sbin/nft -f /etc/nftables.conf
+
+[Install]
+WantedBy=sysinit.target
+"""
+WANTS = "etc/systemd/system/sysinit.target.wants/nftables.service"
+OS_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'
+
+
+def stock_debian_root(root: Path) -> Path:
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/nftables.conf").write_text(STOCK_CONF)
+    (root / "etc/nftables.conf").chmod(0o755)
+    (root / "etc/os-release").write_text(OS_RELEASE)
+    (root / "lib/systemd/system").mkdir(parents=True)
+    (root / "lib/systemd/system/nftables.service").write_text(UNIT)
+    return root
