@@ -1,5 +1,5 @@
 """Plan / apply: what apply would do, grouped by domain; apply with per-action progress, then provisioning
-(Ansible) with a line per task; cancel."""
+(Ansible) with a line per task; cancel; `o` picks the steps the apply carries out (`apply --only`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from textual.worker import Worker
 from ..engine.host import ApplyLocked, gather_host_context, recorded_call
 from ..engine.incus import connect
 from ..engine.reconcile import (
+    STEPS,
     Action,
     ApplyEvent,
     PhaseEvent,
@@ -24,12 +25,14 @@ from ..engine.reconcile import (
     Plan,
     apply_pipeline,
     make_plan,
+    only_steps,
 )
 from ..errors import AnklumeError
 from ..psot.findings import Finding
 from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
 from ..widgets.wrapped_log import WrappedLog
+from .apply_steps import StepsScreen
 
 if TYPE_CHECKING:
     from ..app import AnklumeApp
@@ -82,6 +85,7 @@ class PlanScreen(Screen):
         Binding("a", "apply", "Apply", id="plan.apply"),
         Binding("c", "cancel", "Cancel apply", id="plan.cancel"),
         Binding("r", "replan", "Re-plan", id="plan.replan"),
+        Binding("o", "steps", "Steps", id="plan.steps"),
         Binding("escape", "back", "Back", id="plan.back"),
     ]
 
@@ -104,7 +108,9 @@ class PlanScreen(Screen):
         super().__init__()
         self.result = result
         self.incus_url = incus_url
-        self.plan: Plan | None = None
+        self.plan: Plan | None = None  # the actions of the chosen steps
+        self.full_plan: Plan | None = None
+        self.steps: frozenset[str] | None = None  # None: every step
         self.applying: Worker | None = None
         self.provisioning = False
 
@@ -153,24 +159,48 @@ class PlanScreen(Screen):
         if message.plan is None:
             summary.update(f"Cannot plan: {message.error}")
             return
-        self.plan = message.plan
+        self.full_plan = message.plan
+        self.show_plan()
+
+    def show_plan(self) -> None:
+        """The plan's actions of the chosen steps, and what `a` would do."""
+        if self.full_plan is None:
+            return
+        plan = self.plan = only_steps(self.full_plan, self.steps)
         table = self.query_one("#actions", DataTable)
         table.clear()
-        for domain, actions in message.plan.by_domain():
+        for domain, actions in plan.by_domain():
             for action in actions:
                 where = domain or "(shared)"
                 table.add_row(where, action.op, action.kind, action.name, action.detail, "", key=action_key(action))
-        plan = message.plan
-        if plan.actions:
-            summary.update(f"{plan.summary()}. Press a to apply, esc to go back.")
+        chosen = "" if self.steps is None else f"Steps: {', '.join(s for s in STEPS if s in self.steps)}. "
+        if self.can_apply():
+            text = f"{chosen}{plan.summary()}. Press a to apply, o to pick steps, esc to go back."
+        elif self.steps is not None:
+            text = f"{chosen}Nothing to do in these steps. Press o to pick steps."
         else:
-            summary.update(f"Incus matches the infra: nothing to do ({len(plan.orphans)} orphan(s)).")
+            text = f"Incus matches the infra: nothing to do ({len(plan.orphans)} orphan(s))."
+        self.query_one("#plan-summary", Static).update(text)
+
+    def can_apply(self) -> bool:
+        """Actions to carry out, or steps chosen that run whatever the plan (the ruleset, Ansible)."""
+        if self.plan is None:
+            return False
+        return bool(self.plan.actions) or (self.steps is not None and bool(self.steps & {"isolation", "provision"}))
+
+    def action_steps(self) -> None:
+        if self.applying is None:
+            self.app.push_screen(StepsScreen(self.steps), self.steps_chosen)
+
+    def steps_chosen(self, steps: frozenset[str] | None) -> None:
+        self.steps = steps
+        self.show_plan()
 
     def action_apply(self) -> None:
         if self.app.read_only:
             self.app.notify("This is the bundled example, read-only.", severity="warning")
             return
-        if self.plan is None or not self.plan.actions or self.applying is not None:
+        if self.plan is None or not self.can_apply() or self.applying is not None:
             return
         self.query_one("#plan-summary", Static).update(f"Applying {len(self.plan.actions)} action(s) … (c cancels)")
         self.applying = self.run_apply()
@@ -185,6 +215,7 @@ class PlanScreen(Screen):
                     self.result.infra,
                     tree=default_output_dir(self.result.loaded.path),
                     host=gather_host_context(with_networks=False),
+                    steps=self.steps,
                     on_event=self.post_progress,
                 )
                 done = await recorded_call("apply", None, applying, ok=lambda result: result.ok)

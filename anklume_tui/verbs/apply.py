@@ -6,7 +6,7 @@ that --prune did not delete are reported, not a failure); 1 an action failed, nf
 another apply, provision or ai-switch holds the lock ("another apply, provision or ai-switch is running
 (pid N)"), or provisioning (Ansible, unless --no-provision) had a failed task or an unreachable machine, or
 a machine is not Running at the end, or a W9 move was left for --renumber (skipped, named with the
-way on); 2 invalid infra or unknown --limit; 3 Incus
+way on); 2 invalid infra, unknown --limit or --only step; 3 Incus
 unreachable (mid-apply: the message names the object it was on); 4 `--prune` without `--yes`.
 """
 
@@ -18,7 +18,7 @@ import sys
 from .. import exitcodes
 from ..engine.host import gather_host_context
 from ..engine.isolation import IsolationResult, summary
-from ..engine.reconcile import ApplyResult, PipelineEvent, PipelineResult, apply_pipeline
+from ..engine.reconcile import STEPS, ApplyResult, PipelineEvent, PipelineResult, apply_pipeline, parse_steps
 from ..errors import Invalid, Refused
 from ..psot.generate import default_output_dir
 from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_infra_arguments(parser)
     add_incus_arguments(parser)
     parser.add_argument("--limit", metavar="DOMAIN", help="only this domain")
+    parser.add_argument(
+        "--only",
+        metavar="STEP[,STEP...]",
+        action="append",
+        help=f"only these steps, in their usual order: {', '.join(STEPS)}; with instances, the isolation "
+        "ruleset is still loaded before any instance starts; the check that machines run comes with instances",
+    )
     parser.add_argument("--prune", action="store_true", help="delete undeclared managed instances (not protected ones)")
     parser.add_argument("--no-provision", action="store_true", help="skip provisioning (Ansible)")
     parser.add_argument("--renumber", action="store_true", help="carry out the W9 moves of applied addresses")
@@ -118,6 +125,9 @@ def print_result(result: ApplyResult) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.prune and not args.yes:
         raise Refused("apply --prune deletes undeclared managed instances: add --yes to confirm")
+    steps = parse_steps(args.only)
+    if steps is not None and args.no_provision and "provision" in steps:
+        raise Invalid("apply: --only provision and --no-provision contradict each other")
     result = check_infra(args)
     print_findings(result.findings)
     if not is_valid(result):
@@ -133,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             prune=args.prune,
             renumber=args.renumber,
             provision=not args.no_provision,
+            steps=steps,
             on_event=print_event,
         )
 

@@ -1,8 +1,9 @@
 """`provision`: run the Ansible roles inside the machines (SPEC §8.5); a line per machine and task on stderr.
 
 Exit codes: 0 every machine provisioned; 1 a task failed or a machine was unreachable (each named with
-its task and Ansible's message), or Ansible could not run; 2 invalid infra, unknown --limit, or a role that
-no role folder holds; 3 Incus unreachable.
+its task and Ansible's message), or Ansible could not run; 2 invalid infra, unknown --limit, a --role no
+machine in scope gets (the message names those that are), or a role that no role folder holds; 3 Incus
+unreachable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import exitcodes
-from ..engine.provision import ProvisionEvent, ProvisionResult, provision, provisionable
+from ..engine.provision import ProvisionEvent, ProvisionResult, Selection, provision, provisionable
 from ..errors import Failed
 from ..psot.generate import default_output_dir
 from ..reports import ProvisionHostOut, ProvisionOut, ProvisionProblemOut, ProvisionReport
@@ -31,6 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_infra_arguments(parser)
     add_incus_arguments(parser)
     parser.add_argument("--limit", metavar="DOMAIN", help="only this domain's machines")
+    parser.add_argument(
+        "--role",
+        metavar="NAME",
+        action="append",
+        help="only this role (repeat, or NAME,NAME), on the machines that get it; base_system and "
+        "admin_bootstrap are roles too",
+    )
+    parser.add_argument("--tags", metavar="T", help="only the tasks with these Ansible tags (T,T: any of them)")
     parser.add_argument(
         "--out", metavar="DIR", help="the generated Ansible tree (default: the folder holding the infra)"
     )
@@ -82,14 +91,17 @@ def print_summary(result: ProvisionResult) -> None:
 def run(args: argparse.Namespace) -> int:
     checked = checked_infra(args)
     tree = Path(args.out) if args.out else default_output_dir(checked.loaded.path)
-    provisionable(checked.infra, tree, args.limit)
+    selection = Selection(roles=_roles(args.role), tags=args.tags)
+    provisionable(checked.infra, tree, args.limit, selection.roles)
 
     async def reachable(client) -> None:
         await client.server_info()
 
     run_with_incus(args, reachable)
     try:
-        result = provision(checked.infra, tree, limit=args.limit, incus_url=args.incus, on_event=print_progress)
+        result = provision(
+            checked.infra, tree, limit=args.limit, incus_url=args.incus, on_event=print_progress, selection=selection
+        )
     except OSError as exc:
         raise Failed(f"provision: cannot write the Ansible tree under {tree}: {exc.strerror or exc}") from exc
     if args.json:
@@ -97,3 +109,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(result)
     return exitcodes.OK if result.ok else exitcodes.FAILED
+
+
+def _roles(given: list[str] | None) -> tuple[str, ...] | None:
+    """`--role a --role b,c` as ("a", "b", "c"); None when no --role was given."""
+    if given is None:
+        return None
+    return tuple(dict.fromkeys(part.strip() for text in given for part in text.split(",")))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from .events import ProvisionEvent
-from .runner import ProvisionResult, provision, provisionable
+from .runner import ProvisionResult, Selection, UnknownRole, provision, provisionable
 
 __all__ = [
     "ProvisionEvent",
     "ProvisionResult",
+    "Selection",
+    "UnknownRole",
     "provision",
     "provisionable",
 ]

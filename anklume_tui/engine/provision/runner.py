@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import exitcodes
-from ...errors import Failed
+from ...errors import Failed, Invalid
 from ...psot.generate import ansible_safe, sync_tree
 from ...psot.model import Infra, Machine
 from ...psot.scope import check_limit
@@ -51,6 +51,19 @@ class MissingRoles(ProvisionRefused):
     """A machine needs a role that no role folder holds; nothing ran."""
 
     exit_code = exitcodes.INVALID
+
+
+class UnknownRole(Invalid):
+    """`--role` names a role that no machine of the run gets; nothing ran."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What of site.yml a run carries out: these roles only (None: every role each machine gets), and
+    Ansible's `--tags` (None: every task)."""
+
+    roles: tuple[str, ...] | None = None
+    tags: str | None = None
 
 
 @dataclass
@@ -117,12 +130,26 @@ def missing_roles(machines: list[Machine], search: list[Path]) -> list[str]:
     return problems
 
 
-def provisionable(infra: Infra, tree: Path, limit: str | None) -> list[Machine]:
-    """The machines a run would provision; raises UnknownDomain (bad limit) or MissingRoles."""
+def provisionable(infra: Infra, tree: Path, limit: str | None, roles: tuple[str, ...] | None = None) -> list[Machine]:
+    """The machines a run would provision (with `roles`, those that get one of them); raises UnknownDomain (bad
+    limit), UnknownRole (a role no machine in scope gets) or MissingRoles."""
     machines = machines_to_provision(infra, limit)
+    if roles is not None:
+        machines = machines_with_roles(machines, roles, limit)
     if problems := missing_roles(machines, roles_path(tree.resolve())):
         raise MissingRoles("; ".join(problems))
     return machines
+
+
+def machines_with_roles(machines: list[Machine], roles: tuple[str, ...], limit: str | None) -> list[Machine]:
+    gets = {m.name: {str(r) for r in wanted_roles(m)} for m in machines}
+    valid = sorted(set().union(*gets.values()))
+    unknown = [r for r in roles if r not in valid]
+    if unknown or not roles:
+        scope = f" of domain {limit!r}" if limit else ""
+        shown = ", ".join(repr(r) for r in unknown) or "nothing"
+        raise UnknownRole(f"--role: no machine{scope} gets {shown}; the roles are: {', '.join(valid) or 'none'}")
+    return [m for m in machines if gets[m.name] & set(roles)]
 
 
 def firewall_vars(infra: Infra, machines: list[Machine]) -> dict[str, Any]:
@@ -200,15 +227,17 @@ def provision(
     limit: str | None = None,
     incus_url: str | None = None,
     on_event: ProvisionSink | None = None,
+    selection: Selection | None = None,
 ) -> ProvisionResult:
     """Sync the tree's managed sections, then run site.yml on the machines (all, or the `limit` domain's),
-    holding the apply lock: never beside an apply or another provision.
+    holding the apply lock: never beside an apply or another provision. `selection` cuts the run down to
+    some roles (and the machines that get them) or to Ansible tags.
 
-    Raises UnknownDomain (bad limit), IncusUrlError (bad URL), ProvisionRefused (the lock is held, among
-    others) and MissingRoles (nothing ran), OSError (the tree cannot be written)."""
+    Raises UnknownDomain (bad limit), UnknownRole, IncusUrlError (bad URL), ProvisionRefused (the lock is held,
+    among others) and MissingRoles (nothing ran), OSError (the tree cannot be written)."""
     try:
         with ApplyLock(state.state_dir()):
-            return _provision(infra, tree, limit, incus_url, on_event)
+            return _provision(infra, tree, limit, incus_url, on_event, selection or Selection())
     except ApplyLocked as exc:
         raise ProvisionRefused(str(exc)) from None
 
@@ -225,10 +254,15 @@ def provision_after_apply(
 
 
 def _provision(
-    infra: Infra, tree: Path, limit: str | None, incus_url: str | None, on_event: ProvisionSink | None
+    infra: Infra,
+    tree: Path,
+    limit: str | None,
+    incus_url: str | None,
+    on_event: ProvisionSink | None,
+    selection: Selection,
 ) -> ProvisionResult:
     tree = tree.resolve()
-    machines = provisionable(infra, tree, limit)
+    machines = provisionable(infra, tree, limit, selection.roles)
     endpoint = resolve_endpoint(incus_url)
     search = roles_path(tree)
     playbooks = state.shipped_ansible_dir() / "playbooks"
@@ -244,7 +278,9 @@ def _provision(
     recorder = _Recorder(on_event)
     with tempfile.TemporaryDirectory(prefix="anklume-provision-") as private:
         inventory = _link_inventory(Path(private) / "hosts", tree, infra)
-        _write_extravars(Path(private), firewall_vars(infra, machines))
+        # The chosen roles reach site.yml as a variable (data, never part of a template).
+        only = {"anklume_only_roles": list(selection.roles)} if selection.roles is not None else {}
+        _write_extravars(Path(private), {**firewall_vars(infra, machines), **only})
         envvars = {
             "ANKLUME_INCUS": endpoint.url,
             "ANSIBLE_TRANSPORT": "anklume_incus",
@@ -264,7 +300,8 @@ def _provision(
                 project_dir=str(playbooks),
                 playbook=SITE_PLAYBOOK,
                 inventory=str(inventory),
-                limit=",".join(m.name for m in machines) if limit else None,
+                limit=",".join(m.name for m in machines) if limit or selection.roles is not None else None,
+                tags=selection.tags,
                 envvars=envvars,
                 event_handler=recorder.handle,
                 quiet=True,
@@ -273,7 +310,10 @@ def _provision(
             result.error = f"ansible-runner could not run the playbook: {type(exc).__name__}: {exc}"
             return result
         result.log = _keep_log(runner)
-    result.hosts = outcomes(recaps_of(recorder.stats), expected_roles(machines), recorder.reached, recorder.finished)
+    expected = expected_roles(machines)
+    if selection.roles is not None:
+        expected = {host: [r for r in roles if r in selection.roles] for host, roles in expected.items()}
+    result.hosts = outcomes(recaps_of(recorder.stats), expected, recorder.reached, recorder.finished)
     result.problems = recorder.problems
     if runner.rc != 0 and not result.problems:
         result.error = _last_error(result.log) or f"ansible-playbook ended with {runner.status} (exit {runner.rc})"

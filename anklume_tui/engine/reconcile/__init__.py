@@ -6,6 +6,7 @@ from __future__ import annotations
 from .apply import ApplyEvent, ApplyResult
 from .flush import flush_infra
 from .infra_import import import_infra
+from .partial import STEPS, UnknownStep, only_steps, parse_steps
 from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
@@ -20,9 +21,13 @@ __all__ = [
     "PipelineEvent",
     "PipelineResult",
     "Plan",
+    "STEPS",
+    "UnknownStep",
     "apply_pipeline",
     "flush_infra",
     "gather_status",
     "import_infra",
     "make_plan",
+    "only_steps",
+    "parse_steps",
 ]

@@ -34,6 +34,7 @@ from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, release, settle
 from .allocation import record_applied
 from .network_backup import save_networks
+from .partial import only_steps, runs
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
 from .steps import StepFailed, run_action
@@ -258,25 +259,29 @@ async def apply(
     state_dir: Path | None = None,
     snapshots: bool = True,
     renumber: bool = False,
+    steps: frozenset[str] | None = None,
 ) -> ApplyResult:
     """Carry out the plan, loading the host isolation ruleset once the bridges exist (before any instance
     starts) and again at the end (§8.3 step 7) — also when the plan is empty, so a flushed ruleset comes
     back, and when apply fails or is interrupted. Raises ApplyLocked (another apply runs),
     UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
-    in the result (a ruleset nft refused: `result.isolation.error`)."""
+    in the result (a ruleset nft refused: `result.isolation.error`). `steps` (partial.STEPS; None: all) cuts
+    the run down to those steps' actions; the ruleset is loaded only with `isolation`, or before instances
+    start with `instances` (SPEC §9.1), and `result.isolation` is None when it was not."""
     state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
     with ApplyLock(state_dir):
         apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         run = _Run(client, Journal(state_dir, apply_id), on_event, parallel)
         run.renumber, run.change = renumber, pre_apply_pending.change_key(infra, limit)
-        plan = await make_plan(client, infra, limit=limit, prune=prune, host=host)
+        plan = only_steps(await make_plan(client, infra, limit=limit, prune=prune, host=host), steps)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
 
         async def isolate_before_instances() -> None:
             result.isolation_before_instances = await _isolate(run, client, infra, " (before instances start)")
 
-        run.before_instances = isolate_before_instances
+        if runs(steps, "isolation") or runs(steps, "instances"):
+            run.before_instances = isolate_before_instances
         try:
             if not plan.empty:
                 try:
@@ -288,8 +293,12 @@ async def apply(
                 await _reconcile(run, result, client, state_dir, limit, snapshots)
             await _record(run, client, infra, state_dir)
         finally:  # failed, interrupted (Incus gone, cancelled) or done: the ruleset is loaded for what exists
-            result.isolation = await _isolate(run, client, infra)
-        if result.isolation_before_instances is not None and result.isolation_before_instances.changed:
+            if runs(steps, "isolation"):
+                result.isolation = await _isolate(run, client, infra)
+            else:
+                result.isolation = result.isolation_before_instances
+        before = result.isolation_before_instances
+        if result.isolation is not None and before is not None and before.changed:
             result.isolation.changed = True  # this apply changed the live table
         return result
 

@@ -21,6 +21,7 @@ from ..incus.client import IncusClient
 from ..provision.events import ProvisionEvent
 from ..provision.runner import ProvisionResult, provision_after_apply
 from .apply import ApplyEvent, ApplyResult, apply
+from .partial import runs
 from .running_check import not_running
 
 Phase = Literal["apply", "provision", "running-check"]
@@ -66,23 +67,29 @@ async def apply_pipeline(
     prune: bool = False,
     renumber: bool = False,
     provision: bool = True,
+    steps: frozenset[str] | None = None,
     on_event: PipelineSink | None = None,
 ) -> PipelineResult:
     """Apply, then provision, then check that every machine runs. Raises what `apply` raises (ApplyLocked,
-    UnknownDomain, IncusError); whatever keeps provisioning from running is in `provisioned.error`."""
+    UnknownDomain, IncusError); whatever keeps provisioning from running is in `provisioned.error`. `steps`
+    (partial.STEPS; None: every one): provisioning runs only with `provision`, the running check only with
+    `instances`."""
 
     def say(event: PipelineEvent) -> None:
         if on_event is not None:
             on_event(event)
 
     say(PhaseEvent("apply"))
-    applied = await apply(client, infra, limit=limit, prune=prune, renumber=renumber, host=host, on_event=say)
+    applied = await apply(
+        client, infra, limit=limit, prune=prune, renumber=renumber, host=host, steps=steps, on_event=say
+    )
     result = PipelineResult(applied)
     if not applied.ok:
         return result
-    if provision:  # SPEC §8.2: after reconciling, for the same domain(s)
+    if provision and runs(steps, "provision"):  # SPEC §8.2: after reconciling, for the same domain(s)
         say(PhaseEvent("provision"))
         result.provisioned = await asyncio.to_thread(provision_after_apply, infra, tree, limit, client.url, say)
-    say(PhaseEvent("running-check"))
-    result.not_running = await not_running(client, infra, limit)
+    if runs(steps, "instances"):
+        say(PhaseEvent("running-check"))
+        result.not_running = await not_running(client, infra, limit)
     return result
