@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -20,6 +21,9 @@ from .psot.outline import OutlineDomain, outline
 from .screens.domains.screen import DomainsScreen
 from .screens.help import HelpScreen
 from .user_themes import user_themes
+
+if TYPE_CHECKING:
+    from .psot.pipeline import PsotResult
 
 _EARLY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anklume-early")
 FIRST_ROWS = 150  # the outline read for the first paint: a screenful, and then some
@@ -41,9 +45,18 @@ class AnklumeApp(App):
     ]
 
     def __init__(
-        self, infra: Path, *, read_only: bool = False, notice: str | None = None, incus_url: str | None = None
+        self,
+        infra: Path,
+        *,
+        read_only: bool = False,
+        notice: str | None = None,
+        incus_url: str | None = None,
+        guide: bool = False,
     ) -> None:
         super().__init__()
+        # run_tui's first run: the guide over the read-only example when no infra was found, and the host
+        # set-up offered when Incus is not ready (tests that build the app themselves leave it off)
+        self.guide = guide
         themes, self.theme_problems = user_themes(self.get_css_variables())
         self.css_path = [*self.css_path, *themes]  # after the built-in CSS: user themes override it
         self.keymap, self.keymap_problems = read_keymap()
@@ -70,6 +83,30 @@ class AnklumeApp(App):
         if self.keymap:
             self._check_keymap()
         self.push_screen(DomainsScreen(self.infra, self.notice, self.incus_url))
+        if self.guide and self.read_only:
+            from .screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen(Path.cwd(), self.incus_url))
+        elif self.guide:
+            self._offer_host_setup()
+
+    @work(thread=True, exclusive=True, group="host-setup", exit_on_error=False)
+    def _offer_host_setup(self) -> None:
+        """Incus not ready (unreachable, no pool, no root disk): its set-up is offered, shown before anything."""
+        from .screens.first_run import HostSetupScreen, incus_readiness
+
+        ready, _ = incus_readiness(self.incus_url)
+        if not ready:
+            self.call_from_thread(self.push_screen, HostSetupScreen(self.incus_url))
+
+    def open_new_infra(self, path: Path, result: PsotResult) -> None:
+        """The guide wrote an infra: it becomes the one shown (no longer read-only), its plan on top."""
+        from .screens.plan_apply import PlanScreen
+
+        self.infra, self.read_only, self.notice = path, False, None
+        self.pop_screen()
+        self.switch_screen(DomainsScreen(path, None, self.incus_url))
+        self.push_screen(PlanScreen(result, self.incus_url))
 
     @work(thread=True, exclusive=True, group="keymap", exit_on_error=False)
     def _check_keymap(self) -> None:
@@ -116,5 +153,5 @@ def choose_infra(explicit: str | None, cwd: Path) -> tuple[Path, bool, str | Non
 
 def run_tui(infra: str | None, incus_url: str | None = None) -> int:
     path, read_only, notice = choose_infra(infra, Path.cwd())
-    AnklumeApp(path, read_only=read_only, notice=notice, incus_url=incus_url).run()
+    AnklumeApp(path, read_only=read_only, notice=notice, incus_url=incus_url, guide=True).run()
     return exitcodes.OK

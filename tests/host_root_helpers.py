@@ -4,7 +4,13 @@ the service's unit, the service not enabled): what boot persistence, doctor and 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.incusd_helpers import ThrowawayIncus, incus_installed
 
 # /etc/nftables.conf as the nftables package of Debian 12 ships it
 STOCK_CONF = """\
@@ -49,3 +55,16 @@ def stock_debian_root(root: Path) -> Path:
     (root / "lib/systemd/system").mkdir(parents=True)
     (root / "lib/systemd/system/nftables.service").write_text(UNIT)
     return root
+
+
+@pytest.fixture
+def bare_daemon() -> Iterator[ThrowawayIncus]:
+    """A daemon of its own, never initialised (as a plain package install leaves it): no pool, no root disk,
+    no image."""
+    if not incus_installed() or os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("needs incusd and root (CI=true: the Incus tests must run)")
+        pytest.skip("needs incusd and root")
+    daemon = ThrowawayIncus().start(initialise=False, with_busybox=False)
+    yield daemon
+    daemon.stop()

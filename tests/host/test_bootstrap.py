@@ -6,10 +6,8 @@ nothing, an existing pool and profile are kept as they are, `prod` refuses a dir
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +16,11 @@ from anklume_tui import exitcodes
 from anklume_tui.engine.bootstrap import BootstrapHost, choose_driver
 from anklume_tui.engine.bootstrap.steps_host import packages_step
 from tests.engine.apply_helpers import ROOT, batch_env
-from tests.host_root_helpers import WANTS, stock_debian_root
-from tests.incusd_helpers import ThrowawayIncus, incus_installed
+from tests.host_root_helpers import WANTS, bare_daemon, stock_debian_root
+from tests.incusd_helpers import ThrowawayIncus
 
 pytestmark = pytest.mark.incus
+__all__ = ["bare_daemon"]  # a fixture, used by name
 
 ONE_DOMAIN = """\
 project_name: boot
@@ -34,16 +33,6 @@ domains:
     machines:
       work-a: {ip: 10.151.0.1}
 """
-
-
-@pytest.fixture
-def bare_daemon() -> Iterator[ThrowawayIncus]:
-    """A daemon of its own, never initialised: no pool, no root disk, no image."""
-    if not incus_installed() or os.geteuid() != 0:
-        pytest.fail("needs incusd and root") if os.environ.get("CI") == "true" else pytest.skip("needs incusd, root")
-    daemon = ThrowawayIncus().start(initialise=False, with_busybox=False)
-    yield daemon
-    daemon.stop()
 
 
 @pytest.fixture

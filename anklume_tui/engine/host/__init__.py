@@ -13,6 +13,7 @@ from .metrics import MetricsHistory, MetricsReading, MetricsSampler
 from .paths import (
     backups_dir,
     bundled_example,
+    examples_dir,
     state_dir,
     telemetry_log_file,
     tmux_last_domain_file,
@@ -43,6 +44,7 @@ __all__ = [
     "backups_dir",
     "bundled_example",
     "clear_telemetry",
+    "examples_dir",
     "disable_telemetry",
     "enable_telemetry",
     "gather_gpu_report",

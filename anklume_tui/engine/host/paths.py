@@ -36,6 +36,11 @@ def bundled_example() -> Path:
     return Path(__file__).resolve().parents[2] / "bundled" / "infra.yml"
 
 
+def examples_dir() -> Path:
+    """The shipped examples (`examples/` beside `roles/`), offered by the TUI's first-run guide."""
+    return shipped_ansible_dir() / "examples"
+
+
 def allocations_dir(state: Path | None = None) -> Path:
     """Each infra's applied subnets and addresses, one file per project_name (SPEC §5.1 Stability)."""
     return (state_dir() if state is None else Path(state)) / "allocations"
