@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from .layout import DEFAULT_SESSION, ConsoleError, build_layout, incus_cli_environment, render_layout
-from .selection import open_for_selection, run_attached
-from .tmux import attach, kill_console, open_console, tmux_server
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import exports_on_first_use
+
+if TYPE_CHECKING:
+    from .layout import DEFAULT_SESSION, ConsoleError, build_layout, incus_cli_environment, render_layout
+    from .selection import open_for_selection, run_attached
+    from .tmux import attach, kill_console, open_console, tmux_server
+else:
+    __getattr__ = exports_on_first_use(
+        __name__,
+        {
+            "layout": ["DEFAULT_SESSION", "ConsoleError", "build_layout", "incus_cli_environment", "render_layout"],
+            "selection": ["open_for_selection", "run_attached"],
+            "tmux": ["attach", "kill_console", "open_console", "tmux_server"],
+        },
+    )
 
 __all__ = [
     "ConsoleError",

@@ -3,17 +3,39 @@ exclusive AI access switch (§10.5)."""
 
 from __future__ import annotations
 
-from .ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
-from .enforce import (
-    IsolationResult,
-    apply_isolation,
-    declared_bridges,
-    enforce_isolation,
-    existing_bridges,
-    live_policies,
-    summary,
-)
-from .policy import Endpoint, ResolvedPolicy
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import exports_on_first_use
+
+if TYPE_CHECKING:
+    from .ai_access import SwitchRefused, SwitchStep, access_holder, ai_switch, check_switch
+    from .enforce import (
+        IsolationResult,
+        apply_isolation,
+        declared_bridges,
+        enforce_isolation,
+        existing_bridges,
+        live_policies,
+        summary,
+    )
+    from .policy import Endpoint, ResolvedPolicy
+else:
+    __getattr__ = exports_on_first_use(
+        __name__,
+        {
+            "ai_access": ["SwitchRefused", "SwitchStep", "access_holder", "ai_switch", "check_switch"],
+            "enforce": [
+                "IsolationResult",
+                "apply_isolation",
+                "declared_bridges",
+                "enforce_isolation",
+                "existing_bridges",
+                "live_policies",
+                "summary",
+            ],
+            "policy": ["Endpoint", "ResolvedPolicy"],
+        },
+    )
 
 __all__ = [
     "Endpoint",

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from .events import ProvisionEvent
-from .runner import ProvisionResult, Selection, UnknownRole, provision, provisionable
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import exports_on_first_use
+
+if TYPE_CHECKING:
+    from .events import ProvisionEvent
+    from .runner import ProvisionResult, provision, provisionable
+else:
+    __getattr__ = exports_on_first_use(
+        __name__,
+        {
+            "events": ["ProvisionEvent"],
+            "runner": ["ProvisionResult", "provision", "provisionable"],
+        },
+    )
 
 __all__ = [
     "ProvisionEvent",
     "ProvisionResult",
-    "Selection",
-    "UnknownRole",
     "provision",
     "provisionable",
 ]

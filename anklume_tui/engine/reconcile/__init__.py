@@ -3,14 +3,31 @@ check), status, flush and import (SPEC §8, §10.8, §10.9)."""
 
 from __future__ import annotations
 
-from .apply import ApplyEvent, ApplyResult
-from .flush import flush_infra
-from .infra_import import import_infra
-from .partial import STEPS, UnknownStep, only_steps, parse_steps
-from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
-from .plan import make_plan
-from .plan_models import Action, Orphan, Plan
-from .status import gather_status
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import exports_on_first_use
+
+if TYPE_CHECKING:
+    from .apply import ApplyEvent, ApplyResult
+    from .flush import flush_infra
+    from .infra_import import import_infra
+    from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
+    from .plan import make_plan
+    from .plan_models import Action, Orphan, Plan
+    from .status import gather_status
+else:
+    __getattr__ = exports_on_first_use(
+        __name__,
+        {
+            "apply": ["ApplyEvent", "ApplyResult"],
+            "flush": ["flush_infra"],
+            "infra_import": ["import_infra"],
+            "pipeline": ["PhaseEvent", "PipelineEvent", "PipelineResult", "apply_pipeline"],
+            "plan": ["make_plan"],
+            "plan_models": ["Action", "Orphan", "Plan"],
+            "status": ["gather_status"],
+        },
+    )
 
 __all__ = [
     "Action",
@@ -21,13 +38,9 @@ __all__ = [
     "PipelineEvent",
     "PipelineResult",
     "Plan",
-    "STEPS",
-    "UnknownStep",
     "apply_pipeline",
     "flush_infra",
     "gather_status",
     "import_infra",
     "make_plan",
-    "only_steps",
-    "parse_steps",
 ]
