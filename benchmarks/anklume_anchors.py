@@ -129,6 +129,8 @@ def v2_incus_problem(src: Path) -> str:
     text = driver.read_text()
     if "env=" in text or "INCUS_DIR" in text or "unix.socket" in text:
         return "v2's Incus driver sets its own environment or socket: it might not target the throwaway daemon"
+    if 'cmd = ["incus", *args]' not in text:
+        return "v2's Incus driver no longer runs `incus` from PATH as expected: the guard might not stand in front"
     return ""
 
 

@@ -120,7 +120,6 @@ def tui_line(b: Bench) -> Line:
     keep = ("PATH", "HOME", "LANG", "LC_ALL")
     base = {k: os.environ[k] for k in keep if k in os.environ}
     ours_env = base | {k: v for k, v in b.env.items() if k.startswith(("ANKLUME_", "XDG_"))}
-    ours_env["ANKLUME_SKIP_HOST_SUBNET_CHECK"] = "1"
     minimal = tui_first_row.minimal_app_command(sys.executable)
     with tui_first_row.tmux_server() as tmux:
         for _ in range(b.fast):  # interleaved, so both meet the same load
@@ -153,6 +152,7 @@ def daemon_lines(b: Bench) -> list[Line]:
     apply = b.ours_cmd("apply", "--no-provision", "--yes")
     fresh = Line("apply of the 30 from nothing", floor_name="serial incus CLI loop, same end state", faster=1.8)
     fresh.ours = repeat(lambda: run_once(apply, env), b.slow, before=daemon.reset)
+    assert running(daemon) == DOMAINS * PER_DOMAIN, f"our apply left {running(daemon)} machines running"
     status = Line("status --json", floor_name="incus list --all-projects -f json", at_most=2.0)
     noop = Line("no-op apply --no-provision --yes", floor_name="incus list --all-projects -f json", at_most=2.5)
     listing = b.incus_cmd("list", "--all-projects", "-f", "json")
@@ -194,12 +194,18 @@ def v2_lines(b: Bench, status: Line, noop: Line, fresh: Line) -> list[Line]:
 
     try:
         lines[2].floor = repeat(lambda: v2("apply", "all", "--no-provision"), b.slow, before=daemon.reset)
+        if running(daemon) != DOMAINS * PER_DOMAIN:
+            raise CommandFailed(f"its apply left {running(daemon)} of {DOMAINS * PER_DOMAIN} machines running")
         lines[0].floor = repeat(lambda: v2("status"), b.fast)
         lines[1].floor = repeat(lambda: v2("apply", "all", "--no-provision"), b.slow)
     except CommandFailed as exc:
         for line in lines:
             line.skipped = line.skipped or f"v2 failed: {exc}"
     return lines
+
+
+def running(daemon: ThrowawayIncus) -> int:
+    return sum(i["status"] == "Running" for i in daemon.query("/1.0/instances?recursion=1&all-projects=true"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,13 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"whole processes, wall clock ({os.cpu_count()} CPUs){' --quick' if args.quick else ''}")
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp, throwaway(Path(tmp)) as daemon:
         bench = Bench(Path(tmp), daemon, anchors, args.quick)
-        lines = []
+        lines = [*sync_lines(bench), tui_line(bench)]  # first, while the daemon holds nothing
         if daemon is None:
             print("  the Incus lines are skipped: they need root and incusd (scripts/install-incus.sh)")
         else:
-            lines += daemon_lines(bench)
-        lines += sync_lines(bench)
-        lines.append(tui_line(bench))
+            lines[:0] = daemon_lines(bench)
     print_table(lines)
 
 
