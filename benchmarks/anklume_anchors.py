@@ -42,6 +42,12 @@ class Anchors:
     python: Path | None = None
     v1_missing: str = ""
     v2_missing: str = ""
+    v2_commit: str = ""
+
+    def describe(self) -> str:
+        v1 = f"v1's scripts/generate.py at {V1_COMMIT}" if self.v1_script else f"v1 skipped ({self.v1_missing})"
+        v2 = f"v2 at {self.v2_commit[:12]}" if self.v2_src else f"v2 skipped ({self.v2_missing})"
+        return f"AnKLuMe anchors: {v1}; {v2}"
 
 
 def git(git_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -105,7 +111,7 @@ def prepare(git_dir: str | None) -> Anchors:
         anchors.v1_script = v1 / "scripts" / "generate.py"
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         anchors.v1_missing = f"v1 at {V1_COMMIT}: {exc}"
-    commit = head.stdout.strip()
+    commit = anchors.v2_commit = head.stdout.strip()
     try:
         v2 = CACHE / f"v2-{commit[:12]}"
         export(path, commit, ("pyproject.toml", "src"), v2)

@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     anchors = anchors_.prepare(args.anklume_src)
     SCRATCH.mkdir(exist_ok=True)
     print(f"whole processes, wall clock ({os.cpu_count()} CPUs){' --quick' if args.quick else ''}")
+    print(f"  {anchors.describe()}")
     with tempfile.TemporaryDirectory(dir=SCRATCH) as tmp, throwaway(Path(tmp)) as daemon:
         bench = Bench(Path(tmp), daemon, anchors, args.quick)
         lines = [*sync_lines(bench), tui_line(bench)]  # first, while the daemon holds nothing
