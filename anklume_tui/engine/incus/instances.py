@@ -64,7 +64,8 @@ class InstanceCalls:
         start: bool = False,
         timeout: float | None = None,
     ) -> None:
-        """Create from a local image alias (`image=`) or any Incus `source`; optionally start it."""
+        """Create from a local image alias (`image=`) or any Incus `source`; with `start`, Incus starts it in
+        the same operation (API extension instance_create_start): one request and one wait for both."""
         if source is None:
             source = {"type": "image", "alias": image} if image else {"type": "none"}
         body: dict[str, Any] = {
@@ -75,12 +76,11 @@ class InstanceCalls:
             "devices": {k: dict(v) for k, v in (devices or {}).items()},
             "ephemeral": ephemeral,
             "description": description,
+            "start": start,
         }
         if profiles is not None:
             body["profiles"] = list(profiles)
         await self._t.call("POST", "/1.0/instances", project=project, json=body, timeout=timeout)
-        if start:
-            await self.change_state(name, "start", timeout=timeout or 30, project=project)
 
     async def update_instance(
         self,

@@ -171,15 +171,16 @@ async def _instance(client: IncusClient, a: Action) -> None:
         return
     make_host_dirs(c.get("devices") or {})
     kind = c.get("type", "container")
+    started = False
     if c.get("create"):
-        await _create(client, a)
+        started = await _create(client, a)
     elif any(k in c for k in ("profiles", "config", "devices")):
         await client.patch_instance(
             a.name, profiles=c.get("profiles"), config=c.get("config"), devices=c.get("devices"), project=a.project
         )
     if c.get("restart"):
         await client.change_state(a.name, "restart", timeout=30, project=a.project)
-    elif c.get("start"):
+    elif c.get("start") and not started:
         await _start(client, a)
     # A container's start operation ends once it runs; a VM also needs its agent, so it is waited for.
     if c.get("restart") or (c.get("start") and kind != "container"):
@@ -204,7 +205,8 @@ async def _prune(client: IncusClient, a: Action) -> None:
         pass  # an Incus-ephemeral instance is gone once stopped
 
 
-async def _create(client: IncusClient, a: Action) -> None:
+async def _create(client: IncusClient, a: Action) -> bool:
+    """Create the instance, started in the same operation when the action starts it; True when it was."""
     c = a.changes
     machine_kind = "virtual machine" if c["type"] == "virtual-machine" else "container"
     try:
@@ -215,9 +217,11 @@ async def _create(client: IncusClient, a: Action) -> None:
             profiles=c["profiles"],
             config=c["config"],
             devices=c["devices"],
+            start=bool(c.get("start")),
             timeout=600,
             project=a.project,
         )
+        return bool(c.get("start"))
     except IncusUnreachable:
         raise
     except IncusError as exc:
@@ -229,6 +233,7 @@ async def _create(client: IncusClient, a: Action) -> None:
         await client.patch_instance(
             a.name, profiles=c["profiles"], config=c["config"], devices=c["devices"], project=a.project
         )
+        return False
 
 
 async def _start(client: IncusClient, a: Action) -> None:
