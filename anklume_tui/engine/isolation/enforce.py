@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,10 +125,12 @@ async def apply_isolation(
     netns: str | None = None,
     persist_dir: Path | None = None,
     nft: str = "nft",
+    coming: Iterable[str] = (),
 ) -> IsolationResult:
-    """Load the isolation ruleset for the bridges Incus really holds; never raises for nft failures
-    (see `result.error`; Incus errors propagate)."""
-    bridges = await existing_bridges(client, infra.prefix)
+    """Load the isolation ruleset for the bridges Incus really holds, and for the `coming` ones apply is about
+    to make (the ruleset names bridges, so it holds from the moment each one exists); never raises for nft
+    failures (see `result.error`; Incus errors propagate)."""
+    bridges = sorted({*await existing_bridges(client, infra.prefix), *filter(is_interface_name, coming)})
     return await asyncio.to_thread(
         enforce_isolation,
         infra,

@@ -6,8 +6,9 @@ Each domain runs its own pipeline, all domains at once: its project (its bridge 
 needs no project), then its images, then its profiles (whose nic names the bridge), then its instances,
 each as a chain (its volumes, then itself: create or correct, start, context files) with chains in
 parallel (the firewall VM's profile, with a nic on every bridge, waits for all of them). No instance chain
-starts before every bridge of the apply exists and the isolation ruleset was loaded for them (SPEC §9.1);
-it is loaded again at the end, also when apply fails or is interrupted. The prune deletions run last. At
+starts before the isolation ruleset was loaded (SPEC §9.1): for the bridges Incus holds and those the apply is
+making, at once, alongside them (its drops name bridges, so it holds from the moment each one exists); it is
+loaded again at the end, also when apply fails or is interrupted. The prune deletions run last. At
 most `parallel` actions run at once. A failed action fails its own chain and skips what depends on it
 (later steps of its domain, instances needing a missing image); the others go on. Incus going away stops
 everything: `ApplyInterrupted` names the object.
@@ -74,7 +75,7 @@ class ApplyResult:
     snapshotted: list[str] = field(default_factory=list)  # project/instance
     retention_deleted: list[str] = field(default_factory=list)
     isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded again at the end
-    isolation_before_instances: IsolationResult | None = None  # loaded once the bridges exist (SPEC §9.1)
+    isolation_before_instances: IsolationResult | None = None  # loaded before any instance starts (SPEC §9.1)
     network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
 
     @property
@@ -202,10 +203,8 @@ class _Run:
         except IncusError as exc:
             self.emit("note", None, f"the new addresses could not be checked: {exc}")
 
-    async def isolate_when_built(self, bridges: list[asyncio.Task[None]]) -> None:
-        """Once every bridge of the apply exists (or failed to), before any instance chain starts."""
-        if bridges:
-            await asyncio.wait(bridges)
+    async def isolate(self) -> None:
+        """Before any instance chain starts; loaded as the bridges are being made, for them too (SPEC §9.1)."""
         if self.before_instances is not None:
             await self.before_instances()
 
@@ -237,7 +236,7 @@ class _Run:
             async with asyncio.TaskGroup() as group:
                 # A bridge needs no project: every domain's starts at once, alongside its project and images.
                 bridge = {d: group.create_task(self.all(_of(structure.get(d, []), "network"))) for d in domains}
-                isolated = group.create_task(self.isolate_when_built(list(bridge.values())))
+                isolated = group.create_task(self.isolate())
                 for d in domains:
                     chain_list = list(chains.get(d, {}).values())
                     every = set(bridge.values())
@@ -261,7 +260,7 @@ async def apply(
     renumber: bool = False,
     steps: frozenset[str] | None = None,
 ) -> ApplyResult:
-    """Carry out the plan, loading the host isolation ruleset once the bridges exist (before any instance
+    """Carry out the plan, loading the host isolation ruleset as the bridges are made (before any instance
     starts) and again at the end (§8.3 step 7) — also when the plan is empty, so a flushed ruleset comes
     back, and when apply fails or is interrupted. Raises ApplyLocked (another apply runs),
     UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
@@ -278,7 +277,9 @@ async def apply(
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
 
         async def isolate_before_instances() -> None:
-            result.isolation_before_instances = await _isolate(run, client, infra, " (before instances start)")
+            coming = [a.name for a in plan.actions if a.kind == "network" and a.op != "conflict"]
+            when = " (before instances start)"
+            result.isolation_before_instances = await _isolate(run, client, infra, when, coming)
 
         if runs(steps, "isolation") or runs(steps, "instances"):
             run.before_instances = isolate_before_instances
@@ -303,12 +304,15 @@ async def apply(
         return result
 
 
-async def _isolate(run: _Run, client: IncusClient, infra: Infra, when: str = "") -> IsolationResult:
-    """Load the isolation ruleset for the bridges Incus holds, or for the declared ones when Incus cannot
-    say (its wildcard drops cut off any other bridge of ours). Failures are in the result, never raised."""
+async def _isolate(
+    run: _Run, client: IncusClient, infra: Infra, when: str = "", coming: list[str] | None = None
+) -> IsolationResult:
+    """Load the isolation ruleset for the bridges Incus holds (and the `coming` ones apply is making), or for
+    the declared ones when Incus cannot say (its wildcard drops cut off any other bridge of ours). Failures
+    are in the result, never raised."""
     try:
         try:
-            isolation = await apply_isolation(client, infra)
+            isolation = await apply_isolation(client, infra, coming=coming or ())
         except IncusError as exc:
             isolation = await asyncio.to_thread(enforce_isolation, infra, declared_bridges(infra))
             isolation.warnings.append(f"Incus did not list the bridges ({exc}): ruleset built for the declared ones")
