@@ -7,6 +7,7 @@ atomically and a failure leaves the previous one in place. Every nft call takes 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -129,28 +130,54 @@ class LoadOutcome:
 
 def load_ruleset(text: str, state_file: Path, *, netns: str | None = None, nft: str = "nft") -> LoadOutcome:
     """Refuse anything beyond our table, check with `nft -c`, load in one `nft -f` transaction, then keep
-    the text as `state_file`. On any failure the previous table (and state file) stay as they were."""
+    the text as `state_file`. On any failure the previous table (and state file) stay as they were.
+
+    When the live table is, listed, exactly what loading this very text left last time (`loaded_record`),
+    loading it again would change nothing: only that listing is asked of nft."""
     problems = check_ruleset(text)
     if problems:
         raise RulesetRefused("; ".join(problems))
+    before = list_table(netns=netns, nft=nft)
+    record = loaded_record(state_file)
+    if before is not None and _read(record) == _record_of(text, before) and _read(state_file) == text:
+        return LoadOutcome(state_file, False)
     candidate = state_file.with_name(f".{state_file.name}.{secrets.token_hex(4)}.tmp")
     write_private(candidate, text)
     try:
         nft_check(candidate, netns=netns, nft=nft)
-        before = list_table(netns=netns, nft=nft)
         result = _nft(["-f", str(candidate)], netns=netns, nft=nft)
         if result.returncode != 0:
             raise _failure("nft could not load the ruleset (the previous one stays)", result)
         write_private(state_file, text)
     finally:
         candidate.unlink(missing_ok=True)
-    return LoadOutcome(state_file, list_table(netns=netns, nft=nft) != before)
+    after = list_table(netns=netns, nft=nft)
+    if after is not None:
+        write_private(record, _record_of(text, after))
+    return LoadOutcome(state_file, after != before)
+
+
+def loaded_record(state_file: Path) -> Path:
+    """Beside the state file: the digest of the text last loaded and the table's listing right after."""
+    return state_file.with_name(f"{state_file.name}.loaded")
+
+
+def _record_of(text: str, listing: str) -> str:
+    return f"{hashlib.sha256(text.encode()).hexdigest()}\n{listing}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def persist_ruleset(text: str, directory: Path, name: str = "anklume-isolation.nft") -> Path:
-    """Install a copy where the host's nftables service loads it at boot."""
+    """Install a copy where the host's nftables service loads it at boot (left alone when it already is)."""
     path = directory / name
-    write_atomic(path, text)
+    if _read(path) != text:
+        write_atomic(path, text)
     return path
 
 
