@@ -1,5 +1,5 @@
 """`provision --role NAME` and `--tags T` on real containers: only the chosen roles (or tagged tasks) run, on the
-machines that get them; an unknown role is a usage error naming the roles there are. Two roles of the test's
+machines that get them; an unknown role is a usage error naming the roles there are. Three roles of the test's
 own (roles_custom/) each append their name to /root/order, so what ran, and in which order, is read back."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ domains:
     trust_level: trusted
     machines:
       alpha-one:
-        roles: [mark_second, mark_first]
+        roles: [mark_second, mark_first, mark_zero]
   beta:
     machines:
       beta-one: {}
@@ -32,7 +32,7 @@ MARK_ROLE = """\
 
 
 def write_roles(tree: Path) -> None:
-    for name in ("mark_first", "mark_second"):
+    for name in ("mark_first", "mark_second", "mark_zero"):
         tasks = tree / "roles_custom" / name / "tasks"
         tasks.mkdir(parents=True)
         (tasks / "main.yml").write_text(MARK_ROLE.format(name=name))
@@ -54,7 +54,7 @@ def test_role_and_tags_run_only_what_they_name(incusd, debian_image, tmp_path):
 
     unknown = anklume(incusd, tmp_path, "provision", infra, "--role", "mark_third")
     assert unknown.returncode == 2, unknown.stderr
-    assert "the roles are: base_system, mark_first, mark_second" in unknown.stderr, unknown.stderr
+    assert "the roles are: base_system, mark_first, mark_second, mark_zero" in unknown.stderr, unknown.stderr
 
     one = anklume(incusd, tmp_path, "provision", infra, "--role", "mark_second", "--json")
     assert one.returncode == 0, one.stderr + one.stdout
@@ -67,8 +67,8 @@ def test_role_and_tags_run_only_what_they_name(incusd, debian_image, tmp_path):
     assert order(incusd) == ["mark_second", "mark_first"]
     assert not has_login_user(incusd, "alpha-one") and not has_login_user(incusd, "beta-one")
 
-    both = anklume(incusd, tmp_path, "provision", infra, "--role", "mark_first,mark_second")
-    assert both.returncode == 0, both.stderr + both.stdout
-    # in the order the machine lists them, whatever the order given
-    assert order(incusd) == ["mark_second", "mark_first", "mark_second", "mark_first"]
+    three = anklume(incusd, tmp_path, "provision", infra, "--role", "mark_zero,mark_first", "--role", "mark_second")
+    assert three.returncode == 0, three.stderr + three.stdout
+    # in the order the machine lists them, whatever the order given (site.yml once reordered them by hash)
+    assert order(incusd) == ["mark_second", "mark_first", "mark_second", "mark_first", "mark_zero"]
     assert not has_login_user(incusd, "alpha-one")
