@@ -8,19 +8,21 @@ from ...lazy_exports import exports_on_first_use
 
 if TYPE_CHECKING:
     from .events import ProvisionEvent
-    from .runner import ProvisionResult, provision, provisionable
+    from .runner import ProvisionResult, Selection, UnknownRole, provision, provisionable
 else:
     __getattr__ = exports_on_first_use(
         __name__,
         {
             "events": ["ProvisionEvent"],
-            "runner": ["ProvisionResult", "provision", "provisionable"],
+            "runner": ["ProvisionResult", "Selection", "UnknownRole", "provision", "provisionable"],
         },
     )
 
 __all__ = [
     "ProvisionEvent",
     "ProvisionResult",
+    "Selection",
+    "UnknownRole",
     "provision",
     "provisionable",
 ]

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .apply import ApplyEvent, ApplyResult
     from .flush import flush_infra
     from .infra_import import import_infra
+    from .partial import STEPS, UnknownStep, only_steps, parse_steps
     from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
     from .plan import make_plan
     from .plan_models import Action, Orphan, Plan
@@ -22,6 +23,7 @@ else:
             "apply": ["ApplyEvent", "ApplyResult"],
             "flush": ["flush_infra"],
             "infra_import": ["import_infra"],
+            "partial": ["STEPS", "UnknownStep", "only_steps", "parse_steps"],
             "pipeline": ["PhaseEvent", "PipelineEvent", "PipelineResult", "apply_pipeline"],
             "plan": ["make_plan"],
             "plan_models": ["Action", "Orphan", "Plan"],
@@ -38,9 +40,13 @@ __all__ = [
     "PipelineEvent",
     "PipelineResult",
     "Plan",
+    "STEPS",
+    "UnknownStep",
     "apply_pipeline",
     "flush_infra",
     "gather_status",
     "import_infra",
     "make_plan",
+    "only_steps",
+    "parse_steps",
 ]
