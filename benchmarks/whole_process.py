@@ -14,6 +14,7 @@ Incus (tests/incusd_helpers.py), 3 domains x 10 busybox containers and a 1,000-m
 Each figure is the median of N runs (N = 10 for the quick commands and 3 for the applies; --quick: 3 and 1).
 v2 declares no static addresses, so its apply makes a little less than ours and the loop do (see anklume_anchors.py
 for how it is kept on the throwaway daemon). An anchor whose source is not given is skipped with the reason.
+Our commands run as a user's do: the host's interfaces are read for H1 (ANKLUME_SKIP_HOST_SUBNET_CHECK unset).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Bench:
 def sync_lines(b: Bench) -> list[Line]:
     """validate + sync of 1,000 machines, whole process: cold (a fresh tree each run, ours and v1's in turn, so
     both meet the same load) and warm (ours again on its last tree, unchanged)."""
+    say("validate + sync of 1,000 machines: ours and v1's generator")
     trees = (b.folder / f"tree{n}" for n in range(10_000))
     cold = Line("validate + sync 1,000 machines, cold", floor_name="AnKLuMe v1 scripts/generate.py", faster=1.5)
     cold.skipped = b.anchors.v1_missing
@@ -110,6 +112,7 @@ def tui_line(b: Bench) -> Line:
     base = {k: os.environ[k] for k in keep if k in os.environ}
     ours_env = base | {k: v for k, v in b.env.items() if k.startswith(("ANKLUME_", "XDG_"))}
     minimal = tui_first_row.minimal_app_command(sys.executable)
+    say("TUI start to first row: ours and the minimal Textual table, in tmux")
     with tui_first_row.tmux_server() as tmux:
         for _ in range(b.fast):  # interleaved, so both meet the same load
             line.ours.append(
@@ -137,14 +140,15 @@ def daemon_lines(b: Bench) -> list[Line]:
     daemon = b.daemon
     assert daemon is not None
     env = b.env | {k: os.environ[k] for k in ("ANKLUME_NFT_NETNS", "ANKLUME_NFT_PERSIST_DIR") if k in os.environ}
-    env["ANKLUME_SKIP_HOST_SUBNET_CHECK"] = "1"  # the daemon's bridges live in its own network namespace
     apply = b.ours_cmd("apply", "--no-provision", "--yes")
     fresh = Line("apply of the 30 from nothing", floor_name="serial incus CLI loop, same end state", faster=1.8)
+    say("apply of 3 x 10 from nothing: ours")
     fresh.ours = repeat(lambda: run_once(apply, env), b.slow, before=daemon.reset)
     assert running(daemon) == DOMAINS * PER_DOMAIN, f"our apply left {running(daemon)} machines running"
     status = Line("status --json", floor_name="incus list --all-projects -f json", at_most=2.0)
     noop = Line("no-op apply --no-provision --yes", floor_name="incus list --all-projects -f json", at_most=2.5)
     listing = b.incus_cmd("list", "--all-projects", "-f", "json")
+    say("status --json, no-op apply, incus list")
     for _ in range(b.fast):  # interleaved, so the three meet the same load
         status.ours.append(run_once(b.ours_cmd("status", "--json"), env))
         noop.ours.append(run_once(apply, env))
@@ -152,6 +156,7 @@ def daemon_lines(b: Bench) -> list[Line]:
     noop.floor = status.floor
     projects = [f"d{d}" for d in range(DOMAINS)]
     commands = incus_cli_loop.loop_commands(daemon, projects)
+    say(f"the serial incus CLI loop ({len(commands)} commands)")
     fresh.floor = repeat(lambda: incus_cli_loop.run_loop(daemon, commands), b.slow, before=daemon.reset)
     left = json.loads(subprocess.run(b.ours_cmd("plan", "--json"), env=env, capture_output=True, text=True).stdout)
     if left.get("actions"):
@@ -173,6 +178,7 @@ def v2_lines(b: Bench, status: Line, noop: Line, fresh: Line) -> list[Line]:
         for line in lines:
             line.skipped = a.v2_missing
         return lines
+    say("AnKLuMe v2: apply from nothing, status, second apply")
     project = anchors_.write_v2_project(b.folder / "v2-project", DOMAINS, PER_DOMAIN)
     env = anchors_.guarded_env(daemon.env, daemon.incus_dir, b.folder / "bin", b.folder / "v2-home")
     (b.folder / "v2-home").mkdir(exist_ok=True)
@@ -191,6 +197,10 @@ def v2_lines(b: Bench, status: Line, noop: Line, fresh: Line) -> list[Line]:
         for line in lines:
             line.skipped = line.skipped or f"v2 failed: {exc}"
     return lines
+
+
+def say(what: str) -> None:
+    print(f"  measuring {what} ...", file=sys.stderr, flush=True)
 
 
 def running(daemon: ThrowawayIncus) -> int:
