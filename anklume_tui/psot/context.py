@@ -31,4 +31,6 @@ class HostContext:
     host_memory_bytes: int | None = None
     # What was applied (SPEC §5.1 Stability); None: not gathered, allocation is v1's.
     allocation: PriorAllocation | None = None
+    # Names of the roles the role folders hold (SPEC §8.5), for W10; None: not gathered, W10 is not checked.
+    known_roles: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)

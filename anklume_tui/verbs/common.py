@@ -36,7 +36,8 @@ def infra_path(args: argparse.Namespace) -> Path:
 
 
 def check_infra(args: argparse.Namespace) -> PsotResult:
-    return run_psot(infra_path(args), gather_host_context())
+    path = infra_path(args)
+    return run_psot(path, gather_host_context(infra=path))
 
 
 def checked_infra(args: argparse.Namespace) -> ValidResult:

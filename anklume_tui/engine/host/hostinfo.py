@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from ...psot.context import HostContext, HostNetwork
+from ...psot.generate import default_output_dir
 from . import paths as state
 
 
@@ -69,9 +70,25 @@ def host_memory_bytes() -> int | None:
     return None
 
 
-def gather_host_context(with_networks: bool = True) -> HostContext:
+def known_roles(infra: Path) -> frozenset[str] | None:
+    """The roles found in the role folders of an infra's tree (the folder holding the infra, SPEC §8.5); None
+    when the infra's path does not resolve (a symlink loop: loading it says so)."""
+    try:
+        tree = default_output_dir(infra)
+    except (OSError, RuntimeError):
+        return None
+    found: set[str] = set()
+    for folder in state.role_folders(tree):
+        try:
+            found.update(entry.name for entry in folder.iterdir() if (entry / "tasks").is_dir())
+        except OSError:  # a role folder the user has not made
+            continue
+    return frozenset(found)
+
+
+def gather_host_context(with_networks: bool = True, infra: Path | None = None) -> HostContext:
     """With `with_networks` (the PSOT's own runs), also the host's networks and what was applied (SPEC §5.1
-    Stability): the records and Incus's bridges and nics."""
+    Stability): the records and Incus's bridges and nics. With `infra`, also the roles its tree can find."""
     from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
 
     directory = state.context_dir()
@@ -85,4 +102,5 @@ def gather_host_context(with_networks: bool = True) -> HostContext:
         host_cpus=host_cpus(),
         host_memory_bytes=host_memory_bytes(),
         allocation=gather_allocation() if with_networks else None,
+        known_roles=None if infra is None else known_roles(infra),
     )

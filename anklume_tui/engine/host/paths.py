@@ -66,6 +66,12 @@ def shipped_ansible_dir() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+def role_folders(tree: Path) -> list[Path]:
+    """Where roles are looked up, in order (SPEC §8.5): the user's `roles_custom/` beside the generated tree,
+    the shipped `roles/`, then `roles_vendor/` (Galaxy)."""
+    return [tree / "roles_custom", shipped_ansible_dir() / "roles", tree / "roles_vendor"]
+
+
 def ai_access_holder_file() -> Path:
     """The domain that holds exclusive AI access (SPEC §10.5)."""
     return state_dir() / "ai-access-current"

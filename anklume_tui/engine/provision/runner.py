@@ -98,7 +98,7 @@ class ProvisionResult:
 
 
 def roles_path(tree: Path) -> list[Path]:
-    return [tree / "roles_custom", state.shipped_ansible_dir() / "roles", tree / "roles_vendor"]
+    return state.role_folders(tree)
 
 
 def machines_to_provision(infra: Infra, limit: str | None) -> list[Machine]:

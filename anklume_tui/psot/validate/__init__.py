@@ -16,7 +16,7 @@ from .machines import check_machines
 from .policies import check_policies
 from .value_types import check_types
 from .volumes import check_volumes
-from .warnings import check_warnings
+from .warnings import check_roles, check_warnings
 
 REQUIRED_KEYS = ("project_name", "global", "domains")
 
@@ -63,8 +63,10 @@ def validate_host(data: object, source: SourceMap, ctx: HostContext) -> list[Fin
 
 
 def collect_warnings(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
-    """W2, W3, W4, W7, W8 (W1 comes with PL1 from validate_host)."""
+    """W2, W3, W4, W7, W8, W10 (W1 comes with PL1 from validate_host)."""
     out = Collector(source)
     if isinstance(data, dict):
-        check_warnings(data, build_inventory(data), out)
+        inv = build_inventory(data)
+        check_warnings(data, inv, out)
+        check_roles(inv, ctx.known_roles, out)
     return out.findings

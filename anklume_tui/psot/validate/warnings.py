@@ -1,7 +1,8 @@
-"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8. They never block sync or apply."""
+"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8, W10. They never block sync or apply."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from ..addressing import is_zone_mode
@@ -83,3 +84,25 @@ def _openclaw_without_policy(policies: list[Any], inv: Inventory, out: Collector
             f"'{dname}' or from it; add one if it needs an LLM backend",
             path + ("roles", roles.index(OPENCLAW_ROLE)),
         )
+
+
+def check_roles(inv: Inventory, known: frozenset[str] | None, out: Collector) -> None:
+    """W10: a machine names a role no role folder holds (provisioning would stop on it). `known` is what the
+    caller found in the role folders (psot reads no folder); None: not gathered, nothing is checked."""
+    if known is None:
+        return
+    for _, mname, machine, path in machines_of(inv):
+        roles = machine.get("roles")
+        if not isinstance(roles, list):
+            continue
+        for i, role in enumerate(roles):
+            if not isinstance(role, str) or role in known:
+                continue
+            close = difflib.get_close_matches(role, sorted(known), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            out.warning(
+                "W10",
+                f"Machine '{mname}' names role '{role}', found in no role folder (roles_custom/ beside the "
+                f"infra, the shipped roles/, roles_vendor/): provisioning would stop on it{hint}",
+                path + ("roles", i),
+            )

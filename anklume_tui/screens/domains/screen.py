@@ -139,7 +139,7 @@ class DomainsScreen(
 
     @work(thread=True, exclusive=True, group="psot")
     def check(self) -> None:
-        self.post_message(self.Checked(run_psot(self.infra, gather_host_context())))
+        self.post_message(self.Checked(run_psot(self.infra, gather_host_context(infra=self.infra))))
 
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
