@@ -1,9 +1,8 @@
 """Parse one YAML text into plain Python values plus the location of every node.
 
-ruamel.yaml's C composer (YAML 1.1 resolution, as PyYAML's safe_load) gives nodes
-with marks in a fraction of the round-trip loader's time; values are built here so
-that duplicate keys, alias expansion and nesting depth are checked on the way.
-The composer recurses in C, so depth and node count are bounded first (yaml_bounds).
+One pass over libyaml's events (yaml_compose) checks the bounds and composes light nodes (YAML 1.1 resolution,
+as PyYAML's safe_load); values are built here so that duplicate keys, alias expansion and nesting depth are
+checked on the way.
 """
 
 from __future__ import annotations
@@ -12,14 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.tag import Tag
 
 from .findings import Finding, Location, Severity
-from .yaml_bounds import MAX_DEPTH, MAX_NODES, Budget, UnreadableInput, check_shape
+from .yaml_bounds import MAX_DEPTH, MAX_NODES, Budget, UnreadableInput
+from .yaml_compose import MappingNode, Node, ScalarNode, SequenceNode, compose
 
 MAX_ALIAS_EXPANSION = 50_000
 
@@ -75,28 +70,6 @@ class LoadFailure(Exception):
         self.finding = finding
 
 
-class _PyYamlResolver(VersionedResolver):
-    """Plain scalars resolve exactly as PyYAML's safe_load does (SPEC §3.1).
-
-    ruamel's own YAML 1.1 rules differ on a few scalars (`y`/`n` are booleans there,
-    `1e3` a float), so the C composer asks PyYAML's resolver instead.
-    """
-
-    _pyyaml = yaml.resolver.Resolver()
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode:
-            return Tag(suffix=self._pyyaml.resolve(yaml.ScalarNode, value, implicit))
-        return super().resolve(kind, value, implicit)
-
-
-def _parser() -> YAML:
-    parser = YAML(typ="safe")
-    parser.version = (1, 1)
-    parser.Resolver = _PyYamlResolver
-    return parser
-
-
 _PYYAML_CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
@@ -104,12 +77,6 @@ def _construct(node: ScalarNode, tag: str) -> Any:
     """A non-string scalar's value, as PyYAML's safe_load builds it."""
     build = _PYYAML_CONSTRUCTOR.yaml_constructors[tag]
     return build(_PYYAML_CONSTRUCTOR, yaml.ScalarNode(tag, node.value))
-
-
-def _tag(node: Node) -> str:
-    """The node's full tag; ruamel's `node.tag` URI-decodes it on every access, which dominates big files."""
-    ctag = node.ctag
-    return ctag.suffix if ctag.handle is None else str(ctag)
 
 
 class _Builder:
@@ -124,8 +91,7 @@ class _Builder:
         self.seen: set[int] = set()
 
     def loc(self, node: Node) -> Location:
-        mark = node.start_mark
-        return Location(self.file, mark.line + 1, mark.column + 1)
+        return Location(self.file, node.line + 1, node.column + 1)
 
     def fail(self, node: Node, message: str, rule: str = "L3") -> LoadFailure:
         return LoadFailure(Finding(rule, Severity.ERROR, message, self.loc(node)))
@@ -163,17 +129,22 @@ class _Builder:
         return self.scalar_value(node)
 
     def scalar_value(self, node: ScalarNode) -> Any:
-        tag = _tag(node)
+        tag = node.tag
         if tag == STR:
             return node.value
         if tag not in SCALAR_TAGS:
             raise self.fail(node, f"unsupported tag {tag!r}")
-        return self.construct(node, tag)
+        try:
+            return self.construct(node, tag)
+        except (ValueError, OverflowError, KeyError, AttributeError):
+            # PyYAML's constructors fail (some with a KeyError) on a value that is not of its tag: `!!bool maybe`
+            kind = tag.rsplit(":", 1)[-1]
+            raise self.fail(node, f"invalid YAML value: {node.value!r} is not a valid {kind}") from None
 
     def collection(self, node: Node, path: Path, depth: int) -> list[Any] | dict[Any, Any]:
         self.count(node, depth)
         self.source.values[path] = self.loc(node)
-        tag = _tag(node)
+        tag = node.tag
         if isinstance(node, SequenceNode) and tag == SEQ:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode) and tag == MAP:
@@ -185,7 +156,7 @@ class _Builder:
         first_line: dict[Any, int] = {}
         merged: list[dict[Any, Any]] = []
         for key_node, value_node in node.value:
-            if _tag(key_node) == MERGE:
+            if key_node.tag == MERGE:
                 merged.extend(self.merge_sources(value_node, path, depth))
                 continue
             if not isinstance(key_node, ScalarNode):
@@ -195,7 +166,7 @@ class _Builder:
                 hash(key)
             except TypeError:
                 raise self.fail(key_node, "unsupported mapping key") from None
-            line = key_node.start_mark.line + 1
+            line = key_node.line + 1
             if key in first_line:
                 self.duplicates.append(
                     Finding(
@@ -239,16 +210,13 @@ def parse_yaml(text: str, file: str, budget: Budget | None = None) -> ParsedYaml
     budget = budget or Budget()
     try:
         budget.take_bytes(len(text))
-        check_shape(text, budget)
-        root = _parser().compose(text)
+        root = compose(text, budget)
     except UnreadableInput as exc:
         return _failed(Finding("L3", Severity.ERROR, exc.message, Location(file, exc.line, exc.column)))
-    except (MarkedYAMLError, yaml.MarkedYAMLError) as exc:
+    except yaml.MarkedYAMLError as exc:
         return _failed(_syntax_error(exc, text, file))
-    except (YAMLError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         return _failed(_reader_error(exc, text, file))
-    except RecursionError:
-        return _failed(Finding("L3", Severity.ERROR, "YAML nesting too deep", Location(file, 1, 1)))
     if root is None:
         return ParsedYaml(None, SourceMap(), [])
     builder = _Builder(file)
@@ -256,7 +224,7 @@ def parse_yaml(text: str, file: str, budget: Budget | None = None) -> ParsedYaml
         data = builder.build(root, (), 0)
     except LoadFailure as failure:
         return _failed(failure.finding)
-    except (YAMLError, ValueError, OverflowError) as exc:
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
         return _failed(Finding("L3", Severity.ERROR, f"invalid YAML value: {exc}", Location(file, 1, 1)))
     return ParsedYaml(data, builder.source, builder.duplicates)
 
@@ -265,8 +233,8 @@ def _failed(finding: Finding) -> ParsedYaml:
     return ParsedYaml(None, SourceMap(), [finding])
 
 
-def _syntax_error(exc: MarkedYAMLError | yaml.MarkedYAMLError, text: str, file: str) -> Finding:
-    """libyaml's message at its position, from the event pass (PyYAML) or the composer (ruamel)."""
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Finding:
+    """libyaml's message (or the composer's) at its position."""
     mark = exc.problem_mark or exc.context_mark
     message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -275,7 +243,7 @@ def _syntax_error(exc: MarkedYAMLError | yaml.MarkedYAMLError, text: str, file: 
     return Finding("L3", Severity.ERROR, f"YAML syntax error: {message}", Location(file, line, col))
 
 
-def _reader_error(exc: YAMLError | yaml.YAMLError, text: str, file: str) -> Finding:
+def _reader_error(exc: yaml.YAMLError, text: str, file: str) -> Finding:
     """Reader errors give a character position, not a line: turn it into line and column."""
     position = getattr(exc, "position", None)
     reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
