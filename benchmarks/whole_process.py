@@ -158,9 +158,11 @@ def daemon_lines(b: Bench) -> list[Line]:
     commands = incus_cli_loop.loop_commands(daemon, projects)
     say(f"the serial incus CLI loop ({len(commands)} commands)")
     fresh.floor = repeat(lambda: incus_cli_loop.run_loop(daemon, commands), b.slow, before=daemon.reset)
-    left = json.loads(subprocess.run(b.ours_cmd("plan", "--json"), env=env, capture_output=True, text=True).stdout)
-    if left.get("actions"):
-        fresh.skipped = f"the CLI loop's end state differs from ours: plan finds {len(left['actions'])} action(s)"
+    plan = subprocess.run(b.ours_cmd("plan", "--json"), env=env, capture_output=True, text=True)
+    left = json.loads(plan.stdout).get("actions") if plan.returncode == 0 else None
+    if left is None or left:
+        found = f"{len(left)} action(s)" if left else f"exit {plan.returncode}: {plan.stderr.strip()[-200:]}"
+        fresh.skipped = f"the CLI loop's end state is not ours: our plan after it finds {found}"
     v2_status, v2_noop, v2_fresh = v2_lines(b, status, noop, fresh)
     return [status, v2_status, noop, v2_noop, fresh, v2_fresh]
 
