@@ -57,6 +57,7 @@ class AnklumeApp(App):
         # run_tui's first run: the guide over the read-only example when no infra was found, and the host
         # set-up offered when Incus is not ready (tests that build the app themselves leave it off)
         self.guide = guide
+        self._host_setup_pending = guide and not read_only  # offered once the first rows are on screen
         themes, self.theme_problems = user_themes(self.get_css_variables())
         self.css_path = [*self.css_path, *themes]  # after the built-in CSS: user themes override it
         self.keymap, self.keymap_problems = read_keymap()
@@ -87,8 +88,13 @@ class AnklumeApp(App):
             from .screens.first_run import FirstRunScreen
 
             self.push_screen(FirstRunScreen(Path.cwd(), self.incus_url))
-        elif self.guide:
-            self._offer_host_setup()
+
+    def on_domains_screen_outlined(self) -> None:
+        """The first rows are on screen: only now is Incus's readiness checked (its client and the set-up
+        screen imported in a worker beside the first paint would hold the interpreter while it is drawn)."""
+        if self._host_setup_pending:
+            self._host_setup_pending = False
+            self.call_after_refresh(self._offer_host_setup)
 
     @work(thread=True, exclusive=True, group="host-setup", exit_on_error=False)
     def _offer_host_setup(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,20 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..engine.host import recorded_call
-from ..engine.incus import IncusError, connect
-from ..engine.machines import (
-    Link,
-    Location,
-    TransferFailed,
-    TransferRefused,
-    copy_file,
-    destinations,
-)
-from ..psot.model import Infra
+from ..engine import host, incus, machines
 from ..transfer_progress import Progress, describe, reading
 from ..widgets.domain_table import DomainTable
 from .domains.host import DomainsHost
+
+if TYPE_CHECKING:
+    from ..psot.model import Infra
 
 PROGRESS_DELAY = 0.5  # quicker copies log only their end
 PROGRESS_EVERY = 2.0
@@ -39,7 +33,7 @@ class Choice:
 
     machine: str
     domain: str
-    link: Link | None
+    link: machines.Link | None
     refusal: str
 
     @property
@@ -49,8 +43,8 @@ class Choice:
 
 @dataclass(frozen=True)
 class CopyRequest:
-    source: Location
-    destination: Location
+    source: machines.Location
+    destination: machines.Location
 
 
 class CopyFileScreen(ModalScreen[CopyRequest | None]):
@@ -119,7 +113,7 @@ class CopyFileScreen(ModalScreen[CopyRequest | None]):
         if not path.startswith("/") or not target.startswith("/"):
             self.notify("Paths are absolute: they start with /.", severity="warning")
             return
-        self.dismiss(CopyRequest(Location(self.source, path), Location(choice.machine, target)))
+        self.dismiss(CopyRequest(machines.Location(self.source, path), machines.Location(choice.machine, target)))
 
     @on(Button.Pressed, "#copy-cancel")
     def action_cancel(self) -> None:
@@ -132,13 +126,13 @@ class CopyFileActions(DomainsHost):
     def action_copy_file(self) -> None:
         row = self.query_one(DomainTable).selected()
         infra = self.result.infra if self.result is not None else None
-        machines = {m.name: m for m in infra.machines} if infra is not None else {}
-        if row is None or infra is None or row.is_domain or row.name not in machines:
+        declared = {m.name for m in infra.machines} if infra is not None else set()
+        if row is None or infra is None or row.is_domain or row.name not in declared:
             self.app.notify("Select a declared machine to copy a file from it.", severity="warning")
             return
         if not self._allowed():
             return
-        choices = [Choice(m.name, m.domain, link, why) for m, link, why in destinations(infra, row.name)]
+        choices = [Choice(m.name, m.domain, link, why) for m, link, why in machines.destinations(infra, row.name)]
 
         def chosen(request: CopyRequest | None) -> None:
             if request is not None:
@@ -159,13 +153,13 @@ class CopyFileActions(DomainsHost):
 
         label = f"copy {request.source} to {request.destination}"
         try:
-            async with connect(self.incus_url) as client:
-                copying = copy_file(client, infra, request.source, request.destination, progress)
-                copied = await recorded_call("copy-file", None, copying, (TransferRefused,))
-        except TransferRefused as exc:
+            async with incus.connect(self.incus_url) as client:
+                copying = machines.copy_file(client, infra, request.source, request.destination, progress)
+                copied = await host.recorded_call("copy-file", None, copying, (machines.TransferRefused,))
+        except machines.TransferRefused as exc:
             self.report(f"{label}: refused: {exc}")
             self.app.notify(str(exc), title="copy: refused", severity="warning", markup=False)
-        except (TransferFailed, IncusError) as exc:
+        except (machines.TransferFailed, incus.IncusError) as exc:
             self.report(f"{label}: failed: {exc}")
             self.app.notify(str(exc), title="copy: failed", severity="error", markup=False)
         else:

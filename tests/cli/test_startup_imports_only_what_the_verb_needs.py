@@ -6,6 +6,7 @@ and plan on the throwaway daemon). Each case is a fresh `anklume-tui` process th
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import re
 import shutil
 import subprocess
@@ -101,3 +102,22 @@ def test_status_and_plan_on_the_daemon_run_without_tui_nor_ansible(verb, incusd,
     assert done.returncode == 0 and '"schema_version"' in done.stdout, done.stderr
     assert _among(modules, NOT_FOR_BATCH) == []
     assert _among(modules, ("anklume_tui.engine.provision", "anklume_tui.engine.machines")) == []
+
+
+def test_the_tui_paints_its_first_rows_before_importing_the_model_reports_or_incus_client(tmp_path):
+    """What the domains view needs for its first rows (the outline) is all the app imports at start: the check
+    (models, rules), the reports and the Incus client are imported by its workers after the first paint."""
+    shown = subprocess.run(
+        [sys.executable, "-c", "import json, sys, anklume_tui.app; print(json.dumps(sorted(sys.modules)))"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    modules = set(json.loads(shown.stdout))
+    heavy = ("pydantic", "httpx", "ruamel", "websockets", "ansible_runner", "libtmux", "plotext")
+    assert _among(modules, heavy) == []
+    # the engine.incus package itself is there (its names resolve on first use), none of its modules
+    ours = ("anklume_tui.psot.pipeline", "anklume_tui.psot.model", "anklume_tui.reports", "anklume_tui.engine.incus.")
+    assert sorted(m for m in modules if m.startswith(ours)) == []

@@ -11,11 +11,11 @@ from rich.console import Console
 from textual.widgets._toast import Toast
 
 from anklume_tui.app import AnklumeApp
+from anklume_tui.engine import machines
 from anklume_tui.engine.incus.transport import IncusError
 from anklume_tui.engine.machines.file_transfer import Location
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
-from anklume_tui.screens import copy_file
 from anklume_tui.screens.copy_file import CopyRequest
 from anklume_tui.widgets.detail import machine_detail
 from anklume_tui.widgets.domain_table import DomainTable
@@ -55,7 +55,7 @@ async def test_an_incus_error_with_markup_is_shown_literally(monkeypatch):
     async def refused(*args, **kwargs):
         raise IncusError(f"Failed to write {MARKUP}", status=500)
 
-    monkeypatch.setattr(copy_file, "copy_file", refused)
+    monkeypatch.setattr(machines, "copy_file", refused)  # the screen calls machines.copy_file
     app = AnklumeApp(EXAMPLE)
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         screen = app.screen

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..incus.client import IncusClient
+if TYPE_CHECKING:  # the client is imported by the first read: the TUI builds its meter before its first paint
+    from ..incus.client import IncusClient
 
 InstanceKey = tuple[str, str]  # (project, instance)
 
@@ -77,6 +79,8 @@ class UsageMeter:
 
     async def read(self) -> dict[InstanceKey, Usage]:
         """Usage of every running instance; raises IncusError."""
+        from ..incus.client import IncusClient
+
         started = time.monotonic()
         async with IncusClient(self.url) as client:
             reading = await read_usage(client)

@@ -1,16 +1,35 @@
 """The only code that talks to Incus: `connect(url)` gives a client (`async with connect(url) as client`),
-scoped to no project; each call names its project. Errors are `IncusError` and its kinds."""
+scoped to no project; each call names its project. Errors are `IncusError` and its kinds.
+
+Its modules (and httpx) are imported on first use of a name (anklume_tui/lazy_exports.py): a screen or a verb
+that names the package pays for the client only when it talks to Incus."""
 
 from __future__ import annotations
 
-from .client import IncusClient
-from .models import ExecResult
-from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import exports_on_first_use
+
+if TYPE_CHECKING:
+    from .client import IncusClient
+    from .models import ExecResult
+    from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
+else:
+    __getattr__ = exports_on_first_use(
+        __name__,
+        {
+            "client": ["IncusClient"],
+            "models": ["ExecResult"],
+            "transport": ["IncusError", "IncusUnreachable", "IncusUrlError", "resolve_endpoint"],
+        },
+    )
 
 
 def connect(url: str | None = None) -> IncusClient:
     """A client for the Incus at `url` (`--incus`, `$ANKLUME_INCUS`, else the local socket); it connects on
     first use and closes with `async with`."""
+    from .client import IncusClient
+
     return IncusClient(url)
 
 

@@ -6,34 +6,27 @@ made elsewhere (`disp`, another view) get rows too, from the status report and t
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal, TypeGuard
+from typing import TYPE_CHECKING, Literal, TypeGuard
 
 from textual import work
 from textual.binding import Binding
 
-from ...engine.console import ConsoleError
-from ...engine.host import recorded_call
-from ...engine.incus import IncusError, connect
-from ...engine.machines import (
-    Disposable,
-    DisposableError,
-    create_disposable,
-    shell_argv,
-    stop_disposable,
-)
-from ...psot.model import Infra
+from ...engine import console, host, incus, machines
 from ...psot.names import named_as_disposable
-from ...reports import StatusReport
 from ...widgets.domain_table import DomainTable, Row
 from ..confirm import ConfirmScreen
 from .host import DomainsHost
+
+if TYPE_CHECKING:
+    from ...psot.model import Infra
+    from ...reports import StatusReport
 
 DISPOSABLE_BINDINGS = [Binding("N", "new_disposable", "New disposable", show=False, id="domains.new_disposable")]
 ROW_PREFIX = "x:"  # row keys of disposables: "x:<project>/<name>"
 DESTROYED_BY = {"instance-stopped", "instance-shutdown"}
 
 
-def row_key(disposable: Disposable) -> str:
+def row_key(disposable: machines.Disposable) -> str:
     return f"{ROW_PREFIX}{disposable.project}/{disposable.name}"
 
 
@@ -41,7 +34,7 @@ def is_disposable_row(row: Row | None) -> TypeGuard[Row]:
     return row is not None and row.key.startswith(ROW_PREFIX)
 
 
-def disposable_row(disposable: Disposable, trust: str, state: str) -> Row:
+def disposable_row(disposable: machines.Disposable, trust: str, state: str) -> Row:
     return Row(key=row_key(disposable), name=disposable.name, trust=trust, kind="disp", ip="DHCP", state=state)
 
 
@@ -51,7 +44,7 @@ class DisposableActions(DomainsHost):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # row key -> (domain, the disposable, its row)
-        self.disposables: dict[str, tuple[str, Disposable, Row]] = {}
+        self.disposables: dict[str, tuple[str, machines.Disposable, Row]] = {}
 
     def disposable_rows(self) -> dict[str, list[Row]]:
         """The live disposables' rows, by domain, for the table."""
@@ -93,14 +86,14 @@ class DisposableActions(DomainsHost):
     @work(group="disposable")
     async def run_new_disposable(self, infra: Infra, domain: str | None) -> None:
         try:
-            async with connect(self.incus_url) as client:
-                started = create_disposable(client, infra, domain=domain)
-                disposable = await recorded_call("disp", domain, started, (DisposableError,))
-        except DisposableError as exc:
+            async with incus.connect(self.incus_url) as client:
+                started = machines.create_disposable(client, infra, domain=domain)
+                disposable = await host.recorded_call("disp", domain, started, (machines.DisposableError,))
+        except machines.DisposableError as exc:
             self.report(f"disposable: refused: {exc}")
             self.app.notify(str(exc), title="disposable", severity="warning", markup=False)
             return
-        except IncusError as exc:
+        except incus.IncusError as exc:
             self.report(f"disposable: failed: {exc}")
             self.app.notify(str(exc), title="disposable: failed", severity="error", markup=False)
             return
@@ -111,7 +104,7 @@ class DisposableActions(DomainsHost):
         self.report(f"disposable {disposable.project}/{disposable.name}: running ({disposable.image})")
         self._offer_shell(disposable)
 
-    def _offer_shell(self, disposable: Disposable) -> None:
+    def _offer_shell(self, disposable: machines.Disposable) -> None:
         question = (
             f"Disposable {disposable.name} is running in {disposable.project}.\n\nOpen a shell in it now? It is "
             "destroyed when the shell ends. No leaves it running detached: its row's menu (m) opens a shell "
@@ -126,10 +119,10 @@ class DisposableActions(DomainsHost):
 
         self.app.push_screen(ConfirmScreen(question, yes="Open a shell"), answered)
 
-    def open_disposable_shell(self, disposable: Disposable) -> None:
+    def open_disposable_shell(self, disposable: machines.Disposable) -> None:
         try:
-            argv = shell_argv(self.incus_url, disposable)
-        except (DisposableError, ConsoleError) as exc:
+            argv = machines.shell_argv(self.incus_url, disposable)
+        except (machines.DisposableError, console.ConsoleError) as exc:
             self.report(f"disposable: {exc}")
             self.app.notify(str(exc), title="disposable", severity="error", markup=False)
             return
@@ -138,18 +131,18 @@ class DisposableActions(DomainsHost):
         self.run_stop_disposable(disposable)
 
     @work(group="disposable")
-    async def run_stop_disposable(self, disposable: Disposable) -> None:
+    async def run_stop_disposable(self, disposable: machines.Disposable) -> None:
         try:
-            async with connect(self.incus_url) as client:
-                await stop_disposable(client, disposable)
-        except IncusError as exc:
+            async with incus.connect(self.incus_url) as client:
+                await machines.stop_disposable(client, disposable)
+        except incus.IncusError as exc:
             self.report(f"disposable {disposable.name}: stop failed: {exc}")
             self.app.notify(str(exc), title="disposable: stop failed", severity="error", markup=False)
             return
         self._forget_disposable(row_key(disposable))
         self.report(f"disposable {disposable.name}: stopped and destroyed")
 
-    def _selected_disposable(self) -> Disposable | None:
+    def _selected_disposable(self) -> machines.Disposable | None:
         row = self.query_one(DomainTable).selected()
         found = self.disposables.get(row.key) if is_disposable_row(row) else None
         return found[1] if found else None
@@ -172,11 +165,11 @@ class DisposableActions(DomainsHost):
     def take_disposables(self, report: StatusReport) -> None:
         """The disposables Incus holds, wherever they were made (this view, another, `disp`), as rows;
         rows of disposables gone meanwhile go (called with each status report, before the table is filled)."""
-        found: dict[str, tuple[str, Disposable, Row]] = {}
+        found: dict[str, tuple[str, machines.Disposable, Row]] = {}
         for domain in report.domains:
             for seen in domain.disposables:
                 kind: Literal["container", "virtual-machine"] = "virtual-machine" if seen.type == "vm" else "container"
-                disposable = Disposable(project=domain.project, name=seen.name, image="", type=kind)
+                disposable = machines.Disposable(project=domain.project, name=seen.name, image="", type=kind)
                 key = row_key(disposable)
                 known = self.disposables.get(key)
                 if known is not None:
@@ -207,6 +200,6 @@ class DisposableActions(DomainsHost):
             return
         owner = self._made_elsewhere(change.project, change.name)
         if owner is not None:
-            disposable = Disposable(project=change.project, name=change.name, image="", type="container")
+            disposable = machines.Disposable(project=change.project, name=change.name, image="", type="container")
             self.disposables[key] = (owner[0], disposable, disposable_row(disposable, owner[1], change.status))
             self._refill()

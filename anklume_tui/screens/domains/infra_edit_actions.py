@@ -6,16 +6,21 @@ or through `:add-domain`, it adds a domain. Files are read and written in worker
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.binding import Binding
 
-from ...engine.host import gather_host_context
-from ...psot.infra_candidate import save
-from ...psot.infra_edit import EditRefused, read_infra_files, remove_domain, remove_machine
+from ...engine import host
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
-from ..infra_form import EditRequest, InfraForm
 from .host import DomainsHost
+
+if TYPE_CHECKING:
+    from ..infra_form import EditRequest
+
+# The form, the YAML round-trip editing and the model are imported on the first edit: they would only slow the
+# first paint of the domains view.
 
 EDIT_BINDINGS = [
     Binding("e", "edit_infra", "Edit in the infra file", show=False, id="domains.edit"),
@@ -76,6 +81,8 @@ class InfraEditing(DomainsHost):
             self.app.notify(f"{name or 'Nothing selected'}: not declared in the infra.", severity="warning")
             return
         kind, domain, values = found
+        from ..infra_form import EditRequest
+
         self.open_form(EditRequest(kind, name, domain, dict(values)))
 
     def action_add_to_infra(self) -> None:
@@ -91,6 +98,8 @@ class InfraEditing(DomainsHost):
         self.action_add_machine(name if kind == "domain" else domain)
 
     def action_add_domain(self) -> None:
+        from ..infra_form import EditRequest
+
         if self._may_edit():
             self.open_form(EditRequest("domain", None, None, {}))
 
@@ -102,6 +111,8 @@ class InfraEditing(DomainsHost):
         if domain not in declared_domains(data):
             self.app.notify(f"No domain {domain!r} to add a machine to: select one.", severity="warning", markup=False)
             return
+        from ..infra_form import EditRequest
+
         self.open_form(EditRequest("machine", None, domain, {}))
 
     def action_remove_from_infra(self) -> None:
@@ -130,12 +141,15 @@ class InfraEditing(DomainsHost):
     @work(thread=True, exclusive=True, group="infra-edit")
     def open_form(self, request: EditRequest) -> None:
         """Read the files and the host context (IO), then show the form."""
+        from ...psot.infra_edit import EditRefused, read_infra_files
+        from ..infra_form import InfraForm
+
         try:
             files = read_infra_files(self.infra)
         except EditRefused as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error", markup=False)
             return
-        ctx = gather_host_context()
+        ctx = host.gather_host_context()
 
         def saved(done: bool | None) -> None:
             if done:
@@ -146,10 +160,13 @@ class InfraEditing(DomainsHost):
 
     @work(thread=True, exclusive=True, group="infra-edit")
     def remove_declared(self, kind: str, name: str) -> None:
+        from ...psot.infra_candidate import save
+        from ...psot.infra_edit import EditRefused, read_infra_files, remove_domain, remove_machine
+
         try:
             files = read_infra_files(self.infra)
             changes = (remove_domain if kind == "domain" else remove_machine)(files, name)
-            save(files, changes, gather_host_context())
+            save(files, changes, host.gather_host_context())
         except (EditRefused, OSError) as exc:
             self.app.call_from_thread(self.report, f"{kind} {name} not removed: {exc}")
             self.app.call_from_thread(self.app.notify, str(exc), title="Not removed", severity="error", markup=False)

@@ -8,10 +8,7 @@ from functools import partial
 from textual import work
 from textual.binding import Binding
 
-from ...engine.console import ConsoleError, open_for_selection
-from ...engine.host import recorded_call
-from ...engine.incus import IncusClient, IncusError, connect
-from ...engine.machines import Refused, Target, change_state, delete_machine, snapshot_now
+from ...engine import console, host, incus, machines
 from ...widgets.domain_table import DomainTable
 from ..confirm import ConfirmScreen
 from .host import DomainsHost
@@ -31,18 +28,20 @@ ACTION_BINDINGS = [
 class MachineActions(DomainsHost):
     """Mixed into the domains screen: needs `self.result`, `self.incus_url`, `self.report(text)`."""
 
-    def _targets(self) -> tuple[str, list[tuple[str, Target]]]:
+    def _targets(self) -> tuple[str, list[tuple[str, machines.Target]]]:
         """(what the selection is called, [(machine name, target)]): one machine, or a domain's machines."""
         row = self.query_one(DomainTable).selected()
         if row is None or self.result is None or self.result.infra is None:
             return "", []
         for domain in self.result.infra.domains:
             if row.is_domain and domain.name == row.name:
-                found = [(m.name, Target(domain.project, m.instance_name)) for m in domain.machines]
+                found = [(m.name, machines.Target(domain.project, m.instance_name)) for m in domain.machines]
                 return f"domain {domain.name}", found
             for machine in domain.machines:
                 if machine.name == row.name:
-                    return f"machine {machine.name}", [(machine.name, Target(domain.project, machine.instance_name))]
+                    return f"machine {machine.name}", [
+                        (machine.name, machines.Target(domain.project, machine.instance_name))
+                    ]
         return "", []
 
     def _allowed(self) -> bool:
@@ -105,8 +104,8 @@ class MachineActions(DomainsHost):
                 states[(status.project, m.instance)] = m.state
         assert self.result is not None and self.result.infra is not None  # opened on a selection in it
         try:
-            argv = open_for_selection(self.incus_url, self.result.infra, states, domain, machine)
-        except (ConsoleError, IncusError, OSError) as exc:
+            argv = console.open_for_selection(self.incus_url, self.result.infra, states, domain, machine)
+        except (console.ConsoleError, incus.IncusError, OSError) as exc:
             self.app.call_from_thread(self.report, f"console: {exc}")
             self.app.call_from_thread(self.app.notify, str(exc), title="console", severity="error")
             return
@@ -116,22 +115,22 @@ class MachineActions(DomainsHost):
             self.app.call_from_thread(self.app.hand_over_terminal, argv)
 
     @work(group="actions")
-    async def run_state_change(self, action: str, targets: list[tuple[str, Target]]) -> None:
+    async def run_state_change(self, action: str, targets: list[tuple[str, machines.Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"{action} {name}", partial(change_state, target=target, action=action))
+            await self._attempt(f"{action} {name}", partial(machines.change_state, target=target, action=action))
 
     @work(group="actions")
-    async def run_snapshot(self, targets: list[tuple[str, Target]]) -> None:
+    async def run_snapshot(self, targets: list[tuple[str, machines.Target]]) -> None:
         for name, target in targets:
-            await self._attempt(f"snapshot {name}", partial(snapshot_now, target=target))
+            await self._attempt(f"snapshot {name}", partial(machines.snapshot_now, target=target))
         await self._recount_snapshots(targets)
 
-    async def _recount_snapshots(self, targets: list[tuple[str, Target]]) -> None:
+    async def _recount_snapshots(self, targets: list[tuple[str, machines.Target]]) -> None:
         """The snapshot cells read again from Incus, so they do not wait for the next full status (r)."""
         try:
-            async with connect(self.incus_url) as client:
+            async with incus.connect(self.incus_url) as client:
                 counts = {name: len(await client.list_snapshots(t.instance, project=t.project)) for name, t in targets}
-        except IncusError:
+        except incus.IncusError:
             return  # the status watcher says Incus is away; the cells keep their values
         table = self.query_one(DomainTable)
         for domain in self.status.domains if self.status else []:
@@ -143,19 +142,19 @@ class MachineActions(DomainsHost):
             table.update_row(f"m:{name}", snapshots=str(count))
 
     @work(group="actions")
-    async def run_delete(self, name: str, target: Target) -> None:
-        await self._attempt(f"delete {name}", lambda client: delete_machine(client, target))
+    async def run_delete(self, name: str, target: machines.Target) -> None:
+        await self._attempt(f"delete {name}", lambda client: machines.delete_machine(client, target))
 
-    async def _attempt(self, label: str, call: Callable[[IncusClient], Awaitable[object]]) -> None:
+    async def _attempt(self, label: str, call: Callable[[incus.IncusClient], Awaitable[object]]) -> None:
         """Run `call` on a client of its own. `label` is "OPERATION NAME": its first word is the operation the
         usage log records (when on)."""
         try:
-            async with connect(self.incus_url) as client:
-                result = await recorded_call(label.partition(" ")[0], None, call(client), (Refused,))
-        except Refused as exc:
+            async with incus.connect(self.incus_url) as client:
+                result = await host.recorded_call(label.partition(" ")[0], None, call(client), (machines.Refused,))
+        except machines.Refused as exc:
             self.report(f"{label}: refused: {exc}")
             self.app.notify(str(exc), title=f"{label}: refused", severity="warning", markup=False)
-        except IncusError as exc:
+        except incus.IncusError as exc:
             self.report(f"{label}: failed: {exc}")
             self.app.notify(str(exc), title=f"{label}: failed", severity="error", markup=False)
         else:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ...engine.host import InstanceChange, InstanceKey, Usage
-from ...psot.model import Domain
 from ...psot.outline import OutlineDomain
-from ...reports import MachineStatus, StatusReport
 from ...transfer_progress import human_bytes
 from ...widgets.domain_table import UNKNOWN, Row
+
+if TYPE_CHECKING:  # the first paint shows the outline: the model, the reports and Incus come after it
+    from ...engine.host import InstanceChange, InstanceKey, Usage
+    from ...psot.model import Domain
+    from ...reports import MachineStatus, StatusReport
 
 DRIFT_MARKS = {"ok": "✓", "drift": "≠ drift", "missing": "✗", "disabled": "off"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,12 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Log, Static
 from textual.worker import Worker
 
-from ...engine.host import InstanceChange, InstanceKey, Usage, UsageMeter, gather_host_context, live_status
-from ...engine.incus import IncusError, IncusUrlError
+from ...engine import host, incus
 from ...psot.findings import Severity
 from ...psot.outline import OutlineDomain, outline
-from ...psot.pipeline import PsotResult, is_valid, run_psot
-from ...reports import StatusReport
 from ...widgets.detail import Detail, domain_detail, machine_detail
 from ...widgets.domain_table import DomainTable
 from ...widgets.wrapped_log import WrappedLog
@@ -33,6 +31,11 @@ from .machine_actions import ACTION_BINDINGS, MachineActions
 from .monitor_keys import MONITOR_BINDINGS, MonitorKeys
 from .rows import SORTS, Live, View, fields_after, live_from_report, rows_of, usage_fields
 from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS, SnapshotBackupActions
+
+if TYPE_CHECKING:
+    from ...engine.host import InstanceChange, InstanceKey, Usage
+    from ...psot.pipeline import PsotResult
+    from ...reports import StatusReport
 
 RETRY_SECONDS = 5.0
 USAGE_SECONDS = 3.0  # how often CPU and memory are read while the view is shown
@@ -100,7 +103,7 @@ class DomainsScreen(
         self.status: StatusReport | None = None
         self.running_only = False
         self.sort = "declared"
-        self.usage_meter = UsageMeter(incus_url)
+        self.usage_meter = host.UsageMeter(incus_url)
         self.usage: dict[InstanceKey, Usage] | None = None  # the last reading, None before the first
         self._usage_reader: Worker | None = None
 
@@ -139,24 +142,29 @@ class DomainsScreen(
 
     @work(thread=True, exclusive=True, group="psot")
     def check(self) -> None:
-        self.post_message(self.Checked(run_psot(self.infra, gather_host_context(infra=self.infra))))
+        # the model, the rules and the Incus client are imported here, in a worker, after the first paint
+        from ...psot.pipeline import run_psot
+
+        self.post_message(self.Checked(run_psot(self.infra, host.gather_host_context(infra=self.infra))))
 
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
         """First the status of everything declared, then each change from the event stream; retry when down."""
+        from ...reports import StatusReport
+
         assert self.result is not None  # watched once the infra is checked
         infra = self.result.infra
         while True:
             try:
-                async for item in live_status(self.incus_url, infra):
+                async for item in host.live_status(self.incus_url, infra):
                     if isinstance(item, StatusReport):
                         self.post_message(self.StatusArrived(item))
                     else:
                         self.post_message(self.InstanceChanged(item))
-            except IncusUrlError as exc:
+            except incus.IncusUrlError as exc:
                 self.post_message(self.IncusProblem(f"Incus: {exc}"))
                 return
-            except IncusError as exc:
+            except incus.IncusError as exc:
                 self.post_message(self.IncusProblem(f"Incus: {exc}; retrying every {RETRY_SECONDS:.0f} s"))
             await asyncio.sleep(RETRY_SECONDS)
 
@@ -220,7 +228,7 @@ class DomainsScreen(
         """One bulk read of every running instance's CPU and memory, in a thread (the answer can be large)."""
         try:
             usage = await self.usage_meter.read()
-        except (IncusError, ValueError):
+        except (incus.IncusError, ValueError):
             return  # Incus away or answering oddly: the status watcher reports it, the cells keep their values
         self.post_message(self.UsageRead(usage))
 
@@ -375,6 +383,7 @@ class DomainsScreen(
             self.app.push_screen(PlanScreen(self.result, self.incus_url))
 
     def action_ai_access(self) -> None:
+        from ...psot.pipeline import is_valid
         from ..ai_access import AiAccessScreen
 
         if self.result is None or not is_valid(self.result):
