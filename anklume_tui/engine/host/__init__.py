@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .paths import (
         backups_dir,
         bundled_example,
+        examples_dir,
         state_dir,
         telemetry_log_file,
         tmux_last_domain_file,
@@ -47,6 +48,7 @@ else:
             "paths": [
                 "backups_dir",
                 "bundled_example",
+                "examples_dir",
                 "state_dir",
                 "telemetry_log_file",
                 "tmux_last_domain_file",
@@ -79,6 +81,7 @@ __all__ = [
     "backups_dir",
     "bundled_example",
     "clear_telemetry",
+    "examples_dir",
     "disable_telemetry",
     "enable_telemetry",
     "gather_gpu_report",
