@@ -14,6 +14,9 @@ fi
 .venv/bin/mypy  # [tool.mypy] in pyproject.toml: anklume_tui, strict for psot and engine.incus
 .venv/bin/lint-imports  # [tool.importlinter] in pyproject.toml: the layers of STYLE.md
 scripts/check-ansible.sh
+# The user guide: its reference pages generated from the code, then built with warnings as errors.
+.venv/bin/python scripts/docs_reference.py
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 # The cached test images are built once here, not by each test process at the same time.
 .venv/bin/python -m tests.image_helpers
 # Whole files per process (their tests share set-ups in order); each process starts its own daemon.
