@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .inventory_contract import INVENTORY_VERSION
 from .model import Domain, Infra, Machine
 from .orphans import OrphanFile, delete_orphans, find_orphans
 from .yaml_emit import Unsafe, emit
@@ -83,6 +84,7 @@ def all_vars(infra: Infra) -> dict[str, Any]:
     images = sorted({m.os_image for m in infra.machines if m.os_image is not None})
     return _without_nulls(
         {
+            "anklume_inventory_version": INVENTORY_VERSION,
             "project_name": infra.project_name,
             "addressing": infra.addressing if infra.zone_mode else None,
             "base_subnet": None if infra.zone_mode else infra.base_subnet,

@@ -31,6 +31,7 @@ def test_zone_mode_tree_has_all_yml_then_each_enabled_domain_in_declaration_orde
 
 def test_all_yml_in_zone_mode_has_addressing_images_of_every_domain_and_policies():
     assert render_files(infra_of(zone_data()))["group_vars/all.yml"] == (
+        "anklume_inventory_version: 1\n"
         "project_name: demo\n"
         "addressing:\n"
         "  zone_base: 100\n"
@@ -50,6 +51,7 @@ def test_all_yml_in_zone_mode_has_addressing_images_of_every_domain_and_policies
 
 def test_all_yml_in_legacy_mode_has_base_subnet_and_omits_empty_images_and_policies():
     assert render_files(infra_of(legacy_data()))["group_vars/all.yml"] == (
+        "anklume_inventory_version: 1\n"
         "project_name: legacy\nbase_subnet: '10.50'\npsot_default_connection: community.general.incus\n"
     )
 
@@ -163,7 +165,7 @@ def test_disabled_domain_gets_no_files():
 
 def test_no_domains_still_writes_all_yml():
     files = render_files(infra_of({"project_name": "x", "global": {}, "domains": None}))
-    assert files == {"group_vars/all.yml": "project_name: x\nbase_subnet: '10.100'\n"}
+    assert files == {"group_vars/all.yml": "anklume_inventory_version: 1\nproject_name: x\nbase_subnet: '10.100'\n"}
 
 
 def test_connection_variables_never_appear():
