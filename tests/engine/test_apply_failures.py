@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -164,9 +165,11 @@ def test_daemon_dying_mid_apply_exits_3_naming_the_object(own_daemon, tmp_path, 
     assert code == 3
     assert killed
     [message] = [line for line in err.splitlines() if line.startswith("error: Incus unreachable")]
-    # Domains run side by side: the object named is one that was in flight (an instance, or d1's bridge).
-    in_flight = ("instance d0/d0-m00", "instance d0/d0-m01", "instance d1/d1-m00", "instance d1/d1-m01", "net-d1")
-    assert any(f"while create {name}" in message or f"while create network {name}" in message for name in in_flight)
+    # Domains run side by side and the ruleset does not wait for the bridges: the object named is one that was in
+    # flight, an instance or one of d1's project, image, bridge and profile.
+    in_flight = ["instance d0/d0-m00", "instance d0/d0-m01", "instance d1/d1-m00", "instance d1/d1-m01"]
+    in_flight += ["project d1", "image d1/busybox", "network net-d1", "profile d1/default"]
+    assert any(re.search(rf"while \w+ {re.escape(name)}:", message) for name in in_flight), message
     assert message.count("(POST /1.0/") == 1, message
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from ...psot.constants import AI_TOOLS_DOMAIN, MANAGED_KEY
 from ...psot.model import Infra
 from ..host import paths
 from ..incus.client import IncusClient
+from ..incus.models import Network
 from .boot import BootFiles, persist_for_boot
 from .nft import NftError, br_netfilter_warning, load_ruleset, render_host_ruleset
 from .policy import ResolvedPolicy, resolve_policies
@@ -36,12 +37,13 @@ class IsolationResult:
     error: str | None = None  # nft's message when the load failed (the previous ruleset stays)
 
 
-async def existing_bridges(client: IncusClient, prefix: str) -> list[str]:
-    """The tagged `<prefix>net-*` bridges Incus holds, sorted (a name nft could not quote safely is left
-    out: the ruleset's wildcard drops still cut it off)."""
+async def existing_bridges(client: IncusClient, prefix: str, networks: Sequence[Network] | None = None) -> list[str]:
+    """The tagged `<prefix>net-*` bridges Incus holds (in `networks`, the default project's listing when the
+    caller has just read it), sorted (a name nft could not quote safely is left out: the ruleset's wildcard
+    drops still cut it off)."""
     return sorted(
         n.name
-        for n in await client.list_networks(project="default")
+        for n in (networks if networks is not None else await client.list_networks(project="default"))
         if n.type == "bridge"
         and n.config.get(MANAGED_KEY) == "true"  # not reconcile's is_managed: reconcile imports this module
         and n.name.startswith(f"{prefix}net-")
@@ -126,11 +128,14 @@ async def apply_isolation(
     persist_dir: Path | None = None,
     nft: str = "nft",
     coming: Iterable[str] = (),
+    networks: Sequence[Network] | None = None,
 ) -> IsolationResult:
     """Load the isolation ruleset for the bridges Incus really holds, and for the `coming` ones apply is about
     to make (the ruleset names bridges, so it holds from the moment each one exists); never raises for nft
-    failures (see `result.error`; Incus errors propagate)."""
-    bridges = sorted({*await existing_bridges(client, infra.prefix), *filter(is_interface_name, coming)})
+    failures (see `result.error`; Incus errors propagate). `networks`: the default project's networks, when
+    the caller has just listed them."""
+    found = await existing_bridges(client, infra.prefix, networks)
+    bridges = sorted({*found, *filter(is_interface_name, coming)})
     return await asyncio.to_thread(
         enforce_isolation,
         infra,

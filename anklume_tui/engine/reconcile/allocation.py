@@ -13,8 +13,9 @@ from pathlib import Path
 from ...psot.model import Infra
 from ...psot.stability import PriorAllocation
 from ..host import paths
-from ..host.private_files import write_private
+from ..host.private_files import FILE_MODE, write_private
 from ..incus.client import IncusClient
+from ..incus.models import Instance, Network
 from ..incus.transport import IncusError, IncusUnreachable, IncusUrlError
 
 READ_TIMEOUT = 5.0
@@ -23,6 +24,13 @@ READ_TIMEOUT = 5.0
 async def read_back(client: IncusClient) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """(bridge → its IPv4 network, (project, instance) → its eth0 ipv4.address): two requests."""
     networks, instances = await asyncio.gather(client.list_networks(), client.list_instances())
+    return applied_addresses(networks, instances)
+
+
+def applied_addresses(
+    networks: list[Network], instances: list[Instance]
+) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """What `read_back` answers, from listings already read."""
     bridges = {
         n.name: n.config["ipv4.address"]
         for n in networks
@@ -84,18 +92,25 @@ def applied_record(infra: Infra, bridges: dict[str, str], nics: dict[tuple[str, 
     return {"project_name": infra.project_name, "subnets": subnets, "addresses": addresses}
 
 
-async def record_applied(client: IncusClient, infra: Infra, state_dir: Path) -> Path:
+async def record_applied(
+    client: IncusClient,
+    infra: Infra,
+    state_dir: Path,
+    held: tuple[list[Network], list[Instance]] | None = None,
+) -> Path:
     """Write this infra's record from what Incus holds once apply ended (so a half-done apply records what is
-    really there)."""
-    bridges, nics = await read_back(client)
-    record = applied_record(infra, bridges, nics)
+    really there): `held`, the bridges and instances apply read then, or read here. An unchanged record is
+    left as it is."""
+    bridges, nics = applied_addresses(*held) if held is not None else await read_back(client)
+    text = json.dumps(applied_record(infra, bridges, nics), indent=1)
     path = record_file(state_dir, infra.project_name)
-    await asyncio.to_thread(write_private, path, json.dumps(record, indent=1))
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if path.read_text(encoding="utf-8") == text and path.stat().st_mode & 0o777 == FILE_MODE:
+            return path
+    await asyncio.to_thread(write_private, path, text)
     return path
 
 
 def record_file(state_dir: Path, project_name: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in project_name)
     return paths.allocations_dir(state_dir) / f"{safe}.json"
-
-

@@ -29,6 +29,7 @@ from ...psot.model import Infra
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
+from ..incus.models import Instance, Network
 from ..incus.transport import IncusError, IncusUnreachable
 from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce_isolation, summary
 from . import pre_apply, pre_apply_pending
@@ -77,6 +78,7 @@ class ApplyResult:
     isolation: IsolationResult | None = None  # step 7: the host ruleset, loaded again at the end
     isolation_before_instances: IsolationResult | None = None  # loaded before any instance starts (SPEC §9.1)
     network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
+    instances: list[Instance] | None = None  # every instance as Incus held them once apply ended
 
     @property
     def ok(self) -> bool:
@@ -275,6 +277,7 @@ async def apply(
         plan = only_steps(await make_plan(client, infra, limit=limit, prune=prune, host=host), steps)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
+        held: tuple[list[Network], list[Instance]] | None = None
 
         async def isolate_before_instances() -> None:
             coming = [a.name for a in plan.actions if a.kind == "network" and a.op != "conflict"]
@@ -292,12 +295,14 @@ async def apply(
                 if result.network_backup is not None:
                     run.emit("note", None, f"network configuration saved to {result.network_backup}")
                 await _reconcile(run, result, client, state_dir, limit, snapshots)
-            await _record(run, client, infra, state_dir)
+            held = await _held(run, client)
+            await _record(run, client, infra, state_dir, held)
         finally:  # failed, interrupted (Incus gone, cancelled) or done: the ruleset is loaded for what exists
             if runs(steps, "isolation"):
-                result.isolation = await _isolate(run, client, infra)
+                result.isolation = await _isolate(run, client, infra, networks=held[0] if held else None)
             else:
                 result.isolation = result.isolation_before_instances
+        result.instances = held[1] if held else None
         before = result.isolation_before_instances
         if result.isolation is not None and before is not None and before.changed:
             result.isolation.changed = True  # this apply changed the live table
@@ -305,14 +310,19 @@ async def apply(
 
 
 async def _isolate(
-    run: _Run, client: IncusClient, infra: Infra, when: str = "", coming: list[str] | None = None
+    run: _Run,
+    client: IncusClient,
+    infra: Infra,
+    when: str = "",
+    coming: list[str] | None = None,
+    networks: list[Network] | None = None,
 ) -> IsolationResult:
     """Load the isolation ruleset for the bridges Incus holds (and the `coming` ones apply is making), or for
     the declared ones when Incus cannot say (its wildcard drops cut off any other bridge of ours). Failures
     are in the result, never raised."""
     try:
         try:
-            isolation = await apply_isolation(client, infra, coming=coming or ())
+            isolation = await apply_isolation(client, infra, coming=coming or (), networks=networks)
         except IncusError as exc:
             isolation = await asyncio.to_thread(enforce_isolation, infra, declared_bridges(infra))
             isolation.warnings.append(f"Incus did not list the bridges ({exc}): ruleset built for the declared ones")
@@ -354,9 +364,26 @@ async def _reconcile(
         result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
 
 
-async def _record(run: _Run, client: IncusClient, infra: Infra, state_dir: Path) -> None:
+async def _held(run: _Run, client: IncusClient) -> tuple[list[Network], list[Instance]] | None:
+    """The default project's networks and every instance once apply ended, in one round: the record, the
+    ruleset's bridges and the running check read them (None, with a note, when Incus did not answer)."""
+    try:
+        networks, instances = await asyncio.gather(client.list_networks(), client.list_instances())
+    except IncusError as exc:
+        run.emit("note", None, f"Incus did not list its networks and instances once apply ended ({exc})")
+        return None
+    return networks, instances
+
+
+async def _record(
+    run: _Run,
+    client: IncusClient,
+    infra: Infra,
+    state_dir: Path,
+    held: tuple[list[Network], list[Instance]] | None = None,
+) -> None:
     """What this infra now holds in Incus, for the next runs' stable allocation (SPEC §5.1)."""
     try:
-        await record_applied(client, infra, state_dir)
+        await record_applied(client, infra, state_dir, held)
     except (IncusError, OSError) as exc:
         run.emit("note", None, f"the applied subnets and addresses could not be recorded ({exc}); going on")

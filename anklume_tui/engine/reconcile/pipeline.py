@@ -91,5 +91,6 @@ async def apply_pipeline(
         result.provisioned = await asyncio.to_thread(provision_after_apply, infra, tree, limit, client.url, say)
     if runs(steps, "instances"):
         say(PhaseEvent("running-check"))
-        result.not_running = await not_running(client, infra, limit)
+        ended = applied.instances if result.provisioned is None else None  # nothing ran since apply read them
+        result.not_running = await not_running(client, infra, limit, ended)
     return result

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from ...psot.model import Infra
 from ..incus.client import IncusClient
+from ..incus.models import Instance
 
 
-async def not_running(client: IncusClient, infra: Infra, limit: str | None) -> list[str]:
-    """`project/instance (status)` of each declared machine of the applied domain(s) that is not Running."""
-    status = {(i.project, i.name): i.status for i in await client.list_instances()}
+async def not_running(
+    client: IncusClient, infra: Infra, limit: str | None, instances: list[Instance] | None = None
+) -> list[str]:
+    """`project/instance (status)` of each declared machine of the applied domain(s) that is not Running;
+    `instances`: the listing apply ended with, when nothing ran since."""
+    found = instances if instances is not None else await client.list_instances()
+    status = {(i.project, i.name): i.status for i in found}
     wanted = [
         (d.project, m.instance_name)
         for d in infra.enabled_domains
