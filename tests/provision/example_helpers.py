@@ -32,7 +32,6 @@ from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 from tests.image_helpers import build_systemd_image
 from tests.incusd_helpers import ThrowawayIncus
-from tests.provision.ai_roles_helpers import docker_image_archive, sha256, write_stand_ins
 from tests.provision.provision_helpers import anklume
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -136,6 +135,8 @@ def stand_in_vars(folder: Path) -> str:
     """What the download roles' offline paths copy from this machine instead (tests/provision/ai_roles_helpers.py):
     stand-ins for Ollama's and opencode's archives, faster-whisper's wheel and model (Debian's web stack from the
     image), and `docker save` archives of stand-in web apps under Open WebUI's and LobeChat's image names."""
+    from tests.provision.ai_roles_helpers import docker_image_archive, sha256, write_stand_ins  # the AI roles' own
+
     made = write_stand_ins(folder)
     lines = [
         f"ollama_server_archive_file: {made['ollama']}",
