@@ -1,8 +1,10 @@
 """Local test images, built without an image server and cached between runs.
 
-busybox (about 1 MB, deterministic, so its fingerprint is stable) and Debian minbase + python3 (for
-Ansible, about a minute the first time). The cache is `$ANKLUME_TEST_CACHE`, default
-`~/.cache/anklume-tests`. Prebuild both (e.g. once per CI run): `python -m tests.image_helpers`.
+busybox (about 1 MB, deterministic, so its fingerprint is stable), Debian minbase + python3 (for
+Ansible, about a minute the first time) and `systemd`: Debian booted by systemd with the packages the roles'
+online paths install pre-seeded (the role tests; a few minutes the first time). The cache is
+`$ANKLUME_TEST_CACHE`, default `~/.cache/anklume-tests`. Prebuild them (e.g. once per CI run):
+`python -m tests.image_helpers`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 # Bump when an image recipe changes, so cached tarballs are rebuilt.
 BUSYBOX_RECIPE = "2"
 DEBIAN_RECIPE = "2"
+SYSTEMD_RECIPE = "6"
+# What the roles' online paths install, pre-seeded: base_system's packages, docker_engine's, code_sandbox's and
+# dev_test_runner's (roles/*/defaults/main.yml), nftables for firewall_router; python3-apt for Ansible's apt.
+SYSTEMD_PACKAGES = (
+    *("python3", "python3-apt", "systemd-sysv", "dbus", "docker.io", "nftables"),
+    # udev: /sys is writable in an Incus container, so systemd-networkd waits for udev to set links up
+    "udev",
+    *("ca-certificates", "curl", "dnsutils", "htop", "less", "locales", "sudo", "tzdata", "vim"),
+    *("git", "make", "python3-venv"),
+    # opencode_server and stt_server: unzip, and Debian's web stack standing for pip's
+    *("unzip", "python3-fastapi", "python3-uvicorn", "python3-multipart"),
+)
 
 BUSYBOX_INITTAB = """\
 ::sysinit:/bin/mount -t proc proc /proc
@@ -168,29 +182,56 @@ def build_busybox_image() -> ImageFiles:
 
 def build_debian_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
     """Debian minbase + python3 (about a minute the first time), cached like the busybox image."""
+    return _build_debian("debian", DEBIAN_RECIPE, ("python3",), mirror, suite)
+
+
+def build_systemd_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
+    """Debian minbase + python3, booted by systemd, with what the roles' online paths install pre-seeded (the
+    test containers have no route to a mirror): Docker from the Debian archive for docker_engine and
+    swarm_node, python3-apt for Ansible's apt module. A second image, so the other tests' containers stay small.
+    """
+    return _build_debian("systemd", SYSTEMD_RECIPE, SYSTEMD_PACKAGES, mirror, suite)
+
+
+def _build_debian(name: str, recipe: str, packages: tuple[str, ...], mirror: str | None, suite: str) -> ImageFiles:
     mirror = mirror or debian_mirror()
-    key = hashlib.sha256(f"{mirror} {suite} {DEBIAN_RECIPE}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(f"{mirror} {suite} {recipe}".encode()).hexdigest()[:12]
     base = cache_dir()
-    image = ImageFiles("debian", base / f"debian-{key}.meta.tar.gz", base / f"debian-{key}.rootfs.tar.gz")
+    image = ImageFiles(name, base / f"{name}-{key}.meta.tar.gz", base / f"{name}-{key}.rootfs.tar.gz")
     if image.meta.exists() and image.rootfs.exists():
         return image
-    work = Path(tempfile.mkdtemp(prefix="debian-build-", dir=base))
+    work = Path(tempfile.mkdtemp(prefix=f"{name}-build-", dir=base))
     try:
         root = work / "rootfs"
-        _run(["debootstrap", "--variant=minbase", "--include=python3", suite, str(root), mirror])
+        _run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", suite, str(root), mirror])
         init = root / "sbin" / "init"
-        init.unlink(missing_ok=True)
-        init.write_text(DEBIAN_INIT)
-        init.chmod(0o755)
+        if "systemd-sysv" not in packages:
+            init.unlink(missing_ok=True)
+            init.write_text(DEBIAN_INIT)
+            init.chmod(0o755)
         _run(["chroot", str(root), "apt-get", "clean"])
+        if name != "debian":
+            # No mirror: the packages in the image stand in for one (`apt-get update` has nothing to fetch).
+            (root / "etc/apt/sources.list").write_text("")
+        if "docker.io" in packages:
+            # Installed, not running: docker_engine starts it where a machine lists it (else every container of
+            # the image would run dockerd and containerd).
+            units = ("docker.service", "docker.socket", "containerd.service")
+            _run(["chroot", str(root), "systemctl", "disable", *units])
+        if "systemd-sysv" in packages:
+            # eth0 takes its address from the bridge's DHCP (Incus reserves the machine's static address there).
+            (root / "etc/systemd/network/80-anklume-test-eth0.network").write_text(
+                "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n"
+            )
+            _run(["chroot", str(root), "systemctl", "enable", "systemd-networkd"])
         _slim(root)
         tmp_rootfs = work / "rootfs.tar.gz"
         _run(["tar", "--numeric-owner", "-czf", str(tmp_rootfs), "-C", str(root), "."])
-        _write_atomic(image.meta, _metadata_tarball("Debian minbase with python3", "debian", suite))
+        _write_atomic(image.meta, _metadata_tarball(f"Debian minbase with {', '.join(packages)}", "debian", suite))
         tmp_rootfs.replace(image.rootfs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _drop_stale("debian", keep=image)
+    _drop_stale(name, keep=image)
     return image
 
 
@@ -226,8 +267,8 @@ def _drop_stale(name: str, keep: ImageFiles) -> None:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["busybox", "debian"]
-    builders = {"busybox": build_busybox_image, "debian": build_debian_image}
+    names = argv or ["busybox", "debian", "systemd"]
+    builders = {"busybox": build_busybox_image, "debian": build_debian_image, "systemd": build_systemd_image}
     for name in names:
         image = builders[name]()
         print(f"{name}: {image.meta} {image.rootfs}")
