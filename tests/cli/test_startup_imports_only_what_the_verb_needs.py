@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # a batch verb that is not the TUI, `provision`, `apply` or `console` has no use for these
 NOT_FOR_BATCH = ("textual", "ansible_runner", "ansible", "libtmux", "plotext")
 NOT_FOR_HELP = (*NOT_FOR_BATCH, "pydantic", "httpx", "rich", "ruamel", "yaml", "asyncio")
+HTTPX_CLI = ("rich", "click", "pygments")  # what httpx imports for its command line, unless told not to
 VERB_MODULES = {f"anklume_tui.verbs.{module}" for module, _ in VERB_TABLE.values()}
 WRAPPER = """
 import atexit, sys
@@ -86,6 +87,7 @@ def test_validate_runs_without_tui_ansible_nor_the_reconcile_engine(tmp_path):
     done, modules = _run(tmp_path, "--batch", "validate", "--json")
     assert done.returncode == 0 and '"valid": true' in done.stdout, done.stderr
     assert _among(modules, NOT_FOR_BATCH) == []
+    assert "httpx" in modules and _among(modules, HTTPX_CLI) == []  # Incus is read, without httpx's own CLI
     # what was applied is read through the allocation module alone, not apply, plan, isolation or provisioning
     assert _among(modules, ("anklume_tui.engine.isolation", "anklume_tui.engine.provision")) == []
     assert _among(modules, ("anklume_tui.engine.reconcile",)) == [
@@ -101,6 +103,7 @@ def test_status_and_plan_on_the_daemon_run_without_tui_nor_ansible(verb, incusd,
     done, modules = _run(tmp_path, "--incus", incusd.url, "--batch", verb, "--json")
     assert done.returncode == 0 and '"schema_version"' in done.stdout, done.stderr
     assert _among(modules, NOT_FOR_BATCH) == []
+    assert _among(modules, HTTPX_CLI) == []
     assert _among(modules, ("anklume_tui.engine.provision", "anklume_tui.engine.machines")) == []
 
 

@@ -6,9 +6,15 @@ that names the package pays for the client only when it talks to Incus."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from ...lazy_exports import exports_on_first_use
+
+# httpx's __init__ also imports its command-line client when rich, click and pygments are installed (they are,
+# with Textual): nearly half of importing httpx, for a CLI we never run. A None entry makes that import fail,
+# which httpx handles by leaving its CLI out. Every import of httpx in anklume-tui goes through this package.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
     from .client import IncusClient
