@@ -38,6 +38,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "backup": ("backup", "export machines and the infra source"),
     "restore-backup": ("restore_backup", "re-import machines from a backup"),
     "copy-file": ("copy_file", "copy one file between machines"),
+    "smoke": ("smoke", "run the declared checks inside the machines"),
 }
 
 

@@ -29,6 +29,7 @@ RULE_TABLES = [
     ("tests.psot.test_rules_domains_machines", "CASES"),
     ("tests.psot.test_rules_volumes_policies", "CASES"),
     ("tests.psot.test_rules_image_servers", "CASES"),
+    ("tests.psot.test_rules_smoke_checks", "CASES"),
     ("tests.psot.test_rules_host_warnings", "WARNING_CASES"),
 ]
 SCREENS = [

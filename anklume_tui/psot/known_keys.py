@@ -42,6 +42,7 @@ MACHINE = Keys(
         "storage_volumes": Named(Keys(_plain("pool", "size", "path"))),
         "persistent_data": Named(Keys(_plain("path", "readonly"))),
         **_plain("roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"),
+        "checks": None,  # its contents are checked by K1-K5 (psot/checks.py)
     },
     frozenset({"services", "export_apps"}),
 )

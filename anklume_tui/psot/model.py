@@ -68,6 +68,7 @@ class Machine(BaseModel):
     snapshots_schedule: str | None = None
     snapshots_expiry: str | None = None
     persistent_data: dict[str, Any] | None = None
+    checks: list[Any] | None = None  # declared smoke checks, as written (psot/checks.py parses them)
 
     @property
     def image(self) -> str:
@@ -208,6 +209,7 @@ _MACHINE_KEYS = (
     "snapshots_schedule",
     "snapshots_expiry",
     "persistent_data",
+    "checks",
 )
 
 

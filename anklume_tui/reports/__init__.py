@@ -52,6 +52,7 @@ from .reconcile import (
     PlanReport,
     StatusReport,
 )
+from .smoke import CheckResultOut, MachineChecksOut, SmokeReport
 
 __all__ = [
     "AiSwitchReport",
@@ -98,6 +99,9 @@ __all__ = [
     "RestoreBackupReport",
     "RestoredOut",
     "SCHEMA_VERSION",
+    "SmokeReport",
+    "CheckResultOut",
+    "MachineChecksOut",
     "SnapshotOut",
     "SnapshotOutcomeOut",
     "SnapshotReport",
@@ -130,4 +134,5 @@ SCHEMAS: dict[str, type[Report]] = {
     "backup": BackupReport,
     "restore-backup": RestoreBackupReport,
     "copy-file": CopyFileReport,
+    "smoke": SmokeReport,
 }

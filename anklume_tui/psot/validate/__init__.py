@@ -7,6 +7,7 @@ from typing import Any
 from ..context import HostContext
 from ..findings import Finding
 from ..yaml_nodes import SourceMap
+from .checks import check_smoke_checks
 from .common import Collector, build_inventory, show
 from .domains import check_domains
 from .host import check_host
@@ -22,7 +23,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, K."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -41,6 +42,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_volumes(data, inv, out)
     check_policies(data, inv, out)
     check_types(data, inv, out)
+    check_smoke_checks(data, inv, out)
     return out.findings
 
 

@@ -1,0 +1,37 @@
+"""`smoke --json`: each declared check of each machine, where it ran and what it found (issue 22)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .base import Report
+
+
+class CheckResultOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["command", "tcp", "http"]
+    declared_by: str  # "infra" or "role <name>"
+    ran_in: str  # the machine the check ran inside (the checked one, or its `from:`)
+    ok: bool
+    detail: str  # what was found: exit code and output, connection result, HTTP status, or the error
+
+
+class MachineChecksOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str
+    machine: str
+    ok: bool
+    checks: list[CheckResultOut]
+
+
+class SmokeReport(Report):
+    limit: str | None
+    ok: bool
+    passed: int
+    failed: int
+    machines: list[MachineChecksOut]

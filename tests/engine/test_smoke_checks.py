@@ -1,0 +1,107 @@
+"""`smoke` runs the declared checks inside the machines through Incus (issue 22): a command check passes or
+fails by its exit code and output, naming the failing check; a TCP check reaches a busybox nc listener from
+the machine itself; a TCP check `from:` a machine of another domain is dropped by the isolation ruleset (real
+packets) and passes once a network policy allows it and apply runs again; a role declares a check as data."""
+
+from __future__ import annotations
+
+import json
+
+from tests.engine.apply_helpers import batch
+from tests.engine.packet_helpers import Lab
+
+BASE = """\
+project_name: smoke
+global:
+  addressing: {}
+  default_os_image: busybox
+domains:
+  web:
+    machines:
+      web-srv:
+        roles: [probe]
+        checks:
+          - name: the hostname is the machine's
+            command: [hostname]
+            output: web-srv
+          - name: a command that fails
+            command: [sh, -c, "echo broken >&2; exit 3"]
+          - tcp: 7000
+          - name: reachable from cli
+            tcp: 7000
+            from: cli-box
+            timeout: 2
+  cli:
+    machines:
+      cli-box: {}
+"""
+
+POLICY = """\
+network_policies:
+  - from: cli
+    to: web
+    ports: [7000]
+"""
+
+ROLE_CHECKS = """\
+- name: the role's check ran
+  command: [hostname]
+  output: web-srv
+"""
+
+
+def _results(report: dict) -> dict[str, dict]:
+    return {c["name"]: c for m in report["machines"] for c in m["checks"]}
+
+
+def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_policy(incusd, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANKLUME_NFT_NETNS", f"/proc/{incusd.pid}/ns/net")
+    infra = tmp_path / "infra.yml"
+    infra.write_text(BASE)
+    role = tmp_path / "roles_custom" / "probe" / "meta"
+    role.mkdir(parents=True)
+    (role / "anklume_checks.yml").write_text(ROLE_CHECKS)
+    try:
+        done = batch(incusd, tmp_path, "apply", infra)
+        assert done.returncode == 0, done.stderr
+        Lab(incusd, {"web-srv": "web"}).listen("web-srv", 7000)
+
+        first = batch(incusd, tmp_path, "smoke", infra, "--json")
+        assert first.returncode == 1, first.stderr
+        report = json.loads(first.stdout)
+        found = _results(report)
+        assert found["the hostname is the machine's"]["ok"], found
+        failing = found["a command that fails"]
+        assert not failing["ok"] and "exit 3 (expected 0)" in failing["detail"] and "broken" in failing["detail"]
+        assert found["tcp localhost:7000"]["ok"] and found["tcp localhost:7000"]["ran_in"] == "web-srv", found
+        crossing = found["reachable from cli"]
+        assert not crossing["ok"] and crossing["ran_in"] == "cli-box", crossing
+        assert found["the role's check ran"] == {
+            **found["the role's check ran"],
+            "ok": True,
+            "declared_by": "role probe",
+        }
+        assert (report["passed"], report["failed"]) == (3, 2)
+
+        text = batch(incusd, tmp_path, "smoke", infra)
+        assert text.returncode == 1
+        assert "FAIL web/web-srv: a command that fails: exit 3" in text.stdout, text.stdout
+        assert "FAIL web/web-srv: reachable from cli (from cli-box): no connection" in text.stdout, text.stdout
+
+        infra.write_text(
+            BASE.replace(
+                '          - name: a command that fails\n            command: [sh, -c, "echo broken >&2; exit 3"]\n', ""
+            )
+            + POLICY
+        )
+        done = batch(incusd, tmp_path, "apply", infra)
+        assert done.returncode == 0, done.stderr
+        second = batch(incusd, tmp_path, "smoke", infra, "--json")
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert _results(json.loads(second.stdout))["reachable from cli"]["ok"]
+
+        limited = batch(incusd, tmp_path, "smoke", infra, "--limit", "cli")
+        assert limited.returncode == 0 and "no declared checks" in limited.stdout
+    finally:
+        incusd.nsenter("nft", "delete", "table", "inet", "anklume", check=False)
+        batch(incusd, tmp_path, "flush", infra, "--yes")
