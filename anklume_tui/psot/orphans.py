@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -24,20 +26,27 @@ def find_orphans(out_dir: Path, infra: Infra) -> list[OrphanFile]:
 
     Disabled domains and their machines still count as known names.
     """
-    domains = {d.name for d in infra.domains}
+    return orphans_named(out_dir, (d.name for d in infra.domains), (m.name for m in infra.machines))
+
+
+def orphans_named(out_dir: Path, domains: Iterable[str], machines: Iterable[str]) -> list[OrphanFile]:
+    """`find_orphans` given every name the infra knows (disabled domains and their machines included)."""
+    domain_names = set(domains)
     known = {
-        "inventory": domains,
-        "group_vars": domains | {"all"},
-        "host_vars": {m.name for m in infra.machines},
+        "inventory": domain_names,
+        "group_vars": domain_names | {"all"},
+        "host_vars": set(machines),
     }
     orphans = []
     for folder, names in known.items():
-        directory = out_dir / folder
-        if not directory.is_dir():
+        try:
+            entries = list(os.scandir(out_dir / folder))
+        except (FileNotFoundError, NotADirectoryError):
             continue
-        for path in sorted(directory.glob("*.yml")):
-            if path.is_file() and path.stem not in names:
-                orphans.append(OrphanFile(path=f"{folder}/{path.name}", protected=is_protected(path)))
+        for entry in sorted(entries, key=lambda e: e.name):
+            name = entry.name
+            if name.endswith(".yml") and name[:-4] not in names and entry.is_file():
+                orphans.append(OrphanFile(path=f"{folder}/{name}", protected=is_protected(Path(entry.path))))
     return orphans
 
 

@@ -27,6 +27,10 @@ class PsotResult:
     def valid(self) -> bool:
         return not has_errors(self.findings)
 
+    @property
+    def display(self) -> str:
+        return self.loaded.display
+
     def of(self, severity: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity is severity]
 

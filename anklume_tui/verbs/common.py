@@ -23,6 +23,7 @@ R = TypeVar("R", bound=Report)
 
 if TYPE_CHECKING:
     from ..engine.incus import IncusClient
+    from ..psot.check_cache import Checked
     from ..psot.pipeline import ValidResult
 
 
@@ -49,7 +50,7 @@ def checked_infra(args: argparse.Namespace) -> ValidResult:
     raise Invalid(summary(result))
 
 
-def findings_out(result: PsotResult) -> dict:
+def findings_out(result: PsotResult | Checked) -> dict:
     return {
         "valid": result.valid,
         "errors": [FindingOut.of(f) for f in result.of(Severity.ERROR)],
@@ -64,9 +65,9 @@ def print_findings(findings: list[Finding], stream=None) -> None:
         print(finding.render(), file=stream)
 
 
-def summary(result: PsotResult) -> str:
+def summary(result: PsotResult | Checked) -> str:
     errors, warnings = len(result.of(Severity.ERROR)), len(result.of(Severity.WARNING))
-    where = result.loaded.display
+    where = result.display
     if errors:
         return f"{where}: {errors} error(s), {warnings} warning(s); nothing was written"
     return f"{where}: valid ({warnings} warning(s))"

@@ -8,19 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import exitcodes
+from ..engine.host import gather_host_context, state_dir
 from ..errors import Failed
-from ..psot.generate import default_output_dir, sync_tree
+from ..psot.check_cache import Checked, cache_folder, check
+from ..psot.generate import default_output_dir, sync_files
 from ..psot.orphans import orphan_messages
 from ..reports import OrphanOut, SyncReportOut
-from .common import (
-    add_infra_arguments,
-    check_infra,
-    emit_json,
-    findings_out,
-    is_valid,
-    print_findings,
-    summary,
-)
+from .common import add_infra_arguments, emit_json, findings_out, infra_path, print_findings, summary
 
 HELP = "validate, then write inventory/, group_vars/ and host_vars/ (managed sections only)"
 
@@ -32,11 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="output directory (default: the folder holding the infra)")
 
 
+def checked_for_sync(path: Path) -> Checked:
+    """The infra's check with its generated files' sections, kept in the state folder from one run to the next
+    (psot/check_cache.py): an unchanged infra on an unchanged host is not checked again."""
+    return check(path, gather_host_context(infra=path), cache_folder(state_dir()), render=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    result = check_infra(args)
-    out_dir = Path(args.out) if args.out else default_output_dir(result.loaded.path)
+    result = checked_for_sync(infra_path(args))
+    out_dir = Path(args.out) if args.out else default_output_dir(Path(result.display))
     empty: dict[str, Any] = {"written": [], "unchanged": [], "orphans": [], "deleted": [], "skipped": []}
-    if not is_valid(result):
+    if not result.valid or result.files is None:
         if args.json:
             emit_json(SyncReportOut(**findings_out(result), dry_run=args.dry_run, output_dir=str(out_dir), **empty))
         else:
@@ -44,7 +44,14 @@ def run(args: argparse.Namespace) -> int:
             print(summary(result), file=sys.stderr)
         return exitcodes.INVALID
     try:
-        report = sync_tree(out_dir, result.infra, dry_run=args.dry_run, clean_orphans=args.clean_orphans)
+        report = sync_files(
+            out_dir,
+            result.files,
+            result.domains,
+            result.machines,
+            dry_run=args.dry_run,
+            clean_orphans=args.clean_orphans,
+        )
     except OSError as exc:
         raise Failed(f"sync: cannot write under {out_dir}: {exc.strerror or exc}") from exc
     if args.json:
@@ -63,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
         return exitcodes.OK
     print_findings(result.findings)
     verb = "Would write" if report.dry_run else "Written"
-    for path in report.written:
-        print(f"{verb}: {out_dir / path}")
-    for line in orphan_messages(report.orphans, report.deleted, report.skipped, out_dir):
-        print(line)
+    lines = [f"{verb}: {out_dir / path}" for path in report.written]
+    lines += orphan_messages(report.orphans, report.deleted, report.skipped, out_dir)
+    if lines:  # one write: a thousand lines were two thousand writes with PYTHONUNBUFFERED
+        sys.stdout.write("\n".join(lines) + "\n")
     print(
         f"{len(report.written)} file(s) {'to write' if report.dry_run else 'written'}, "
         f"{len(report.unchanged)} unchanged, {len(report.orphans)} orphan(s)",
