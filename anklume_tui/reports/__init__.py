@@ -52,7 +52,7 @@ from .reconcile import (
     PlanReport,
     StatusReport,
 )
-from .smoke import CheckResultOut, MachineChecksOut, SmokeReport
+from .smoke import CheckResultOut, IdempotenceOut, MachineChecksOut, SmokeReport
 
 __all__ = [
     "AiSwitchReport",
@@ -101,6 +101,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SmokeReport",
     "CheckResultOut",
+    "IdempotenceOut",
     "MachineChecksOut",
     "SnapshotOut",
     "SnapshotOutcomeOut",

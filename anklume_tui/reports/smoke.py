@@ -29,8 +29,17 @@ class MachineChecksOut(BaseModel):
     checks: list[CheckResultOut]
 
 
+class IdempotenceOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    first_error: str  # the first apply/provision failed: nothing more was run ("" when it passed)
+    changes: list[str]  # what the second apply/provision changed, one line each
+
+
 class SmokeReport(Report):
     limit: str | None
+    idempotence: IdempotenceOut | None = None  # with --idempotent
     ok: bool
     passed: int
     failed: int

@@ -105,3 +105,58 @@ def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_pol
     finally:
         incusd.nsenter("nft", "delete", "table", "inet", "anklume", check=False)
         batch(incusd, tmp_path, "flush", infra, "--yes")
+
+
+IDEMPOTENT = """\
+project_name: twice
+global:
+  addressing: {}
+  default_os_image: busybox
+domains:
+  calm:
+    machines:
+      calm-box:
+        config:
+          limits.memory: 256MiB
+        checks:
+          - command: [hostname]
+            output: calm-box
+"""
+
+
+async def test_smoke_idempotent_passes_on_a_second_apply_that_changes_nothing_and_names_what_changed(
+    incusd, incus_client, tmp_path, monkeypatch
+):
+    from anklume_tui.engine.smoke import check_idempotence
+    from anklume_tui.psot.context import HostContext
+    from anklume_tui.psot.pipeline import run_psot
+
+    monkeypatch.setenv("ANKLUME_NFT_NETNS", f"/proc/{incusd.pid}/ns/net")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    infra = tmp_path / "infra.yml"
+    infra.write_text(IDEMPOTENT)
+    try:
+        done = batch(incusd, tmp_path, "smoke", infra, "--idempotent", "--no-provision", "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert report["idempotence"] == {"ok": True, "first_error": "", "changes": []}
+        assert report["passed"] == 1
+
+        # Drift made between the two runs (as a step that does not converge would leave): named.
+        model = run_psot(infra, HostContext()).infra
+        applies = []
+
+        def between_runs(event) -> None:
+            if getattr(event, "phase", None) == "apply":
+                applies.append(event)
+                if len(applies) == 2:
+                    incusd.incus("config", "set", "calm-box", "limits.memory=128MiB", "--project=calm")
+
+        twice = await check_idempotence(
+            incus_client, model, tmp_path, host=HostContext(), provision=False, on_event=between_runs
+        )
+        assert twice.first_ok and not twice.ok
+        assert [c for c in twice.changes if "calm/calm-box" in c], twice.changes
+    finally:
+        incusd.nsenter("nft", "delete", "table", "inet", "anklume", check=False)
+        batch(incusd, tmp_path, "flush", infra, "--yes")

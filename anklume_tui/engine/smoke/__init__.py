@@ -184,4 +184,12 @@ async def run_smoke(
     return SmokeReport(limit=limit, ok=failed == 0, passed=len(results) - failed, failed=failed, machines=machines)
 
 
-__all__ = ["declared_checks", "role_checks", "run_smoke"]
+def __getattr__(name: str):
+    if name in ("Idempotence", "check_idempotence"):  # imports the apply pipeline: only when asked for
+        from . import idempotence
+
+        return getattr(idempotence, name)
+    raise AttributeError(name)
+
+
+__all__ = ["Idempotence", "check_idempotence", "declared_checks", "role_checks", "run_smoke"]
