@@ -14,6 +14,16 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# The systemd of every unprivileged container takes inotify instances from one allowance per host user (root
+# maps them all): Debian's 128 stops containers at start ("Too many open files") once a few dozen run, across
+# the test daemons. Raised as Incus's production guide does; never lowered.
+raise_sysctl() {
+    current=$(sysctl -n "$1")
+    [ "$current" -ge "$2" ] || sysctl -q -w "$1=$2"
+}
+raise_sysctl fs.inotify.max_user_instances 1024
+raise_sysctl fs.inotify.max_user_watches 1048576
+
 missing_pkgs() {
     for pkg in "$@"; do
         status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

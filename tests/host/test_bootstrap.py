@@ -75,7 +75,8 @@ def test_bootstrap_brings_an_uninitialised_daemon_to_where_an_infra_applies_and_
     assert "storage_pools:" in report["preseed"] and "path: /" in report["preseed"]
     statuses = {s["id"]: s["status"] for s in report["steps"]}
     assert statuses | {"packages": "done", "incus": "done"} == statuses  # installed and running already
-    for applied in ("storage-pool", "default-profile", "subuid", "subgid", "nft-boot", "context", "br_netfilter"):
+    applied_steps = ("storage-pool", "default-profile", "subuid", "subgid", "nft-boot", "context", "br_netfilter")
+    for applied in (*applied_steps, "inotify"):
         assert statuses[applied] == "applied", (applied, report["steps"])
 
     state = incus_state(bare_daemon)
@@ -88,6 +89,7 @@ def test_bootstrap_brings_an_uninitialised_daemon_to_where_an_infra_applies_and_
     assert 'include "' in (host_root / "etc/nftables.conf").read_text()
     assert "drop" in (host_root / "etc/nftables.d/anklume-isolation.nft").read_text()  # fail-closed already
     assert (host_root / WANTS).is_symlink()
+    assert "fs.inotify.max_user_instances = 1024" in (host_root / "etc/sysctl.d/60-anklume-inotify.conf").read_text()
 
     files, incus = host_files(host_root), incus_state(bare_daemon)
     second = run(bare_daemon, host_root, "bootstrap", "--yes")

@@ -17,6 +17,9 @@ from .host_facts import BootstrapHost, incusd_installed, os_release, virtualisat
 from .step import Step, done, todo
 
 ID_RANGE = "root:1000000:1000000000"
+# What the containers' systemd needs once a few dozen run (Incus's production guide); Debian's 128 instances
+# stop containers at start with "Too many open files".
+INOTIFY = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 1048576}
 BACKPORTS = "bookworm-backports"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -194,3 +197,30 @@ def nft_boot_step(host: BootstrapHost) -> Step:
     what = "the ruleset applied last" if keep else "a ruleset with no domain yet (fail-closed)"
     command = f"install {files.ruleset} ({what}); include it from {files.conf}; systemctl enable nftables.service"
     return todo("nft-boot", f"load the isolation ruleset at boot: {what}", command, persist)
+
+
+def _sysctl_now(name: str) -> int | None:
+    try:
+        return int(Path("/proc/sys", *name.split(".")).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def inotify_step(host: BootstrapHost) -> Step:
+    """The inotify limits every container's systemd draws from, raised now and at boot (never lowered)."""
+    conf = host.root / "etc/sysctl.d/60-anklume-inotify.conf"
+    low = {k: v for k, v in INOTIFY.items() if host.live_root and (_sysctl_now(k) or 0) < v}
+    if conf.is_file() and not low:
+        return done("inotify", f"inotify limits raised, and at boot ({conf})")
+    text = "".join(f"{k} = {v}\n" for k, v in INOTIFY.items())
+
+    async def raise_them() -> str:
+        if not conf.is_file():
+            conf.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            write_atomic(conf, "# anklume-tui bootstrap: room for many containers' systemd\n" + text, mode=0o644)
+        for name, value in low.items():
+            await _run(host, ["sysctl", "-q", "-w", f"{name}={value}"])
+        return f"inotify limits {', '.join(f'{k}={v}' for k, v in INOTIFY.items())} (now and at boot: {conf})"
+
+    shown = f"write {conf}" + (f"; sysctl -w {' '.join(f'{k}={v}' for k, v in low.items())}" if low else "")
+    return todo("inotify", "raise the inotify limits containers' systemd needs", shown, raise_them)

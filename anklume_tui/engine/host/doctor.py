@@ -275,10 +275,30 @@ def subnet_findings(infra: str | None) -> list[DoctorFinding]:
     ]
 
 
+INOTIFY_INSTANCES = 1024  # what containers' systemd needs once a few dozen run (Incus's production guide)
+
+
+def inotify_finding() -> DoctorFinding:
+    path = Path("/proc/sys/fs/inotify/max_user_instances")
+    try:
+        value = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return ok("inotify", "inotify limits not readable here: not checked")
+    if value >= INOTIFY_INSTANCES:
+        return ok("inotify", f"fs.inotify.max_user_instances is {value}")
+    return warning(
+        "inotify",
+        f"fs.inotify.max_user_instances is {value}: past a few dozen containers, new ones stop at start "
+        "(Too many open files)",
+        f"sudo sysctl -w fs.inotify.max_user_instances={INOTIFY_INSTANCES}   # or: anklume-tui --batch doctor --fix",
+    )
+
+
 def host_findings(host: DoctorHost, infra: str | None) -> list[DoctorFinding]:
     return [
         *idmap_findings(host),
         *tool_findings(host),
+        inotify_finding(),
         boot_finding(host),
         gpu_finding(host),
         *context_findings(host),
