@@ -39,6 +39,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "restore-backup": ("restore_backup", "re-import machines from a backup"),
     "copy-file": ("copy_file", "copy one file between machines"),
     "smoke": ("smoke", "run the declared checks inside the machines"),
+    "collect-logs": ("collect_logs", "gather the machines' logs into one archive, secrets redacted"),
 }
 
 

@@ -52,7 +52,14 @@ from .reconcile import (
     PlanReport,
     StatusReport,
 )
-from .smoke import CheckResultOut, IdempotenceOut, MachineChecksOut, SmokeReport
+from .smoke import (
+    CheckResultOut,
+    CollectedMachineOut,
+    CollectLogsReport,
+    IdempotenceOut,
+    MachineChecksOut,
+    SmokeReport,
+)
 
 __all__ = [
     "AiSwitchReport",
@@ -101,6 +108,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "SmokeReport",
     "CheckResultOut",
+    "CollectedMachineOut",
+    "CollectLogsReport",
     "IdempotenceOut",
     "MachineChecksOut",
     "SnapshotOut",
@@ -136,4 +145,5 @@ SCHEMAS: dict[str, type[Report]] = {
     "restore-backup": RestoreBackupReport,
     "copy-file": CopyFileReport,
     "smoke": SmokeReport,
+    "collect-logs": CollectLogsReport,
 }

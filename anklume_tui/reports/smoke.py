@@ -44,3 +44,20 @@ class SmokeReport(Report):
     passed: int
     failed: int
     machines: list[MachineChecksOut]
+
+
+class CollectedMachineOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    machine: str
+    files: list[str]  # paths inside the archive
+    errors: list[str]  # what could not be read (the rest of the archive is there)
+
+
+class CollectLogsReport(Report):
+    archive: str
+    limit: str | None
+    since: str
+    machines: list[CollectedMachineOut]
+    host_files: list[str]  # the last provisioning log and the apply journal, when present
+    redacted: int  # secret-looking values and PEM blocks replaced by [REDACTED]

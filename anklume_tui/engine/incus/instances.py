@@ -212,6 +212,11 @@ class InstanceCalls:
         out = {fd: await self._read_log(logs[fd], project=project) if fd in logs else "" for fd in ("1", "2")}
         return ExecResult(exit_code=int(meta.get("return", -1)), stdout=out["1"], stderr=out["2"])
 
+    async def instance_log(self, name: str, *, project: str = "default", vm: bool = False) -> str:
+        """What `incus info --show-log` shows: the instance's lxc.log (qemu.log for a VM)."""
+        path = f"/1.0/instances/{q(name)}/logs/{'qemu.log' if vm else 'lxc.log'}"
+        return (await self._t.send("GET", path, project=project)).content.decode("utf-8", "replace")
+
     async def _read_log(self, log_path: str, *, project: str) -> str:
         path = log_path.split("?", 1)[0]
         text = (await self._t.send("GET", path, project=project)).content.decode("utf-8", "replace")

@@ -1,0 +1,162 @@
+"""collect-logs (issue 22): from every machine its journal (or syslog) since a time, its Incus log (`incus info
+--show-log`), plus the last provisioning log and the apply journal, into one tar.gz written as it goes
+(each piece passes through a spool file, so the archive is never whole in memory). Values that look like
+secrets are redacted line by line, and counted."""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from ...psot.model import Infra
+from ...psot.scope import check_limit
+from ..host import paths
+from ..host.apply_lock import JOURNAL_FILE
+
+if TYPE_CHECKING:
+    from ..incus import IncusClient
+
+# A variable named like a secret, then `=` or `:` (JSON quotes allowed), then its value.
+SECRET_VALUE = re.compile(
+    r"""(?ix)
+    (?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential)[\w.-]*["']?
+      \s*[:=]\s*)
+    (?P<value>"[^"]*"|'[^']*'|[^\s,;}]+)"""
+)
+PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
+PEM_END = re.compile(r"-----END [A-Z0-9 ]+-----")
+REDACTED = "[REDACTED]"
+
+# The machine's journal since $1, else the end of its syslog; positional parameter, never shell text.
+JOURNAL_SCRIPT = (
+    'if command -v journalctl >/dev/null 2>&1; then journalctl --no-pager -o short-iso --since "$1"; '
+    "elif [ -r /var/log/syslog ]; then tail -n 20000 /var/log/syslog; "
+    "elif [ -r /var/log/messages ]; then tail -n 20000 /var/log/messages; "
+    'else echo "no journal and no syslog in this machine" >&2; exit 1; fi'
+)
+
+
+class Redactor:
+    """Redacts secret-looking values and whole PEM blocks, line by line; counts what it redacted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._in_pem = False
+
+    def line(self, text: str) -> str:
+        if self._in_pem:
+            if PEM_END.search(text):
+                self._in_pem = False
+            return ""
+        begin = PEM_BEGIN.search(text)
+        if begin:
+            self.count += 1
+            self._in_pem = not PEM_END.search(text, begin.end())
+            return text[: begin.start()] + "[REDACTED PEM BLOCK]\n"
+        text, found = SECRET_VALUE.subn(lambda m: m.group("key") + REDACTED, text)
+        self.count += found
+        return text
+
+
+@dataclass
+class CollectedMachine:
+    machine: str
+    files: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collected:
+    archive: Path
+    machines: list[CollectedMachine]
+    host_files: list[str]
+    redacted: int
+
+
+def _lines(text: str) -> Iterator[str]:
+    yield from text.splitlines(keepends=True)
+
+
+def _file_lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        yield from handle
+
+
+class _Archive:
+    def __init__(self, handle: tarfile.TarFile, root: str, redactor: Redactor) -> None:
+        self.tar, self.root, self.redactor = handle, root, redactor
+
+    def add(self, name: str, lines: Iterable[str]) -> None:
+        with tempfile.TemporaryFile() as spool:
+            size = _spool(spool, lines, self.redactor)
+            info = tarfile.TarInfo(f"{self.root}/{name}")
+            info.size, info.mtime, info.mode = size, int(time.time()), 0o600
+            spool.seek(0)
+            self.tar.addfile(info, spool)
+
+
+def _spool(spool: IO[bytes], lines: Iterable[str], redactor: Redactor) -> int:
+    size = 0
+    for line in lines:
+        data = redactor.line(line).encode("utf-8")
+        spool.write(data)
+        size += len(data)
+    redactor._in_pem = False  # a block left open ends with its file
+    return size
+
+
+async def collect_logs(
+    client: IncusClient, infra: Infra, out: Path, *, limit: str | None = None, since: str = "-1h"
+) -> Collected:
+    """Write the archive `out` (tar.gz); a machine whose log cannot be read gets an error line, not a crash."""
+    check_limit(infra, limit)
+    redactor = Redactor()
+    root = out.name.removesuffix(".tar.gz")
+    machines: list[CollectedMachine] = []
+    host_files: list[str] = []
+    with tarfile.open(out, "w:gz") as handle:
+        archive = _Archive(handle, root, redactor)
+        for domain in infra.enabled_domains:
+            if limit not in (None, domain.name):
+                continue
+            for machine in domain.machines:
+                got = CollectedMachine(machine.name)
+                machines.append(got)
+                try:
+                    log = await client.instance_log(
+                        machine.instance_name, project=domain.project, vm=machine.type == "vm"
+                    )
+                    archive.add(f"{machine.name}/incus-info-show-log.txt", _lines(log))
+                    got.files.append(f"{machine.name}/incus-info-show-log.txt")
+                except Exception as exc:  # one machine's missing log must not lose the others'
+                    got.errors.append(f"incus log: {exc}")
+                try:
+                    done = await client.exec(
+                        machine.instance_name,
+                        ["sh", "-c", JOURNAL_SCRIPT, "collect", since],
+                        project=domain.project,
+                        timeout=120,
+                    )
+                    archive.add(f"{machine.name}/journal.txt", _lines(done.stdout + done.stderr))
+                    got.files.append(f"{machine.name}/journal.txt")
+                    if done.exit_code != 0:
+                        got.errors.append(f"journal: exit {done.exit_code}: {done.stderr.strip()[-200:]}")
+                except Exception as exc:
+                    got.errors.append(f"journal: {exc}")
+        for path, name in (
+            (paths.provision_log_file(), "provision-last.log"),
+            (paths.state_dir() / JOURNAL_FILE, JOURNAL_FILE),
+        ):
+            if path.is_file():
+                archive.add(f"host/{name}", _file_lines(path))
+                host_files.append(f"host/{name}")
+    return Collected(archive=out, machines=machines, host_files=host_files, redacted=redactor.count)
+
+
+__all__ = ["Collected", "Redactor", "collect_logs"]
