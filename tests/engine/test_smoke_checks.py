@@ -27,6 +27,11 @@ domains:
           - name: a command that fails
             command: [sh, -c, "echo broken >&2; exit 3"]
           - tcp: 7000
+          - name: the page is served
+            http: http://127.0.0.1:8080/
+          - name: a missing page is a 404
+            http: http://127.0.0.1:8080/missing
+            status: 404
           - name: reachable from cli
             tcp: 7000
             from: cli-box
@@ -64,7 +69,10 @@ def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_pol
     try:
         done = batch(incusd, tmp_path, "apply", infra)
         assert done.returncode == 0, done.stderr
-        Lab(incusd, {"web-srv": "web"}).listen("web-srv", 7000)
+        lab = Lab(incusd, {"web-srv": "web"})
+        lab.listen("web-srv", 7000)
+        serve = "mkdir -p /tmp/www && echo hi > /tmp/www/index.html && httpd -p 8080 -h /tmp/www"
+        assert lab.exec("web-srv", "sh", "-c", serve).returncode == 0
 
         first = batch(incusd, tmp_path, "smoke", infra, "--json")
         assert first.returncode == 1, first.stderr
@@ -81,7 +89,9 @@ def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_pol
             "ok": True,
             "declared_by": "role probe",
         }
-        assert (report["passed"], report["failed"]) == (3, 2)
+        assert found["the page is served"]["ok"], found["the page is served"]
+        assert found["a missing page is a 404"]["ok"], found["a missing page is a 404"]
+        assert (report["passed"], report["failed"]) == (5, 2)
 
         text = batch(incusd, tmp_path, "smoke", infra)
         assert text.returncode == 1

@@ -33,12 +33,17 @@ TCP_SCRIPT = (
     'elif command -v nc >/dev/null 2>&1; then exec nc -w "$3" "$1" "$2" </dev/null >/dev/null; '
     'else echo "neither bash nor nc to open a TCP connection" >&2; exit 127; fi'
 )
-# The HTTP status on stdout: curl where it exists, else wget -S (busybox or GNU); $1 URL, $2 seconds.
+# The HTTP status on stdout: curl's where it exists; else wget's (busybox or GNU), which says the status of a
+# failure and reads a success as 200. Neither -S nor -T: busybox 1.35's wget crashes on them (timeout limits
+# the time). $1 URL (validated to start with http:// or https://, so never an option), $2 seconds.
 HTTP_SCRIPT = (
     "if command -v curl >/dev/null 2>&1; then "
     'curl -s -o /dev/null -w \'%{http_code}\' --max-time "$2" -- "$1"; '
-    'elif command -v wget >/dev/null 2>&1; then wget -S -O /dev/null -T "$2" -- "$1" 2>&1 | '
-    "sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' | tail -n 1; "
+    'elif command -v wget >/dev/null 2>&1; then t=; command -v timeout >/dev/null 2>&1 && t="timeout $2"; '
+    'out=$($t wget -q -O /dev/null "$1" 2>&1); rc=$?; '
+    'if [ "$rc" = 0 ]; then echo 200; else printf "%s\\n" "$out" >&2; printf "%s\\n" "$out" | '
+    "sed -n 's/.*HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p; s/.*ERROR \\([0-9][0-9][0-9]\\).*/\\1/p' "
+    "| tail -n 1; fi; "
     'else echo "neither curl nor wget to fetch a URL" >&2; exit 127; fi'
 )
 
