@@ -18,9 +18,10 @@ from .common import (
 )
 
 HELP = (
-    "give DOMAIN the exclusive access to ai-tools (ai_access_policy: exclusive): stop ollama and speaches in "
-    "gpu-server, flush GPU memory (kill the GPU processes of ai-tools' instances; ai_vram_flush; --no-flush skips "
-    "it), reload the nftables rule (the previous holder's open connections end), restart the services, record the "
+    "give DOMAIN the exclusive access to ai-tools (ai_access_policy: exclusive): stop the AI services in gpu-server "
+    "(ollama and stt-server, as roles ollama_server and stt_server name them), flush GPU memory (kill the GPU "
+    "processes of ai-tools' instances; ai_vram_flush; --no-flush skips it), reload the nftables rule (the "
+    "previous holder's open connections end), restart the services, record the "
     "holder; all under the apply lock. Exit 0 switched (or already the holder); 1 a step failed (the previous "
     "holder keeps access) or an apply, provision or other switch holds the lock; 2 invalid infra, unknown domain, "
     "ai-tools itself or an open policy; 3 Incus unreachable"

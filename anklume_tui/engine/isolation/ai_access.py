@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from ...errors import Invalid
 from ...printable import printable
 from ...psot.constants import AI_TOOLS_DOMAIN
@@ -26,7 +28,9 @@ from ..host.private_files import append_private, write_private
 from ..incus.client import IncusClient, IncusError, IncusNotFound
 from .enforce import apply_isolation, recorded_ai_holder
 
-SERVICES = ("ollama", "speaches")
+# The AI roles on gpu-server, and the variable (in the role's vars/main.yml) naming the systemd unit it installs:
+# the name is written once, there, and read by both the role and ai-switch.
+AI_SERVICE_ROLES = (("ollama_server", "ollama_server_service"), ("stt_server", "stt_server_service"))
 GPU_SERVER = "gpu-server"
 NO_GPU = "no GPU: VRAM flush skipped"
 
@@ -82,7 +86,18 @@ def check_switch(infra: Infra, target: str) -> None:
         raise SwitchRefused(f"unknown domain '{target}' (domains: {', '.join(names)})")
 
 
-def planned_steps(infra: Infra, target: str, flush: bool, services: tuple[str, ...] = SERVICES) -> list[SwitchStep]:
+def ai_services(roles: Path | None = None) -> tuple[str, ...]:
+    """The units ai-switch stops and restarts: each AI role's service name, from that role's vars/main.yml
+    (role vars: host and group vars cannot rename the unit behind ai-switch's back)."""
+    roles = roles or paths.shipped_ansible_dir() / "roles"
+    found = []
+    for role, variable in AI_SERVICE_ROLES:
+        with (roles / role / "vars" / "main.yml").open(encoding="utf-8") as text:
+            found.append(str(yaml.safe_load(text)[variable]))
+    return tuple(found)
+
+
+def planned_steps(infra: Infra, target: str, flush: bool, services: tuple[str, ...]) -> list[SwitchStep]:
     where = f"{infra.prefix}{GPU_SERVER} (project {infra.prefix}{AI_TOOLS_DOMAIN})"
     return [
         SwitchStep("stop services", "planned", f"systemctl stop {' '.join(services)} in {where}"),
@@ -109,7 +124,7 @@ async def ai_switch(
     netns: str | None = None,
     persist_dir: Path | None = None,
     nft: str = "nft",
-    services: tuple[str, ...] = SERVICES,
+    services: tuple[str, ...] | None = None,
     on_step: Callable[[SwitchStep], None] | None = None,
 ) -> SwitchResult:
     """Raises SwitchRefused before touching anything, and ApplyLocked (before touching anything too) while an
@@ -117,6 +132,7 @@ async def ai_switch(
     to recording the new one; `client` may be None for a dry run."""
     check_switch(infra, target)
     flush = infra.ai_vram_flush if flush is None else flush
+    services = ai_services() if services is None else services
     live = not dry_run and client is not None
     with ApplyLock(paths.state_dir()) if live else contextlib.nullcontext():
         previous = current_holder()
