@@ -52,16 +52,9 @@ class ExampleCopy:
     machines: list[str] = field(default_factory=list)
 
 
-# Seen failing on the development host (issue 25 report), with other tests' systemd containers running beside
-# them: right after they start, containers stop, so apply's first exec finds one stopped ("Instance is not
-# running"). Their console logs: systemd "Failed to create control group inotify object: Too many open files",
-# "Failed to allocate manager object": fs.inotify.max_user_instances (128 there) is shared by the root of every
-# unprivileged container of every throwaway daemon (97 held by that uid while these ran). Incus's production setup
-# raises it (1024); the test hosts do not.
-STOPPED_AT_START = "containers stop right after they start ('Instance is not running'): see SEEN_FAILING's comment"
-SEEN_FAILING = dict.fromkeys(
-    ("sandbox-isolation", "teacher-lab", "pro-workstation", "swarm-lab", "llm-supervisor"), STOPPED_AT_START
-)
+# Examples seen failing, with why. (Five more failed while fs.inotify.max_user_instances was Debian's 128:
+# containers stopped at start; scripts/install-incus.sh raises it, as bootstrap does, and they pass.)
+SEEN_FAILING: dict[str, str] = {}
 SEEN_FAILING["ai-tools"] = (
     "docker_engine has no offline path: under anklume_offline its download_check refuses (ai-tools-webui), though "
     "the image already holds Docker"
