@@ -167,9 +167,7 @@ class ThrowawayIncus:
                     return int(pid)
         raise RuntimeError("incusd is not running")
 
-    def start(
-        self, *, with_busybox: bool = True, base: Path | None = None, initialise: bool = True
-    ) -> ThrowawayIncus:
+    def start(self, *, with_busybox: bool = True, base: Path | None = None, initialise: bool = True) -> ThrowawayIncus:
         """Start the daemon in a new directory under `base` (default: `daemon_base()`); `initialise=False` leaves
         it as a plain package install does: no storage pool, no root disk (and so no image either)."""
         sweep_stale_dirs()
@@ -313,6 +311,13 @@ class ThrowawayIncus:
         key = (project, alias, image.name)
         if key in self._images:
             return self._images[key]
+        # the same image already here under another alias (another test file's name for it, on this session's
+        # daemon): Incus refuses a second import of one fingerprint, so the alias is added to it
+        same = next((fp for (p, _, name), fp in self._images.items() if p == project and name == image.name), None)
+        if same is not None:
+            self.incus("image", "alias", "create", alias, same, f"--project={project}")
+            self._images[key] = same
+            return same
         self.incus(
             "image", "import", str(image.meta), str(image.rootfs), f"--project={project}", f"--alias={alias}", "--quiet"
         )
