@@ -97,7 +97,11 @@ def lab(incus_daemon, tmp_path_factory) -> Iterator[Converged]:
     try:
         with stand_in_site(daemon) as site:
             infra = write_lab(tree, daemon, LAB, custom="")
-            add_vars(tree, "anklume-instance", "anklume_offline: true\n")
+            # offline: docker_engine goes on where Docker's packages are all installed (the image has docker.io);
+            # one missing (docker-compose is not in the image) and it is refused, which is download_check's case
+            add_vars(
+                tree, "anklume-instance", "anklume_offline: true\ndocker_engine_packages: [docker.io, docker-compose]\n"
+            )
             add_vars(
                 tree,
                 "dev-box",
