@@ -58,7 +58,9 @@ NO_DOCKER_OFFLINE = (
     "docker_engine has no offline path: under anklume_offline its download_check refuses (the machines listing "
     "open_webui/lobechat after docker_engine), though the test image already holds Docker"
 )
-SEEN_FAILING: dict[str, str] = dict.fromkeys(("ai-tools", "pro-workstation", "llm-supervisor"), NO_DOCKER_OFFLINE)
+# pro-workstation passes since docker_engine goes on offline with Docker installed; these two are not yet seen
+# passing with it
+SEEN_FAILING: dict[str, str] = dict.fromkeys(("ai-tools", "llm-supervisor"), NO_DOCKER_OFFLINE)
 SEEN_FAILING["swarm-lab"] = (
     "with security.syscalls.intercept.mknod/setxattr (swarm-lab's nodes), Incus's exec fails now and then on this "
     "kernel: 'Failed to retrieve PID of executing child process' (HTTP 500), seen on 12 of ~100 execs"
