@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 MARKS = {
     "done": "ok     ",
     "applied": "DONE   ",
-    "todo": "TODO   ",
+    "todo": "PLANNED",
     "left": "LEFT   ",
     "manual": "MANUAL ",
     "refused": "REFUSED",

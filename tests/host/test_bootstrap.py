@@ -95,7 +95,7 @@ def test_bootstrap_brings_an_uninitialised_daemon_to_where_an_infra_applies_and_
     second = run(bare_daemon, host_root, "bootstrap", "--yes")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "nothing to do: the host is already set up (nothing changed)" in second.stdout
-    assert "[TODO" not in second.stdout and "[DONE" not in second.stdout
+    assert "[PLANNED" not in second.stdout and "[DONE" not in second.stdout
     assert host_files(host_root) == files and incus_state(bare_daemon) == incus
 
     bare_daemon.import_image("default", "busybox")
@@ -120,7 +120,7 @@ def test_a_dry_run_and_a_run_without_yes_show_the_preseed_and_change_nothing(bar
     dry = run(bare_daemon, host_root, "bootstrap", "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "preseed (what is added to Incus):" in dry.stdout and "driver: dir" in dry.stdout
-    assert "[TODO   ] storage-pool" in dry.stdout and dry.stdout.rstrip().endswith("dry run: nothing changed")
+    assert "[PLANNED] storage-pool" in dry.stdout and dry.stdout.rstrip().endswith("dry run: nothing changed")
     unconfirmed = run(bare_daemon, host_root, "bootstrap")
     assert unconfirmed.returncode == exitcodes.REFUSED
     assert "run again with --yes" in unconfirmed.stdout
@@ -161,7 +161,7 @@ def test_doctor_fix_shows_the_fixes_applies_them_with_yes_and_checks_again(bare_
     (host_root / "etc/subuid").write_text("root:100000:1000000000\n")  # the user's own range: kept
     shown = run(bare_daemon, host_root, "doctor", "--fix")
     assert shown.returncode == exitcodes.REFUSED, shown.stdout + shown.stderr
-    assert "[TODO   ] storage-pool" in shown.stdout and "run again with --fix --yes" in shown.stdout
+    assert "[PLANNED] storage-pool" in shown.stdout and "run again with --fix --yes" in shown.stdout
     assert "default" not in incus_state(bare_daemon)["pools"]
     fixed = run(bare_daemon, host_root, "doctor", "--fix", "--yes", "--json")
     report = json.loads(fixed.stdout)
