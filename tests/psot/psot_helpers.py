@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent, indent
+
+import pytest
 
 from anklume_tui.psot.findings import Finding
 from anklume_tui.psot.load import LoadedInfra, load_infra
@@ -90,3 +93,22 @@ def assert_fixed_case_passes(tmp_path: Path, text: str, fix: tuple[str, str]) ->
     assert fixed != text
     findings = structural_findings(tmp_path, fixed)
     assert not findings, [f.render() for f in findings]
+
+
+RuleCase = tuple[str, str, tuple[str, str]]
+
+
+def rule_case_tests(cases: list[RuleCase]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests every table of (rule, tagged text, fix) cases gets: the rule fires as an error on the
+    tagged line, and the fixed text passes every rule. Bind them to test_* names in the test module."""
+    each_case = pytest.mark.parametrize(("rule", "text", "fix"), cases, ids=[case_id(c) for c in cases])
+
+    @each_case
+    def fails(tmp_path: Path, rule: str, text: str, fix: tuple[str, str]) -> None:
+        assert_case_fails(tmp_path, rule, text)
+
+    @each_case
+    def fixed_passes(tmp_path: Path, rule: str, text: str, fix: tuple[str, str]) -> None:
+        assert_fixed_case_passes(tmp_path, text, fix)
+
+    return fails, fixed_passes

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from anklume_tui.psot.validate import validate_structure
 
-from .psot_helpers import assert_case_fails, assert_fixed_case_passes, case_id, infra, load_text, of_rule
+from .psot_helpers import infra, load_text, of_rule, rule_case_tests
 
 ZONES = "addressing: {}"
 
@@ -93,14 +91,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_rule_reports_an_error_on_the_offending_node(tmp_path, rule, text, fix):
-    assert_case_fails(tmp_path, rule, text)
-
-
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_near_identical_valid_infra_passes_the_rule(tmp_path, rule, text, fix):
-    assert_fixed_case_passes(tmp_path, text, fix)
+test_rule_reports_an_error_on_the_offending_node, test_near_identical_valid_infra_passes_the_rule = rule_case_tests(
+    CASES
+)
 
 
 def test_unparsable_ip_skips_the_other_ip_rules(tmp_path):

@@ -3,13 +3,11 @@ defaults stay (`images:` is the public server) unless the file points them elsew
 
 from __future__ import annotations
 
-import pytest
-
 from anklume_tui.psot.constants import DEFAULT_IMAGE_SERVERS
 from anklume_tui.psot.context import HostContext
 from anklume_tui.psot.pipeline import run_psot
 
-from .psot_helpers import assert_case_fails, assert_fixed_case_passes, case_id, infra, structural_findings
+from .psot_helpers import infra, rule_case_tests, structural_findings
 
 MACHINE_IMAGE = """\
 pro:
@@ -51,14 +49,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_image_server_rule_reports_an_error_on_the_offending_node(tmp_path, rule, text, fix):
-    assert_case_fails(tmp_path, rule, text)
-
-
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_near_identical_image_servers_pass(tmp_path, rule, text, fix):
-    assert_fixed_case_passes(tmp_path, text, fix)
+test_image_server_rule_reports_an_error_on_the_offending_node, test_near_identical_image_servers_pass = rule_case_tests(
+    CASES
+)
 
 
 def test_a_declared_prefix_is_known_to_machines(tmp_path):

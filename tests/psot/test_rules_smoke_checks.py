@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from anklume_tui.psot.checks import parse_checks
 
-from .psot_helpers import assert_case_fails, assert_fixed_case_passes, case_id, infra
+from .psot_helpers import infra, rule_case_tests
 
 
 def checks(body: str) -> str:
@@ -33,14 +31,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_rule_reports_an_error_on_the_offending_node(tmp_path, rule, text, fix):
-    assert_case_fails(tmp_path, rule, text)
-
-
-@pytest.mark.parametrize(("rule", "text", "fix"), CASES, ids=[case_id(c) for c in CASES])
-def test_near_identical_valid_infra_passes_the_rule(tmp_path, rule, text, fix):
-    assert_fixed_case_passes(tmp_path, text, fix)
+test_rule_reports_an_error_on_the_offending_node, test_near_identical_valid_infra_passes_the_rule = rule_case_tests(
+    CASES
+)
 
 
 def test_checks_are_parsed_with_their_defaults_and_a_name_saying_what_they_do():
