@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -98,8 +100,7 @@ def check_shape(text: str | bytes, budget: Budget | None = None) -> int:
     """
     budget = budget or Budget()
     nodes = depth = 0
-    loader = _LOADER(text)
-    try:
+    with libyaml_events(text) as loader:
         while (event := loader.get_event()) is not None:
             kind = type(event)
             if kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
@@ -113,18 +114,31 @@ def check_shape(text: str | bytes, budget: Budget | None = None) -> int:
                 continue
             nodes += 1
             if nodes > budget.nodes:
-                together = " (with the files read before it)" if budget.nodes < MAX_NODES else ""
-                raise _at(event, f"more than {MAX_NODES} YAML nodes{together}")
+                raise too_many_nodes(event, budget)
+    budget.nodes -= nodes
+    return nodes
+
+
+@contextmanager
+def libyaml_events(text: str | bytes) -> Iterator[yaml.SafeLoader]:
+    """libyaml's loader over `text`, to read its events; disposed of after. libyaml's scanner reads flow
+    collections ahead, and has its own depth bound (1000): crossing it is the same refusal as crossing ours."""
+    loader = _LOADER(text)
+    try:
+        yield loader
     except yaml.MarkedYAMLError as exc:
-        # libyaml's scanner reads flow collections ahead, and has its own depth bound (1000): the same refusal.
         if "nesting depth" not in str(exc.problem) or exc.problem_mark is None:
             raise
         mark = exc.problem_mark
         raise UnreadableInput(f"nesting deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1) from None
     finally:
         loader.dispose()
-    budget.nodes -= nodes
-    return nodes
+
+
+def too_many_nodes(event: yaml.Event, budget: Budget) -> UnreadableInput:
+    """The refusal at the node past what `budget` has left, saying so when earlier files took their share."""
+    together = " (with the files read before it)" if budget.nodes < MAX_NODES else ""
+    return _at(event, f"more than {MAX_NODES} YAML nodes{together}")
 
 
 def _at(event: yaml.Event, message: str) -> UnreadableInput:

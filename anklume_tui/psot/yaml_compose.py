@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 
-from .yaml_bounds import _LOADER, MAX_DEPTH, MAX_NODES, Budget, UnreadableInput, _at
+from .yaml_bounds import MAX_DEPTH, Budget, _at, libyaml_events, too_many_nodes
 
 STR = "tag:yaml.org,2002:str"
 SEQ = "tag:yaml.org,2002:seq"
@@ -109,8 +109,7 @@ def compose(text: str | bytes, budget: Budget | None = None) -> Node | None:
         else:
             anchors[anchor] = (node, mark)
 
-    loader = _LOADER(text)
-    try:
+    with libyaml_events(text) as loader:
         while (event := loader.get_event()) is not None:
             kind = type(event)
             if kind is seq_end or kind is map_end:
@@ -136,8 +135,7 @@ def compose(text: str | bytes, budget: Budget | None = None) -> Node | None:
                 continue
             nodes += 1
             if nodes > limit:
-                together = " (with the files read before it)" if limit < MAX_NODES else ""
-                raise _at(event, f"more than {MAX_NODES} YAML nodes{together}")
+                raise too_many_nodes(event, budget)
             if problem is not None:
                 continue
             mark = event.start_mark
@@ -163,14 +161,6 @@ def compose(text: str | bytes, budget: Budget | None = None) -> Node | None:
                 anchored(event.anchor, node, mark)
                 stack.append(node)
                 pending.append(None)
-    except yaml.MarkedYAMLError as exc:
-        # libyaml's scanner reads flow collections ahead, and has its own depth bound (1000): the same refusal.
-        if "nesting depth" not in str(exc.problem) or exc.problem_mark is None:
-            raise
-        mark = exc.problem_mark
-        raise UnreadableInput(f"nesting deeper than {MAX_DEPTH} levels", mark.line + 1, mark.column + 1) from None
-    finally:
-        loader.dispose()
     if problem is not None:
         raise problem
     budget.nodes -= nodes
