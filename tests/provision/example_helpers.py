@@ -54,13 +54,7 @@ class ExampleCopy:
 
 # Examples seen failing, with why. (Five more failed while fs.inotify.max_user_instances was Debian's 128:
 # containers stopped at start; scripts/install-incus.sh raises it, as bootstrap does, and they pass.)
-NO_DOCKER_OFFLINE = (
-    "docker_engine has no offline path: under anklume_offline its download_check refuses (the machines listing "
-    "open_webui/lobechat after docker_engine), though the test image already holds Docker"
-)
-# pro-workstation passes since docker_engine goes on offline with Docker installed; these two are not yet seen
-# passing with it
-SEEN_FAILING: dict[str, str] = dict.fromkeys(("ai-tools", "llm-supervisor"), NO_DOCKER_OFFLINE)
+SEEN_FAILING: dict[str, str] = {}
 SEEN_FAILING["swarm-lab"] = (
     "with security.syscalls.intercept.mknod/setxattr (swarm-lab's nodes), Incus's exec fails now and then on this "
     "kernel: 'Failed to retrieve PID of executing child process' (HTTP 500), seen on 12 of ~100 execs"
@@ -185,6 +179,17 @@ class Converged:
     hosts: list[str]
 
 
+def changed_tasks(log: str) -> list[str]:
+    """Each task Ansible reported as changed, as "TASK [role : name] host"."""
+    found, task = [], ""
+    for line in log.splitlines():
+        if line.startswith("TASK ["):
+            task = line.split("]")[0] + "]"
+        elif line.startswith("changed:"):
+            found.append(f"{task} {line}")
+    return found
+
+
 def apply_twice(daemon: ThrowawayIncus, tmp_path: Path, example: ExampleCopy) -> Converged:
     """apply (with provisioning) converges every machine; a second apply has no action and Ansible changes
     nothing on any host."""
@@ -206,7 +211,7 @@ def apply_twice(daemon: ThrowawayIncus, tmp_path: Path, example: ExampleCopy) ->
     again = json.loads(second.stdout)
     assert again["ok"] is True and again["actions"] == [], again["actions"]
     changed = {h["host"]: h["changed"] for h in again["provision"]["hosts"]}
-    assert changed == dict.fromkeys(example.machines, 0)
+    assert changed == dict.fromkeys(example.machines, 0), (changed, changed_tasks(again["provision"]["log"] or ""))
     return Converged(first_s, second_s, hosts)
 
 
