@@ -11,21 +11,28 @@ from pathlib import Path
 from tests.engine.apply_helpers import ROOT, batch_env
 from tests.incusd_helpers import ThrowawayIncus
 
-TWO_DOMAINS = """\
+
+def two_domains(alpha_one: str = "{}") -> str:
+    """The lab infra: alpha (trusted) holding alpha-one, whose body is `alpha_one` (flow YAML), and beta
+    holding beta-one."""
+    return f"""\
 project_name: provlab
 global:
-  addressing: {}
+  addressing: {{}}
   default_os_image: debian
   default_user: student
 domains:
   alpha:
     trust_level: trusted
     machines:
-      alpha-one: {}
+      alpha-one: {alpha_one}
   beta:
     machines:
-      beta-one: {}
+      beta-one: {{}}
 """
+
+
+TWO_DOMAINS = two_domains()
 MACHINES = {"alpha-one": "alpha", "beta-one": "beta"}
 
 # The throwaway daemon's containers never have a route out, so nothing can be downloaded: the lab says so

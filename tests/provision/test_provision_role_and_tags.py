@@ -6,24 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.provision.provision_helpers import anklume, apply_without_provisioning, in_machine, json_of, write_lab
+from tests.provision.provision_helpers import (
+    anklume,
+    apply_without_provisioning,
+    in_machine,
+    json_of,
+    two_domains,
+    write_lab,
+)
 
-INFRA = """\
-project_name: provlab
-global:
-  addressing: {}
-  default_os_image: debian
-  default_user: student
-domains:
-  alpha:
-    trust_level: trusted
-    machines:
-      alpha-one:
-        roles: [mark_second, mark_first, mark_zero]
-  beta:
-    machines:
-      beta-one: {}
-"""
+INFRA = two_domains(alpha_one="{roles: [mark_second, mark_first, mark_zero]}")
 
 MARK_ROLE = """\
 - name: Say this role ran
