@@ -23,7 +23,10 @@ from .screens.help import HelpScreen
 from .user_themes import user_themes
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .psot.pipeline import PsotResult
+    from .reports import MachineChecksOut
 
 _EARLY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anklume-early")
 FIRST_ROWS = 150  # the outline read for the first paint: a screenful, and then some
@@ -67,6 +70,8 @@ class AnklumeApp(App):
         self.read_only = read_only
         self.notice = notice
         self.colour = "NO_COLOR" not in os.environ
+        # The last smoke result of each machine (from the plan screen), for the detail pane; this session only.
+        self.last_smoke: dict[str, tuple[datetime, MachineChecksOut]] = {}
         # The quick outline is read while Textual starts up: the first paint needs both. The full check
         # comes after it (started together, it would hold the interpreter while Textual starts).
         self._first_outline: Future[list[OutlineDomain] | None] | None = _EARLY.submit(outline, infra, FIRST_ROWS)
@@ -133,6 +138,10 @@ class AnklumeApp(App):
                     self.call_later(screen.run_action, action)
 
                 yield SystemCommand(binding.description, f"key: {as_typed(bound_keys(self.keymap, binding))}", run)
+        palette_commands = getattr(screen, "palette_commands", None)  # what a screen offers without a key
+        if palette_commands is not None:
+            for title, help_text, callback in palette_commands():
+                yield SystemCommand(title, help_text, callback)
         yield from super().get_system_commands(screen)
 
     def hand_over_terminal(self, argv: list[str]) -> None:

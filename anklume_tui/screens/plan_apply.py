@@ -1,5 +1,6 @@
 """Plan / apply: what apply would do, grouped by domain; apply with per-action progress, then provisioning
-(Ansible) with a line per task; cancel; `o` picks the steps the apply carries out (`apply --only`)."""
+(Ansible) with a line per task; cancel; `o` picks the steps the apply carries out (`apply --only`); `s` runs
+the smoke checks (plan_smoke.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from ..psot.generate import default_output_dir
 from ..psot.pipeline import PsotResult
 from ..widgets.wrapped_log import WrappedLog
 from .apply_steps import StepsScreen
+from .plan_smoke import SMOKE_COLUMNS, SmokeRun
 
 if TYPE_CHECKING:
     from ..app import AnklumeApp
@@ -79,13 +81,18 @@ def finished_text(done: PipelineResult) -> tuple[str, bool]:
     return f"Applied; provisioning{problem}{where}.{not_run}{end}", False
 
 
-class PlanScreen(Screen):
+class PlanScreen(SmokeRun, Screen):
     app: AnklumeApp
+    DEFAULT_CSS = """
+    PlanScreen #smoke { height: 1fr; border-top: solid $primary 40%; }
+    PlanScreen #smoke.hidden { display: none; }
+    """
     BINDINGS = [
         Binding("a", "apply", "Apply", id="plan.apply"),
         Binding("c", "cancel", "Cancel apply", id="plan.cancel"),
         Binding("r", "replan", "Re-plan", id="plan.replan"),
         Binding("o", "steps", "Steps", id="plan.steps"),
+        Binding("s", "smoke", "Smoke checks", id="plan.smoke"),
         Binding("escape", "back", "Back", id="plan.back"),
     ]
 
@@ -118,6 +125,7 @@ class PlanScreen(Screen):
         yield Header()
         yield Static("Planning …", id="plan-summary", markup=False)
         yield DataTable(id="actions", cursor_type="row")
+        yield DataTable(id="smoke", cursor_type="row", classes="hidden")
         yield WrappedLog(id="plan-log")
         yield Footer()
 
@@ -126,6 +134,9 @@ class PlanScreen(Screen):
         table = self.query_one("#actions", DataTable)
         for column in ("domain", "op", "kind", "object", "detail", "progress"):
             table.add_column(column, key=column)
+        smoke = self.query_one("#smoke", DataTable)
+        for column in SMOKE_COLUMNS:
+            smoke.add_column(column, key=column)
         if not self.result.valid:
             self._show_invalid()
             return
@@ -245,7 +256,7 @@ class PlanScreen(Screen):
     def on_plan_screen_finished(self, message: Finished) -> None:
         self.applying = None
         self.provisioning = False
-        self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan.")
+        self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan, s to run the smoke checks.")
         self.app.notify(message.text, severity="information" if message.ok else "error", markup=False)
 
     def action_cancel(self) -> None:
@@ -264,5 +275,5 @@ class PlanScreen(Screen):
             self.make_plan()
 
     def action_back(self) -> None:
-        if self.applying is None:
+        if self.applying is None and self.smoking is None:
             self.app.pop_screen()

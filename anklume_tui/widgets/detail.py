@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -67,7 +69,25 @@ def domain_detail(domain, status=None) -> Group:
     )
 
 
-def machine_detail(domain, machine, status=None) -> Group:
+def smoke_detail(when: datetime, result) -> Table:
+    """The machine's last smoke run: a line per check, ok or failed, and what it found (text from the machine:
+    data, never markup)."""
+    failed = sum(not check.ok for check in result.checks)
+    table = Table.grid(padding=(0, 1))
+    table.add_column()
+    table.add_column(style="bold")
+    table.add_column()
+    for check in result.checks:
+        mark = Text("ok", style="green") if check.ok else Text("failed", style="bold red")
+        where = "" if check.ran_in == result.machine else f" (from {check.ran_in})"
+        table.add_row(mark, Text(check.name + where), Text(check.detail))
+    table.title = f"Last smoke ({when:%H:%M:%S}): {len(result.checks) - failed} passed, {failed} failed"
+    table.title_justify = "left"
+    return table
+
+
+def machine_detail(domain, machine, status=None, smoke=None) -> Group:
+    """`smoke`: (when, the machine's checks) of the last smoke run, or None."""
     head = Text(f"{machine.name}  in {domain.name} [{domain.effective_trust}]", style="bold")
     real = []
     if status is not None:
@@ -83,6 +103,8 @@ def machine_detail(domain, machine, status=None) -> Group:
                 ],
             )
         ]
+    if smoke is not None:
+        real.append(smoke_detail(*smoke))
     return Group(
         head,
         *real,

@@ -9,7 +9,7 @@ import re
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -112,43 +112,48 @@ def _spool(spool: IO[bytes], lines: Iterable[str], redactor: Redactor) -> int:
 
 
 async def collect_logs(
-    client: IncusClient, infra: Infra, out: Path, *, limit: str | None = None, since: str = "-1h"
+    client: IncusClient,
+    infra: Infra,
+    out: Path,
+    *,
+    limit: str | None = None,
+    since: str = "-1h",
+    on_machine: Callable[[CollectedMachine, int, int], None] | None = None,
 ) -> Collected:
-    """Write the archive `out` (tar.gz); a machine whose log cannot be read gets an error line, not a crash."""
+    """Write the archive `out` (tar.gz); a machine whose log cannot be read gets an error line, not a crash.
+    `on_machine(collected, done, total)` after each machine (the TUI's progress)."""
     check_limit(infra, limit)
     redactor = Redactor()
     root = out.name.removesuffix(".tar.gz")
     machines: list[CollectedMachine] = []
     host_files: list[str] = []
+    chosen = [(d, m) for d in infra.enabled_domains if limit in (None, d.name) for m in d.machines]
     with tarfile.open(out, "w:gz") as handle:
         archive = _Archive(handle, root, redactor)
-        for domain in infra.enabled_domains:
-            if limit not in (None, domain.name):
-                continue
-            for machine in domain.machines:
-                got = CollectedMachine(machine.name)
-                machines.append(got)
-                try:
-                    log = await client.instance_log(
-                        machine.instance_name, project=domain.project, vm=machine.type == "vm"
-                    )
-                    archive.add(f"{machine.name}/incus-info-show-log.txt", _lines(log))
-                    got.files.append(f"{machine.name}/incus-info-show-log.txt")
-                except Exception as exc:  # one machine's missing log must not lose the others'
-                    got.errors.append(f"incus log: {exc}")
-                try:
-                    done = await client.exec(
-                        machine.instance_name,
-                        ["sh", "-c", JOURNAL_SCRIPT, "collect", since],
-                        project=domain.project,
-                        timeout=120,
-                    )
-                    archive.add(f"{machine.name}/journal.txt", _lines(done.stdout + done.stderr))
-                    got.files.append(f"{machine.name}/journal.txt")
-                    if done.exit_code != 0:
-                        got.errors.append(f"journal: exit {done.exit_code}: {done.stderr.strip()[-200:]}")
-                except Exception as exc:
-                    got.errors.append(f"journal: {exc}")
+        for domain, machine in chosen:
+            got = CollectedMachine(machine.name)
+            machines.append(got)
+            try:
+                log = await client.instance_log(machine.instance_name, project=domain.project, vm=machine.type == "vm")
+                archive.add(f"{machine.name}/incus-info-show-log.txt", _lines(log))
+                got.files.append(f"{machine.name}/incus-info-show-log.txt")
+            except Exception as exc:  # one machine's missing log must not lose the others'
+                got.errors.append(f"incus log: {exc}")
+            try:
+                done = await client.exec(
+                    machine.instance_name,
+                    ["sh", "-c", JOURNAL_SCRIPT, "collect", since],
+                    project=domain.project,
+                    timeout=120,
+                )
+                archive.add(f"{machine.name}/journal.txt", _lines(done.stdout + done.stderr))
+                got.files.append(f"{machine.name}/journal.txt")
+                if done.exit_code != 0:
+                    got.errors.append(f"journal: exit {done.exit_code}: {done.stderr.strip()[-200:]}")
+            except Exception as exc:
+                got.errors.append(f"journal: {exc}")
+            if on_machine is not None:
+                on_machine(got, len(machines), len(chosen))
         for path, name in (
             (paths.provision_log_file(), "provision-last.log"),
             (paths.state_dir() / JOURNAL_FILE, JOURNAL_FILE),
@@ -159,4 +164,4 @@ async def collect_logs(
     return Collected(archive=out, machines=machines, host_files=host_files, redacted=redactor.count)
 
 
-__all__ = ["Collected", "Redactor", "collect_logs"]
+__all__ = ["Collected", "CollectedMachine", "Redactor", "collect_logs"]

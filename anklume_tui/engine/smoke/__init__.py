@@ -9,6 +9,7 @@ shell text.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,15 +167,28 @@ def _result(item: Declared, where: Machine, ok: bool, detail: str) -> CheckResul
 
 
 async def run_smoke(
-    client: IncusClient, infra: Infra, tree: Path, *, limit: str | None = None, parallel: int = 8
+    client: IncusClient,
+    infra: Infra,
+    tree: Path,
+    *,
+    limit: str | None = None,
+    parallel: int = 8,
+    on_check: Callable[[str, CheckResultOut, int, int], None] | None = None,
 ) -> SmokeReport:
-    """Run every declared check (at most `parallel` at once); one report entry per machine and check."""
+    """Run every declared check (at most `parallel` at once); one report entry per machine and check.
+    `on_check(machine, result, done, total)` as each check ends (the TUI's progress)."""
     declared = declared_checks(infra, tree, limit)
     gate = asyncio.Semaphore(parallel)
+    ended = 0
 
     async def bounded(item: Declared) -> CheckResultOut:
+        nonlocal ended
         async with gate:
-            return await _run_one(client, infra, item)
+            result = await _run_one(client, infra, item)
+        ended += 1
+        if on_check is not None:
+            on_check(item.machine.name, result, ended, len(declared))
+        return result
 
     results = await asyncio.gather(*(bounded(item) for item in declared))
     by_machine: dict[str, list[CheckResultOut]] = {}

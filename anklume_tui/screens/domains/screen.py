@@ -27,6 +27,7 @@ from ..copy_file import CopyFileActions
 from .context_menu import ContextMenu, menu_for
 from .disposable_actions import DISPOSABLE_BINDINGS, DisposableActions
 from .infra_edit_actions import EDIT_BINDINGS, InfraEditing
+from .logs_actions import LogsActions
 from .machine_actions import ACTION_BINDINGS, MachineActions
 from .monitor_keys import MONITOR_BINDINGS, MonitorKeys
 from .rows import SORTS, Live, View, fields_after, live_from_report, rows_of, usage_fields
@@ -42,7 +43,14 @@ USAGE_SECONDS = 3.0  # how often CPU and memory are read while the view is shown
 
 
 class DomainsScreen(
-    MachineActions, SnapshotBackupActions, DisposableActions, CopyFileActions, InfraEditing, MonitorKeys, Screen
+    MachineActions,
+    SnapshotBackupActions,
+    DisposableActions,
+    CopyFileActions,
+    InfraEditing,
+    MonitorKeys,
+    LogsActions,
+    Screen,
 ):
     AUTO_FOCUS = "#domains"
     BINDINGS = [
@@ -212,6 +220,7 @@ class DomainsScreen(
         """CPU and memory are read only while this view is shown."""
         self._usage_timer.resume()
         self._read_usage()
+        self._show_selection()  # a smoke run from the plan screen may have new results for it
 
     def on_screen_suspend(self) -> None:
         self._usage_timer.pause()
@@ -293,7 +302,8 @@ class DomainsScreen(
                     status = (
                         next((m for m in real[domain.name].machines if m.name == machine.name), None) if real else None
                     )
-                    detail.show(row.key, machine_detail(domain, machine, status))
+                    smoke = getattr(self.app, "last_smoke", {}).get(machine.name)
+                    detail.show(row.key, machine_detail(domain, machine, status, smoke))
                     return
 
     def action_filter(self) -> None:
