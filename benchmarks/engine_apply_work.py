@@ -26,17 +26,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine_plan_apply import CTX, timed_apply  # noqa: E402
+
 from anklume_tui.engine.incus import transport  # noqa: E402
-from anklume_tui.engine.incus.client import IncusClient  # noqa: E402
-from anklume_tui.engine.reconcile.apply import apply  # noqa: E402
-from anklume_tui.psot.context import HostContext  # noqa: E402
 from anklume_tui.psot.pipeline import run_psot  # noqa: E402
 from tests.engine.apply_helpers import many_machines  # noqa: E402
 from tests.incusd_helpers import ThrowawayIncus, incus_installed  # noqa: E402
 
-CTX = HostContext(skip_subnet_check=True)
 NAME = re.compile(r"/d\d+-m\d+")
 OPERATION = re.compile(r"/operations/[0-9a-f-]+")
+
+
+def counted(original, kind_of, counts, seconds):  # type: ignore[no-untyped-def]
+    """The transport method `original`, counting each call in `counts` and its wall time in `seconds` under
+    the kind `kind_of(method, path)` names."""
+
+    async def wrapper(self, method, path, **kwargs):  # type: ignore[no-untyped-def]
+        kind = kind_of(method, path)
+        t0 = time.perf_counter()
+        try:
+            return await original(self, method, path, **kwargs)
+        finally:
+            counts[kind] += 1
+            seconds[kind] += time.perf_counter() - t0
+
+    return wrapper
 
 
 class Counter:
@@ -54,24 +68,18 @@ class Counter:
     def installed(self) -> Iterator[Counter]:
         send, call, run = transport.IncusTransport.send, transport.IncusTransport.call, subprocess.run
         counter = self
-
-        async def timed_call(self, method, path, **kwargs):  # type: ignore[no-untyped-def]
-            kind = f"{method} {NAME.sub('/{m}', path)} (with its wait)"
-            t0 = time.perf_counter()
-            try:
-                return await call(self, method, path, **kwargs)
-            finally:
-                counter.calls[kind] += 1
-                counter.call_seconds[kind] += time.perf_counter() - t0
-
-        async def counted_send(self, method, path, **kwargs):  # type: ignore[no-untyped-def]
-            kind = f"{method} {OPERATION.sub('/operations/{id}', NAME.sub('/{m}', path))}"
-            t0 = time.perf_counter()
-            try:
-                return await send(self, method, path, **kwargs)
-            finally:
-                counter.requests[kind] += 1
-                counter.seconds[kind] += time.perf_counter() - t0
+        timed_call = counted(
+            call,
+            lambda method, path: f"{method} {NAME.sub('/{m}', path)} (with its wait)",
+            self.calls,
+            self.call_seconds,
+        )
+        counted_send = counted(
+            send,
+            lambda method, path: f"{method} {OPERATION.sub('/operations/{id}', NAME.sub('/{m}', path))}",
+            self.requests,
+            self.seconds,
+        )
 
         def counted_run(args, *rest, **kwargs):  # type: ignore[no-untyped-def]
             words = [str(a) for a in args][:3] if isinstance(args, list | tuple) else [str(args)]
@@ -103,27 +111,6 @@ class Counter:
                 print(f"    {n:4d}  {self.call_seconds[kind] * 1000:8.1f} ms  {kind}")
         for kind, n in self.processes.most_common():
             print(f"    {n:4d}  {self.process_seconds[kind] * 1000:8.1f} ms  process {kind}")
-
-
-async def timed_apply(daemon: ThrowawayIncus, infra, state: Path) -> tuple[float, float, float, bool]:
-    """(seconds, seconds to the first instance action, seconds to the last instance action's end, ok)."""
-    marks: dict[str, float] = {}
-
-    def on_event(event) -> None:
-        if event.action is not None and event.action.kind == "instance":
-            marks.setdefault("first", time.perf_counter())
-            if event.phase == "done":
-                marks["last"] = time.perf_counter()
-
-    async with IncusClient(daemon.url) as client:
-        t0 = time.perf_counter()
-        result = await apply(client, infra, host=CTX, state_dir=state, on_event=on_event)
-        total = time.perf_counter() - t0
-    for outcome in result.of("failed"):
-        print(f"    failed: {outcome.action.target}: {outcome.error}")
-    if result.isolation is not None and result.isolation.error:
-        print(f"    nftables: {result.isolation.error}")
-    return total, marks.get("first", t0 + total) - t0, marks.get("last", t0 + total) - t0, result.ok
 
 
 def main() -> None:
