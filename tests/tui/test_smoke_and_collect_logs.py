@@ -1,7 +1,8 @@
 """Issue 22 in the TUI, against the throwaway Incus: `s` on the plan screen after an apply runs the declared smoke
 checks (a passing and a failing one, the failing output shown as typed, never as markup) and the domains
 screen's detail pane shows the machine's last results; the palette's "Collect logs of domain" writes the
-archive (read back with tarfile) with progress machine by machine and a notification naming it."""
+archive (read back with tarfile) with progress machine by machine and a notification naming it; an archive
+that cannot be written is named in the notification, with no traceback."""
 
 from __future__ import annotations
 
@@ -120,12 +121,12 @@ async def test_s_after_apply_runs_the_checks_and_the_detail_pane_shows_the_last_
         ), text
 
 
-def palette_lists(app, words: str) -> bool:
-    """The palette is open and its search (run in the background) lists first a command naming `words`."""
+def palette_lists(app, title: str) -> bool:
+    """The palette is open and its search (run in the background) lists first the command of this title."""
     if not isinstance(app.screen, CommandPalette):
         return False
     found = app.screen.query_one(CommandList)
-    return found.option_count > 0 and words in str(found.get_option_at_index(0).prompt).lower()
+    return found.option_count > 0 and str(found.get_option_at_index(0).prompt).splitlines()[0].lower() == title
 
 
 async def test_collect_logs_of_a_domain_from_the_palette_writes_the_archive_with_progress(
@@ -173,3 +174,27 @@ async def test_collect_logs_of_a_domain_from_the_palette_writes_the_archive_with
     assert "lab-logs/lab-quiet/incus-info-show-log.txt" in names, names
     assert not any("other-box" in name for name in names), names
     assert "password=[REDACTED]" in journal and "hunter2" not in journal, journal
+
+
+async def test_collect_logs_into_a_missing_folder_names_the_archive_without_a_traceback(tmp_path, monkeypatch):
+    isolate_host(tmp_path, monkeypatch)
+    monkeypatch.setenv("ANKLUME_INCUS", "unix:///nonexistent/unix.socket")
+    infra = tmp_path / "infra.yml"
+    infra.write_text(LOGGED)
+    archive = tmp_path / "no-such-folder" / "logs.tar.gz"
+    app = AnklumeApp(infra)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
+        await pilot.press("ctrl+p", *"collect logs")
+        await until(pilot, lambda: palette_lists(app, "collect logs"), what="the palette's command")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CollectLogsScreen))
+        screen = app.screen
+        assert screen.limit is None
+        screen.query_one("#logs-out").value = str(archive)
+        await pilot.press("enter")
+        told = lambda: [str(n.message) for n in app._notifications]  # noqa: E731
+        await until(pilot, lambda: any("collect-logs failed" in t for t in told()), what=lambda: str(told()))
+        assert f"collect-logs failed: cannot write {archive}: No such file or directory" in told(), told()
+        assert screen.running is None and "Traceback" not in "\n".join(screen.query_one("#logs-log").lines)
+    assert not archive.parent.exists()
