@@ -100,6 +100,12 @@ class SmokeRun(SmokeHost):
         self.post_message(SmokeProgress(machine, check, done, total))
 
     def on_smoke_progress(self, message: SmokeProgress) -> None:
+        """A line per check as it ends (what a failing one found in full: the table's cell is one line)."""
+        check = message.check
+        found = "ok" if check.ok else f"FAIL {check.detail}"
+        self.query_one("#plan-log", Log).write_line(
+            f"smoke {message.done}/{message.total} {message.machine}: {check.name}: {found}"
+        )
         if self.smoking is not None:
             self.query_one("#plan-summary", Static).update(f"Smoke: {message.done}/{message.total} check(s) done …")
 
@@ -115,11 +121,6 @@ class SmokeRun(SmokeHost):
         for row in smoke_rows(report):
             table.add_row(*row)
         table.remove_class("hidden")
-        log = self.query_one("#plan-log", Log)
-        for machine in report.machines:
-            for check in machine.checks:
-                if not check.ok:
-                    log.write_line(f"smoke FAIL {machine.domain}/{machine.machine}: {check.name}: {check.detail}")
         if not report.machines:
             self._smoke_said("Smoke: no machine declares checks (checks: in infra.yml or a role's).", True)
             return

@@ -105,9 +105,12 @@ async def test_s_after_apply_runs_the_checks_and_the_detail_pane_shows_the_last_
         machine, name, mark, found = rows[1]
         assert (machine, name, mark) == ("lab/lab-one", "a file that is not there", "FAIL")
         assert found.startswith("exit 1 (expected 0): cat:") and "/nonexistent/[bold]x" in found, found
+        log = screen.query_one("#plan-log").lines  # a line per check as it ended: the run's progress
+        assert sorted(line.split(" ")[1] for line in log if line.startswith("smoke ")) == ["1/2", "2/2"], log
         assert any(
-            "smoke FAIL lab/lab-one: a file that is not there" in line for line in screen.query_one("#plan-log").lines
-        )
+            line.startswith("smoke ") and "lab-one: a file that is not there: FAIL exit 1 (expected 0): cat:" in line
+            for line in log
+        ), log
 
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is not screen)
