@@ -19,6 +19,28 @@ needs_nft = pytest.mark.skipif(
     reason="nft -c in a private network namespace needs nft, unshare and root",
 )
 
+# The bridges of a work_and_dev infra.
+WORK_AND_DEV_BRIDGES = ["net-dev", "net-work"]
+
+
+def work_and_dev(project: str, base_subnet: str, extra: str = "") -> str:
+    """An infra of two domains on `base_subnet`: work (subnet 0, work-a at .0.1) and dev (subnet 1, dev-a at
+    .1.1); `extra` is more top-level YAML (network_policies, ...)."""
+    return f"""\
+project_name: {project}
+global:
+  base_subnet: "{base_subnet}"
+domains:
+  work:
+    subnet_id: 0
+    machines:
+      work-a: {{ip: {base_subnet}.0.1}}
+  dev:
+    subnet_id: 1
+    machines:
+      dev-a: {{ip: {base_subnet}.1.1}}
+{extra}"""
+
 
 def infra_from(text: str, tmp_path: Path, level: int | None = None) -> Infra:
     """The typed infra of this YAML (nesting prefix `%03d-` when level is given)."""

@@ -19,25 +19,12 @@ from anklume_tui.engine.host.doctor import DoctorHost, boot_finding
 from anklume_tui.engine.isolation.boot import BootFiles, includes, persist_for_boot
 from anklume_tui.engine.isolation.enforce import enforce_isolation
 from tests.engine.incus_helpers import isolate_host
-from tests.engine.nft_helpers import infra_from, needs_nft
+from tests.engine.nft_helpers import WORK_AND_DEV_BRIDGES, infra_from, needs_nft, work_and_dev
 from tests.host_root_helpers import STOCK_CONF, WANTS, stock_debian_root
 from tests.wait_helpers import wait_until
 
-INFRA = """\
-project_name: boot
-global:
-  base_subnet: "10.150"
-domains:
-  work:
-    subnet_id: 0
-    machines:
-      work-a: {ip: 10.150.0.1}
-  dev:
-    subnet_id: 1
-    machines:
-      dev-a: {ip: 10.150.1.1}
-"""
-BRIDGES = ["net-dev", "net-work"]
+INFRA = work_and_dev("boot", "10.150")
+BRIDGES = WORK_AND_DEV_BRIDGES
 needs_systemctl = pytest.mark.skipif(shutil.which("systemctl") is None, reason="needs systemctl (used offline)")
 
 

@@ -14,27 +14,19 @@ from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.isolation.enforce import apply_isolation, enforce_isolation
 from anklume_tui.engine.isolation.nft import NftError, RulesetRefused, load_ruleset, render_host_ruleset
 from tests.engine.incus_helpers import batch, isolate_host, make_domain
-from tests.engine.nft_helpers import infra_from
+from tests.engine.nft_helpers import infra_from, work_and_dev
 
-INFRA = """\
-project_name: load-test
-global:
-  base_subnet: "10.140"
-domains:
-  work:
-    subnet_id: 0
-    machines:
-      work-a: {ip: 10.140.0.1}
-  dev:
-    subnet_id: 1
-    machines:
-      dev-a: {ip: 10.140.1.1}
+INFRA = work_and_dev(
+    "load-test",
+    "10.140",
+    """\
 network_policies:
   - description: dev-a reaches work-a
     from: dev-a
     to: work-a
     ports: [8080]
-"""
+""",
+)
 
 
 @pytest.fixture(autouse=True)

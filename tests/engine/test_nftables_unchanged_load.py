@@ -9,23 +9,10 @@ import pytest
 from anklume_tui.engine.host import paths
 from anklume_tui.engine.isolation.enforce import enforce_isolation
 from tests.engine.incus_helpers import isolate_host
-from tests.engine.nft_helpers import infra_from
+from tests.engine.nft_helpers import WORK_AND_DEV_BRIDGES, infra_from, work_and_dev
 
-INFRA = """\
-project_name: reload-test
-global:
-  base_subnet: "10.141"
-domains:
-  work:
-    subnet_id: 0
-    machines:
-      work-a: {ip: 10.141.0.1}
-  dev:
-    subnet_id: 1
-    machines:
-      dev-a: {ip: 10.141.1.1}
-"""
-BRIDGES = ["net-dev", "net-work"]
+INFRA = work_and_dev("reload-test", "10.141")
+BRIDGES = WORK_AND_DEV_BRIDGES
 
 
 @pytest.fixture
