@@ -55,10 +55,6 @@ class ExampleCopy:
 # Examples seen failing, with why. (Five more failed while fs.inotify.max_user_instances was Debian's 128:
 # containers stopped at start; scripts/install-incus.sh raises it, as bootstrap does, and they pass.)
 SEEN_FAILING: dict[str, str] = {}
-SEEN_FAILING["swarm-lab"] = (
-    "with security.syscalls.intercept.mknod/setxattr (swarm-lab's nodes), Incus's exec fails now and then on this "
-    "kernel: 'Failed to retrieve PID of executing child process' (HTTP 500), seen on 12 of ~100 execs"
-)
 
 
 def example_params(*names: str) -> list[Any]:
