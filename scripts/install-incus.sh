@@ -23,6 +23,11 @@ raise_sysctl() {
 }
 raise_sysctl fs.inotify.max_user_instances 1024
 raise_sysctl fs.inotify.max_user_watches 1048576
+# Every runc start (Docker inside a container) makes a session keyring, counted against the same host user: with
+# Debian's 200 keys for all containers, `docker run` in a node fails with "unable to create session key: disk
+# quota exceeded" once ~40 test containers run. Raised as Incus's production guide does.
+raise_sysctl kernel.keys.maxkeys 2000
+raise_sysctl kernel.keys.maxbytes 2000000
 
 missing_pkgs() {
     for pkg in "$@"; do
