@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .inventory_contract import INVENTORY_VERSION
+from .load import default_output_dir as default_output_dir  # where verbs and screens find it
 from .model import Domain, Infra, Machine
 from .orphans import OrphanFile, delete_orphans, orphans_named
 from .yaml_emit import Unsafe, emit
@@ -40,11 +41,6 @@ class SyncReport(BaseModel):
     orphans: list[OrphanFile]
     deleted: list[str]
     skipped: list[str]
-
-
-def default_output_dir(infra: Path) -> Path:
-    """The folder that holds the infra (CLI.md): the file's folder, or the infra/ directory's parent."""
-    return infra.resolve().parent
 
 
 def render_files(infra: Infra) -> dict[str, str]:

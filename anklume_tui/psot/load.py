@@ -40,6 +40,11 @@ def resolve_infra_path(path: Path) -> Path | None:
     return None
 
 
+def default_output_dir(infra: Path) -> Path:
+    """The folder that holds the infra (CLI.md): the file's folder, or the infra/ directory's parent."""
+    return infra.resolve().parent
+
+
 def discover_infra(explicit: str | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
     """Which infra the user means (CLI.md "Where things are found"); the path may not exist."""
     env = os.environ if environ is None else environ

@@ -16,15 +16,15 @@ from ..errors import AnklumeError, Invalid
 from ..psot.findings import Finding, Severity
 from ..psot.load import discover_infra
 from ..psot.pipeline import PsotResult, is_valid, run_psot
-from ..reports import FindingOut, Report
 
 T = TypeVar("T")
-R = TypeVar("R", bound=Report)
+R = TypeVar("R", bound="Report")
 
 if TYPE_CHECKING:
     from ..engine.incus import IncusClient
     from ..psot.check_cache import Checked
     from ..psot.pipeline import ValidResult
+    from ..reports import Report
 
 
 def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +51,8 @@ def checked_infra(args: argparse.Namespace) -> ValidResult:
 
 
 def findings_out(result: PsotResult | Checked) -> dict:
+    from ..reports import FindingOut
+
     return {
         "valid": result.valid,
         "errors": [FindingOut.of(f) for f in result.of(Severity.ERROR)],

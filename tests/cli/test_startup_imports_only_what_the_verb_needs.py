@@ -107,6 +107,12 @@ def test_status_and_plan_on_the_daemon_run_without_tui_nor_ansible(verb, incusd,
     assert _among(modules, NOT_FOR_BATCH) == []
     assert _among(modules, HTTPX_CLI) == []
     assert _among(modules, ("anklume_tui.engine.provision", "anklume_tui.engine.machines")) == []
+    if verb == "status":  # reads and shows: no event stream, no tree writer, no other verb's reports
+        assert _among(modules, ("websockets", "anklume_tui.psot.generate", "anklume_tui.psot.inventory_contract")) == []
+        assert _among(modules, ("anklume_tui.reports",)) == [
+            "anklume_tui.reports",
+            *(f"anklume_tui.reports.{m}" for m in ("base", "isolation", "provision", "reconcile")),
+        ]
 
 
 def test_the_tui_paints_its_first_rows_before_importing_the_model_reports_or_incus_client(tmp_path):

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from ...psot.context import HostContext, HostNetwork
-from ...psot.generate import default_output_dir
+from ...psot.load import default_output_dir
 from . import paths as state
 
 

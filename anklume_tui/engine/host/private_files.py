@@ -9,7 +9,6 @@ import os
 import stat
 from pathlib import Path
 
-from ...psot.generate import write_atomic
 from . import paths
 
 FOLDER_MODE = 0o700
@@ -52,6 +51,8 @@ def open_private(path: Path, flags: int) -> int:
 
 def write_private(path: Path, text: str) -> None:
     """`write_atomic` into a private folder, the file 0600."""
+    from ...psot.generate import write_atomic  # the tree writer's models and YAML: not for every verb's start
+
     private_folder(path.parent)
     write_atomic(path, text, mode=FILE_MODE)
 

@@ -14,31 +14,21 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, TypeVar
 
 from ... import exitcodes
 from ...errors import AnklumeError
-from ...reports import OperationStats, TelemetryReport
 from . import paths as state
 from .private_files import append_private, open_private, private_folder
 
+if TYPE_CHECKING:
+    from ...reports import TelemetryReport
+
 FIELDS = ("timestamp", "target", "domain", "duration_seconds", "exit_code")
-TOP = 15
 # Every batch verb is recorded (issue 9: "one line per operation"), save `telemetry` itself: recording
 # `telemetry clear` or `telemetry report` would only log the log.
 NOT_RECORDED = frozenset({"telemetry"})
 T = TypeVar("T")
-
-
-class UsageEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    timestamp: str
-    target: str
-    domain: str | None = None
-    duration_seconds: float
-    exit_code: int
 
 
 def is_enabled() -> bool:
@@ -166,47 +156,8 @@ def recorded_result(
     return result
 
 
-def read_events() -> tuple[list[UsageEvent], int]:
-    """The events of the log and the count of lines that could not be read as one."""
-    try:
-        text = state.telemetry_log_file().read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return [], 0
-    events, bad = [], 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            events.append(UsageEvent.model_validate(json.loads(line)))
-        except (ValueError, TypeError):
-            bad += 1
-    return events, bad
-
-
-def summarize(events: list[UsageEvent], top: int = TOP) -> list[OperationStats]:
-    grouped: dict[str, list[UsageEvent]] = {}
-    for event in events:
-        grouped.setdefault(event.target, []).append(event)
-    stats = [
-        OperationStats(
-            target=target,
-            count=len(group),
-            succeeded=sum(e.exit_code == 0 for e in group),
-            success_rate=round(sum(e.exit_code == 0 for e in group) / len(group), 2),
-            mean_duration_seconds=round(sum(e.duration_seconds for e in group) / len(group), 2),
-        )
-        for target, group in grouped.items()
-    ]
-    stats.sort(key=lambda s: (-s.count, s.target))
-    return stats[:top]
-
-
 def telemetry_summary() -> TelemetryReport:
-    events, bad = read_events()
-    return TelemetryReport(
-        enabled=is_enabled(),
-        log_file=str(state.telemetry_log_file()),
-        events=len(events),
-        unreadable_lines=bad,
-        operations=summarize(events),
-    )
+    """The usage log's events summed up by operation (engine/host/usage_log.py reads it)."""
+    from .usage_log import telemetry_summary as summary
+
+    return summary()

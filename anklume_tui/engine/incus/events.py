@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect, unix_connect
-
 from anklume_tui.engine.incus.transport import IncusError, IncusUnreachable
 
 if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
     from anklume_tui.engine.incus.transport import IncusTransport
 
 Event = dict[str, Any]
@@ -37,6 +36,10 @@ class EventStream:
         """Open the websocket (once). Events that happen after this returns are delivered."""
         if self._ws is not None:
             return self
+        # websockets is imported by the code that opens a stream, not by every user of the client (issue 17)
+        import websockets
+        from websockets.asyncio.client import connect, unix_connect
+
         endpoint = self._t.endpoint
         if endpoint.is_unix and not os.path.exists(endpoint.socket or ""):
             raise IncusUnreachable(
@@ -82,6 +85,8 @@ class EventStream:
             raise StopAsyncIteration
         await self.connect()
         assert self._ws is not None
+        import websockets  # imported by connect()
+
         try:
             message = await self._ws.recv()
         except websockets.ConnectionClosed:
