@@ -14,7 +14,7 @@ from .setup_steps import exit_code, outcome_rows, planned_rows, row_lines, say_p
 
 HELP = (
     "set the host up: Incus installed, started, initialised (the preseed shown first), root id ranges, "
-    "br_netfilter, the isolation ruleset at boot, context files; only adds what is missing "
+    "br_netfilter, inotify and keyring limits, the isolation ruleset at boot, context files; only adds what is missing "
     "(exit 0 set up, 1 a step failed, 3 Incus cannot be started from here, 4 refused or no --yes)"
 )
 

@@ -76,7 +76,7 @@ def test_bootstrap_brings_an_uninitialised_daemon_to_where_an_infra_applies_and_
     statuses = {s["id"]: s["status"] for s in report["steps"]}
     assert statuses | {"packages": "done", "incus": "done"} == statuses  # installed and running already
     applied_steps = ("storage-pool", "default-profile", "subuid", "subgid", "nft-boot", "context", "br_netfilter")
-    for applied in (*applied_steps, "inotify"):
+    for applied in (*applied_steps, "inotify", "keys"):
         assert statuses[applied] == "applied", (applied, report["steps"])
 
     state = incus_state(bare_daemon)
@@ -90,6 +90,7 @@ def test_bootstrap_brings_an_uninitialised_daemon_to_where_an_infra_applies_and_
     assert "drop" in (host_root / "etc/nftables.d/anklume-isolation.nft").read_text()  # fail-closed already
     assert (host_root / WANTS).is_symlink()
     assert "fs.inotify.max_user_instances = 1024" in (host_root / "etc/sysctl.d/60-anklume-inotify.conf").read_text()
+    assert "kernel.keys.maxkeys = 2000\n" in (host_root / "etc/sysctl.d/60-anklume-keys.conf").read_text()
 
     files, incus = host_files(host_root), incus_state(bare_daemon)
     second = run(bare_daemon, host_root, "bootstrap", "--yes")

@@ -11,7 +11,15 @@ from ..incus import IncusClient
 from .host_facts import BootstrapHost
 from .preseed import preseed_text
 from .step import Step
-from .steps_host import br_netfilter_step, context_step, idmap_step, inotify_step, nft_boot_step, packages_step
+from .steps_host import (
+    br_netfilter_step,
+    context_step,
+    idmap_step,
+    inotify_step,
+    keys_step,
+    nft_boot_step,
+    packages_step,
+)
 from .steps_incus import IncusState, pool_step, profile_step, read_incus, start_step, supported_choice
 
 # What a step ended as: done (nothing was needed), applied, left, manual, refused, failed, todo (a dry run, or
@@ -80,6 +88,7 @@ async def plan_bootstrap(client: IncusClient, options: BootstrapOptions, host: B
         idmap_step(host, host.subgid),
         br_netfilter_step(host),
         inotify_step(host),
+        keys_step(host),
         context_step(host),
     ]
     start = start_step(host, client, state)
@@ -138,6 +147,7 @@ FIXED_BY: dict[str, tuple[str, ...]] = {
     "tmux": ("packages",),
     "br_netfilter": ("br_netfilter",),
     "inotify": ("inotify",),
+    "keys": ("keys",),
     "nft-boot": ("nft-boot",),
     "context": ("context",),
 }

@@ -20,6 +20,7 @@ ID_RANGE = "root:1000000:1000000000"
 # What the containers' systemd needs once a few dozen run (Incus's production guide); Debian's 128 instances
 # stop containers at start with "Too many open files".
 INOTIFY = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 1048576}
+KEYS = {"kernel.keys.maxkeys": 2000, "kernel.keys.maxbytes": 2000000}  # Incus's production values
 BACKPORTS = "bookworm-backports"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -206,21 +207,32 @@ def _sysctl_now(name: str) -> int | None:
         return None
 
 
-def inotify_step(host: BootstrapHost) -> Step:
-    """The inotify limits every container's systemd draws from, raised now and at boot (never lowered)."""
-    conf = host.root / "etc/sysctl.d/60-anklume-inotify.conf"
-    low = {k: v for k, v in INOTIFY.items() if host.live_root and (_sysctl_now(k) or 0) < v}
+def _sysctl_step(host: BootstrapHost, step_id: str, limits: dict[str, int], why: str) -> Step:
+    """Kernel limits raised now and at boot (a sysctl.d file of ours), never lowered."""
+    conf = host.root / f"etc/sysctl.d/60-anklume-{step_id}.conf"
+    low = {k: v for k, v in limits.items() if host.live_root and (_sysctl_now(k) or 0) < v}
     if conf.is_file() and not low:
-        return done("inotify", f"inotify limits raised, and at boot ({conf})")
-    text = "".join(f"{k} = {v}\n" for k, v in INOTIFY.items())
+        return done(step_id, f"{step_id} limits raised, and at boot ({conf})")
+    text = "".join(f"{k} = {v}\n" for k, v in limits.items())
 
     async def raise_them() -> str:
         if not conf.is_file():
             conf.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            write_atomic(conf, "# anklume-tui bootstrap: room for many containers' systemd\n" + text, mode=0o644)
+            write_atomic(conf, f"# anklume-tui bootstrap: {why}\n" + text, mode=0o644)
         for name, value in low.items():
             await _run(host, ["sysctl", "-q", "-w", f"{name}={value}"])
-        return f"inotify limits {', '.join(f'{k}={v}' for k, v in INOTIFY.items())} (now and at boot: {conf})"
+        return f"{step_id} limits {', '.join(f'{k}={v}' for k, v in limits.items())} (now and at boot: {conf})"
 
     shown = f"write {conf}" + (f"; sysctl -w {' '.join(f'{k}={v}' for k, v in low.items())}" if low else "")
-    return todo("inotify", "raise the inotify limits containers' systemd needs", shown, raise_them)
+    return todo(step_id, f"raise the {step_id} limits {why}", shown, raise_them)
+
+
+def inotify_step(host: BootstrapHost) -> Step:
+    """The inotify limits every container's systemd draws from."""
+    return _sysctl_step(host, "inotify", INOTIFY, "containers' systemd needs")
+
+
+def keys_step(host: BootstrapHost) -> Step:
+    """The kernel keyring quota all containers share (they map to one host user): each runc start inside one (a
+    Docker container in a machine) takes a session key, and at Debian's 200 `docker run` fails."""
+    return _sysctl_step(host, "keys", KEYS, "containers running Docker need")

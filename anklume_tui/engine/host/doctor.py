@@ -276,13 +276,19 @@ def subnet_findings(infra: str | None) -> list[DoctorFinding]:
 
 
 INOTIFY_INSTANCES = 1024  # what containers' systemd needs once a few dozen run (Incus's production guide)
+KEYS = {"kernel.keys.maxkeys": 2000, "kernel.keys.maxbytes": 2000000}  # Incus's production values
+
+
+def _sysctl(name: str) -> int | None:
+    try:
+        return int(Path("/proc/sys", *name.split(".")).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def inotify_finding() -> DoctorFinding:
-    path = Path("/proc/sys/fs/inotify/max_user_instances")
-    try:
-        value = int(path.read_text().strip())
-    except (OSError, ValueError):
+    value = _sysctl("fs.inotify.max_user_instances")
+    if value is None:
         return ok("inotify", "inotify limits not readable here: not checked")
     if value >= INOTIFY_INSTANCES:
         return ok("inotify", f"fs.inotify.max_user_instances is {value}")
@@ -294,11 +300,30 @@ def inotify_finding() -> DoctorFinding:
     )
 
 
+def keys_finding() -> DoctorFinding:
+    values = {name: _sysctl(name) for name in KEYS}
+    if None in values.values():
+        return ok("keys", "kernel keyring limits not readable here: not checked")
+    low = {name: value for name, value in values.items() if (value or 0) < KEYS[name]}
+    if not low:
+        return ok("keys", ", ".join(f"{name} is {value}" for name, value in values.items()))
+    return warning(
+        "keys",
+        f"{', '.join(f'{name} is {value}' for name, value in low.items())}: every container maps to one host "
+        "user, and each Docker container started inside one takes a key from that user's quota; past it "
+        "'docker run' fails (unable to create session key: disk quota exceeded)",
+        "sudo sysctl -w "
+        + " ".join(f"{name}={KEYS[name]}" for name in low)
+        + "   # or: anklume-tui --batch doctor --fix",
+    )
+
+
 def host_findings(host: DoctorHost, infra: str | None) -> list[DoctorFinding]:
     return [
         *idmap_findings(host),
         *tool_findings(host),
         inotify_finding(),
+        keys_finding(),
         boot_finding(host),
         gpu_finding(host),
         *context_findings(host),
