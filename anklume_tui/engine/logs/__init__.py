@@ -5,6 +5,8 @@ secrets are redacted line by line, and counted."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import tarfile
 import tempfile
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from ...errors import Refused
 from ...psot.model import Infra
 from ...psot.scope import check_limit
 from ..host import paths
@@ -121,14 +124,56 @@ async def collect_logs(
     on_machine: Callable[[CollectedMachine, int, int], None] | None = None,
 ) -> Collected:
     """Write the archive `out` (tar.gz); a machine whose log cannot be read gets an error line, not a crash.
-    `on_machine(collected, done, total)` after each machine (the TUI's progress)."""
+    `on_machine(collected, done, total)` after each machine (the TUI's progress). The archive appears whole
+    or not at all, private to the user (0600), and never over an existing file (Refused); Incus unreachable
+    (IncusUnreachable) leaves nothing behind."""
     check_limit(infra, limit)
+    _refuse_existing(out)
+    fd, temp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            collected = await _write_archive(client, infra, raw, out, limit, since, on_machine)
+            raw.flush()
+            os.fsync(raw.fileno())
+        try:
+            os.link(temp, out)  # unlike a rename, never replaces a file made there meanwhile
+        except FileExistsError:
+            _refuse_existing(out)
+            raise
+    finally:
+        temp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    return collected
+
+
+def _refuse_existing(out: Path) -> None:
+    if out.exists() or out.is_symlink():
+        raise Refused(f"{out} exists: collect-logs never writes over a file; name another archive")
+
+
+async def _write_archive(
+    client: IncusClient,
+    infra: Infra,
+    raw: IO[bytes],
+    out: Path,
+    limit: str | None,
+    since: str,
+    on_machine: Callable[[CollectedMachine, int, int], None] | None,
+) -> Collected:
+    from ..incus import IncusUnreachable
+
     redactor = Redactor()
     root = out.name.removesuffix(".tar.gz")
     machines: list[CollectedMachine] = []
     host_files: list[str] = []
     chosen = [(d, m) for d in infra.enabled_domains if limit in (None, d.name) for m in d.machines]
-    with tarfile.open(out, "w:gz") as handle:
+    with tarfile.open(str(out), mode="w:gz", fileobj=raw) as handle:  # out: the name inside, not opened
         archive = _Archive(handle, root, redactor)
         for domain, machine in chosen:
             got = CollectedMachine(machine.name)
@@ -137,6 +182,8 @@ async def collect_logs(
                 log = await client.instance_log(machine.instance_name, project=domain.project, vm=machine.type == "vm")
                 archive.add(f"{machine.name}/incus-info-show-log.txt", _lines(log))
                 got.files.append(f"{machine.name}/incus-info-show-log.txt")
+            except IncusUnreachable:  # no machine's log can be read: said once (exit 3), no empty archive
+                raise
             except Exception as exc:  # one machine's missing log must not lose the others'
                 got.errors.append(f"incus log: {exc}")
             try:
@@ -150,6 +197,8 @@ async def collect_logs(
                 got.files.append(f"{machine.name}/journal.txt")
                 if done.exit_code != 0:
                     got.errors.append(f"journal: exit {done.exit_code}: {done.stderr.strip()[-200:]}")
+            except IncusUnreachable:
+                raise
             except Exception as exc:
                 got.errors.append(f"journal: {exc}")
             if on_machine is not None:

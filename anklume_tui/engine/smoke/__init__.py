@@ -126,8 +126,12 @@ async def _run_one(client: IncusClient, infra: Infra, item: Declared) -> CheckRe
         argv = ["sh", "-c", TCP_SCRIPT, "smoke-tcp", host, str(check.port), str(check.timeout)]
     else:
         argv = ["sh", "-c", HTTP_SCRIPT, "smoke-http", check.url, str(check.timeout)]
+    from ..incus import IncusUnreachable
+
     try:
         done = await client.exec(where.instance_name, argv, project=project, timeout=check.timeout + 30)
+    except IncusUnreachable:  # no check can run: said once (exit 3), not as every check failing
+        raise
     except Exception as exc:  # an Incus refusal (machine stopped, missing) is this check's failure, not a crash
         return _result(item, where, False, f"could not run in {where.instance_name}: {exc}")
     output = (done.stdout + done.stderr).strip()

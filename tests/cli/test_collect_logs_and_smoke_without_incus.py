@@ -1,0 +1,77 @@
+"""collect-logs and smoke when Incus does not answer, and collect-logs' archive: Incus unreachable is said once
+with exit 3 (not as every machine or check failing, exit 1) and leaves no archive; an existing file is never
+written over (exit 4, its bytes kept); the archive appears whole, private to the user, with no temp file."""
+
+from __future__ import annotations
+
+import tarfile
+
+import pytest
+
+from anklume_tui import cli
+from tests.engine.incus_helpers import isolate_host
+
+NO_INCUS = ["--incus", "unix:///nonexistent/unix.socket"]
+
+INFRA = """\
+project_name: quiet
+global:
+  addressing: {}
+  default_os_image: busybox
+domains:
+  lab:
+    machines:
+      lab-one:
+        checks:
+          - command: [hostname]
+  spare:
+    enabled: false
+    machines:
+      spare-one: {}
+"""
+
+
+@pytest.fixture
+def infra(tmp_path, monkeypatch):
+    isolate_host(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "infra.yml"
+    path.write_text(INFRA)
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["--batch", *argv, *NO_INCUS])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_collect_logs_with_incus_unreachable_exits_3_and_leaves_no_archive(capsys, infra, tmp_path):
+    code, out, err = run(capsys, "collect-logs", "--infra", str(infra), "--out", str(tmp_path / "logs.tar.gz"))
+    assert code == 3 and "Incus unreachable" in err, (code, out, err)
+    assert not [p.name for p in tmp_path.iterdir() if "logs" in p.name]  # neither the archive nor its temp
+
+
+def test_collect_logs_never_writes_over_an_existing_file(capsys, infra):
+    before = infra.read_bytes()
+    code, _, err = run(capsys, "collect-logs", "--infra", str(infra), "--out", str(infra))
+    assert code == 4 and "exists: collect-logs never writes over a file" in err, err
+    assert infra.read_bytes() == before
+
+
+def test_collect_logs_archive_is_private_and_whole(capsys, infra, tmp_path):
+    archive = tmp_path / "whole.tar.gz"
+    # Every domain disabled: no machine is asked for, the archive holds the host's files only (none here).
+    infra.write_text(INFRA.replace("  lab:\n", "  lab:\n    enabled: false\n"))
+    code, out, err = run(capsys, "collect-logs", "--infra", str(infra), "--out", str(archive))
+    assert code == 0, (out, err)
+    assert archive.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(archive) as tar:
+        assert tar.getnames() == []
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_smoke_with_incus_unreachable_exits_3_not_every_check_failing(capsys, infra):
+    code, out, err = run(capsys, "smoke", "--infra", str(infra))
+    assert code == 3 and "Incus unreachable" in err, (code, out, err)
+    assert "FAIL" not in out
