@@ -30,11 +30,31 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+# The files that provision whole labs (minutes each). They are handed to the test processes first: with whole files
+# per process (--dist=loadfile, in collection order), one of them starting last would run alone at the end.
+LONGEST_FIRST = (
+    "tests/provision/test_ai_examples_apply_and_provision.py",
+    "tests/provision/test_service_examples_apply_and_provision.py",
+    "tests/provision/test_examples_apply_and_provision.py",
+    "tests/provision/test_shipped_roles_converge.py",
+    "tests/provision/test_ai_roles.py",
+    "tests/docs/test_guide_commands.py",
+    "tests/provision/test_firewall_router_packets.py",
+)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs the daemon carries the `incus` marker (`-m "not incus"` skips them)."""
+    """Every test that needs the daemon carries the `incus` marker (`-m "not incus"` skips them); the longest
+    files come first, each file's tests in their order (a stable sort)."""
     for item in items:
         if "incus_daemon" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.incus)
+    items.sort(key=_longest_first)
 
 
 def _host_table() -> str:
