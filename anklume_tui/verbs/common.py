@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..engine.incus import IncusClient
     from ..psot.check_cache import Checked
     from ..psot.pipeline import ValidResult
+    from ..psot.stability import PriorAllocation
     from ..reports import Report
 
 
@@ -36,14 +37,15 @@ def infra_path(args: argparse.Namespace) -> Path:
     return discover_infra(args.infra, Path.cwd())
 
 
-def check_infra(args: argparse.Namespace) -> PsotResult:
+def check_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> PsotResult:
+    """The PSOT's check of the infra; what was applied is read from Incus unless given (`allocation`)."""
     path = infra_path(args)
-    return run_psot(path, gather_host_context(infra=path))
+    return run_psot(path, gather_host_context(infra=path, allocation=allocation))
 
 
-def checked_infra(args: argparse.Namespace) -> ValidResult:
+def checked_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> ValidResult:
     """The valid infra; else its findings go to stderr and `Invalid` goes up, saying what was found."""
-    result = check_infra(args)
+    result = check_infra(args, allocation)
     if is_valid(result):
         return result
     print_findings(result.findings)
@@ -88,11 +90,17 @@ def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Await
     `--incus`) go up to `cli.main`, which says them in one line with their exit code."""
     from ..engine.incus import IncusClient
 
-    async def main() -> T:
-        async with IncusClient(getattr(args, "incus", None)) as client:
-            return await work(client)
+    # The value leaves through `done`, not as the main task's result: on its way out asyncio.run (3.11) formats
+    # its SIGINT handler, and with it the task and a repr of its result, twice (a whole status: ~30 M
+    # instructions for a line nobody reads).
+    done: list[T] = []
 
-    return asyncio.run(main())
+    async def main() -> None:
+        async with IncusClient(getattr(args, "incus", None)) as client:
+            done.append(await work(client))
+
+    asyncio.run(main())
+    return done[0]
 
 
 @contextmanager

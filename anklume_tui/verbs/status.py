@@ -11,6 +11,7 @@ from .common import (
     add_infra_arguments,
     checked_infra,
     emit_json,
+    infra_path,
     run_with_incus,
 )
 
@@ -28,14 +29,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.reconcile import gather_status
+    from ..engine.incus import IncusError, IncusUnreachable, IncusUrlError
+    from ..engine.reconcile import StatusListings, prior_allocation, read_status, status_of
 
-    result = checked_infra(args)
-
-    async def work(client) -> StatusReport:
-        return await gather_status(client, result.infra)
-
-    report = run_with_incus(args, work)
+    infra_path(args)  # no infra found: said before Incus is read
+    # One round of requests: what status shows also holds what the check's stable allocation reads (the
+    # bridges, each instance's eth0), so the check does not read Incus again. Incus failing is said once
+    # the infra is found valid, as before: an invalid infra exits 2 whether or not Incus answers.
+    held: StatusListings | None = None
+    failure: Exception | None = None
+    try:
+        held = run_with_incus(args, read_status)
+    except (IncusUnreachable, IncusUrlError, IncusError, OSError) as exc:
+        failure = exc
+    result = checked_infra(args, prior_allocation(None if held is None else (held.networks, held.instances)))
+    if failure is not None:
+        raise failure
+    assert held is not None
+    report = status_of(held, result.infra)
     if args.json:
         emit_json(report)
     else:

@@ -4,11 +4,17 @@ real daemon; the report's values are checked against `incus list`, not our clien
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
+from anklume_tui import cli
 from anklume_tui.engine.host.hostinfo import gather_host_context
 from anklume_tui.engine.incus.client import IncusClient
-from anklume_tui.engine.reconcile.status import gather_status
+from anklume_tui.engine.incus.transport import IncusTransport
+from anklume_tui.engine.reconcile.allocation import gather_allocation, prior_allocation
+from anklume_tui.engine.reconcile.status import StatusListings, gather_status, read_status
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.incus_helpers import incus_list, isolate_host, make_domain, make_instance
 
@@ -68,3 +74,40 @@ async def test_status_makes_as_many_requests_for_3x10_machines_as_for_3x2(incusd
     _add_machines(incusd, 2, 10)
     large = await _requests_of_status(incusd, path, 10)
     assert small == large == 3  # projects, bridges, instances with state and snapshots
+
+
+def test_the_status_verb_reads_incus_once_for_its_check_and_its_table(incusd, tmp_path, monkeypatch, capsys):
+    """The whole verb, its check's stable allocation included, sends the three requests of status: the check
+    is handed the bridges and instances status reads (it read them itself before, on a connection, event loop
+    and thread of its own: five requests in two rounds), and what it is handed is what it would have read."""
+    isolate_host(tmp_path, monkeypatch)
+    monkeypatch.setenv("ANKLUME_INCUS", incusd.url)  # where the check read what was applied before
+    make_domain(incusd, "va", "net-va", "10.122.0", infra="verb-count")
+    make_instance(incusd, "va", "va-m0", ip="10.122.0.77", running=True, infra="verb-count")
+    path = tmp_path / "infra.yml"
+    path.write_text(
+        "project_name: verb-count\nglobal:\n  base_subnet: '10.122'\ndomains:\n  va:\n    subnet_id: 0\n"
+        "    machines:\n      va-m0: {os_image: busybox}\n      va-m1: {os_image: busybox}\n"
+    )
+    transports: list[IncusTransport] = []
+    made = IncusTransport.__init__
+
+    def counted(self: IncusTransport, *args, **kwargs) -> None:
+        made(self, *args, **kwargs)
+        transports.append(self)
+
+    monkeypatch.setattr(IncusTransport, "__init__", counted)
+    assert cli.main(["--batch", "status", "--json", "--infra", str(path), "--incus", incusd.url]) == 0
+    assert sum(t.requests for t in transports) == 3
+    shown = json.loads(capsys.readouterr().out)
+    machines = {m["name"]: m for m in shown["domains"][0]["machines"]}
+    # no address declared: the check keeps the one va-m0 was given (read from Incus), so no drift
+    assert (machines["va-m0"]["declared_ip"], machines["va-m0"]["drift"]) == ("10.122.0.77", "ok")
+    assert machines["va-m1"]["state"] == "missing" and machines["va-m1"]["declared_ip"] != "10.122.0.77"
+
+    async def held() -> StatusListings:
+        async with IncusClient(incusd.url) as client:
+            return await read_status(client)
+
+    listings = asyncio.run(held())
+    assert prior_allocation((listings.networks, listings.instances)) == gather_allocation(incusd.url)

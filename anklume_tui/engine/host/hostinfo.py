@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ...psot.context import HostContext, HostNetwork
 from ...psot.load import default_output_dir
+from ...psot.stability import PriorAllocation
 from . import paths as state
 
 
@@ -86,11 +87,16 @@ def known_roles(infra: Path) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def gather_host_context(with_networks: bool = True, infra: Path | None = None) -> HostContext:
+def gather_host_context(
+    with_networks: bool = True, infra: Path | None = None, allocation: PriorAllocation | None = None
+) -> HostContext:
     """With `with_networks` (the PSOT's own runs), also the host's networks and what was applied (SPEC §5.1
-    Stability): the records and Incus's bridges and nics. With `infra`, also the roles its tree can find."""
-    from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
+    Stability): the records and Incus's bridges and nics, read here unless the caller gives them
+    (`allocation`, from listings it read). With `infra`, also the roles its tree can find."""
+    if with_networks and allocation is None:
+        from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
 
+        allocation = gather_allocation()
     directory = state.context_dir()
     return HostContext(
         absolute_level=_int(_read(directory, "absolute_level")),
@@ -101,6 +107,6 @@ def gather_host_context(with_networks: bool = True, infra: Path | None = None) -
         skip_subnet_check=os.environ.get("ANKLUME_SKIP_HOST_SUBNET_CHECK") == "1",
         host_cpus=host_cpus(),
         host_memory_bytes=host_memory_bytes(),
-        allocation=gather_allocation() if with_networks else None,
+        allocation=allocation if with_networks else None,
         known_roles=None if infra is None else known_roles(infra),
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ...lazy_exports import exports_on_first_use
 
 if TYPE_CHECKING:
+    from .allocation import prior_allocation
     from .apply import ApplyEvent, ApplyResult
     from .flush import flush_infra
     from .infra_import import import_infra
@@ -15,11 +16,12 @@ if TYPE_CHECKING:
     from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
     from .plan import make_plan
     from .plan_models import Action, Orphan, Plan
-    from .status import gather_status
+    from .status import StatusListings, gather_status, read_status, status_of
 else:
     __getattr__ = exports_on_first_use(
         __name__,
         {
+            "allocation": ["prior_allocation"],
             "apply": ["ApplyEvent", "ApplyResult"],
             "flush": ["flush_infra"],
             "infra_import": ["import_infra"],
@@ -27,7 +29,7 @@ else:
             "pipeline": ["PhaseEvent", "PipelineEvent", "PipelineResult", "apply_pipeline"],
             "plan": ["make_plan"],
             "plan_models": ["Action", "Orphan", "Plan"],
-            "status": ["gather_status"],
+            "status": ["StatusListings", "gather_status", "read_status", "status_of"],
         },
     )
 
@@ -41,6 +43,7 @@ __all__ = [
     "PipelineResult",
     "Plan",
     "STEPS",
+    "StatusListings",
     "UnknownStep",
     "apply_pipeline",
     "flush_infra",
@@ -49,4 +52,7 @@ __all__ = [
     "make_plan",
     "only_steps",
     "parse_steps",
+    "prior_allocation",
+    "read_status",
+    "status_of",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,7 +29,7 @@ async def read_back(client: IncusClient) -> tuple[dict[str, str], dict[tuple[str
 
 
 def applied_addresses(
-    networks: list[Network], instances: list[Instance]
+    networks: Sequence[Network], instances: Sequence[Instance]
 ) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """What `read_back` answers, from listings already read."""
     bridges = {
@@ -73,6 +74,17 @@ def gather_allocation(url: str | None = None) -> PriorAllocation:
     if found is None:
         return PriorAllocation(records=records)
     return PriorAllocation(records=records, bridges=found[0], nics=found[1])
+
+
+def prior_allocation(held: tuple[Sequence[Network], Sequence[Instance]] | None) -> PriorAllocation:
+    """What `gather_allocation` answers, from the bridges (default project) and instances (all projects) a
+    caller already read (`status` reads them anyway: no second connection, loop or round of requests);
+    None: Incus could not be read, only the records count."""
+    records = load_records()
+    if held is None:
+        return PriorAllocation(records=records)
+    bridges, nics = applied_addresses(*held)
+    return PriorAllocation(records=records, bridges=bridges, nics=nics)
 
 
 def applied_record(infra: Infra, bridges: dict[str, str], nics: dict[tuple[str, str], str]) -> dict:

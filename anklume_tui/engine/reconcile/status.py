@@ -7,31 +7,62 @@ Three requests whatever the number of instances: projects, bridges, and every in
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from ...psot.model import Domain, Infra, Machine
 from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, StatusReport
 from ..incus.client import IncusClient
-from ..incus.models import Instance, InstanceState
+from ..incus.models import Instance, InstanceState, InstanceWithState, Network, Project
 from .compare import describe
 from .desired import CONTEXT_KEY, ExpectedInstance, desired_state
 from .plan_instances import is_disposable, plan_instance
 from .real_state import RealState
 
-__all__ = ["DomainStatus", "MachineStatus", "StatusReport", "gather_status", "machine_differences"]
+__all__ = [
+    "DomainStatus",
+    "MachineStatus",
+    "StatusListings",
+    "StatusReport",
+    "gather_status",
+    "machine_differences",
+    "read_status",
+    "status_of",
+]
 
 OUR_TYPES: dict[str, MachineType] = {"container": "lxc", "virtual-machine": "vm"}
 NOT_DRIFT = {f"config.{CONTEXT_KEY}"}
 
 
+@dataclass(frozen=True)
+class StatusListings:
+    """What `status` reads from Incus, in one round of three requests (`read_status`); it also holds what the
+    PSOT's stable allocation reads (`allocation.prior_allocation`): the bridges and each instance's eth0."""
+
+    projects: list[Project]
+    networks: list[Network]
+    instances: list[InstanceWithState]
+
+
+async def read_status(client: IncusClient) -> StatusListings:
+    """Projects, the bridges, and every instance with its live state and snapshots: three requests at once."""
+    projects, networks, instances = await asyncio.gather(
+        client.list_projects(), client.list_networks(project="default"), client.list_instances_with_state()
+    )
+    return StatusListings(projects, networks, instances)
+
+
 async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
     """The status of every declared domain and machine (disabled domains included), and of the disposables
     living in each domain."""
-    listed, networks, instances = await asyncio.gather(
-        client.list_projects(), client.list_networks(project="default"), client.list_instances_with_state()
-    )
+    return status_of(await read_status(client), infra)
+
+
+def status_of(held: StatusListings, infra: Infra) -> StatusReport:
+    """`gather_status` from listings already read."""
+    instances = held.instances
     real = RealState(
-        projects={p.name: p for p in listed},
-        networks={n.name: n for n in networks},
+        projects={p.name: p for p in held.projects},
+        networks={n.name: n for n in held.networks},
         instances={(i.project, i.name): i for i in instances},
     )
     desired = desired_state(infra)
