@@ -37,10 +37,14 @@ def test_swarm_lab_machines_get_their_own_checks_and_their_roles(tmp_path):
     ]
 
 
-def test_a_broken_role_check_file_is_an_error_naming_the_file_and_rule(tmp_path):
+def test_a_broken_role_check_file_is_an_error_naming_the_file_line_and_rule(tmp_path):
     infra = run_psot(ROOT / "examples" / "swarm-lab" / "infra.yml", HostContext()).infra
     broken = tmp_path / "roles_custom" / "swarm_node" / "meta"
     broken.mkdir(parents=True)
-    (broken / "anklume_checks.yml").write_text("- tcp: 0\n")
-    with pytest.raises(Invalid, match=r"roles_custom/swarm_node/meta/anklume_checks.yml: K3 check 1: 'tcp'"):
+    where = r"roles_custom/swarm_node/meta/anklume_checks.yml"
+    (broken / "anklume_checks.yml").write_text("- name: fine\n  command: [hostname]\n- tcp: 0\n")
+    with pytest.raises(Invalid, match=rf"{where}:3:8: error\[K3\]: check 2: 'tcp' must be a port"):
+        declared_checks(infra, tmp_path, "swarm")
+    (broken / "anklume_checks.yml").write_text("- tcp: 22\n- http: [\n")
+    with pytest.raises(Invalid, match=rf"^[^\n]*{where}:3:1: error\[L3\]: YAML syntax error[^\n]*$"):
         declared_checks(infra, tmp_path, "swarm")

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from ...errors import Invalid
 from ...psot.checks import Check, parse_checks
+from ...psot.findings import Location
 from ...psot.model import Infra, Machine
 from ...psot.scope import check_limit
+from ...psot.yaml_nodes import decode, parse_yaml
 from ...reports.smoke import CheckResultOut, MachineChecksOut, SmokeReport
 from ..host import paths
 
@@ -73,16 +73,21 @@ def role_checks(role: str, folders: list[Path], machines: set[str]) -> list[Chec
             continue
         if not path.is_file():
             return []
+        # psot's bounded parser (an alias bomb is refused, not expanded), which also says where each value sits
         try:
-            value = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise Invalid(f"{path}: not a readable YAML list of checks ({exc})") from None
-        checks, problems = parse_checks(value if value is not None else [], machines)
+            text, undecodable = decode(path.read_bytes(), str(path))
+        except OSError as exc:
+            raise Invalid(f"{path}: cannot read the role's checks: {exc.strerror or exc}") from None
+        parsed = parse_yaml(text, str(path)) if text is not None else None
+        if undecodable is not None or parsed is None or parsed.findings:
+            finding = undecodable or (parsed.findings[0] if parsed else None)
+            raise Invalid(finding.render(str(path)) if finding else f"{path}: not readable as YAML")
+        checks, problems = parse_checks(parsed.data if parsed.data is not None else [], machines)
         if problems:
             first = problems[0]
-            raise Invalid(
-                f"{path}: {first.rule} {first.message}" + (f" (and {len(problems) - 1} more)" * (len(problems) > 1))
-            )
+            where = parsed.source.at(first.path) or Location(str(path), 1, 1)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise Invalid(f"{where}: error[{first.rule}]: {first.message}{more}")
         return checks
     return []
 
