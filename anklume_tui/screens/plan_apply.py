@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -183,7 +184,9 @@ class PlanScreen(SmokeRun, Screen):
         for domain, actions in plan.by_domain():
             for action in actions:
                 where = domain or "(shared)"
-                table.add_row(where, action.op, action.kind, action.name, action.detail, "", key=action_key(action))
+                # the detail quotes Incus's values and the infra's ("[default, x]", a description): Text, never markup
+                cells = (where, action.op, action.kind, Text(action.name), Text(action.detail), "")
+                table.add_row(*cells, key=action_key(action))
         chosen = "" if self.steps is None else f"Steps: {', '.join(s for s in STEPS if s in self.steps)}. "
         if self.can_apply():
             text = f"{chosen}{plan.summary()}. Press a to apply, o to pick steps, esc to go back."

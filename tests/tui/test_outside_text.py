@@ -77,3 +77,32 @@ def test_an_infra_description_with_markup_shows_as_written_in_the_detail_pane(tm
     console = Console(width=120, file=io.StringIO(), record=True, color_system=None)
     console.print(machine_detail(domain, domain.machines[0]))
     assert MARKUP in console.export_text()
+
+
+async def test_a_plan_detail_quoting_incus_and_infra_values_shows_as_written():
+    """The plan's detail column quotes Incus's values and the infra's: a list reads `[default, x]`, and a
+    description holding `[/b]` is shown, not taken as a closing tag (which stopped the screen's drawing)."""
+    from anklume_tui.engine.reconcile import Action, Plan
+    from anklume_tui.screens.plan_apply import PlanScreen
+
+    detail = f"profiles: [default, pro] → [default]; description: '{MARKUP}' → ''"
+    action = Action(op="update", kind="instance", project="pro", name="pro-dev", detail=detail, domain="pro")
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(200, 40)) as pilot:
+        domains = app.screen
+        await until(pilot, lambda: domains.result is not None and domains.result.infra is not None, what="the infra")
+        screen = PlanScreen(domains.result, None)  # no Incus here: the plan is given to the screen as planned
+        app.push_screen(screen)
+
+        def summary() -> str:  # nothing until the screen is composed
+            found = screen.query("#plan-summary")
+            return str(found.first().render()) if found else ""
+
+        await until(pilot, lambda: "Cannot plan" in summary(), what="the plan screen without Incus")
+        screen.post_message(PlanScreen.Planned(Plan(actions=[action])))
+        table = screen.query_one("#actions")
+        await until(pilot, lambda: table.row_count == 1, what="the action's row")
+        await pilot.pause()
+        drawn = ["".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)]
+        assert any(detail in line for line in drawn), drawn
+        assert app.is_running
