@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
-from ..engine.host import gather_host_context
 from ..errors import AnklumeError, Invalid
 from ..psot.findings import Finding, Severity
-from ..psot.load import discover_infra
-from ..psot.pipeline import PsotResult, is_valid, run_psot
 
 T = TypeVar("T")
 R = TypeVar("R", bound="Report")
 
+# The check (psot.pipeline, its models, YAML) is imported when a verb first runs it, not with this module: a
+# verb can start reading Incus first and import the check while Incus answers (status does, issue 17).
 if TYPE_CHECKING:
     from ..engine.incus import IncusClient
     from ..psot.check_cache import Checked
-    from ..psot.pipeline import ValidResult
+    from ..psot.pipeline import PsotResult, ValidResult
     from ..psot.stability import PriorAllocation
     from ..reports import Report
 
@@ -34,13 +32,25 @@ def add_infra_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def infra_path(args: argparse.Namespace) -> Path:
+    from ..psot.load import discover_infra
+
     return discover_infra(args.infra, Path.cwd())
 
 
 def check_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> PsotResult:
     """The PSOT's check of the infra; what was applied is read from Incus unless given (`allocation`)."""
+    from ..engine.host import gather_host_context
+    from ..psot.pipeline import run_psot
+
     path = infra_path(args)
     return run_psot(path, gather_host_context(infra=path, allocation=allocation))
+
+
+def is_valid(result: PsotResult) -> TypeGuard[ValidResult]:
+    """psot.pipeline's `is_valid`."""
+    from ..psot.pipeline import is_valid as valid
+
+    return valid(result)
 
 
 def checked_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> ValidResult:
@@ -88,6 +98,8 @@ def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
 def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Awaitable[T]]) -> T:
     """`await work(client)` against Incus, and its value. Errors (Incus unreachable, Incus said no, a bad
     `--incus`) go up to `cli.main`, which says them in one line with their exit code."""
+    import asyncio
+
     from ..engine.incus import IncusClient
 
     # The value leaves through `done`, not as the main task's result: on its way out asyncio.run (3.11) formats

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .. import exitcodes
-from ..reports import StatusReport
 from .common import (
     add_incus_arguments,
     add_infra_arguments,
@@ -14,6 +14,12 @@ from .common import (
     infra_path,
     run_with_incus,
 )
+
+if TYPE_CHECKING:
+    import threading
+
+    from ..engine.reconcile import StatusListings
+    from ..reports import StatusReport
 
 HELP = (
     "each declared domain and machine with its real Incus state, IP, protection, snapshot count and drift "
@@ -29,19 +35,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.incus import IncusError, IncusUnreachable, IncusUrlError
-    from ..engine.reconcile import StatusListings, prior_allocation, read_status, status_of
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
-    infra_path(args)  # no infra found: said before Incus is read
-    # One round of requests: what status shows also holds what the check's stable allocation reads (the
-    # bridges, each instance's eth0), so the check does not read Incus again. Incus failing is said once
-    # the infra is found valid, as before: an invalid infra exits 2 whether or not Incus answers.
+    # One round of requests, started first, in a thread: while Incus works out each instance's live state
+    # (most of its answer's time), the main thread imports the check, once Incus has the requests (both
+    # threads importing at once, sharing the interpreter, would only send the requests later). What
+    # status shows also holds what the check's stable allocation reads (the bridges, each instance's eth0):
+    # the check does not read Incus again. Incus failing is said once the infra is found valid, as before:
+    # an invalid infra exits 2 whether or not Incus answers.
     held: StatusListings | None = None
     failure: Exception | None = None
-    try:
-        held = run_with_incus(args, read_status)
-    except (IncusUnreachable, IncusUrlError, IncusError, OSError) as exc:
-        failure = exc
+    with ThreadPoolExecutor(1) as pool:
+        ready = threading.Event()
+        reading = pool.submit(_read, args, ready)
+        ready.wait()
+        infra_path(args)  # no infra found: said as before (the read is waited for, then left)
+        from ..engine.incus import IncusError, IncusUnreachable, IncusUrlError
+        from ..engine.reconcile import prior_allocation, status_of
+        from ..psot import pipeline  # noqa: F401 - imported while Incus answers
+
+        try:
+            held = reading.result()
+        except (IncusUnreachable, IncusUrlError, IncusError, OSError) as exc:
+            failure = exc
     result = checked_infra(args, prior_allocation(None if held is None else (held.networks, held.instances)))
     if failure is not None:
         raise failure
@@ -52,6 +69,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_table(report, details=getattr(args, "details", False)))
     return exitcodes.OK
+
+
+def _read(args: argparse.Namespace, ready: threading.Event) -> StatusListings:
+    """`read_status` through `run_with_incus`; `ready` is set as Incus has the requests (or the read failed)."""
+    try:
+        from ..engine.reconcile import read_status
+
+        return run_with_incus(args, lambda client: read_status(client, answered=ready.set))
+    finally:
+        ready.set()
 
 
 def _yes_no(value: bool | None) -> str:

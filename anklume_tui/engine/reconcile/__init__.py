@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from .pipeline import PhaseEvent, PipelineEvent, PipelineResult, apply_pipeline
     from .plan import make_plan
     from .plan_models import Action, Orphan, Plan
-    from .status import StatusListings, gather_status, read_status, status_of
+    from .status import gather_status, status_of
+    from .status_read import StatusListings, read_status
 else:
     __getattr__ = exports_on_first_use(
         __name__,
@@ -29,7 +30,8 @@ else:
             "pipeline": ["PhaseEvent", "PipelineEvent", "PipelineResult", "apply_pipeline"],
             "plan": ["make_plan"],
             "plan_models": ["Action", "Orphan", "Plan"],
-            "status": ["StatusListings", "gather_status", "read_status", "status_of"],
+            "status": ["gather_status", "status_of"],
+            "status_read": ["StatusListings", "read_status"],
         },
     )
 

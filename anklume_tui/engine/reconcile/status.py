@@ -6,17 +6,15 @@ Three requests whatever the number of instances: projects, bridges, and every in
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-
 from ...psot.model import Domain, Infra, Machine
 from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, StatusReport
 from ..incus.client import IncusClient
-from ..incus.models import Instance, InstanceState, InstanceWithState, Network, Project
+from ..incus.models import Instance, InstanceState
 from .compare import describe
 from .desired import CONTEXT_KEY, ExpectedInstance, desired_state
 from .plan_instances import is_disposable, plan_instance
 from .real_state import RealState
+from .status_read import StatusListings, read_status
 
 __all__ = [
     "DomainStatus",
@@ -31,24 +29,6 @@ __all__ = [
 
 OUR_TYPES: dict[str, MachineType] = {"container": "lxc", "virtual-machine": "vm"}
 NOT_DRIFT = {f"config.{CONTEXT_KEY}"}
-
-
-@dataclass(frozen=True)
-class StatusListings:
-    """What `status` reads from Incus, in one round of three requests (`read_status`); it also holds what the
-    PSOT's stable allocation reads (`allocation.prior_allocation`): the bridges and each instance's eth0."""
-
-    projects: list[Project]
-    networks: list[Network]
-    instances: list[InstanceWithState]
-
-
-async def read_status(client: IncusClient) -> StatusListings:
-    """Projects, the bridges, and every instance with its live state and snapshots: three requests at once."""
-    projects, networks, instances = await asyncio.gather(
-        client.list_projects(), client.list_networks(project="default"), client.list_instances_with_state()
-    )
-    return StatusListings(projects, networks, instances)
 
 
 async def gather_status(client: IncusClient, infra: Infra) -> StatusReport:
