@@ -4,6 +4,8 @@ written over (exit 4, its bytes kept); the archive appears whole, private to the
 
 from __future__ import annotations
 
+import errno
+import os
 import tarfile
 
 import pytest
@@ -75,3 +77,15 @@ def test_smoke_with_incus_unreachable_exits_3_not_every_check_failing(capsys, in
     code, out, err = run(capsys, "smoke", "--infra", str(infra))
     assert code == 3 and "Incus unreachable" in err, (code, out, err)
     assert "FAIL" not in out
+
+
+def test_collect_logs_writes_its_archive_where_hard_links_are_refused(capsys, infra, tmp_path, monkeypatch):
+    def no_links(*args, **kwargs):  # fault injection: a vfat stick refuses hard links
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    infra.write_text(INFRA.replace("  lab:\n", "  lab:\n    enabled: false\n"))
+    archive = tmp_path / "stick.tar.gz"
+    code, out, err = run(capsys, "collect-logs", "--infra", str(infra), "--out", str(archive))
+    assert code == 0, (out, err)
+    assert tarfile.is_tarfile(archive) and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -153,6 +153,9 @@ async def collect_logs(
         except FileExistsError:
             _refuse_existing(out)
             raise
+        except OSError:  # a file system without hard links (vfat): checked again, then renamed
+            _refuse_existing(out)
+            os.rename(temp, out)
     finally:
         temp.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
