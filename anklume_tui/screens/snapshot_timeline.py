@@ -159,7 +159,7 @@ class SnapshotTimelineScreen(Screen):
         size = human_bytes(snap.size) if snap.size is not None else "?"  # Incus gives none on some drivers
         return (
             lane.machine,
-            snap.name,
+            Text(snap.name),  # Incus allows [ and ] in a snapshot name: never markup
             when(snap.created_at),
             Text(size, justify="right"),
             Text(f"{GLYPHS[snap.origin]} {snap.origin}", style=STYLES[snap.origin]),

@@ -245,3 +245,27 @@ async def test_the_palette_opens_the_timeline_and_an_unreachable_incus_is_a_toas
         assert any("not running" in str(n.message) for n in app._notifications)
         await pilot.press("escape")
         assert not isinstance(app.screen, SnapshotTimelineScreen)
+
+
+async def test_a_snapshot_name_with_brackets_is_listed_as_named(monkeypatch, tmp_path):
+    """Incus takes `[red]x` and `a[b]c` as snapshot names (checked on the throwaway daemon): shown as named."""
+    monkeypatch.setenv("ANKLUME_SKIP_HOST_SUBNET_CHECK", "1")
+    monkeypatch.setenv("ANKLUME_INCUS", "unix:///nonexistent/unix.socket")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "infra.yml").write_text(INFRA)
+    names = ["[red]x", "a[b]c"]
+    snaps = [SnapshotInfo("pro", "pro-a", n, FIXED_NOW, None, "manual", None) for n in names]
+    timeline = SnapshotTimeline([MachineLane("pro-a", Target("pro", "pro-a"), snapshots=snaps)], FIXED_NOW)
+
+    async def fixed() -> SnapshotTimeline:
+        return timeline
+
+    app = AnklumeApp(tmp_path / "infra.yml")
+    async with app.run_test(size=(130, 36)) as pilot:
+        screen = SnapshotTimelineScreen("machine pro-a", [("pro-a", Target("pro", "pro-a"))], None, reader=fixed)
+        await app.push_screen(screen)
+        table = screen.query_one("#timeline-list")
+        await until(pilot, lambda: table.row_count == 2, what="the two snapshots' rows")
+        await pilot.pause()
+        drawn = "\n".join("".join(s.text for s in table.render_line(y)) for y in range(table.size.height))
+        assert all(name in drawn for name in names), drawn
