@@ -1,4 +1,4 @@
-"""Host-context rules (PL1, H1, W1) and warnings (W2, W3, W4, W7, W8)."""
+"""Host-context rules (PL1, H1, W1) and warnings (W2, W3, W4, W7, W8, W11)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,10 @@ DHCP_REF = infra(
     extra="network_policies:\n  - from: host\n    to: pro-dev  # <-",
 )
 TYPO = infra("gpu_polcy: shared  # <-")
+INTERCEPTED = infra(
+    domains="lab:\n  subnet_id: 1\n  machines:\n    lab-node:\n      config:\n"
+    '        security.nesting: "true"\n        security.syscalls.intercept.mknod: "true"  # <-'
+)
 
 WARNING_CASES = [
     ("W2", TWO_GPU_SHARED, ("b: {gpu: true}", "b: {gpu: false}")),
@@ -124,6 +128,7 @@ WARNING_CASES = [
     ("W4", OPENCLAW, ("domains:", "network_policies: [{from: pro, to: host}]\ndomains:")),
     ("W7", TYPO, ("polcy", "policy")),
     ("W8", DHCP_REF, ("pro-dev: {}", "pro-dev: {ip: 10.100.1.3}")),
+    ("W11", INTERCEPTED, ('intercept.mknod: "true"', 'intercept.mknod: "false"')),
 ]
 
 

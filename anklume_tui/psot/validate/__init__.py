@@ -65,7 +65,7 @@ def validate_host(data: object, source: SourceMap, ctx: HostContext) -> list[Fin
 
 
 def collect_warnings(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
-    """W2, W3, W4, W7, W8, W10 (W1 comes with PL1 from validate_host)."""
+    """W2, W3, W4, W7, W8, W10, W11 (W1 comes with PL1 from validate_host)."""
     out = Collector(source)
     if isinstance(data, dict):
         inv = build_inventory(data)

@@ -1,4 +1,4 @@
-"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8, W10. They never block sync or apply."""
+"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8, W10, W11. They never block sync or apply."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def check_warnings(data: dict[str, Any], inv: Inventory, out: Collector) -> None
     policies = [(i, p) for i, p in enumerate(policies) if isinstance(p, dict)] if isinstance(policies, list) else []
     _policy_references(data, policies, inv, out)
     _openclaw_without_policy(policies, inv, out)
+    _syscall_interception(inv, out)
     unknown = unknown_keys(data)
     for item in unknown[:LISTED_UNKNOWN_KEYS]:
         hint = f"; did you mean '{item.suggestion}'?" if item.suggestion else ""
@@ -84,6 +85,30 @@ def _openclaw_without_policy(policies: list[Any], inv: Inventory, out: Collector
             f"'{dname}' or from it; add one if it needs an LLM backend",
             path + ("roles", roles.index(OPENCLAW_ROLE)),
         )
+
+
+INTERCEPT = "security.syscalls.intercept."
+
+
+def _syscall_interception(inv: Inventory, out: Collector) -> None:
+    """W11: a container asks Incus to intercept system calls. With it, Incus 6.0's exec (provisioning, smoke,
+    consoles) fails at random on liblxc 5.0 after running the command, and each intercepted call is served by
+    the host; Docker's overlay2 needs none on kernels from 5.11."""
+    for _, mname, machine, path in machines_of(inv):
+        config = machine.get("config")
+        if not isinstance(config, dict) or machine.get("type") == "vm":
+            continue
+        for key, value in config.items():
+            if isinstance(key, str) and key.startswith(INTERCEPT) and str(value).lower() == "true":
+                out.warning(
+                    "W11",
+                    f"Machine '{mname}' sets {key}: the host then serves that system call for the container, "
+                    "and with it Incus's exec (provisioning, smoke) fails now and then ('Failed to retrieve PID "
+                    "of executing child process') after running the command; Docker in a container needs only "
+                    "security.nesting on kernels from 5.11 — remove it unless the machine needs it",
+                    path + ("config", key),
+                    at_key=True,
+                )
 
 
 def check_roles(inv: Inventory, known: frozenset[str] | None, out: Collector) -> None:
