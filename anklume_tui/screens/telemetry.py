@@ -72,7 +72,7 @@ class TelemetryScreen(Screen):
             yield BarChart(id="duration")
         yield Static("Reading /1.0/metrics …", id="metrics-status", markup=False)
         with Horizontal(id="instance-history"):
-            yield OptionList(id="instances")
+            yield OptionList(id="instances", markup=False)  # Incus takes [ and ] in a project name
             with Vertical():
                 yield HistoryChart(id="cpu")
                 yield HistoryChart(id="memory")

@@ -106,3 +106,22 @@ async def test_a_plan_detail_quoting_incus_and_infra_values_shows_as_written():
         drawn = ["".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)]
         assert any(detail in line for line in drawn), drawn
         assert app.is_running
+
+
+async def test_an_incus_project_name_with_brackets_is_listed_as_named_on_the_telemetry_screen():
+    """Incus takes `[red]p` as a project name (checked on the throwaway daemon); its instances are listed as
+    `[red]p/web`, not as a red `p/web`."""
+    from anklume_tui.engine.host.metrics import InstanceReading, MetricsHistory
+    from anklume_tui.screens.telemetry import TelemetryScreen
+
+    history = MetricsHistory()
+    history.add(1.0, {("[red]p", "web"): InstanceReading(1.0, 1024)})
+    app = AnklumeApp(EXAMPLE)
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = TelemetryScreen(None, history)  # no Incus here: the history read so far is listed
+        await app.push_screen(screen)
+        listing = screen.query_one("#instances")
+        await until(pilot, lambda: listing.option_count == 1, what="the instance's line")
+        await pilot.pause()
+        drawn = "\n".join("".join(s.text for s in listing.render_line(y)) for y in range(listing.size.height))
+        assert "[red]p/web" in drawn, drawn
