@@ -1,6 +1,7 @@
 """collect-logs on the throwaway daemon (issue 22): one tar.gz with each machine's syslog and Incus log plus
 the apply journal; secret-looking values and PEM blocks redacted and counted; a machine without any syslog
-is named (exit 1) while the others' logs are still there."""
+is named (exit 1) while the others' logs are still there; a failing journalctl's message is named without its
+escape sequences."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ domains:
     machines:
       lab-talky: {}
       lab-quiet: {}
+      lab-odd: {}
 """
 
 SYSLOG = """\
@@ -31,6 +33,11 @@ Dec  6 04:00:02 lab-talky app: ready
 """
 
 WRITE_SYSLOG = f"mkdir -p /var/log && cat > /var/log/messages <<'EOF'\n{SYSLOG}EOF"
+# A journalctl that fails saying something with escape sequences: the error line keeps the words, not the escapes.
+ODD_JOURNALCTL = (
+    "printf '#!/bin/sh\\nprintf \"journal broken\\\\033]0;retitled\\\\007\\\\033[2J\" >&2; exit 1\\n' "
+    "> /bin/journalctl && chmod +x /bin/journalctl"
+)
 
 
 def test_collect_logs_archives_each_machine_and_the_apply_journal_with_secrets_redacted(incusd, tmp_path):
@@ -39,6 +46,7 @@ def test_collect_logs_archives_each_machine_and_the_apply_journal_with_secrets_r
     try:
         assert batch(incusd, tmp_path, "apply", infra).returncode == 0
         incusd.incus("exec", "lab-talky", "--project=lab", "--", "sh", "-c", WRITE_SYSLOG)
+        incusd.incus("exec", "lab-odd", "--project=lab", "--", "sh", "-c", ODD_JOURNALCTL)
         archive = tmp_path / "out.tar.gz"
         done = batch(incusd, tmp_path, "collect-logs", infra, "--out", str(archive), "--json")
         assert done.returncode == 1, done.stderr  # lab-quiet has no syslog: named, not fatal
@@ -46,6 +54,9 @@ def test_collect_logs_archives_each_machine_and_the_apply_journal_with_secrets_r
         by_machine = {m["machine"]: m for m in report["machines"]}
         assert by_machine["lab-talky"]["errors"] == []
         assert any("no journal and no syslog" in e for e in by_machine["lab-quiet"]["errors"]), by_machine
+        odd = by_machine["lab-odd"]["errors"]
+        assert any("journal: exit 1: journal broken" in e for e in odd), odd
+        assert not any("\x1b" in e or "retitled" in e for e in odd), odd
         assert report["redacted"] == 3 and report["host_files"] == ["host/apply-journal.jsonl"]
         with tarfile.open(archive) as tar:
             names = tar.getnames()

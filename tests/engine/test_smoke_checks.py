@@ -25,7 +25,7 @@ domains:
             command: [hostname]
             output: web-srv
           - name: a command that fails
-            command: [sh, -c, "echo broken >&2; exit 3"]
+            command: [sh, -c, 'printf "broken\\033]0;retitled\\007\\033[2J" >&2; exit 3']
           - tcp: 7000
           - name: the page is served
             http: http://127.0.0.1:8080/
@@ -40,6 +40,8 @@ domains:
     machines:
       cli-box: {}
 """
+
+FAILING_CHECK = BASE[BASE.index("          - name: a command that fails") : BASE.index("          - tcp: 7000")]
 
 POLICY = """\
 network_policies:
@@ -81,6 +83,7 @@ def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_pol
         assert found["the hostname is the machine's"]["ok"], found
         failing = found["a command that fails"]
         assert not failing["ok"] and "exit 3 (expected 0)" in failing["detail"] and "broken" in failing["detail"]
+        assert "\x1b" not in failing["detail"] and "retitled" not in failing["detail"]  # printable, as Ansible's
         assert found["tcp localhost:7000"]["ok"] and found["tcp localhost:7000"]["ran_in"] == "web-srv", found
         crossing = found["reachable from cli"]
         assert not crossing["ok"] and crossing["ran_in"] == "cli-box", crossing
@@ -96,14 +99,10 @@ def test_smoke_runs_declared_checks_in_the_machines_and_proves_the_isolation_pol
         text = batch(incusd, tmp_path, "smoke", infra)
         assert text.returncode == 1
         assert "FAIL web/web-srv: a command that fails: exit 3" in text.stdout, text.stdout
+        assert "\x1b" not in text.stdout  # the machine's escape sequences never reach the user's terminal
         assert "FAIL web/web-srv: reachable from cli (from cli-box): no connection" in text.stdout, text.stdout
 
-        infra.write_text(
-            BASE.replace(
-                '          - name: a command that fails\n            command: [sh, -c, "echo broken >&2; exit 3"]\n', ""
-            )
-            + POLICY
-        )
+        infra.write_text(BASE.replace(FAILING_CHECK, "") + POLICY)
         done = batch(incusd, tmp_path, "apply", infra)
         assert done.returncode == 0, done.stderr
         second = batch(incusd, tmp_path, "smoke", infra, "--json")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ...errors import Refused
+from ...printable import printable
 from ...psot.model import Infra
 from ...psot.scope import check_limit
 from ..host import paths
@@ -211,7 +212,7 @@ async def _write_archive(
                 archive.add(f"{machine.name}/journal.txt", _lines(done.stdout + done.stderr))
                 got.files.append(f"{machine.name}/journal.txt")
                 if done.exit_code != 0:
-                    got.errors.append(f"journal: exit {done.exit_code}: {done.stderr.strip()[-200:]}")
+                    got.errors.append(f"journal: exit {done.exit_code}: {printable(done.stderr).strip()[-200:]}")
             except IncusUnreachable:
                 raise
             except Exception as exc:

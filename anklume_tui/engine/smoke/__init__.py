@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import Invalid
+from ...printable import printable
 from ...psot.checks import Check, parse_checks
 from ...psot.findings import Location
 from ...psot.model import Infra, Machine
@@ -154,13 +155,15 @@ async def _run_one(client: IncusClient, infra: Infra, item: Declared) -> CheckRe
         return _result(item, where, ok, detail)
     status = done.stdout.strip()
     ok = status == str(check.status)
-    detail = f"HTTP {status or 'no answer'} (expected {check.status})"
+    detail = f"HTTP {_tail(status, 20) or 'no answer'} (expected {check.status})"
     if not ok and done.stderr.strip():
         detail += f": {_tail(done.stderr.strip())}"
     return _result(item, where, ok, detail)
 
 
 def _tail(text: str, limit: int = 300) -> str:
+    """The end of what a machine printed, without its escape sequences (shown on the user's terminal)."""
+    text = printable(text)
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
