@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -107,7 +108,7 @@ class FirstRunScreen(Screen[None]):
         choices = self.query_one(OptionList)
         for example in message.examples:
             self.examples[example.name] = example
-            choices.add_option(Option(f"Example {example.name}: {example.summary}", id=f"example:{example.name}"))
+            choices.add_option(Option(Text(f"Example {example.name}: {example.summary}"), id=f"example:{example.name}"))
 
     def on_first_run_screen_incus(self, message: Incus) -> None:
         self.query_one("#guide-incus", Static).update(message.text)
