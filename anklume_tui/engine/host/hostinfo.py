@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...psot.context import HostContext, HostNetwork
@@ -96,14 +97,19 @@ def gather_host_context(
     if with_networks and allocation is None:
         from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
 
-        allocation = gather_allocation()
+        with ThreadPoolExecutor(1) as pool:  # `ip` runs while Incus is read
+            asked = pool.submit(host_networks)
+            allocation = gather_allocation()
+            networks = asked.result()
+    else:
+        networks = host_networks() if with_networks else None
     directory = state.context_dir()
     return HostContext(
         absolute_level=_int(_read(directory, "absolute_level")),
         relative_level=_int(_read(directory, "relative_level")),
         vm_nested=_bool(_read(directory, "vm_nested")),
         yolo=_bool(_read(directory, "yolo")) is True,
-        host_networks=host_networks() if with_networks else None,
+        host_networks=networks,
         skip_subnet_check=os.environ.get("ANKLUME_SKIP_HOST_SUBNET_CHECK") == "1",
         host_cpus=host_cpus(),
         host_memory_bytes=host_memory_bytes(),
