@@ -39,11 +39,17 @@ def infra_path(args: argparse.Namespace) -> Path:
 
 def check_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> PsotResult:
     """The PSOT's check of the infra; what was applied is read from Incus unless given (`allocation`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..engine.host import gather_host_context
-    from ..psot.pipeline import run_psot
+    from ..psot.load import load_infra
+    from ..psot.pipeline import check_loaded
 
     path = infra_path(args)
-    return run_psot(path, gather_host_context(infra=path, allocation=allocation))
+    with ThreadPoolExecutor(1) as pool:  # the infra is read and parsed while Incus and `ip` answer
+        host = pool.submit(gather_host_context, infra=path, allocation=allocation)
+        loaded = load_infra(path)
+        return check_loaded(loaded, host.result())
 
 
 def is_valid(result: PsotResult) -> TypeGuard[ValidResult]:
