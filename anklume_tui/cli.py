@@ -130,8 +130,32 @@ def _verb_parser(name: str) -> argparse.ArgumentParser:
     return parser
 
 
+_KINDS = {
+    exitcodes.FAILED: "failed",
+    exitcodes.INVALID: "invalid",
+    exitcodes.UNREACHABLE: "unreachable",
+    exitcodes.REFUSED: "refused",
+}
+
+
+def _json_error(wanted: bool, message: str, exit_code: int, kind: str | None = None) -> None:
+    """With --json, a run that ends on an error before printing its document prints this one instead
+    (CLI.md: exactly one JSON document on stdout; the line on stderr is said as always)."""
+    if not wanted:
+        return
+    from .verbs.common import JSON_PRINTED, emit_json
+
+    if JSON_PRINTED:
+        return
+    from .reports import ErrorOut, ErrorReport
+
+    kind = kind or _KINDS.get(exit_code, "failed")
+    emit_json(ErrorReport(error=ErrorOut(kind=kind, message=message, exit_code=exit_code)))  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    wants_json = False
     try:
         # without its own --help, so that `--batch VERB --help` reaches the verb's parser (CLI.md)
         top, rest = _top_parser(add_help=False).parse_known_args(argv)
@@ -143,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_tui(top.infra, top.incus)
         args = _verb_parser(top.batch).parse_args(rest)
+        wants_json = getattr(args, "json", False) is True
+        printed = sys.modules.get("anklume_tui.verbs.common")  # a run before this one in the same process
+        if printed is not None:
+            printed.JSON_PRINTED.clear()
         from .engine.host import recorded_run
 
         if getattr(args, "infra", None) is None:
@@ -153,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         return recorded_run(top.batch, domain if isinstance(domain, str) else None, lambda: VERBS[top.batch].run(args))
     except AnklumeError as exc:  # the one place errors are said to the user and mapped to exit codes
         print(f"error: {exc.user_message()}", file=sys.stderr)
+        _json_error(wants_json, exc.user_message(), exc.exit_code)
         return exc.exit_code
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else exitcodes.INVALID
@@ -162,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback for a user
         if os.environ.get("ANKLUME_DEBUG"):
             traceback.print_exc()
-        print(
-            f"anklume-tui: internal error: {type(exc).__name__}: {exc} (ANKLUME_DEBUG=1 shows details)", file=sys.stderr
-        )
+        said = f"internal error: {type(exc).__name__}: {exc} (ANKLUME_DEBUG=1 shows details)"
+        print(f"anklume-tui: {said}", file=sys.stderr)
+        _json_error(wants_json, said, exitcodes.FAILED, "internal")
         return exitcodes.FAILED
 
 

@@ -100,7 +100,9 @@ def schemas_page(target: Path) -> str:
     lines = [
         "# JSON documents",
         "",
-        "`--json` prints one document whose shape is a contract: each carries `schema_version`. The schemas:",
+        "`--json` prints one document whose shape is a contract: each carries `schema_version`. A run that ends on",
+        "an error before printing its own prints the `error` document instead (`ok: false`, the error's `kind`,",
+        "`message` and `exit_code`). The schemas:",
         "",
     ]
     for schema in sorted((ROOT / "anklume_tui/schemas").glob("*.json")):

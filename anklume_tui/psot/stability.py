@@ -202,9 +202,7 @@ def _addresses(domain: str, body: dict[str, Any], base: str, applied: dict[str, 
         if host in explicit or host in kept:
             continue  # another machine's explicit ip takes it: the user's edit applies
         if not 1 <= host <= AUTO_IP_MAX:
-            moves.append(
-                Move(domain, name, str(before), "an automatic address", "its explicit ip was removed")
-            )
+            moves.append(Move(domain, name, str(before), "an automatic address", "its explicit ip was removed"))
             continue
         kept.add(host)
         result[name] = {**machine, "ip": f"{base}.{host}"}

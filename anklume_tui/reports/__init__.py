@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..lazy_exports import exports_on_first_use
 
 if TYPE_CHECKING:
-    from .base import SCHEMA_VERSION, Report
+    from .base import SCHEMA_VERSION, ErrorOut, ErrorReport, Report
     from .host import (
         BootstrapReport,
         DoctorFinding,
@@ -73,7 +73,7 @@ else:
     _exported = exports_on_first_use(
         __name__,
         {
-            "base": ["SCHEMA_VERSION", "Report"],
+            "base": ["SCHEMA_VERSION", "ErrorOut", "ErrorReport", "Report"],
             "host": [
                 "BootstrapReport",
                 "DoctorFinding",
@@ -163,9 +163,12 @@ _SCHEMA_MODELS: dict[str, str] = {
     "copy-file": "CopyFileReport",
     "smoke": "SmokeReport",
     "collect-logs": "CollectLogsReport",
+    "error": "ErrorReport",  # any verb's document when it ends on an error before its own
 }
 
 __all__ = [
+    "ErrorOut",
+    "ErrorReport",
     "AiSwitchReport",
     "AiSwitchStepOut",
     "AppliedActionOut",

@@ -93,8 +93,12 @@ def summary(result: PsotResult | Checked) -> str:
     return f"{where}: valid ({warnings} warning(s))"
 
 
+JSON_PRINTED: list[Report] = []  # what emit_json printed in this process (cli.main prints an error document if none)
+
+
 def emit_json(report: Report) -> None:
     print(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    JSON_PRINTED.append(report)
 
 
 def add_incus_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..engine.host import gather_host_context
+from ..errors import Invalid, Refused
 from ..psot.constants import nesting_prefix
 from ..psot.generate import default_output_dir
 from ..psot.load import resolve_infra_path
@@ -44,16 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.yes:
-        print("flush is destructive: re-run with --yes", file=sys.stderr)
-        return exitcodes.REFUSED
+        raise Refused("flush is destructive: re-run with --yes")
     (prefix, infra, checked), out_dir = _active_infra(args), _output_dir(args)
     if infra is None and not args.all:
-        print(
+        raise Invalid(
             "flush: no valid infra names its project_name, so its objects cannot be told apart: give one with "
-            "--infra, or flush every managed object with --all --yes",
-            file=sys.stderr,
+            "--infra, or flush every managed object with --all --yes"
         )
-        return exitcodes.INVALID
     stream = sys.stderr if args.json else sys.stdout
 
     async def work(client) -> int:

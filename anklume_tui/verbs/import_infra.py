@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..engine.host import gather_host_context
-from ..errors import Failed
+from ..errors import Failed, Invalid, Refused
 from ..psot.findings import Severity
 from ..psot.generate import default_output_dir, write_atomic
 from ..psot.load import resolve_infra_path
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         output = (default_output_dir(active) if active is not None else Path.cwd()) / DEFAULT_NAME
     refusal = _refusal(output, active, args.yes)
     if refusal:
-        print(f"import-infra: {refusal}", file=sys.stderr)
-        return exitcodes.INVALID if output.is_dir() else exitcodes.REFUSED
+        raise (Invalid if output.is_dir() else Refused)(f"import-infra: {refusal}")
     prefix = prefix_of_active_infra(args, quiet=True)
 
     async def work(client) -> int:
