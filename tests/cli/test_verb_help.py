@@ -28,4 +28,3 @@ def test_disp_help_through_the_real_command_and_top_level_help_unchanged():
     assert "--no-attach" in shown.stdout and "--batch VERB" not in shown.stdout
     top = subprocess.run([sys.executable, "-m", "anklume_tui", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert top.returncode == 0 and top.stdout.startswith("usage: anklume-tui [-h]") and "--batch VERB" in top.stdout
-

@@ -12,6 +12,7 @@ from tests.incusd_helpers import ThrowawayIncus
 # holding a fixed share of a CPU.
 BUSY_PERCENT = 5.0
 
+
 def keep_busy(daemon: ThrowawayIncus, name: str, project: str = "default") -> None:
     """A shell spinning in the background inside the (running) container: about one CPU's worth."""
     daemon.incus("exec", name, f"--project={project}", "--", "sh", "-c", "while :; do :; done >/dev/null 2>&1 &")
