@@ -10,42 +10,16 @@ import tarfile
 
 import pytest
 
-from anklume_tui import cli
-from tests.engine.incus_helpers import isolate_host
-
-NO_INCUS = ["--incus", "unix:///nonexistent/unix.socket"]
-
-INFRA = """\
-project_name: quiet
-global:
-  addressing: {}
-  default_os_image: busybox
-domains:
-  lab:
-    machines:
-      lab-one:
-        checks:
-          - command: [hostname]
-  spare:
-    enabled: false
-    machines:
-      spare-one: {}
-"""
+from tests.cli.no_incus_helpers import INFRA, NO_INCUS, batch_main, infra_here
 
 
 @pytest.fixture
 def infra(tmp_path, monkeypatch):
-    isolate_host(tmp_path, monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "infra.yml"
-    path.write_text(INFRA)
-    return path
+    return infra_here(tmp_path, monkeypatch)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(["--batch", *argv, *NO_INCUS])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return batch_main(capsys, *argv, *NO_INCUS)
 
 
 def test_collect_logs_with_incus_unreachable_exits_3_and_leaves_no_archive(capsys, infra, tmp_path):

@@ -11,37 +11,17 @@ import jsonschema
 import pytest
 
 from anklume_tui import cli
-from tests.engine.incus_helpers import isolate_host
+from tests.cli.no_incus_helpers import INFRA, NO_INCUS, batch_main, infra_here
 
 SCHEMA = json.loads((Path(cli.__file__).parent / "schemas" / "error.json").read_text())
-NO_INCUS = ["--incus", "unix:///nonexistent/unix.socket"]
-INFRA = """\
-project_name: quiet
-global:
-  addressing: {}
-  default_os_image: busybox
-domains:
-  lab:
-    machines:
-      lab-one:
-        checks:
-          - command: [hostname]
-"""
 
 
 @pytest.fixture
 def infra(tmp_path, monkeypatch):
-    isolate_host(tmp_path, monkeypatch)
-    monkeypatch.chdir(tmp_path)
-    path = tmp_path / "infra.yml"
-    path.write_text(INFRA)
-    return path
+    return infra_here(tmp_path, monkeypatch)
 
 
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(["--batch", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+run = batch_main
 
 
 @pytest.mark.parametrize("verb", [["status"], ["plan"], ["smoke"], ["apply", "--yes"]])
