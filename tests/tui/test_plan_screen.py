@@ -8,8 +8,7 @@ import json
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from anklume_tui.screens.plan_apply import PlanScreen
-from tests.engine.incus_helpers import isolate_host
+from tests.tui.plan_helpers import app_on, planned
 from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
@@ -28,16 +27,9 @@ domains:
 
 
 async def test_p_plans_then_a_applies_with_progress_then_provisions(incusd, tmp_path, monkeypatch):
-    isolate_host(tmp_path, monkeypatch)
-    infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
-    app = AnklumeApp(infra, incus_url=incusd.url)
+    app = app_on(INFRA, tmp_path, monkeypatch, incusd.url)
     async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
-        await pilot.press("p")
-        assert isinstance(app.screen, PlanScreen)
-        screen = app.screen
-        await until(pilot, lambda: screen.plan is not None, timeout=30)
+        screen = await planned(app, pilot)
         table = screen.query_one("#actions")
         assert table.row_count == len(screen.plan.actions) > 0
         assert {table.get_row_at(i)[0] for i in range(table.row_count)} >= {"lab"}

@@ -7,10 +7,8 @@ import json
 
 import pytest
 
-from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.apply_steps import StepsScreen
-from anklume_tui.screens.plan_apply import PlanScreen
-from tests.engine.incus_helpers import isolate_host
+from tests.tui.plan_helpers import app_on, planned
 from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
@@ -28,16 +26,9 @@ domains:
 
 
 async def test_o_picks_networks_only_and_apply_makes_the_bridge_alone(incusd, tmp_path, monkeypatch):
-    isolate_host(tmp_path, monkeypatch)
-    infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
-    app = AnklumeApp(infra, incus_url=incusd.url)
+    app = app_on(INFRA, tmp_path, monkeypatch, incusd.url)
     async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
-        await pilot.press("p")
-        screen = app.screen
-        assert isinstance(screen, PlanScreen)
-        await until(pilot, lambda: screen.plan is not None, timeout=30)
+        screen = await planned(app, pilot)
         table = screen.query_one("#actions")
         every = table.row_count
         assert {table.get_row_at(i)[2] for i in range(every)} >= {"project", "network", "instance"}

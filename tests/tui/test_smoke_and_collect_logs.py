@@ -16,9 +16,9 @@ from textual.command import CommandList, CommandPalette
 
 from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.collect_logs import CollectLogsScreen
-from anklume_tui.screens.plan_apply import PlanScreen
 from tests.engine.apply_helpers import batch
 from tests.engine.incus_helpers import isolate_host
+from tests.tui.plan_helpers import app_on, planned
 from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
@@ -70,16 +70,9 @@ def cells(table) -> list[tuple[str, ...]]:
 
 
 async def test_s_after_apply_runs_the_checks_and_the_detail_pane_shows_the_last_results(incusd, tmp_path, monkeypatch):
-    isolate_host(tmp_path, monkeypatch)
-    infra = tmp_path / "infra.yml"
-    infra.write_text(SMOKED)
-    app = AnklumeApp(infra, incus_url=incusd.url)
+    app = app_on(SMOKED, tmp_path, monkeypatch, incusd.url)
     async with app.run_test(size=(160, 45)) as pilot:
-        await until(pilot, lambda: getattr(app.screen, "result", None) is not None)
-        await pilot.press("p")
-        screen = app.screen
-        assert isinstance(screen, PlanScreen)
-        await until(pilot, lambda: screen.plan is not None, timeout=30)
+        screen = await planned(app, pilot)
         # busybox has no python3 for Ansible: the apply leaves provisioning out (the last of the steps)
         await pilot.press("o", *["down"] * 6, "space", "enter")
         await until(pilot, lambda: app.screen is screen and screen.steps is not None)
