@@ -20,5 +20,6 @@ NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mkte
 # The cached test images are built once here, not by each test process at the same time.
 .venv/bin/python -m tests.image_helpers
 # Whole files per process (their tests share set-ups in order; the longest files first, tests/conftest.py
-# LONGEST_FIRST); each process starts its own daemon. The 30 slowest tests are listed at the end.
-exec .venv/bin/pytest -q --numprocesses=auto --maxprocesses=4 --dist=loadfile --durations=30 "$@"
+# LONGEST_FIRST, kept by --no-loadscope-reorder: xdist would otherwise hand out the files with most tests first,
+# and these have few); each process starts its own daemon. The 30 slowest tests are listed at the end.
+exec .venv/bin/pytest -q --numprocesses=auto --maxprocesses=4 --dist=loadfile --no-loadscope-reorder --durations=30 "$@"
