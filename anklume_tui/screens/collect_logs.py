@@ -4,7 +4,6 @@ naming the archive and how many values were redacted. The engine call is the ver
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,18 +19,11 @@ from textual.widgets import Button, Footer, Header, Input, Log, ProgressBar, Sta
 from textual.worker import Worker, WorkerState
 
 from ..engine.incus import connect
-from ..engine.logs import Collected, CollectedMachine, collect_logs
+from ..engine.logs import Collected, CollectedMachine, collect_logs, default_archive
 from ..errors import AnklumeError
 
 if TYPE_CHECKING:
     from ..psot.model import Infra
-
-SINCE = "-1h"  # the verb's default: journal entries of the last hour
-
-
-def default_archive() -> Path:
-    """The verb's default: anklume-logs-<UTC time>.tar.gz in the current folder."""
-    return Path.cwd() / f"anklume-logs-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz"
 
 
 class CollectLogsScreen(Screen):
@@ -72,7 +64,7 @@ class CollectLogsScreen(Screen):
                 "log, the last provisioning log and the apply journal, secrets redacted, into this archive:",
                 markup=False,
             )
-            yield Input(str(default_archive()), id="logs-out")
+            yield Input(str(default_archive().absolute()), id="logs-out")
             yield Button("Collect (enter)", variant="primary", id="logs-start")
         yield ProgressBar(id="logs-progress", total=None, show_eta=False)
         yield Static("", id="logs-status", markup=False)
@@ -103,9 +95,7 @@ class CollectLogsScreen(Screen):
         """In a thread: the archive is compressed as it is written, which would hold the UI's loop."""
         try:
             async with connect(self.incus_url) as client:
-                done = await collect_logs(
-                    client, self.infra, out, limit=self.limit, since=SINCE, on_machine=self._machine_done
-                )
+                done = await collect_logs(client, self.infra, out, limit=self.limit, on_machine=self._machine_done)
         except AnklumeError as exc:
             self.post_message(self.Finished(None, exc.user_message()))
             return
@@ -138,11 +128,8 @@ class CollectLogsScreen(Screen):
         bar = self.query_one("#logs-progress", ProgressBar)
         if bar.total is None:  # no machine in scope: only the host's files
             bar.update(total=1, progress=1)
-        files = sum(len(m.files) for m in done.machines) + len(done.host_files)
         unread = [m.machine for m in done.machines if m.errors]
-        text = (
-            f"{done.archive}: {files} file(s) from {len(done.machines)} machine(s); {done.redacted} value(s) redacted"
-        )
+        text = done.summary()
         if unread:
             text += f"; not all read from {', '.join(unread)}"
         self.query_one("#logs-status", Static).update(text)

@@ -4,7 +4,6 @@ log and the apply journal, in one timestamped tar.gz; secret-looking values reda
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from .. import exitcodes
@@ -25,18 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", metavar="DOMAIN", help="only this domain's machines")
     parser.add_argument("--out", metavar="FILE", help="the archive (default: anklume-logs-<UTC time>.tar.gz here)")
     parser.add_argument(
-        "--since", default="-1h", metavar="TIME", help="journal entries since (journalctl's --since; default -1h)"
+        "--since", metavar="TIME", help="journal entries since (journalctl's --since; default -1h)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.logs import collect_logs
+    from ..engine.logs import SINCE, collect_logs, default_archive
 
     checked = checked_infra(args)
-    out = Path(args.out or f"anklume-logs-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
+    out = Path(args.out) if args.out else default_archive()
+    since = args.since or SINCE
 
     async def work(client):
-        return await collect_logs(client, checked.infra, out, limit=args.limit, since=args.since)
+        return await collect_logs(client, checked.infra, out, limit=args.limit, since=since)
 
     try:
         done = run_with_incus(args, work)
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     report = CollectLogsReport(
         archive=str(done.archive),
         limit=args.limit,
-        since=args.since,
+        since=since,
         machines=[CollectedMachineOut(machine=m.machine, files=m.files, errors=m.errors) for m in done.machines],
         host_files=done.host_files,
         redacted=done.redacted,
@@ -56,9 +56,5 @@ def run(args: argparse.Namespace) -> int:
         for machine in report.machines:
             for error in machine.errors:
                 print(f"{machine.machine}: {error}")
-        files = sum(len(m.files) for m in report.machines) + len(report.host_files)
-        print(
-            f"{report.archive}: {files} file(s) from {len(report.machines)} machine(s); "
-            f"{report.redacted} value(s) redacted"
-        )
+        print(done.summary())
     return exitcodes.FAILED if any(m.errors for m in report.machines) else exitcodes.OK

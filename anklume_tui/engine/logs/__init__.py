@@ -94,6 +94,20 @@ class Collected:
     host_files: list[str]
     redacted: int
 
+    def summary(self) -> str:
+        """The line the verb prints and the TUI notifies."""
+        files = sum(len(m.files) for m in self.machines) + len(self.host_files)
+        machines = len(self.machines)
+        return f"{self.archive}: {files} file(s) from {machines} machine(s); {self.redacted} value(s) redacted"
+
+
+SINCE = "-1h"  # journal entries of the last hour, unless asked otherwise
+
+
+def default_archive() -> Path:
+    """anklume-logs-<UTC time>.tar.gz in the current folder."""
+    return Path(f"anklume-logs-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.tar.gz")
+
 
 def _lines(text: str) -> Iterator[str]:
     yield from text.splitlines(keepends=True)
@@ -133,7 +147,7 @@ async def collect_logs(
     out: Path,
     *,
     limit: str | None = None,
-    since: str = "-1h",
+    since: str = SINCE,
     on_machine: Callable[[CollectedMachine, int, int], None] | None = None,
 ) -> Collected:
     """Write the archive `out` (tar.gz); a machine whose log cannot be read gets an error line, not a crash.
@@ -229,4 +243,4 @@ async def _write_archive(
     return Collected(archive=out, machines=machines, host_files=host_files, redacted=redactor.count)
 
 
-__all__ = ["Collected", "CollectedMachine", "Redactor", "collect_logs"]
+__all__ = ["SINCE", "Collected", "CollectedMachine", "Redactor", "collect_logs", "default_archive"]
