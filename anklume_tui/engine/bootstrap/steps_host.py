@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ...errors import Failed
 from ...psot.generate import write_atomic
-from ..host.doctor import IDMAP_MINIMUM, _root_range
+from ..host.doctor import IDMAP_MINIMUM, INOTIFY, KEYS, _root_range, sysctl_value
 from ..isolation.boot import BootFiles, boot_state, persist_for_boot
 from ..isolation.render import empty_host_ruleset
 from .host_facts import BootstrapHost, incusd_installed, os_release, virtualisation
@@ -19,8 +19,6 @@ from .step import Step, done, todo
 ID_RANGE = "root:1000000:1000000000"
 # What the containers' systemd needs once a few dozen run (Incus's production guide); Debian's 128 instances
 # stop containers at start with "Too many open files".
-INOTIFY = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 1048576}
-KEYS = {"kernel.keys.maxkeys": 2000, "kernel.keys.maxbytes": 2000000}  # Incus's production values
 BACKPORTS = "bookworm-backports"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -200,17 +198,10 @@ def nft_boot_step(host: BootstrapHost) -> Step:
     return todo("nft-boot", f"load the isolation ruleset at boot: {what}", command, persist)
 
 
-def _sysctl_now(name: str) -> int | None:
-    try:
-        return int(Path("/proc/sys", *name.split(".")).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
 def _sysctl_step(host: BootstrapHost, step_id: str, limits: dict[str, int], why: str) -> Step:
     """Kernel limits raised now and at boot (a sysctl.d file of ours), never lowered."""
     conf = host.root / f"etc/sysctl.d/60-anklume-{step_id}.conf"
-    low = {k: v for k, v in limits.items() if host.live_root and (_sysctl_now(k) or 0) < v}
+    low = {k: v for k, v in limits.items() if host.live_root and (sysctl_value(k) or 0) < v}
     if conf.is_file() and not low:
         return done(step_id, f"{step_id} limits raised, and at boot ({conf})")
     text = "".join(f"{k} = {v}\n" for k, v in limits.items())

@@ -275,11 +275,13 @@ def subnet_findings(infra: str | None) -> list[DoctorFinding]:
     ]
 
 
-INOTIFY_INSTANCES = 1024  # what containers' systemd needs once a few dozen run (Incus's production guide)
-KEYS = {"kernel.keys.maxkeys": 2000, "kernel.keys.maxbytes": 2000000}  # Incus's production values
+# The kernel limits many containers need (Incus's production values); bootstrap raises them, doctor checks them.
+INOTIFY = {"fs.inotify.max_user_instances": 1024, "fs.inotify.max_user_watches": 1048576}  # containers' systemd
+INOTIFY_INSTANCES = INOTIFY["fs.inotify.max_user_instances"]
+KEYS = {"kernel.keys.maxkeys": 2000, "kernel.keys.maxbytes": 2000000}  # a key per Docker container started inside
 
 
-def _sysctl(name: str) -> int | None:
+def sysctl_value(name: str) -> int | None:
     try:
         return int(Path("/proc/sys", *name.split(".")).read_text().strip())
     except (OSError, ValueError):
@@ -287,7 +289,7 @@ def _sysctl(name: str) -> int | None:
 
 
 def inotify_finding() -> DoctorFinding:
-    value = _sysctl("fs.inotify.max_user_instances")
+    value = sysctl_value("fs.inotify.max_user_instances")
     if value is None:
         return ok("inotify", "inotify limits not readable here: not checked")
     if value >= INOTIFY_INSTANCES:
@@ -301,7 +303,7 @@ def inotify_finding() -> DoctorFinding:
 
 
 def keys_finding() -> DoctorFinding:
-    values = {name: _sysctl(name) for name in KEYS}
+    values = {name: sysctl_value(name) for name in KEYS}
     if None in values.values():
         return ok("keys", "kernel keyring limits not readable here: not checked")
     low = {name: value for name, value in values.items() if (value or 0) < KEYS[name]}
