@@ -11,7 +11,7 @@ import pytest
 
 from anklume_tui.cli import main
 from anklume_tui.engine.host import paths as state
-from anklume_tui.engine.host import telemetry
+from anklume_tui.engine.host import telemetry, telemetry_summary
 from anklume_tui.verbs.telemetry import render_charts, render_report
 
 _SOCKETS_FORBIDDEN: list[bool] = []
@@ -94,7 +94,7 @@ def test_report_counts_success_rate_and_mean_duration_per_operation():
     for target, seconds, code in [("apply", 10, 0), ("apply", 20, 1), ("sync", 1, 0), ("apply", 30, 0)]:
         telemetry.record(target, None, seconds, code)
     state.telemetry_log_file().open("a").write("not json\n")
-    report = telemetry.telemetry_summary()
+    report = telemetry_summary()
     apply, sync = report.operations
     assert (apply.target, apply.count, apply.succeeded, apply.success_rate) == ("apply", 3, 2, 0.67)
     assert apply.mean_duration_seconds == 20.0
@@ -107,7 +107,7 @@ def test_report_keeps_the_fifteen_most_frequent_operations():
     for n in range(20):
         for _ in range(n + 1):
             telemetry.record(f"op{n:02}", None, 1, 0)
-    operations = telemetry.telemetry_summary().operations
+    operations = telemetry_summary().operations
     assert len(operations) == 15 and operations[0].target == "op19" and operations[-1].target == "op05"
 
 
@@ -123,7 +123,7 @@ def test_report_draws_bar_charts_on_a_terminal():
     telemetry.enable_telemetry()
     telemetry.record("apply", None, 2, 0)
     telemetry.record("sync", None, 1, 1)
-    drawn = render_report(telemetry.telemetry_summary(), charts=True)
+    drawn = render_report(telemetry_summary(), charts=True)
     assert "runs per operation" in drawn and "success rate" in drawn and "mean duration" in drawn
     assert "█" in drawn or "▇" in drawn
 
@@ -141,7 +141,7 @@ def test_telemetry_opens_no_network_socket(monkeypatch, capsys):
         telemetry.enable_telemetry()
         telemetry.record("apply", "work", 1.5, 0)
         telemetry.recorded_run("sync", None, lambda: 0)
-        render_charts(telemetry.telemetry_summary())
+        render_charts(telemetry_summary())
         for action in ("status", "report", "off", "clear", "on"):
             assert main(["--batch", "telemetry", action]) == 0
         assert main(["--batch", "telemetry", "report", "--json"]) == 0

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
         enable_telemetry,
         recorded_call,
         recorded_run,
-        telemetry_summary,
     )
     from .usage import InstanceKey, Usage, UsageMeter
+    from .usage_log import telemetry_summary
 else:
     __getattr__ = exports_on_first_use(
         __name__,
@@ -61,9 +61,9 @@ else:
                 "enable_telemetry",
                 "recorded_call",
                 "recorded_run",
-                "telemetry_summary",
             ],
             "usage": ["InstanceKey", "Usage", "UsageMeter"],
+            "usage_log": ["telemetry_summary"],
         },
     )
 

@@ -14,15 +14,12 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from ... import exitcodes
 from ...errors import AnklumeError
 from . import paths as state
 from .private_files import append_private, open_private, private_folder
-
-if TYPE_CHECKING:
-    from ...reports import TelemetryReport
 
 FIELDS = ("timestamp", "target", "domain", "duration_seconds", "exit_code")
 # Every batch verb is recorded (issue 9: "one line per operation"), save `telemetry` itself: recording
@@ -154,10 +151,3 @@ def recorded_result(
         result = run()
         recorded.succeeded(ok(result))
     return result
-
-
-def telemetry_summary() -> TelemetryReport:
-    """The usage log's events summed up by operation (engine/host/usage_log.py reads it)."""
-    from .usage_log import telemetry_summary as summary
-
-    return summary()
