@@ -60,6 +60,7 @@ class Converged:
     first: dict
     second: dict
     first_run: subprocess.CompletedProcess
+    second_run: subprocess.CompletedProcess
     site: StandInSite
 
     def run(self, machine: str, *command: str, user: str | None = None) -> subprocess.CompletedProcess:
@@ -118,7 +119,7 @@ def lab(incus_daemon, tmp_path_factory) -> Iterator[Converged]:
                 seconds[f"{run} provisioning run"] = time.monotonic() - t0
                 assert done.returncode == 1, done.stderr + done.stdout  # anklume-instance is refused docker_engine
                 runs.append(done)
-            yield Converged(daemon, tree, json_of(runs[0]), json_of(runs[1]), runs[0], site)
+            yield Converged(daemon, tree, json_of(runs[0]), json_of(runs[1]), runs[0], runs[1], site)
     finally:
         print(", ".join(f"{k}: {v:.1f} s" for k, v in seconds.items()))
         daemon.reset()
@@ -137,7 +138,10 @@ def test_every_machine_converges_and_a_second_run_changes_nothing(lab):
         ("anklume-instance", "download_check : Refuse to download on a machine marked offline")
     ]
     assert all(lab.host(lab.first, machine)["changed"] > 0 for machine in PROJECT)
-    assert {h["host"]: h["changed"] for h in lab.second["hosts"]} == dict.fromkeys(PROJECT, 0)
+    changed = [line for line in lab.second_run.stderr.splitlines() if line.startswith("changed ")]
+    # on failure: what changed the second time, and every line of the first run about anklume-instance
+    first = [line for line in lab.first_run.stderr.splitlines() if "anklume-instance" in line]
+    assert {h["host"]: h["changed"] for h in lab.second["hosts"]} == dict.fromkeys(PROJECT, 0), (changed, first)
     assert {h["host"]: h["outcome"] for h in lab.second["hosts"]} == {
         "anklume-instance": "failed",
         "dev-box": "provisioned",
