@@ -25,6 +25,7 @@ DEFAULT_IMAGE_SERVERS = {
 }
 DEFAULT_SHARED_VOLUMES_BASE = "/srv/anklume/shares"
 DEFAULT_PERSISTENT_DATA_BASE = "/srv/anklume/data"
+DEFAULT_SERVICES_BASE = "/var/lib/anklume/services"
 
 GATEWAY_HOST = 254
 FIREWALL_HOST = 253

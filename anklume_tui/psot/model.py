@@ -17,6 +17,7 @@ from .constants import (
     DEFAULT_IMAGE_SERVERS,
     DEFAULT_OS_IMAGE,
     DEFAULT_PERSISTENT_DATA_BASE,
+    DEFAULT_SERVICES_BASE,
     DEFAULT_SHARED_VOLUMES_BASE,
     DEFAULT_TRUST,
 )
@@ -69,6 +70,8 @@ class Machine(BaseModel):
     snapshots_expiry: str | None = None
     persistent_data: dict[str, Any] | None = None
     checks: list[Any] | None = None  # declared smoke checks, as written (psot/checks.py parses them)
+    services: dict[str, Any] | None = None  # offered services, as written (psot/services.py reads them)
+    consumes: list[Any] | None = None  # consumed services, as written
 
     @property
     def image(self) -> str:
@@ -93,6 +96,7 @@ class Domain(BaseModel):
     gateway: str
     subnet_id: int
     profiles: dict[str, Any] = Field(default_factory=dict)
+    consumes: list[Any] | None = None  # services every machine of the domain consumes, as written
     machines: list[Machine] = Field(default_factory=list)
 
     @property
@@ -132,6 +136,7 @@ class Infra(BaseModel):
     nesting_prefix: bool = True
     shared_volumes_base: str = DEFAULT_SHARED_VOLUMES_BASE
     persistent_data_base: str = DEFAULT_PERSISTENT_DATA_BASE
+    services_base: str = DEFAULT_SERVICES_BASE
     # Remote prefix -> simplestreams server: the defaults, then `global.image_servers` (IS1, IS2).
     image_servers: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_IMAGE_SERVERS))
     domains: list[Domain] = Field(default_factory=list)
@@ -191,8 +196,9 @@ _GLOBAL_KEYS = (
     "nesting_prefix",
     "shared_volumes_base",
     "persistent_data_base",
+    "services_base",
 )
-_DOMAIN_KEYS = ("description", "enabled", "ephemeral", "trust_level", "ai_provider", "profiles")
+_DOMAIN_KEYS = ("description", "enabled", "ephemeral", "trust_level", "ai_provider", "profiles", "consumes")
 _MACHINE_KEYS = (
     "type",
     "description",
@@ -210,6 +216,8 @@ _MACHINE_KEYS = (
     "snapshots_expiry",
     "persistent_data",
     "checks",
+    "services",
+    "consumes",
 )
 
 
