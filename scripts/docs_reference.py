@@ -31,6 +31,8 @@ RULE_TABLES = [
     ("tests.psot.test_rules_image_servers", "CASES"),
     ("tests.psot.test_rules_smoke_checks", "CASES"),
     ("tests.psot.test_rules_host_warnings", "WARNING_CASES"),
+    ("tests.psot.test_rules_services", "CASES"),
+    ("tests.psot.test_rules_services", "WARNING_CASES"),
 ]
 SCREENS = [
     ("test_domains_screen", "test_domains_screen_looks_right", "domains"),

@@ -36,6 +36,8 @@ def _plain(*names: str) -> dict[str, Any]:
     return dict.fromkeys(names)
 
 
+CONSUMES = Items(Keys(_plain("service", "socket", "uid", "gid", "mode")))
+
 MACHINE = Keys(
     {
         **_plain("description", "type", "ip", "ephemeral", "gpu", "profiles", "os_image", "config", "devices"),
@@ -43,8 +45,10 @@ MACHINE = Keys(
         "persistent_data": Named(Keys(_plain("path", "readonly"))),
         **_plain("roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"),
         "checks": None,  # its contents are checked by K1-K5 (psot/checks.py)
+        "services": Named(Keys(_plain("description", "protocol", "port", "socket"))),
+        "consumes": CONSUMES,
     },
-    frozenset({"services", "export_apps"}),
+    frozenset({"export_apps"}),
 )
 
 DOMAIN = Keys(
@@ -52,6 +56,7 @@ DOMAIN = Keys(
         **_plain("description", "enabled", "subnet_id", "ephemeral", "trust_level", "ai_provider", "ai_sanitize"),
         "profiles": Named(Keys(_plain("devices", "config"))),
         "machines": Named(MACHINE),
+        "consumes": CONSUMES,
     },
     frozenset({"desktop", "file_portal", "export_apps"}),
 )
@@ -67,7 +72,7 @@ GLOBAL = Keys(
                 "host_reserve": Keys(_plain("cpu", "memory")),
             }
         ),
-        **_plain("shared_volumes_base", "persistent_data_base", "image_servers"),
+        **_plain("shared_volumes_base", "persistent_data_base", "image_servers", "services_base"),
     },
     frozenset({"desktop"}),
 )

@@ -107,7 +107,7 @@ def resolve_grants(domains: Iterable[DomainView]) -> list[Grant]:
             for level, entries in ((True, dcons), (False, mcons)):
                 for ref, options in map(parse_entry, entries or []):
                     key = split_ref(ref)
-                    if key in offers:
+                    if key in offers and key[0] != mname:  # a domain's entry skips its own provider (SV5)
                         chosen[key] = (level, options)
             for key, (level, options) in chosen.items():
                 grants.append(_grant(mname, dname, level, offers[key], options))

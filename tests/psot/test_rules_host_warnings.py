@@ -160,7 +160,7 @@ def test_auxiliary_keys_and_free_incus_keys_pass_silently(tmp_path):
         "desktop: {wallpaper: x}",
         "pro:\n  subnet_id: 1\n  desktop: {}\n  file_portal: {}\n  export_apps: []\n"
         "  profiles:\n    p: {config: {any.key: 1}, devices: {d: {type: disk, whatever: 1}}}\n"
-        "  machines:\n    pro-dev:\n      services: []\n      export_apps: []\n"
+        "  machines:\n    pro-dev:\n      services: {}\n      export_apps: []\n"
         "      config: {limits.cpu: '2', user.custom: x}\n      devices: {d: {type: nic, foo: bar}}",
     )
     assert warnings_of(tmp_path, text) == []

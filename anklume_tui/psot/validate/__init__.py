@@ -15,6 +15,7 @@ from .images import check_images
 from .infra_wide import check_global
 from .machines import check_machines
 from .policies import check_policies
+from .services import check_service_warnings, check_services
 from .value_types import check_types
 from .volumes import check_volumes
 from .warnings import check_roles, check_warnings
@@ -23,7 +24,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, K."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, SV, K."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -41,6 +42,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_machines(data, inv, out)
     check_volumes(data, inv, out)
     check_policies(data, inv, out)
+    check_services(data, inv, out)
     check_types(data, inv, out)
     check_smoke_checks(data, inv, out)
     return out.findings
@@ -65,10 +67,11 @@ def validate_host(data: object, source: SourceMap, ctx: HostContext) -> list[Fin
 
 
 def collect_warnings(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
-    """W2, W3, W4, W7, W8, W10, W11 (W1 comes with PL1 from validate_host)."""
+    """W2, W3, W4, W7, W8, W10, W11, W12 (W1 comes with PL1 from validate_host)."""
     out = Collector(source)
     if isinstance(data, dict):
         inv = build_inventory(data)
         check_warnings(data, inv, out)
+        check_service_warnings(inv, out)
         check_roles(inv, ctx.known_roles, out)
     return out.findings

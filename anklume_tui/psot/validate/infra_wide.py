@@ -20,7 +20,7 @@ def check_global(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     if not isinstance(settings, dict):
         return
     _addressing(settings, inv, out)
-    for key in ("shared_volumes_base", "persistent_data_base"):
+    for key in ("shared_volumes_base", "persistent_data_base", "services_base"):
         value = settings.get(key)
         if value is not None and not is_absolute(value):
             out.error("B1", f"global.{key} must be an absolute path (got {show(value)})", G + (key,))
