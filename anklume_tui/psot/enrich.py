@@ -2,7 +2,7 @@
 
 Runs only on structurally valid data. The result keeps the infra.yml shape so the same validator can
 re-check it (X4) and the generator can read it. Steps: addressing, firewall VM, AI access policy,
-resources (enrich_resources), shared volumes and persistent data (enrich_volumes).
+services (enrich_services), resources (enrich_resources), shared volumes and persistent data (enrich_volumes).
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from .constants import (
     FIREWALL_HOST,
     FIREWALL_MACHINE,
     FIREWALL_MACHINES,
+    nesting_prefix,
 )
 from .context import HostContext
 from .enrich_resources import allocate_resources
+from .enrich_services import add_service_grants
 from .enrich_volumes import add_volume_devices
 from .findings import Finding, Severity
 from .yaml_nodes import SourceMap
@@ -45,9 +47,15 @@ def enrich(data: dict[str, Any], source: SourceMap, ctx: HostContext) -> Enriche
     findings = _address(result, subnets, exhausted, source)
     findings += _add_firewall(result, subnets, source)
     findings += _add_ai_policy(result, source)
+    add_service_grants(result, _prefix(result, ctx))
     findings += allocate_resources(result, ctx, source.key_at(("global", "resource_policy")))
     add_volume_devices(result)
     return Enriched(result, subnets, findings)
+
+
+def _prefix(data: dict[str, Any], ctx: HostContext) -> str:
+    settings = data.get("global") or {}
+    return nesting_prefix(settings.get("nesting_prefix", True), ctx.absolute_level)
 
 
 def _copy(value: Any) -> Any:
