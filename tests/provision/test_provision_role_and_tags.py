@@ -30,8 +30,8 @@ def write_roles(tree: Path) -> None:
         (tasks / "main.yml").write_text(MARK_ROLE.format(name=name))
 
 
-def order(daemon) -> list[str]:
-    return in_machine(daemon, "alpha-one", "sh", "-c", "cat /root/order 2>/dev/null").stdout.split()
+def order(daemon, machine: str = "alpha-one") -> list[str]:
+    return in_machine(daemon, machine, "sh", "-c", "cat /root/order 2>/dev/null").stdout.split()
 
 
 def has_login_user(daemon, machine: str) -> bool:
@@ -64,3 +64,12 @@ def test_role_and_tags_run_only_what_they_name(incusd, debian_image, tmp_path):
     # in the order the machine lists them, whatever the order given (site.yml once reordered them by hash)
     assert order(incusd) == ["mark_second", "mark_first", "mark_second", "mark_first", "mark_zero"]
     assert not has_login_user(incusd, "alpha-one")
+
+    # Two machines listing the same roles in opposite orders: each runs them in its own order (a loop of
+    # include_role ran both in one order, whichever machine's include result Ansible read first).
+    infra.write_text(INFRA.replace("beta-one: {}", "beta-one: {roles: [mark_zero, mark_first, mark_second]}"))
+    apply_without_provisioning(incusd, tmp_path, infra)
+    both = anklume(incusd, tmp_path, "provision", infra, "--role", "mark_zero,mark_first,mark_second")
+    assert both.returncode == 0, both.stderr + both.stdout
+    assert order(incusd)[5:] == ["mark_second", "mark_first", "mark_zero"]
+    assert order(incusd, "beta-one") == ["mark_zero", "mark_first", "mark_second"]
