@@ -25,7 +25,7 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 # Bump when an image recipe changes, so cached tarballs are rebuilt.
 BUSYBOX_RECIPE = "2"
 DEBIAN_RECIPE = "2"
-SYSTEMD_RECIPE = "6"
+SYSTEMD_RECIPE = "7"
 # What the roles' online paths install, pre-seeded: base_system's packages, docker_engine's, code_sandbox's and
 # dev_test_runner's (roles/*/defaults/main.yml), nftables for firewall_router; python3-apt for Ansible's apt.
 SYSTEMD_PACKAGES = (
@@ -36,6 +36,8 @@ SYSTEMD_PACKAGES = (
     *("git", "make", "python3-venv"),
     # opencode_server and stt_server: unzip, and Debian's web stack standing for pip's
     *("unzip", "python3-fastapi", "python3-uvicorn", "python3-multipart"),
+    # tor_gateway (tor; `tor --verify-config` checks what the role writes) and print_server (CUPS's daemon and client)
+    *("tor", "cups-daemon", "cups-client"),
 )
 
 BUSYBOX_INITTAB = """\
@@ -214,9 +216,10 @@ def _build_debian(name: str, recipe: str, packages: tuple[str, ...], mirror: str
             # No mirror: the packages in the image stand in for one (`apt-get update` has nothing to fetch).
             (root / "etc/apt/sources.list").write_text("")
         if "docker.io" in packages:
-            # Installed, not running: docker_engine starts it where a machine lists it (else every container of
-            # the image would run dockerd and containerd).
-            units = ("docker.service", "docker.socket", "containerd.service")
+            # Installed, not running: docker_engine, tor_gateway and print_server start theirs where a machine
+            # lists the role (else every container of the image would run dockerd, containerd, tor and cupsd).
+            units = ("docker.service", "docker.socket", "containerd.service", "tor.service", "cups.service")
+            units += ("cups.socket", "cups.path")
             _run(["chroot", str(root), "systemctl", "disable", *units])
         if "systemd-sysv" in packages:
             # eth0 takes its address from the bridge's DHCP (Incus reserves the machine's static address there).
