@@ -24,6 +24,25 @@ def devices_diff(expected: Devices, actual: Devices) -> dict[str, tuple[dict[str
     return {name: (dev, actual.get(name)) for name, dev in expected.items() if device_differs(dev, actual.get(name))}
 
 
+# Proxy devices the tool generates for services between domains (psot/enrich_services.py): `svc-*`.
+SERVICE_DEVICE_PREFIX = "svc-"
+
+
+def stale_service_devices(expected: Devices, actual: Devices) -> list[str]:
+    """The tool's own service relays that nothing declares any more (a `consumes` entry removed): unlike
+    other extra devices (SPEC §8.1), they are removed, or the grant would outlive its removal."""
+    return sorted(
+        name
+        for name, dev in actual.items()
+        if name.startswith(SERVICE_DEVICE_PREFIX) and dev.get("type") == "proxy" and name not in expected
+    )
+
+
+def hot_pluggable(devices: Devices) -> bool:
+    """Incus attaches and detaches a container's proxy devices live: no restart for them."""
+    return all(dev.get("type") == "proxy" for dev in devices.values())
+
+
 def merged_device(expected: dict[str, str], actual: dict[str, str] | None) -> dict[str, str]:
     """What to write: the real device's extra keys kept, the declared ones set (a device of another
     type is replaced whole)."""

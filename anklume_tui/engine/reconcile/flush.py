@@ -8,14 +8,17 @@ how to proceed: protected instances (Incus's truth values, through profiles too;
 never stopped), and profiles, projects and bridges something else still uses. A project's own image copies
 (a project with `features.images=true`) go with it, since Incus deletes only empty projects; the `default`
 project's images, custom storage volumes, untagged objects, another infra's objects and the persistent-data
-and shared-volume directories are never touched.
+and shared-volume directories are never touched. With the checked infra, the relay-socket folders of the deleted
+instances under `services_base` go too (their sockets only; anything else there keeps its folder).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -74,6 +77,9 @@ async def flush_infra(
                 record(_refused("network", None, network.name, f"still used by {_names(users)}"))
                 continue
             record(await _delete("network", None, network.name, client.delete_network(network.name)))
+    if isolation is not None:
+        gone = [(o.project, o.name) for o in done if o.kind == "instance" and o.outcome == "deleted" and o.project]
+        remove_service_folders(Path(isolation.services_base), gone)
     reloaded = await _reload_isolation(client, isolation) if isolation is not None else None
     files = remove_generated_files(out_dir) if out_dir is not None else []
     for item in files:
@@ -92,6 +98,21 @@ async def _reload_isolation(client: IncusClient, infra: Infra) -> IsolationOut:
         warnings=loaded.warnings,
         error=loaded.error,
     )
+
+
+def remove_service_folders(base: Path, instances: list[tuple[str, str]]) -> None:
+    """`<base>/<project>/<instance>` of each deleted instance: its relay sockets, then the folder and the
+    project's folder once empty. Only sockets are unlinked and symlinks are never followed."""
+    for project, name in instances:
+        folder = base / project / name
+        with contextlib.suppress(OSError):
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                continue
+            for entry in folder.iterdir():
+                if stat.S_ISSOCK(os.lstat(entry).st_mode):
+                    entry.unlink()
+            folder.rmdir()
+            folder.parent.rmdir()
 
 
 def _ours(obj, prefix: str, infra: str | None) -> bool:

@@ -6,7 +6,16 @@ from typing import Any
 
 from ...psot.names import named_as_disposable
 from ..incus.models import Instance, Project, StorageVolume
-from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
+from .compare import (
+    config_diff,
+    describe,
+    devices_diff,
+    drift_entries,
+    hot_pluggable,
+    merged_device,
+    owned_elsewhere,
+    stale_service_devices,
+)
 from .desired import CONTEXT_KEY, DesiredState, ExpectedInstance, ExpectedVolume
 from .plan_models import Action, Drift, Orphan
 from .real_state import belongs_to, is_managed
@@ -131,7 +140,22 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "")
     if dev_diff:
         drift += drift_entries("instance", exp.project, exp.name, "devices.", dev_diff)
         changes["devices"] = {name: merged_device(e, a) for name, (e, a) in dev_diff.items()}
-        changes["restart"] = real.running
+        live = exp.type == "container" and hot_pluggable(changes["devices"])
+        changes["restart"] = real.running and not live
+    stale = stale_service_devices(exp.devices, real.devices)
+    if stale:
+        drift += [
+            Drift(
+                kind="instance",
+                project=exp.project,
+                name=exp.name,
+                field=f"devices.{name}",
+                expected=None,
+                actual=real.devices[name],
+            )
+            for name in stale
+        ]
+        changes["remove_devices"] = stale
     if not real.running:
         # Never started: created by an apply that did not finish (its context files are written again).
         changes["unborn"] = unborn

@@ -156,12 +156,34 @@ def _image_source(image: str, server: str | None) -> dict[str, Any]:
 
 
 def make_host_dirs(devices: dict[str, dict[str, str]]) -> None:
-    """Shared-volume and persistent-data sources must exist on the host before they are attached."""
+    """Shared-volume and persistent-data sources must exist on the host before they are attached, and the
+    folder of a service's relay socket (`svc-*` proxy listening on the host), private to root."""
     for name, dev in devices.items():
         source = dev.get("source", "")
         if dev.get("type") == "disk" and name.startswith(("sv-", "pd-")) and source.startswith("/"):
             with contextlib.suppress(OSError):
                 os.makedirs(source, exist_ok=True)
+        listen = dev.get("listen", "")
+        if dev.get("type") == "proxy" and name.startswith("svc-") and dev.get("bind") == "host":
+            folder = os.path.dirname(listen.removeprefix("unix:"))
+            if listen.startswith("unix:/") and folder != "/":
+                with contextlib.suppress(OSError):
+                    os.makedirs(folder, mode=0o700, exist_ok=True)
+                    os.chmod(folder, 0o700)
+
+
+async def remove_devices(client: IncusClient, a: Action, names: list[str]) -> None:
+    """Incus has no per-device delete: write the instance back without them (as `incus config device remove`)."""
+    inst = await client.get_instance(a.name, project=a.project)
+    await client.update_instance(
+        a.name,
+        config=inst.config,
+        devices={k: v for k, v in inst.devices.items() if k not in names},
+        profiles=inst.profiles,
+        ephemeral=inst.ephemeral,
+        description=inst.description,
+        project=a.project,
+    )
 
 
 async def _instance(client: IncusClient, a: Action) -> None:
@@ -178,6 +200,8 @@ async def _instance(client: IncusClient, a: Action) -> None:
         await client.patch_instance(
             a.name, profiles=c.get("profiles"), config=c.get("config"), devices=c.get("devices"), project=a.project
         )
+    if c.get("remove_devices"):
+        await remove_devices(client, a, c["remove_devices"])
     if c.get("restart"):
         await client.change_state(a.name, "restart", timeout=30, project=a.project)
     elif c.get("start") and not started:
