@@ -55,9 +55,11 @@ if TYPE_CHECKING:
         InstanceOrphanOut,
         MachineStatus,
         MachineType,
+        OfferOut,
         PlanActionOut,
         PlanReport,
         StatusReport,
+        UseOut,
     )
     from .smoke import (
         CheckResultOut,
@@ -116,9 +118,11 @@ else:
                 "InstanceOrphanOut",
                 "MachineStatus",
                 "MachineType",
+                "OfferOut",
                 "PlanActionOut",
                 "PlanReport",
                 "StatusReport",
+                "UseOut",
             ],
             "smoke": [
                 "CheckResultOut",
@@ -201,6 +205,7 @@ __all__ = [
     "MachineStatus",
     "MachineType",
     "NftablesReport",
+    "OfferOut",
     "OperationStats",
     "OrphanOut",
     "PlanActionOut",
@@ -226,6 +231,7 @@ __all__ = [
     "StatusReport",
     "SyncReportOut",
     "TelemetryReport",
+    "UseOut",
     "ValidateReport",
     "SCHEMAS",
 ]

@@ -15,6 +15,28 @@ MachineType = Literal["lxc", "vm"]
 FlushKind = Literal["instance", "profile", "image", "project", "network"]
 
 
+class OfferOut(BaseModel):
+    """A service the machine offers (`machines.<m>.services`), and the machines granted it by `consumes`."""
+
+    name: str
+    protocol: str  # a label for the user (mcp, http...); tcp or unix when the infra names none
+    port: int | None  # the TCP port the machine listens on; null for a socket service
+    socket: str | None  # the unix socket path inside the machine; null for a TCP service
+    description: str
+    consumers: list[str]  # machine names, sorted (a domain-level `consumes` names each machine of the domain)
+
+
+class UseOut(BaseModel):
+    """A service the machine consumes (`consumes`), and how it reaches it."""
+
+    provider: str  # the machine offering it
+    name: str
+    protocol: str
+    port: int | None  # the provider's TCP port; null for a socket service
+    socket: str | None  # where the socket appears inside this machine; null for a TCP service
+    via: Literal["policy", "proxy"]  # policy: the auto-created network rule; proxy: Incus proxy devices
+
+
 class MachineStatus(BaseModel):
     name: str
     instance: str  # the Incus name (with the nesting prefix)
@@ -27,6 +49,8 @@ class MachineStatus(BaseModel):
     # disabled: the domain is not reconciled, so nothing is compared
     drift: Literal["ok", "missing", "drift", "disabled"]
     differences: list[str]  # what differs, one line per key, when drift is "drift"
+    offers: list[OfferOut] = []  # read from the infra, whatever Incus holds
+    uses: list[UseOut] = []
 
     def ip_text(self) -> str:
         """The address as status and the domains view show it: the live one, the declared one marked when it

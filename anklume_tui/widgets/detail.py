@@ -86,8 +86,23 @@ def smoke_detail(when: datetime, result) -> Table:
     return table
 
 
-def machine_detail(domain, machine, status=None, smoke=None) -> Group:
-    """`smoke`: (when, the machine's checks) of the last smoke run, or None."""
+def _offer_line(offer) -> str:
+    where = f"port {offer.port}" if offer.port is not None else f"socket {offer.socket}"
+    to = ", ".join(offer.consumers) or "no consumer"
+    about = f": {offer.description}" if offer.description else ""
+    return f"{offer.name} ({offer.protocol}, {where}) to {to}{about}"
+
+
+def _use_line(use) -> str:
+    where = f"port {use.port}" if use.port is not None else f"socket {use.socket}"
+    return f"{use.provider}/{use.name} ({use.protocol}, {where}, via {use.via})"
+
+
+def machine_detail(domain, machine, status=None, smoke=None, services=None) -> Group:
+    """`smoke`: (when, the machine's checks) of the last smoke run, or None; `services`: the infra's service
+    map (psot.services), or None before it is read."""
+    offers = services.offers(machine.name) if services is not None else ()
+    uses = services.uses(machine.name) if services is not None else ()
     head = Text(f"{machine.name}  in {domain.name} [{domain.effective_trust}]", style="bold")
     real = []
     if status is not None:
@@ -123,6 +138,8 @@ def machine_detail(domain, machine, status=None, smoke=None) -> Group:
                 ("roles", machine.roles),
                 ("config", machine.config),
                 ("devices", {name: dev.get("type", "?") for name, dev in (machine.devices or {}).items()}),
+                ("offers", "\n".join(_offer_line(o) for o in offers)),
+                ("uses", "\n".join(_use_line(u) for u in uses)),
             ],
         ),
     )

@@ -106,6 +106,8 @@ def test_status_json_reports_real_state_ip_protection_snapshots_and_drift_as_inc
         "snapshots": None,
         "drift": "missing",
         "differences": [],
+        "offers": [],
+        "uses": [],
     }
     assert machines["old-box"]["drift"] == "disabled"
     domains = {d["name"]: d for d in report["domains"]}

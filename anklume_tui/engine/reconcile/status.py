@@ -7,7 +7,8 @@ Three requests whatever the number of instances: projects, bridges, and every in
 from __future__ import annotations
 
 from ...psot.model import Domain, Infra, Machine
-from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, StatusReport
+from ...psot.services import ServiceMap, service_map
+from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, OfferOut, StatusReport, UseOut
 from ..incus.client import IncusClient
 from ..incus.models import Instance, InstanceState
 from .compare import describe
@@ -56,7 +57,10 @@ def status_of(held: StatusListings, infra: Infra) -> StatusReport:
             disposables.setdefault(project, []).append(
                 DisposableStatus(name=i.name, state=i.status or "unknown", type=kind)
             )
-    return StatusReport(domains=[_domain_status(d, real, expected, live, counts, disposables) for d in infra.domains])
+    services = service_map(infra)  # declared: read from the model, no request to Incus
+    return StatusReport(
+        domains=[_domain_status(d, real, expected, live, counts, disposables, services) for d in infra.domains]
+    )
 
 
 def _domain_status(
@@ -66,12 +70,16 @@ def _domain_status(
     live: dict[tuple[str, str], InstanceState],
     counts: dict[tuple[str, str], int],
     disposables: dict[str, list[DisposableStatus]],
+    services: ServiceMap,
 ) -> DomainStatus:
     machines = []
     for machine in domain.machines:
         key = (domain.project, machine.instance_name)
         instance = real.instances.get(key)
-        machines.append(_machine_status(machine, instance, expected.get(key), live.get(key), counts.get(key)))
+        offers, uses = _services_of(services, machine.name)
+        machines.append(
+            _machine_status(machine, instance, expected.get(key), live.get(key), counts.get(key), offers, uses)
+        )
     return DomainStatus(
         name=domain.name,
         project=domain.project,
@@ -91,6 +99,8 @@ def _machine_status(
     expected: ExpectedInstance | None,
     state: InstanceState | None,
     snapshots: int | None,
+    offers: list[OfferOut],
+    uses: list[UseOut],
 ) -> MachineStatus:
     """`expected` is None for a machine of a disabled domain: not reconciled, so nothing is compared."""
     if instance is None:
@@ -105,6 +115,8 @@ def _machine_status(
             snapshots=None,
             drift="missing" if expected is not None else "disabled",
             differences=[],
+            offers=offers,
+            uses=uses,
         )
     differences = machine_differences(expected, instance) if expected is not None else []
     return MachineStatus(
@@ -118,7 +130,28 @@ def _machine_status(
         snapshots=snapshots,
         drift="disabled" if expected is None else "drift" if differences else "ok",
         differences=differences,
+        offers=offers,
+        uses=uses,
     )
+
+
+def _services_of(services: ServiceMap, machine: str) -> tuple[list[OfferOut], list[UseOut]]:
+    offers = [
+        OfferOut(
+            name=o.name,
+            protocol=o.protocol,
+            port=o.port,
+            socket=o.socket,
+            description=o.description,
+            consumers=list(o.consumers),
+        )
+        for o in services.offers(machine)
+    ]
+    uses = [
+        UseOut(provider=u.provider, name=u.name, protocol=u.protocol, port=u.port, socket=u.socket, via=u.via)
+        for u in services.uses(machine)
+    ]
+    return offers, uses
 
 
 def _live_ip(state: InstanceState | None) -> str | None:

@@ -36,6 +36,7 @@ from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS, SnapshotBackupAct
 if TYPE_CHECKING:
     from ...engine.host import InstanceChange, InstanceKey, Usage
     from ...psot.pipeline import PsotResult
+    from ...psot.services import ServiceMap
     from ...reports import StatusReport
 
 RETRY_SECONDS = 5.0
@@ -76,9 +77,10 @@ class DomainsScreen(
             self.domains = domains
 
     class Checked(Message):
-        def __init__(self, result: PsotResult) -> None:
+        def __init__(self, result: PsotResult, services: ServiceMap | None) -> None:
             super().__init__()
             self.result = result
+            self.services = services  # None when the infra has no model (invalid)
 
     class StatusArrived(Message):
         def __init__(self, report: StatusReport) -> None:
@@ -106,6 +108,7 @@ class DomainsScreen(
         self.notice = notice
         self.incus_url = incus_url
         self.result: PsotResult | None = None
+        self.services: ServiceMap | None = None
         self.live: Live = {}
         self.by_instance: dict[tuple[str, str], str] = {}
         self.status: StatusReport | None = None
@@ -152,8 +155,10 @@ class DomainsScreen(
     def check(self) -> None:
         # the model, the rules and the Incus client are imported here, in a worker, after the first paint
         from ...psot.pipeline import run_psot
+        from ...psot.services import service_map
 
-        self.post_message(self.Checked(run_psot(self.infra, host.gather_host_context(infra=self.infra))))
+        result = run_psot(self.infra, host.gather_host_context(infra=self.infra))
+        self.post_message(self.Checked(result, service_map(result.infra) if result.infra is not None else None))
 
     @work(exclusive=True, group="incus")
     async def watch_incus(self) -> None:
@@ -178,6 +183,7 @@ class DomainsScreen(
 
     def on_domains_screen_checked(self, message: Checked) -> None:
         self.result = message.result
+        self.services = message.services
         self._refill()
         self._show_findings(message.result)
         if message.result.infra is not None:
@@ -303,7 +309,7 @@ class DomainsScreen(
                         next((m for m in real[domain.name].machines if m.name == machine.name), None) if real else None
                     )
                     smoke = getattr(self.app, "last_smoke", {}).get(machine.name)
-                    detail.show(row.key, machine_detail(domain, machine, status, smoke))
+                    detail.show(row.key, machine_detail(domain, machine, status, smoke, self.services))
                     return
 
     def action_filter(self) -> None:
