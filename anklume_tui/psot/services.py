@@ -114,8 +114,17 @@ def resolve_grants(domains: Iterable[DomainView]) -> list[Grant]:
     return grants
 
 
+def default_consumer_socket(provider: str, name: str) -> str:
+    """Where a relayed socket appears in a consumer that does not say: directly in /run, which every container
+    has when its proxy devices start (Incus cannot listen in a folder missing then, and the consumer would not
+    start: so not the provider's own path, whose folder, like /run/mcp, is rarely there)."""
+    return f"/run/{provider}-{name}.sock"
+
+
 def _grant(consumer: str, domain: str, level: bool, offer: Offer, options: dict[str, Any]) -> Grant:
-    socket = (options.get("socket") or offer.socket) if offer.socket is not None else None
+    socket = None
+    if offer.socket is not None:
+        socket = options.get("socket") or default_consumer_socket(offer.machine, offer.name)
     uid, gid = options.get("uid"), options.get("gid")
     return Grant(
         consumer,

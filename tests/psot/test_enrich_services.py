@@ -109,6 +109,6 @@ def test_service_map_says_who_offers_and_uses_what(tmp_path):
     )
     assert services.uses("work-web") == (
         Use("work-web", "tools-mcp", "search", "mcp", 8765, None, "policy"),
-        Use("work-web", "tools-mcp", "notes", "mcp", None, "/run/mcp/notes.sock", "proxy"),
+        Use("work-web", "tools-mcp", "notes", "mcp", None, "/run/tools-mcp-notes.sock", "proxy"),  # the default
     )
     assert services.offers("work-dev") == () and services.uses("lab-box") == ()

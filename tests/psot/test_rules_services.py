@@ -82,10 +82,11 @@ CASES = [
     (
         "SV7",
         offering(
-            "        notes: {socket: /run/mcp.sock}\n        todo: {socket: /run/mcp.sock}",
-            consumer="      consumes:\n        - tools-mcp/notes\n        - tools-mcp/todo  # <-\n",
+            "        notes: {socket: /run/notes.sock}\n        todo: {socket: /run/todo.sock}",
+            consumer="      consumes:\n        - {service: tools-mcp/notes, socket: /run/x.sock}\n"
+            "        - {service: tools-mcp/todo, socket: /run/x.sock}  # <-\n",
         ),
-        ("- tools-mcp/todo  #", "- {service: tools-mcp/todo, socket: /run/todo.sock}  #"),
+        ("/run/x.sock}  #", "/run/y.sock}  #"),
     ),
 ]
 

@@ -23,11 +23,11 @@ PROJECT = {"tools-mcp": "tools", "work-dev": "work", "lab-box": "lab"}
 ADDRESS = {"tools-mcp": "10.141.1.10", "work-dev": "10.141.2.10", "lab-box": "10.141.3.10"}
 PORT = 8765
 SOCKET = "/run/mcp/notes.sock"  # the provider's path
-RELAYED = "/run/notes.sock"  # where the consumer asks for it
+RELAYED = "/run/tools-mcp-notes.sock"  # where it appears in the consumer by default (its folder is always there)
 CONSUMES = """\
         consumes:
           - tools-mcp/search
-          - {service: tools-mcp/notes, socket: /run/notes.sock, uid: 0, gid: 0, mode: "0600"}
+          - {service: tools-mcp/notes, uid: 0, gid: 0, mode: "0600"}
 """
 INFRA = """\
 project_name: svclab

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..addressing import is_zone_mode
 from ..constants import effective_trust
-from ..services import parse_entry, split_ref
+from ..services import default_consumer_socket, parse_entry, split_ref
 from .common import Collector, Inventory, Path, is_int, is_name, machines_of, mapping, name_hint, show
 
 PROTOCOL_RE = re.compile(r"[a-z][a-z0-9+.-]*")
@@ -217,7 +217,7 @@ def _socket_paths(inv: Inventory, offers: dict[tuple[Any, Any], dict[str, Any]],
                 body = offers.get(key)
                 if body is None or body.get("socket") is None or key[0] == mname:
                     continue
-                socket = options.get("socket") or body["socket"]
+                socket = options.get("socket") or default_consumer_socket(*key)
                 chosen[key] = (socket if isinstance(socket, str) else "", lpath + (i,))
         seen: dict[str, tuple[str, str]] = {}
         for key, (socket, epath) in chosen.items():
