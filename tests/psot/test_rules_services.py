@@ -6,7 +6,7 @@ import pytest
 
 from anklume_tui.psot.validate import validate_structure
 
-from .psot_helpers import assert_flags, infra, load_text, of_rule, rule_case_tests
+from .psot_helpers import assert_flags, infra, line_of, load_text, of_rule, rule_case_tests
 
 
 def offering(
@@ -47,6 +47,13 @@ CASES = [
     ("SV2", offering("        notes:\n          socket: /run/../n.sock  # <-"), ("/run/../", "/run/")),
     ("SV2", offering("        notes:\n          socket: /" + "s" * 100 + "  # <-"), ("s" * 100, "n.sock")),
     ("SV2", offering("        notes:\n          port: 80\n          protocol: MCP  # <-"), ("MCP", "mcp")),
+    (
+        "SV2",
+        offering(NOTES.replace("notes: {", "notes:  # <-\n          {"), tools="").replace(
+            "global: {}", "global:\n  services_base: /" + "b" * 80
+        ),
+        ("b" * 80, "srv"),
+    ),
     ("SV3", consuming("        - tools-mcp  # <-"), ("tools-mcp  #", "tools-mcp/notes  #")),
     (
         "SV3",
@@ -153,3 +160,12 @@ def test_services_and_consumes_are_known_keys_and_unknown_ones_inside_are_w7(tmp
         "W7",
         "unknown key 'owner' in domains.work.machines.work-dev.consumes[0]",
     )
+
+
+def test_a_default_consumer_path_past_the_unix_limit_asks_for_a_socket(tmp_path):
+    name = "n" * 90
+    text = offering(f"        {name}: {{socket: /run/n.sock}}", consumer=f"      consumes: [tools-mcp/{name}]")
+    loaded = load_text(tmp_path, text)
+    [sv3] = of_rule(validate_structure(loaded.data, loaded.source), "SV3")
+    assert sv3.message.endswith("is longer than 100 bytes; give it a shorter 'socket:'")
+    assert sv3.location is not None and sv3.location.line == line_of(text, "consumes:")

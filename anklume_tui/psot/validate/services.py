@@ -9,19 +9,22 @@ import re
 from typing import Any
 
 from ..addressing import is_zone_mode
-from ..constants import effective_trust
+from ..constants import DEFAULT_SERVICES_BASE, effective_trust
 from ..services import default_consumer_socket, parse_entry, split_ref
-from .common import Collector, Inventory, Path, is_int, is_name, machines_of, mapping, name_hint, show
+from .common import Collector, Inventory, Path, is_absolute, is_int, is_name, machines_of, mapping, name_hint, show
 
 PROTOCOL_RE = re.compile(r"[a-z][a-z0-9+.-]*")
 MODE_RE = re.compile(r"0?[0-7]{3}")
 SOCKET_MAX_BYTES = 100  # a unix socket path holds 108 bytes with its NUL: leave room
+HOST_SOCKET_MAX_BYTES = 107
+LONGEST_PREFIX = "000-"  # a nesting prefix (SPEC §5.6): the host's level is not known to these rules
 ENTRY_KEYS = ("socket", "uid", "gid", "mode")
 LOW_TRUST = ("untrusted", "disposable")
 
 
 def check_services(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     offers = _offers(inv, out)
+    _relay_paths(data, offers, inv, out)
     legacy = not is_zone_mode(data)
     for dname, domain in inv.domains.items():
         if "consumes" in domain:
@@ -42,6 +45,27 @@ def socket_problem(value: object) -> str | None:
     if len(value.encode()) > SOCKET_MAX_BYTES:
         return f"is longer than {SOCKET_MAX_BYTES} bytes (the unix socket limit)"
     return None
+
+
+def _relay_paths(
+    data: dict[str, Any], offers: dict[tuple[Any, Any], dict[str, Any]], inv: Inventory, out: Collector
+) -> None:
+    """SV2: the host socket a relay listens on fits the unix limit, whatever nesting prefix this host gives."""
+    base = mapping(data.get("global")).get("services_base") or DEFAULT_SERVICES_BASE
+    if not is_absolute(base):
+        return  # B1 says so
+    for (mname, sname), body in offers.items():
+        if body.get("socket") is None:
+            continue
+        dname = inv.machines[mname][0]
+        path = f"{base}/{LONGEST_PREFIX}{dname}/{LONGEST_PREFIX}{mname}/{sname}.sock"
+        if len(path.encode()) > HOST_SOCKET_MAX_BYTES:
+            out.key_error(
+                "SV2",
+                f"Machine '{mname}': services.{sname}: its relay socket on the host ({path}) would pass the unix "
+                f"limit of {HOST_SOCKET_MAX_BYTES} bytes; shorten global.services_base or the service's name",
+                inv.machine_path(mname) + ("services", sname),
+            )
 
 
 def _offers(inv: Inventory, out: Collector) -> dict[tuple[Any, Any], dict[str, Any]]:
@@ -218,6 +242,13 @@ def _socket_paths(inv: Inventory, offers: dict[tuple[Any, Any], dict[str, Any]],
                 if body is None or body.get("socket") is None or key[0] == mname:
                     continue
                 socket = options.get("socket") or default_consumer_socket(*key)
+                if "socket" not in options and len(socket.encode()) > SOCKET_MAX_BYTES:
+                    out.error(
+                        "SV3",
+                        f"Machine '{mname}': consumes '{'/'.join(key)}': its default path {socket} is longer than "
+                        f"{SOCKET_MAX_BYTES} bytes; give it a shorter 'socket:'",
+                        lpath + (i,),
+                    )
                 chosen[key] = (socket if isinstance(socket, str) else "", lpath + (i,))
         seen: dict[str, tuple[str, str]] = {}
         for key, (socket, epath) in chosen.items():
