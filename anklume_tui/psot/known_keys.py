@@ -12,7 +12,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Keys:
-    """A mapping with fixed keys; `auxiliary` keys pass silently and are never generated."""
+    """A mapping with fixed keys; `auxiliary` keys are accepted but not implemented yet (W13) and never
+    generated."""
 
     known: dict[str, Any]
     auxiliary: frozenset[str] = field(default_factory=frozenset)
@@ -110,26 +111,36 @@ class UnknownKey:
 def unknown_keys(data: object) -> list[UnknownKey]:
     """Every key of data that the format does not define, with the closest known key at its level
     for the first SUGGESTED of them (a suggestion costs a fuzzy match; a huge file must stay fast)."""
+    return unknown_and_inert_keys(data)[0]
+
+
+def unknown_and_inert_keys(data: object) -> tuple[list[UnknownKey], list[UnknownKey]]:
+    """The unknown keys (as `unknown_keys`) and the auxiliary ones present: keys the format reserves for what is
+    not implemented yet (SPEC §3.10), which do nothing (W13); one walk for both."""
     found: list[tuple[tuple[Any, ...], object, Keys]] = []
-    _walk(data, INFRA, (), found)
-    return [
+    inert: list[tuple[tuple[Any, ...], object, Keys]] = []
+    _walk(data, INFRA, (), found, inert)
+    unknown = [
         UnknownKey(path, key, suggest(key, schema) if i < SUGGESTED else None)
         for i, (path, key, schema) in enumerate(found)
     ]
+    return unknown, [UnknownKey(path, key, None) for path, key, _ in inert]
 
 
-def _walk(value: object, schema: object, path: tuple[Any, ...], found: list[Any]) -> None:
+def _walk(value: object, schema: object, path: tuple[Any, ...], found: list[Any], inert: list[Any]) -> None:
     if isinstance(schema, Named) and isinstance(value, dict):
         for name, item in value.items():
-            _walk(item, schema.each, path + (name,), found)
+            _walk(item, schema.each, path + (name,), found, inert)
     elif isinstance(schema, Items) and isinstance(value, list):
         for i, item in enumerate(value):
-            _walk(item, schema.each, path + (i,), found)
+            _walk(item, schema.each, path + (i,), found, inert)
     elif isinstance(schema, Keys) and isinstance(value, dict):
         for key, item in value.items():
             if key in schema.known:
-                _walk(item, schema.known[key], path + (key,), found)
-            elif key not in schema.auxiliary:
+                _walk(item, schema.known[key], path + (key,), found, inert)
+            elif key in schema.auxiliary:
+                inert.append((path + (key,), key, schema))
+            else:
                 found.append((path + (key,), key, schema))
 
 

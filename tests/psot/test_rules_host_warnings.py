@@ -1,4 +1,4 @@
-"""Host-context rules (PL1, H1, W1) and warnings (W2, W3, W4, W7, W8, W11)."""
+"""Host-context rules (PL1, H1, W1) and warnings (W2, W3, W4, W7, W8, W11, W13)."""
 
 from __future__ import annotations
 
@@ -122,6 +122,8 @@ INTERCEPTED = infra(
     '        security.nesting: "true"\n        security.syscalls.intercept.mknod: "true"  # <-'
 )
 
+NOT_IMPLEMENTED = infra(domains="pro:\n  subnet_id: 1\n  file_portal: {}  # <-")
+
 WARNING_CASES = [
     ("W2", TWO_GPU_SHARED, ("b: {gpu: true}", "b: {gpu: false}")),
     ("W3", DISABLED_REF, ("enabled: false", "enabled: true")),
@@ -129,6 +131,7 @@ WARNING_CASES = [
     ("W7", TYPO, ("polcy", "policy")),
     ("W8", DHCP_REF, ("pro-dev: {}", "pro-dev: {ip: 10.100.1.3}")),
     ("W11", INTERCEPTED, ('intercept.mknod: "true"', 'intercept.mknod: "false"')),
+    ("W13", NOT_IMPLEMENTED, ("  file_portal: {}  # <-", "")),
 ]
 
 
@@ -155,15 +158,50 @@ def test_unknown_key_without_a_close_match_has_no_suggestion(tmp_path):
     assert w7.message == "unknown key 'zzz' in domains.pro.machines.pro-dev"
 
 
-def test_auxiliary_keys_and_free_incus_keys_pass_silently(tmp_path):
+def test_free_incus_keys_pass_silently(tmp_path):
     text = infra(
-        "desktop: {wallpaper: x}",
-        "pro:\n  subnet_id: 1\n  desktop: {}\n  file_portal: {}\n  export_apps: []\n"
+        domains="pro:\n  subnet_id: 1\n"
         "  profiles:\n    p: {config: {any.key: 1}, devices: {d: {type: disk, whatever: 1}}}\n"
-        "  machines:\n    pro-dev:\n      services: {}\n      export_apps: []\n"
+        "  machines:\n    pro-dev:\n"
         "      config: {limits.cpu: '2', user.custom: x}\n      devices: {d: {type: nic, foo: bar}}",
     )
     assert warnings_of(tmp_path, text) == []
+
+
+def test_every_key_reserved_for_what_is_not_implemented_says_it_has_no_effect(tmp_path):
+    text = infra(
+        "desktop: {wallpaper: x}",
+        "pro:\n  subnet_id: 1\n  desktop: {}\n  file_portal: {}\n  export_apps: []\n"
+        "  machines:\n    pro-dev:\n      export_apps: []",
+    )
+    found = {(w.rule, w.message) for w in warnings_of(tmp_path, text)}
+    assert found == {
+        (
+            "W13",
+            "'desktop' in global has no effect: desktop integration (window colours, the clipboard between "
+            "domains) is not implemented yet, so nothing is done with it",
+        ),
+        (
+            "W13",
+            "'desktop' in domains.pro has no effect: desktop integration (window colours, the clipboard "
+            "between domains) is not implemented yet, so nothing is done with it",
+        ),
+        (
+            "W13",
+            "'file_portal' in domains.pro has no effect: the file portal between a machine and the host is "
+            "not implemented yet, so nothing is done with it",
+        ),
+        (
+            "W13",
+            "'export_apps' in domains.pro has no effect: exporting applications to the host's menu is not "
+            "implemented yet, so nothing is done with it",
+        ),
+        (
+            "W13",
+            "'export_apps' in domains.pro.machines.pro-dev has no effect: exporting applications to the "
+            "host's menu is not implemented yet, so nothing is done with it",
+        ),
+    }
 
 
 def test_machines_get_addresses_in_zone_mode_so_policies_on_them_do_not_warn(tmp_path):

@@ -1,4 +1,4 @@
-"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8, W10, W11. They never block sync or apply."""
+"""Warnings (SPEC §4.9): W2, W3, W4, W7, W8, W10, W11, W13. They never block sync or apply."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from typing import Any
 
 from ..addressing import is_zone_mode
 from ..gpu import gpu_consumers
-from ..known_keys import unknown_keys
+from ..known_keys import unknown_and_inert_keys
 from .common import Collector, Inventory, machines_of, mapping
 
 OPENCLAW_ROLE = "openclaw_server"
+# W13: the keys SPEC §3.10 reserves (known_keys' auxiliary keys) and what they are for.
+NOT_IMPLEMENTED = {
+    "desktop": "desktop integration (window colours, the clipboard between domains)",
+    "file_portal": "the file portal between a machine and the host",
+    "export_apps": "exporting applications to the host's menu",
+}
 LISTED_UNKNOWN_KEYS = 100
 
 
@@ -21,7 +27,15 @@ def check_warnings(data: dict[str, Any], inv: Inventory, out: Collector) -> None
     _policy_references(data, policies, inv, out)
     _openclaw_without_policy(policies, inv, out)
     _syscall_interception(inv, out)
-    unknown = unknown_keys(data)
+    unknown, inert = unknown_and_inert_keys(data)
+    for item in inert[:LISTED_UNKNOWN_KEYS]:
+        what = NOT_IMPLEMENTED.get(str(item.key), "it")
+        out.warning(
+            "W13",
+            f"'{item.key}' {item.where} has no effect: {what} is not implemented yet, so nothing is done with it",
+            item.path,
+            at_key=True,
+        )
     for item in unknown[:LISTED_UNKNOWN_KEYS]:
         hint = f"; did you mean '{item.suggestion}'?" if item.suggestion else ""
         out.warning("W7", f"unknown key '{item.key}' {item.where}{hint}", item.path, at_key=True)
