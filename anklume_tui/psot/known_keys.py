@@ -58,6 +58,7 @@ DOMAIN = Keys(
         "profiles": Named(Keys(_plain("devices", "config"))),
         "machines": Named(MACHINE),
         "consumes": CONSUMES,
+        "tor_gateway": None,
     },
     frozenset({"desktop", "file_portal", "export_apps"}),
 )

@@ -97,6 +97,7 @@ class Domain(BaseModel):
     subnet_id: int
     profiles: dict[str, Any] = Field(default_factory=dict)
     consumes: list[Any] | None = None  # services every machine of the domain consumes, as written
+    tor_gateway: str | None = None  # the machine every other machine of the domain reaches the outside through
     machines: list[Machine] = Field(default_factory=list)
 
     @property
@@ -198,7 +199,16 @@ _GLOBAL_KEYS = (
     "persistent_data_base",
     "services_base",
 )
-_DOMAIN_KEYS = ("description", "enabled", "ephemeral", "trust_level", "ai_provider", "profiles", "consumes")
+_DOMAIN_KEYS = (
+    "description",
+    "enabled",
+    "ephemeral",
+    "trust_level",
+    "ai_provider",
+    "profiles",
+    "consumes",
+    "tor_gateway",
+)
 _MACHINE_KEYS = (
     "type",
     "description",

@@ -89,20 +89,60 @@ def _established(policies: list[ResolvedPolicy]) -> list[str]:
 def render_host_ruleset(infra: Infra, bridges: list[str], ai_override: str | None = None) -> str:
     """The host's `table inet anklume` (SPEC §9.1): accepts for these existing bridges and the policies (list
     order), drops for every bridge named like ours, listed or not."""
-    return _host_ruleset(infra.prefix, sorted(bridges), resolve_policies(infra, ai_override))
+    return _host_ruleset(infra.prefix, sorted(bridges), resolve_policies(infra, ai_override), tor_domains(infra))
 
 
 def empty_host_ruleset(prefix: str = "") -> str:
     """The ruleset before any domain exists (what bootstrap persists for boot): no bridge accepted, so traffic
     between any two bridges named like ours is dropped."""
-    return _host_ruleset(prefix, [], [])
+    return _host_ruleset(prefix, [], [], [])
 
 
-def _host_ruleset(prefix: str, bridges: list[str], policies: list[ResolvedPolicy]) -> str:
+def tor_domains(infra: Infra) -> list[tuple[str, str | None]]:
+    """(bridge, its gateway's IP) of every domain with a `tor_gateway`, disabled ones too (fail closed)."""
+    found = []
+    for domain in infra.domains:
+        if domain.tor_gateway is not None:
+            ips = [m.ip for m in domain.machines if m.name == domain.tor_gateway]
+            found.append((domain.network, ips[0] if ips else None))
+    return found
+
+
+def _tor_forward(bridge: str, gateway: str | None) -> list[str]:
+    """Before anything that accepts: only the gateway's IPv4 crosses a Tor domain's bridge, either way (a client
+    that routes around the gateway, or a policy or AI override naming the domain, finds the packet dropped)."""
+    b = _quoted(bridge)
+    lines = [f"# Tor domain on {b}: only its gateway {gateway or '(none)'} crosses the bridge"]
+    lines += [f"iifname {b} meta nfproto != ipv4 drop", f"oifname {b} meta nfproto != ipv4 drop"]
+    if gateway is None:
+        return [*lines, f"iifname {b} oifname != {b} drop", f"oifname {b} iifname != {b} drop"]
+    return [
+        *lines,
+        f"iifname {b} oifname != {b} ip saddr != {gateway} drop",
+        f"oifname {b} iifname != {b} ip daddr != {gateway} drop",
+    ]
+
+
+def _tor_input(bridge: str, gateway: str | None) -> list[str]:
+    """A Tor domain's clients send the host nothing but DHCP (their address); no DNS, no ICMP, no policy."""
+    b = _quoted(bridge)
+    others = f" ip saddr != {gateway}" if gateway else ""
+    return [
+        f"# Tor domain on {b}: its clients reach the host for DHCP only",
+        f"iifname {b} meta nfproto != ipv4 drop",
+        f"iifname {b}{others} udp sport 68 udp dport 67 accept",
+        f"iifname {b}{others} drop",
+    ]
+
+
+def _host_ruleset(
+    prefix: str, bridges: list[str], policies: list[ResolvedPolicy], tor: list[tuple[str, str | None]]
+) -> str:
     every = ours(prefix)
     isolation = [
         "type filter hook forward priority -1; policy accept;",
         "ct state invalid drop",
+        *(line for bridge, gateway in tor for line in _tor_forward(bridge, gateway)),
         *(f"iifname {_quoted(b)} oifname {_quoted(b)} accept" for b in bridges),
         *_established(policies),
     ]
@@ -111,6 +151,7 @@ def _host_ruleset(prefix: str, bridges: list[str], policies: list[ResolvedPolicy
     isolation.append(f"iifname {every} oifname {every} drop")
     host_input = [
         "type filter hook input priority -1; policy accept;",
+        *(line for bridge, gateway in tor for line in _tor_input(bridge, gateway)),
         f"iifname {every} ct state established,related accept",
         f"iifname {every} udp dport {{ 53, 67 }} accept",
         f"iifname {every} tcp dport 53 accept",

@@ -12,6 +12,7 @@ from ...psot.constants import DHCP_RANGE, FIREWALL_MACHINES, INFRA_KEY, MANAGED_
 from ...psot.context import HostContext
 from ...psot.model import Domain, Infra, Machine
 from ..isolation.firewall_vm import firewall_interfaces, firewall_profile_devices
+from ..isolation.tor import dhcp_options, gateway_hwaddr, tor_gateway
 
 Devices = dict[str, dict[str, str]]
 
@@ -177,6 +178,7 @@ def bridge_config(domain: Domain, tags: Tags) -> dict[str, str]:
         "ipv4.firewall": "true",
         "ipv6.address": "none",
         "ipv4.dhcp.ranges": f"{net}.{low}-{net}.{high}",
+        **dhcp_options(domain),
         **tags,
     }
 
@@ -233,6 +235,10 @@ def machine_devices(
         devices[name] = disk
     if machine.ip:
         devices["eth0"] = {**eth0(domain), "ipv4.address": machine.ip}
+        if tor_gateway(domain) is machine:
+            # the bridge's DHCP tells the gateway apart by its MAC; its transparent proxy answers the clients
+            # from the addresses they sent to, which Incus's IPv4 filtering would drop as spoofed
+            devices["eth0"].update(hwaddr=gateway_hwaddr(domain, machine), **{"security.ipv4_filtering": "false"})
     return devices, volumes
 
 

@@ -16,6 +16,7 @@ from .infra_wide import check_global
 from .machines import check_machines
 from .policies import check_policies
 from .services import check_service_warnings, check_services
+from .tor import check_tor_gateways
 from .value_types import check_types
 from .volumes import check_volumes
 from .warnings import check_roles, check_warnings
@@ -24,7 +25,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, SV, K."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, TG, SV, K."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -42,6 +43,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_machines(data, inv, out)
     check_volumes(data, inv, out)
     check_policies(data, inv, out)
+    check_tor_gateways(data, inv, out)
     check_services(data, inv, out)
     check_types(data, inv, out)
     check_smoke_checks(data, inv, out)
