@@ -34,16 +34,14 @@ def consumer_device(provider: str, name: str) -> str:
 def add_service_grants(data: dict[str, Any], prefix: str) -> None:
     """Mutates `data` (the enrichment's own copy): policies appended, proxy devices merged (the user's own
     devices win on an equal name, as with the volume devices)."""
-    grants = resolve_grants(data_views(data))
+    domains = data.get("domains") or {}
+    # A disabled domain is never reconciled: its grants would open a rule and a host socket for nothing.
+    grants = [g for g in resolve_grants(data_views(data)) if (domains[g.domain] or {}).get("enabled") is not False]
     if not grants:
         return
     settings = data.get("global") or {}
     base = settings.get("services_base") or DEFAULT_SERVICES_BASE
-    domain_of = {
-        mname: dname
-        for dname, domain in (data.get("domains") or {}).items()
-        for mname in (domain or {}).get("machines") or {}
-    }
+    domain_of = {mname: dname for dname, domain in domains.items() for mname in (domain or {}).get("machines") or {}}
     policies = data.get("network_policies") or []
     seen: set[tuple[str, str, int]] = set()
     generated: dict[str, Devices] = {}

@@ -112,3 +112,11 @@ def test_service_map_says_who_offers_and_uses_what(tmp_path):
         Use("work-web", "tools-mcp", "notes", "mcp", None, "/run/tools-mcp-notes.sock", "proxy"),  # the default
     )
     assert services.offers("work-dev") == () and services.uses("lab-box") == ()
+
+
+def test_a_disabled_domain_consumes_nothing(tmp_path):
+    text = INFRA.replace("  work:\n    consumes:", "  work:\n    enabled: false\n    consumes:")
+    enriched = enrich_yaml(tmp_path, text)
+    assert "network_policies" not in enriched.data
+    assert "devices" not in machine(enriched, "tools", "tools-mcp")
+    assert "devices" not in machine(enriched, "work", "work-dev")
