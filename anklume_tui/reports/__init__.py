@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..lazy_exports import exports_on_first_use
 
 if TYPE_CHECKING:
+    from .assistant import ExperienceOut, ExplainReport, ExplainRoundOut, FailureOut
     from .base import SCHEMA_VERSION, ErrorOut, ErrorReport, Report
     from .host import (
         BootstrapReport,
@@ -75,6 +76,7 @@ else:
     _exported = exports_on_first_use(
         __name__,
         {
+            "assistant": ["ExperienceOut", "ExplainReport", "ExplainRoundOut", "FailureOut"],
             "base": ["SCHEMA_VERSION", "ErrorOut", "ErrorReport", "Report"],
             "host": [
                 "BootstrapReport",
@@ -167,10 +169,15 @@ _SCHEMA_MODELS: dict[str, str] = {
     "copy-file": "CopyFileReport",
     "smoke": "SmokeReport",
     "collect-logs": "CollectLogsReport",
+    "explain": "ExplainReport",
     "error": "ErrorReport",  # any verb's document when it ends on an error before its own
 }
 
 __all__ = [
+    "ExperienceOut",
+    "ExplainReport",
+    "ExplainRoundOut",
+    "FailureOut",
     "ErrorOut",
     "ErrorReport",
     "AiSwitchReport",

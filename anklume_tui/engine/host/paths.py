@@ -61,6 +61,21 @@ def provision_log_file() -> Path:
     return state_dir() / "provision-last.log"
 
 
+def provision_report_file() -> Path:
+    """The last provisioning run's outcome as JSON (its failed tasks): what `explain LAST` reads."""
+    return state_dir() / "provision-last.json"
+
+
+def assistant_config_file() -> Path:
+    """The local assistant's backend (`explain`): none until the user writes this file."""
+    return config_dir() / "assistant.toml"
+
+
+def assistant_dir() -> Path:
+    """The assistant's experience library and its log of fix rounds."""
+    return state_dir() / "assistant"
+
+
 def shipped_ansible_dir() -> Path:
     """Where `playbooks/` and `roles/` ship: the top of the checkout anklume-tui is installed from."""
     return Path(__file__).resolve().parents[3]

@@ -12,6 +12,8 @@ the generated tree: infra text is never evaluated as a template). Roles are look
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import sys
@@ -317,7 +319,26 @@ def _provision(
     result.problems = recorder.problems
     if runner.rc != 0 and not result.problems:
         result.error = _last_error(result.log) or f"ansible-playbook ended with {runner.status} (exit {runner.rc})"
+    _keep_report(result, tree, limit, machines)
     return result
+
+
+def _keep_report(result: ProvisionResult, tree: Path, limit: str | None, machines: list[Machine]) -> None:
+    """The run's outcome beside its log (`explain LAST` reads it): each failed task, its machine's domain."""
+    domains = {m.name: m.domain for m in machines}
+    report = {
+        "ok": result.ok,
+        "tree": str(tree),
+        "limit": limit,
+        "log": str(result.log) if result.log else None,
+        "error": result.error or None,
+        "problems": [
+            {"host": p.host, "domain": domains.get(p.host), "task": p.task, "message": p.message, "kind": p.kind}
+            for p in result.problems
+        ],
+    }
+    with contextlib.suppress(OSError):
+        write_private(state.provision_report_file(), json.dumps(report, indent=2) + "\n")
 
 
 def _write_extravars(private: Path, variables: dict[str, Any]) -> None:

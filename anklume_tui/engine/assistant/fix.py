@@ -1,0 +1,156 @@
+"""One explain: the failure's context, what would be sent, and with the user's word the answer and the fix
+rounds (apply the patch, re-run the failed step, ask again while it fails, at most `rounds` times). A fix
+the library holds for the failure's signature comes first, before any model is asked; every round is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...errors import Invalid
+from ...psot.load import default_output_dir
+from ...psot.model import Infra
+from ..host import gather_host_context
+from .access import check_ai_access
+from .backends import ChatRequest, chat, chat_request
+from .config import AssistantConfig, how_to_configure
+from .context import Failure, FailureContext, failures_in, gather, last_report
+from .experience import known_fix, log_round, remember
+from .patch import PatchRefused, apply_patch, explanation_of, extract_diff, plan_patch
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Round:
+    number: int
+    source: str  # "experience" | "model"
+    signature: str
+    explanation: str = ""
+    diff: str | None = None
+    applied: list[str] = field(default_factory=list)
+    rerun_ok: bool | None = None
+    refused: str | None = None
+
+
+@dataclass
+class Explained:
+    context: FailureContext | None  # None: the run it reads passed
+    request: ChatRequest | None = None
+    sent: bool = False
+    rounds: list[Round] = field(default_factory=list)
+
+    @property
+    def fixed(self) -> bool:
+        return bool(self.rounds) and self.rounds[-1].rerun_ok is True
+
+
+def failure_context(source: Path | None, infra: Path, tree: Path | None) -> FailureContext | None:
+    """The first failed task of the report at `source` (default: the last provisioning run's), in context."""
+    failures, data = failures_in(source or last_report())
+    if not failures:
+        return None
+    recorded = data.get("tree")
+    folder = tree or (Path(recorded) if isinstance(recorded, str) else default_output_dir(infra))
+    log = data.get("log")
+    return gather(failures[0], infra, folder, Path(log) if isinstance(log, str) else None)
+
+
+def request_for(config: AssistantConfig, context: FailureContext) -> ChatRequest | None:
+    return chat_request(config, context.messages()) if config.enabled else None
+
+
+def explain(
+    context: FailureContext,
+    config: AssistantConfig,
+    infra: Infra,
+    *,
+    apply: bool,
+    rounds: int,
+    rerun: Callable[[FailureContext], list[Failure] | None],
+    on_chunk: Say | None = None,
+    allow_model: bool = True,
+) -> Explained:
+    """Ask (or take the library's fix), and with `apply` patch and re-run: `rerun(context)` gives
+    None when the step passed, else its failures. Raises AiAccessRefused and AssistantFailed before a round
+    is recorded; a refused patch ends the rounds (recorded, then raised)."""
+    done = Explained(context, request_for(config, context))
+    for number in range(1, rounds + 1):
+        signature = context.failure.signature()
+        known = known_fix(signature)
+        if known is not None:
+            round_ = Round(number, "experience", signature, "a fix you confirmed before for this failure", known.diff)
+        elif not allow_model:
+            return done  # nothing is sent without the user's word
+        else:
+            if not config.enabled:
+                raise Invalid(how_to_configure())
+            check_ai_access(infra, config.domain)
+            request = chat_request(config, context.messages())
+            answer = chat(config, request, on_chunk)
+            done.sent = True
+            round_ = Round(number, "model", signature, explanation_of(answer), extract_diff(answer))
+        done.rounds.append(round_)
+        if not apply or round_.diff is None:
+            _log(round_, context)
+            return done
+        try:
+            planned = plan_patch(round_.diff, context.infra, context.tree)
+            round_.applied = [
+                str(p) for p in apply_patch(planned, context.infra, gather_host_context(infra=context.infra))
+            ]
+        except PatchRefused as exc:
+            round_.refused = exc.user_message()
+            _log(round_, context)
+            raise
+        left = rerun(context)
+        round_.rerun_ok = left is None
+        _log(round_, context)
+        if left is None:
+            if round_.source == "model":
+                remember(signature, context.failure.task, context.failure.message, round_.diff)
+            return done
+        if not left:
+            return done
+        context = gather(left[0], context.infra, context.tree, context.log)
+    return done
+
+
+def provision_again(
+    incus_url: str | None, on_event: Callable[[Any], None] | None = None
+) -> Callable[[FailureContext], list[Failure] | None]:
+    """The failed step again: the patched infra checked by psot, then `provision --limit` the machine's domain."""
+
+    def rerun(context: FailureContext) -> list[Failure] | None:
+        from ...psot.pipeline import is_valid, run_psot
+        from ..provision import provision
+
+        checked = run_psot(context.infra, gather_host_context(infra=context.infra))
+        if not is_valid(checked):
+            raise Invalid(f"{context.infra}: the patched infra is not valid: {checked.findings[0].render()}")
+        domain = context.failure.domain
+        result = provision(checked.infra, context.tree, limit=domain, incus_url=incus_url, on_event=on_event)
+        if result.ok:
+            return None
+        return [Failure(p.host, domain, p.task, p.message, domain) for p in result.problems if p.kind == "failed"]
+
+    return rerun
+
+
+def _log(round_: Round, context: FailureContext) -> None:
+    log_round(
+        {
+            "round": round_.number,
+            "source": round_.source,
+            "signature": round_.signature,
+            "machine": context.failure.host,
+            "task": context.failure.task,
+            "error": context.failure.message,
+            "diff": round_.diff,
+            "applied": round_.applied,
+            "rerun_ok": round_.rerun_ok,
+            "refused": round_.refused,
+        }
+    )
