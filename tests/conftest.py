@@ -40,6 +40,8 @@ LONGEST_FIRST = (
     "tests/provision/test_ai_roles.py",
     "tests/docs/test_guide_commands.py",
     "tests/provision/test_firewall_router_packets.py",
+    "tests/provision/test_tor_gateway_confines_clients.py",
+    "tests/provision/test_print_server_prints_across_domains.py",
 )
 
 
