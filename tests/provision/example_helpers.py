@@ -173,6 +173,7 @@ class Converged:
     first_s: float
     second_s: float
     hosts: list[str]
+    first_log: str = ""  # Ansible's output of the first apply (provision-last.log then)
 
 
 def changed_tasks(log: str) -> list[str]:
@@ -208,7 +209,8 @@ def apply_twice(daemon: ThrowawayIncus, tmp_path: Path, example: ExampleCopy) ->
     assert again["ok"] is True and again["actions"] == [], again["actions"]
     changed = {h["host"]: h["changed"] for h in again["provision"]["hosts"]}
     assert changed == dict.fromkeys(example.machines, 0), (changed, changed_tasks(again["provision"]["log"] or ""))
-    return Converged(first_s, second_s, hosts)
+    first_log = Path(provisioned["log"]).read_text() if provisioned["log"] else ""  # the file, before the second run
+    return Converged(first_s, second_s, hosts, first_log)
 
 
 def converges(name: str, daemon: ThrowawayIncus, tmp_path: Path) -> None:
