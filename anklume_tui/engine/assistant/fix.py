@@ -121,17 +121,25 @@ def explain(
 def provision_again(
     incus_url: str | None, on_event: Callable[[Any], None] | None = None
 ) -> Callable[[FailureContext], list[Failure] | None]:
-    """The failed step again: the patched infra checked by psot, then `provision --limit` the machine's domain."""
+    """The failed step again: the patched infra checked by psot, then the failed role provisioned on the
+    machine's domain (`provision --limit DOMAIN --role ROLE`)."""
 
     def rerun(context: FailureContext) -> list[Failure] | None:
         from ...psot.pipeline import is_valid, run_psot
-        from ..provision import provision
+        from ..provision import Selection, UnknownRole, provision
 
         checked = run_psot(context.infra, gather_host_context(infra=context.infra))
         if not is_valid(checked):
             raise Invalid(f"{context.infra}: the patched infra is not valid: {checked.findings[0].render()}")
-        domain = context.failure.domain
-        result = provision(checked.infra, context.tree, limit=domain, incus_url=incus_url, on_event=on_event)
+        domain, role = context.failure.domain, context.failure.role
+        # the failed role only, on the machine's domain; the whole domain when the fix took the role away
+        try:
+            selection = Selection(roles=(role,)) if role else None
+            result = provision(
+                checked.infra, context.tree, limit=domain, incus_url=incus_url, on_event=on_event, selection=selection
+            )
+        except UnknownRole:
+            result = provision(checked.infra, context.tree, limit=domain, incus_url=incus_url, on_event=on_event)
         if result.ok:
             return None
         return [Failure(p.host, domain, p.task, p.message, domain) for p in result.problems if p.kind == "failed"]
