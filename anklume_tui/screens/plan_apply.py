@@ -94,6 +94,7 @@ class PlanScreen(SmokeRun, Screen):
         Binding("r", "replan", "Re-plan", id="plan.replan"),
         Binding("o", "steps", "Steps", id="plan.steps"),
         Binding("s", "smoke", "Smoke checks", id="plan.smoke"),
+        Binding("x", "explain", "Explain failure", id="plan.explain", show=False),
         Binding("escape", "back", "Back", id="plan.back"),
     ]
 
@@ -276,6 +277,13 @@ class PlanScreen(SmokeRun, Screen):
         if self.applying is None and self.result.valid:
             self.query_one("#plan-summary", Static).update("Planning …")
             self.make_plan()
+
+    def action_explain(self) -> None:
+        """The last provisioning failure explained by the user's own model (issue 23), the prompt shown first."""
+        from .explain import ExplainScreen
+
+        if self.applying is None and self.result.infra is not None:
+            self.app.push_screen(ExplainScreen(self.result.loaded.path, self.result.infra, self.incus_url))
 
     def action_back(self) -> None:
         if self.applying is None and self.smoking is None:

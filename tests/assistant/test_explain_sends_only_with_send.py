@@ -55,3 +55,20 @@ def test_explain_without_a_backend_says_how_to_configure_and_refuses_send(tmp_pa
     assert "assistant.toml" in out.err and 'backend = "ollama"' in out.err
     assert explain(infra, "--send") == 2
     assert "the assistant is off" in capsys.readouterr().err
+
+
+def test_the_api_key_is_read_from_its_file_sent_as_a_bearer_and_never_shown(tmp_path, monkeypatch, capsys):
+    config_home = offline_env(monkeypatch, tmp_path)
+    infra = write_failed_run(tmp_path)
+    key = tmp_path / "key"
+    key.write_text("sk-local-secret\n")
+    with model_standin() as standin:
+        standin.answer = ANSWER
+        configure(config_home, standin.config("openai", api_key_file=str(key)))
+        assert explain(infra) == 0
+        shown = capsys.readouterr().out
+        assert "Authorization: Bearer <key from api_key_file>" in shown and "sk-local-secret" not in shown
+        assert explain(infra, "--send", "--json") == 0
+        document = capsys.readouterr().out
+        assert "sk-local-secret" not in document and json.loads(document)["sent"] is True
+        assert standin.requests[0]["headers"]["Authorization"] == "Bearer sk-local-secret"

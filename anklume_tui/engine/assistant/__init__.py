@@ -13,7 +13,17 @@ if TYPE_CHECKING:
     from .config import AssistantConfig, how_to_configure, load_config
     from .context import Failure, FailureContext, NothingToExplain
     from .experience import Experience, experiences, forget, known_fix, rounds_log_file
-    from .fix import Explained, Round, explain, failure_context, provision_again, request_for
+    from .fix import (
+        Explained,
+        Round,
+        apply_fix,
+        ask,
+        explain,
+        failure_context,
+        offered_fix,
+        provision_again,
+        request_for,
+    )
     from .patch import PatchRefused
 else:
     __getattr__ = exports_on_first_use(
@@ -24,7 +34,17 @@ else:
             "config": ["AssistantConfig", "how_to_configure", "load_config"],
             "context": ["Failure", "FailureContext", "NothingToExplain"],
             "experience": ["Experience", "experiences", "forget", "known_fix", "rounds_log_file"],
-            "fix": ["Explained", "Round", "explain", "failure_context", "provision_again", "request_for"],
+            "fix": [
+                "Explained",
+                "Round",
+                "apply_fix",
+                "ask",
+                "explain",
+                "failure_context",
+                "offered_fix",
+                "provision_again",
+                "request_for",
+            ],
             "patch": ["PatchRefused"],
         },
     )
@@ -41,6 +61,8 @@ __all__ = [
     "NothingToExplain",
     "PatchRefused",
     "Round",
+    "apply_fix",
+    "ask",
     "chat",
     "chat_request",
     "check_ai_access",
@@ -51,6 +73,7 @@ __all__ = [
     "how_to_configure",
     "known_fix",
     "load_config",
+    "offered_fix",
     "provision_again",
     "request_for",
     "rounds_log_file",

@@ -78,44 +78,64 @@ def explain(
     is recorded; a refused patch ends the rounds (recorded, then raised)."""
     done = Explained(context, request_for(config, context))
     for number in range(1, rounds + 1):
-        signature = context.failure.signature()
-        known = known_fix(signature)
-        if known is not None:
-            round_ = Round(number, "experience", signature, "a fix you confirmed before for this failure", known.diff)
-        elif not allow_model:
-            return done  # nothing is sent without the user's word
-        else:
-            if not config.enabled:
-                raise Invalid(how_to_configure())
-            check_ai_access(infra, config.domain)
-            request = chat_request(config, context.messages())
-            answer = chat(config, request, on_chunk)
+        round_ = offered_fix(context, number)
+        if round_ is None:
+            if not allow_model:
+                return done  # nothing is sent without the user's word
+            round_ = ask(config, infra, context, number, on_chunk)
             done.sent = True
-            round_ = Round(number, "model", signature, explanation_of(answer), extract_diff(answer))
         done.rounds.append(round_)
         if not apply or round_.diff is None:
             _log(round_, context)
             return done
-        try:
-            planned = plan_patch(round_.diff, context.infra, context.tree)
-            round_.applied = [
-                str(p) for p in apply_patch(planned, context.infra, gather_host_context(infra=context.infra))
-            ]
-        except PatchRefused as exc:
-            round_.refused = exc.user_message()
-            _log(round_, context)
-            raise
-        left = rerun(context)
-        round_.rerun_ok = left is None
-        _log(round_, context)
-        if left is None:
-            if round_.source == "model":
-                remember(signature, context.failure.task, context.failure.message, round_.diff)
-            return done
+        left = apply_fix(round_, context, rerun)
         if not left:
             return done
         context = gather(left[0], context.infra, context.tree, context.log)
     return done
+
+
+def offered_fix(context: FailureContext, number: int = 1) -> Round | None:
+    """The library's fix for this failure, if the user confirmed one before."""
+    signature = context.failure.signature()
+    known = known_fix(signature)
+    if known is None:
+        return None
+    return Round(number, "experience", signature, "a fix you confirmed before for this failure", known.diff)
+
+
+def ask(
+    config: AssistantConfig, infra: Infra, context: FailureContext, number: int = 1, on_chunk: Say | None = None
+) -> Round:
+    """Send the context (refused first when the access policy says no) and read the streamed answer."""
+    if not config.enabled:
+        raise Invalid(how_to_configure())
+    check_ai_access(infra, config.domain)
+    answer = chat(config, chat_request(config, context.messages()), on_chunk)
+    return Round(number, "model", context.failure.signature(), explanation_of(answer), extract_diff(answer))
+
+
+def apply_fix(
+    round_: Round, context: FailureContext, rerun: Callable[[FailureContext], list[Failure] | None]
+) -> list[Failure] | None:
+    """Apply the round's patch after validation, re-run the step, log the round; a model's fix that made the
+    step pass is remembered. None: the step passed; else what still fails. PatchRefused is logged, then raised."""
+    if round_.diff is None:
+        raise PatchRefused("no patch was proposed")
+    try:
+        planned = plan_patch(round_.diff, context.infra, context.tree)
+        ctx = gather_host_context(infra=context.infra)
+        round_.applied = [str(p) for p in apply_patch(planned, context.infra, ctx)]
+    except PatchRefused as exc:
+        round_.refused = exc.user_message()
+        _log(round_, context)
+        raise
+    left = rerun(context)
+    round_.rerun_ok = left is None
+    _log(round_, context)
+    if left is None and round_.source == "model":
+        remember(round_.signature, context.failure.task, context.failure.message, round_.diff)
+    return left
 
 
 def provision_again(
