@@ -68,10 +68,10 @@ class PrintLab:
         loaded = anklume(self.daemon, self.tree, "nftables", infra)
         assert loaded.returncode == 0, loaded.stderr
 
-    def ipp_reply(self, machine: str) -> tuple[int, str]:
-        """A plain HTTP request to CUPS's port from `machine`: curl's exit code (0: CUPS answered, whatever the
-        status; 28: no answer within 3 s, as a dropped SYN gives; 7: refused) and curl's message."""
-        done = self.run(machine, "curl", "-sS", "--max-time", "3", "-o", "/dev/null", f"http://{SERVER}:631/")
+    def ipp_reply(self, machine: str, to: str = f"{SERVER}:631") -> tuple[int, str]:
+        """A plain HTTP request to CUPS's port (or `to`) from `machine`: curl's exit code (0: CUPS answered,
+        whatever the status; 28: no answer within 3 s, as a dropped SYN gives; 7: refused) and curl's message."""
+        done = self.run(machine, "curl", "-sS", "--max-time", "3", "-o", "/dev/null", f"http://{to}/")
         return done.returncode, done.stderr.strip()
 
 
@@ -174,6 +174,9 @@ def test_a_domain_without_a_network_policy_for_ipp_is_dropped(lab):
         assert (code, "timed out" in message) == (28, True), message  # dropped: no answer at all, not a refusal
         assert lab.ipp_reply("work-desk") == (0, "")  # work keeps its policy
         assert lab.ipp_reply("anklume-instance")[0] == 28  # the admin domain has none either
+        # one way: print-server cannot open a connection into work (refused there, were it let through)
+        assert lab.ipp_reply("print-server", to="10.110.0.1:631")[0] == 28
+        assert lab.ipp_reply("work-desk", to="10.110.0.1:631")[0] == 7  # the control: work-desk itself refuses
     finally:
         lab.load_ruleset(lab.infra)
     assert lab.ipp_reply("home-laptop") == (0, "")
