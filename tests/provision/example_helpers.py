@@ -200,6 +200,7 @@ def apply_twice(daemon: ThrowawayIncus, tmp_path: Path, example: ExampleCopy) ->
     assert provisioned["ok"] is True and provisioned["problems"] == []
     hosts = sorted(h["host"] for h in provisioned["hosts"])
     assert hosts == sorted(example.machines)
+    first_log = _log(provisioned)  # before the second run rewrites the file
 
     t0 = time.monotonic()
     second = anklume(daemon, tmp_path, "apply", example.infra, "--json")
@@ -208,9 +209,13 @@ def apply_twice(daemon: ThrowawayIncus, tmp_path: Path, example: ExampleCopy) ->
     again = json.loads(second.stdout)
     assert again["ok"] is True and again["actions"] == [], again["actions"]
     changed = {h["host"]: h["changed"] for h in again["provision"]["hosts"]}
-    assert changed == dict.fromkeys(example.machines, 0), (changed, changed_tasks(again["provision"]["log"] or ""))
-    first_log = Path(provisioned["log"]).read_text() if provisioned["log"] else ""  # the file, before the second run
+    assert changed == dict.fromkeys(example.machines, 0), (changed, changed_tasks(_log(again["provision"])))
     return Converged(first_s, second_s, hosts, first_log)
+
+
+def _log(provisioned: dict[str, Any]) -> str:
+    """Ansible's output: the report's `log` names the file holding it (provision-last.log, rewritten each run)."""
+    return Path(provisioned["log"]).read_text() if provisioned["log"] else ""
 
 
 def converges(name: str, daemon: ThrowawayIncus, tmp_path: Path) -> None:
