@@ -111,7 +111,8 @@ def test_the_gateway_runs_tor_on_a_configuration_tor_accepts_and_the_clients_dhc
     torrc = lab.exec("tor-gateway", "cat", "/etc/tor/torrc").stdout
     assert f"TransPort 0.0.0.0:{TRANS}" in torrc and f"DNSPort 0.0.0.0:{DNS}" in torrc
     for unit in ("tor", "nftables"):
-        assert lab.exec("tor-gateway", "systemctl", "is-enabled", unit).stdout.strip() == "enabled", unit
+        enabled = lab.exec("tor-gateway", "systemctl", "is-enabled", unit)
+        assert enabled.stdout.strip() == "enabled", (unit, enabled.returncode, enabled.stderr)
     assert lab.exec("tor-gateway", "systemctl", "is-active", "tor").stdout.strip() == "active"
     # The bridge's DHCP: the client's router and DNS server are the gateway; the gateway's router is the bridge.
     client_route = lab.busybox("tor-browser", "ip", "-4", "route", "show", "default").stdout
