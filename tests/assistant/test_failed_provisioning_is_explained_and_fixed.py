@@ -53,7 +53,7 @@ def test_a_failed_provisioning_is_explained_patched_rerun_and_remembered(incusd,
     tasks.parent.mkdir(parents=True)
     tasks.write_text(BROKEN)
     apply_without_provisioning(incusd, tmp_path, infra)
-    failed = anklume(incusd, tmp_path, "provision", infra)
+    failed = anklume(incusd, tmp_path, "provision", infra, "--role", "greeter")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert greeted(incusd) == ""
 

@@ -40,9 +40,12 @@ class Failure:
     task: str
     message: str
     limit: str | None = None
+    step: str = "provision"  # or "apply": `task` is then the action (`create instance NAME`)
 
     @property
     def role(self) -> str | None:
+        if self.step != "provision":
+            return None
         role, sep, _ = self.task.partition(" : ")
         return role.strip() if sep else None
 
@@ -51,7 +54,7 @@ class Failure:
         message without the machine's name, numbers and paths of temporary files."""
         message = self.message.replace(self.host, "<machine>")
         message = re.sub(r"/tmp/\S+|\d+", "#", message)
-        text = json.dumps([self.role or "", self.task, " ".join(message.split())])
+        text = json.dumps([self.step, self.role or "", self.task, " ".join(message.split())])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -67,10 +70,11 @@ class FailureContext:
 
     def prompt(self) -> str:
         f = self.failure
+        how = "Ansible, anklume-tui --batch provision" if f.step == "provision" else "Incus, anklume-tui --batch apply"
         parts = [
-            "Step: provision (Ansible, anklume-tui --batch provision)",
+            f"Step: {f.step} ({how})",
             f"Machine: {f.host} (domain {f.domain or 'unknown'})",
-            f"Task: {f.task}",
+            f"{'Task' if f.step == 'provision' else 'Action'}: {f.task}",
             f"Error: {f.message}",
             "",
             f"The machine's lines in {self.infra.name}:",
@@ -114,10 +118,58 @@ def last_report() -> Path:
     return paths.provision_report_file()
 
 
+def apply_journal() -> Path:
+    from ..host.apply_lock import JOURNAL_FILE
+
+    return paths.state_dir() / JOURNAL_FILE
+
+
+def apply_failures(journal: Path) -> list[Failure]:
+    """The failed actions of the last apply the journal holds (none: it passed, or no apply yet)."""
+    try:
+        lines = journal.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line a killed apply cut short
+        if isinstance(record, dict):
+            records.append(record)
+    if not records:
+        return []
+    last = records[-1].get("apply")
+    return [
+        Failure(
+            str(r.get("name", "")),
+            None,
+            f"{r.get('op', '')} {r.get('kind', '')} {r.get('name', '')}",
+            str(r.get("error") or "failed"),
+            step="apply",
+        )
+        for r in records
+        if r.get("apply") == last and r.get("event") == "failed"
+    ]
+
+
+def last_failed_step() -> str:
+    """`apply` when the apply journal was written after the last provisioning report, else `provision`."""
+
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return -1.0
+
+    return "apply" if mtime(apply_journal()) > mtime(last_report()) else "provision"
+
+
 def gather(failure: Failure, infra: Path, tree: Path, log: Path | None) -> FailureContext:
     loaded = load_infra(infra)
     domain = failure.domain or _domain_of(loaded.data, failure.host)
-    failure = Failure(failure.host, domain, failure.task, failure.message, failure.limit)
+    failure = Failure(failure.host, domain, failure.task, failure.message, failure.limit, failure.step)
     context = FailureContext(failure, loaded.path, tree, log=log)
     if domain is not None:
         context.infra_lines = _machine_lines(loaded, ("domains", domain, "machines", failure.host), tree)

@@ -16,7 +16,16 @@ from ..host import gather_host_context
 from .access import check_ai_access
 from .backends import ChatRequest, chat, chat_request
 from .config import AssistantConfig, how_to_configure
-from .context import Failure, FailureContext, failures_in, gather, last_report
+from .context import (
+    Failure,
+    FailureContext,
+    apply_failures,
+    apply_journal,
+    failures_in,
+    gather,
+    last_failed_step,
+    last_report,
+)
 from .experience import known_fix, log_round, remember
 from .patch import PatchRefused, apply_patch, explanation_of, extract_diff, plan_patch
 
@@ -48,12 +57,18 @@ class Explained:
 
 
 def failure_context(source: Path | None, infra: Path, tree: Path | None) -> FailureContext | None:
-    """The first failed task of the report at `source` (default: the last provisioning run's), in context."""
+    """The first failure of the report at `source` (a provisioning report); by default of the last step that
+    ran, the last provisioning run's or the last apply's (its journal), whichever is newer. None: it passed."""
+    folder = tree or default_output_dir(infra)
+    if source is None and last_failed_step() == "apply":
+        failures = apply_failures(apply_journal())
+        return gather(failures[0], infra, folder, None) if failures else None
     failures, data = failures_in(source or last_report())
     if not failures:
         return None
     recorded = data.get("tree")
-    folder = tree or (Path(recorded) if isinstance(recorded, str) else default_output_dir(infra))
+    if tree is None and isinstance(recorded, str):
+        folder = Path(recorded)
     log = data.get("log")
     return gather(failures[0], infra, folder, Path(log) if isinstance(log, str) else None)
 
@@ -148,9 +163,12 @@ def provision_again(
         from ...psot.pipeline import is_valid, run_psot
         from ..provision import Selection, UnknownRole, provision
 
-        checked = run_psot(context.infra, gather_host_context(infra=context.infra))
+        host = gather_host_context(infra=context.infra)
+        checked = run_psot(context.infra, host)
         if not is_valid(checked):
             raise Invalid(f"{context.infra}: the patched infra is not valid: {checked.findings[0].render()}")
+        if context.failure.step == "apply":
+            return _apply_again(checked.infra, context, host, incus_url)
         domain, role = context.failure.domain, context.failure.role
         # the failed role only, on the machine's domain; the whole domain when the fix took the role away
         try:
@@ -165,6 +183,35 @@ def provision_again(
         return [Failure(p.host, domain, p.task, p.message, domain) for p in result.problems if p.kind == "failed"]
 
     return rerun
+
+
+def _apply_again(infra: Infra, context: FailureContext, host: Any, incus_url: str | None) -> list[Failure] | None:
+    """`apply --limit DOMAIN --no-provision` (every domain when the failed object belongs to none)."""
+    import asyncio
+
+    from ..incus import connect
+    from ..reconcile import apply_pipeline
+
+    async def run() -> Any:
+        async with connect(incus_url) as client:
+            return await apply_pipeline(
+                client, infra, tree=context.tree, host=host, limit=context.failure.domain, provision=False
+            )
+
+    result = asyncio.run(run())
+    if result.ok:
+        return None
+    failed = [o for o in result.applied.outcomes if o.status == "failed"]
+    return [
+        Failure(
+            o.action.name,
+            context.failure.domain,
+            f"{o.action.op} {o.action.kind} {o.action.name}",
+            o.error,
+            step="apply",
+        )
+        for o in failed
+    ]
 
 
 def _log(round_: Round, context: FailureContext) -> None:
