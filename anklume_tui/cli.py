@@ -40,7 +40,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "copy-file": ("copy_file", "copy one file between machines"),
     "smoke": ("smoke", "run the declared checks inside the machines"),
     "collect-logs": ("collect_logs", "gather the machines' logs into one archive, secrets redacted"),
-    "explain": ("explain", "explain a failed provisioning with your own model; propose a fix"),
+    "explain": ("explain", "explain a failed provisioning or apply with your own model; propose a fix"),
 }
 
 

@@ -1,6 +1,7 @@
 """`explain [LAST|FILE] [--send] [--apply] [--rounds N] [--history] [--forget] [--json]`: the local assistant.
 
-Gathers a failed provisioning's context (the last run's, or a `provision --json` document FILE) and shows
+Gathers a failed step's context (LAST: the newer of the last provisioning run and the last apply's journal;
+or FILE, a `provision --json` document) and shows
 exactly what would be sent to the model configured in `<config>/assistant.toml`; sends only with --send and
 prints the explanation and the proposed patch; --apply applies it after validation and re-runs the step. A
 fix confirmed before (applied, then the step passed) is offered first, without asking any model.
@@ -22,7 +23,8 @@ from ..printable import printable
 from .common import add_incus_arguments, add_infra_arguments, emit_json, infra_path
 
 HELP = (
-    "explain the last failed provisioning (or FILE, a `provision --json` document) with your own model: shows "
+    "explain the last failed provisioning or apply (or FILE, a `provision --json` document) with your own model "
+    "(configured in ~/.config/anklume/assistant.toml; off until then): shows "
     "what would be sent; --send asks and prints an explanation and a patch; --apply applies it after validation "
     "and re-runs the step; --history lists, --forget clears the fixes you confirmed"
 )
