@@ -1,10 +1,12 @@
 """A Tor gateway domain in what anklume-tui renders (issue 19), without a daemon: the host ruleset's Tor lines
-come before every accept (policies, the AI override, established flows), nft accepts them in a private
-namespace, and the desired state gives the domain's bridge the gateway as DHCP router and DNS server, and the
-gateway's nic its fixed MAC. Their effect on real packets: tests/provision/test_tor_gateway_confines_clients.py."""
+come before every accept (policies, the AI override, established flows), and so do the firewall VM's (its ICMP
+accept would otherwise forward a client's pings); nft accepts them in a private namespace; the desired state
+gives the domain's bridge the gateway as DHCP router and DNS server, and the gateway's nic its fixed MAC.
+Their effect on real packets: tests/provision/test_tor_gateway_confines_clients.py."""
 
 from __future__ import annotations
 
+from anklume_tui.engine.isolation.firewall_vm import firewall_interfaces, render_firewall_vm_ruleset
 from anklume_tui.engine.isolation.render import render_host_ruleset
 from anklume_tui.engine.reconcile.desired import desired_state
 from tests.engine.nft_helpers import infra_from, needs_nft, nft_check_in_fresh_netns
@@ -33,6 +35,7 @@ FORWARD = [
     'oifname "net-tor" meta nfproto != ipv4 drop',
     'iifname "net-tor" oifname != "net-tor" ip saddr != 10.140.0.1 drop',
     'oifname "net-tor" iifname != "net-tor" ip daddr != 10.140.0.1 drop',
+    'ip saddr 10.140.0.0/24 ip saddr != 10.140.0.1 oifname != "net-tor" drop',
 ]
 INPUT = [
     '# Tor domain on "net-tor": its clients reach the host for DHCP only',
@@ -97,3 +100,21 @@ def test_the_tor_bridge_tells_clients_but_not_the_gateway_to_route_and_resolve_t
     assert instances["tor-cl"]["eth0"]["security.ipv4_filtering"] == "true"
     assert "hwaddr" not in instances["tor-cl"]["eth0"]
     assert "raw.dnsmasq" not in networks["net-ai-tools"]
+
+
+@needs_nft
+def test_the_firewall_vm_forwards_nothing_of_a_tor_domains_clients_before_its_icmp_accept(tmp_path):
+    text = INFRA.replace("  addressing: {}\n", "  addressing: {}\n  firewall_mode: vm\n")
+    text = text.replace("domains:\n", "domains:\n  anklume:\n    trust_level: admin\n    machines: {}\n")
+    infra = infra_from(text, tmp_path)
+    interfaces = firewall_interfaces(infra)
+    tor = next(i.name for i in interfaces if i.bridge == "net-tor")
+    rendered = render_firewall_vm_ruleset(infra, interfaces)
+    forward = chains(rendered)["forward"]
+    assert forward[1:3] == [
+        f'iifname "{tor}" ip saddr != 10.140.0.1 drop',
+        f'oifname "{tor}" ip daddr != 10.140.0.1 drop',
+    ]
+    assert forward.index("meta l4proto icmp accept") > 2
+    checked = nft_check_in_fresh_netns(rendered, tmp_path)
+    assert checked.returncode == 0, checked.stderr

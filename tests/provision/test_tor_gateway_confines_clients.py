@@ -182,7 +182,7 @@ def test_without_the_hosts_tor_lines_or_the_gateways_table_the_same_client_packe
     persisted = next((lab.folder / "persist").rglob("*.nft"))
     ruleset = persisted.read_text()
     tor_lines = [line for line in ruleset.splitlines() if '"net-tor"' in line and ("!=" in line or "# Tor" in line)]
-    assert len(tor_lines) == 9, ruleset
+    assert len(tor_lines) == 10, ruleset
     without = "\n".join(line for line in ruleset.splitlines() if line not in tor_lines) + "\n"
     done = lab.daemon.nsenter("sh", "-c", f"nft -f - <<'NFT'\n{without}NFT\n", check=False)
     assert done.returncode == 0, done.stderr

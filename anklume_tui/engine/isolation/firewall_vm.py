@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ...psot.constants import ADMIN_DOMAIN, FIREWALL_HOST
 from ...psot.model import Infra
 from .policy import resolve_policies
-from .render import forward_block, nft_set, table_text
+from .render import forward_block, nft_set, table_text, tor_domains
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,12 @@ def render_firewall_vm_ruleset(
     """Default-drop forwarding between the VM's NICs with the policy accepts (host policies skipped),
     a logged drop per interface towards the others, and a closed input chain."""
     iface = {i.bridge: i.name for i in interfaces}
-    forward = [
-        "type filter hook forward priority filter; policy drop;",
+    forward = ["type filter hook forward priority filter; policy drop;"]
+    for tor in tor_domains(infra):
+        if tor.bridge in iface:  # a Tor domain's clients get nothing through the VM (its ICMP accept included)
+            name, keep = iface[tor.bridge], f" ip saddr != {tor.gateway}" if tor.gateway else ""
+            forward += [f'iifname "{name}"{keep} drop', f'oifname "{name}"{keep.replace("saddr", "daddr")} drop']
+    forward += [
         "ct state established,related accept",
         'ct state invalid log prefix "FW-INVALID: " drop',
         "meta l4proto icmp accept",
