@@ -5,8 +5,9 @@ job over IPP and its bytes land in the printer's file; a domain without a networ
 example declares reach the instance's config in Incus.
 
 What the copy of the example changes (besides tests/provision/example_helpers.py's own substitutions): the
-macvlan nic's parent, the host's LAN interface in the example, becomes a veth link made in the daemon's network
-namespace (the unchanged example's plan, read from the same daemon, is checked to ask for its own). Below the
+macvlan nic the example shows commented out (its parent is the host's LAN interface) is added, on a veth link made
+in the daemon's network namespace (the unchanged example's plan, read from the same daemon, is checked to have no
+such nic, so that it starts on any host). Below the
 managed sections, as a user would: the machines are offline (`anklume_offline: true`) except print-server, which
 takes the online path (apt with the test image's empty sources: the packages are pre-seeded, tests/image_helpers.py),
 and print-server gets a queue `office` printing into a file (CUPS's FileDevice). No USB printer here: the usb device
@@ -98,7 +99,8 @@ def lab(incus_daemon, tmp_path_factory) -> Iterator[PrintLab]:
     try:
         copy = copy_example("print-server", tree)
         data = yaml.safe_load(copy.infra.read_text())
-        data["domains"]["print"]["machines"]["print-server"]["devices"]["lan"]["parent"] = LAN
+        lan = {"type": "nic", "nictype": "macvlan", "parent": LAN, "name": "eth1"}  # the example's, uncommented
+        data["domains"]["print"]["machines"]["print-server"]["devices"]["lan"] = lan
         copy.infra.write_text(yaml.safe_dump(data, sort_keys=False))
         planned = planned_instances(daemon, "print-server")
         synced = anklume(daemon, tree, "sync", copy.infra)
@@ -189,6 +191,6 @@ def test_the_usb_printer_and_the_lan_nic_reach_the_instance(lab):
     # the macvlan interface is in the running container, with the MAC Incus gave it on the LAN
     config = lab.daemon.query("/1.0/instances/print-server?project=print")["config"]
     assert lab.out("print-server", "cat", "/sys/class/net/eth1/address").strip() == config["volatile.lan.hwaddr"]
-    # the unchanged example asks Incus for the host's LAN interface as parent
-    assert lab.planned["print-server"]["devices"]["lan"]["parent"] == "eno1"
+    # the unchanged example declares no nic whose parent a host may lack (it would not start there)
+    assert "lan" not in lab.planned["print-server"]["devices"]
     assert lab.planned["print-server"]["devices"]["usb-printer"]["vendorid"] == "03f0"
