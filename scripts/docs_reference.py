@@ -33,6 +33,7 @@ RULE_TABLES = [
     ("tests.psot.test_rules_host_warnings", "WARNING_CASES"),
     ("tests.psot.test_rules_services", "CASES"),
     ("tests.psot.test_rules_services", "WARNING_CASES"),
+    ("tests.psot.test_rules_tor_gateway", "CASES"),
 ]
 SCREENS = [
     ("test_domains_screen", "test_domains_screen_looks_right", "domains"),
