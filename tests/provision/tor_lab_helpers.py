@@ -31,10 +31,15 @@ def tcp(port):
         c.settimeout(3)
         try:
             data = c.recv(200).decode(errors="replace").split()
-            c.sendall(b"ok\n")
         except OSError:
             data = []
-        log.write(f"tcp {peer[0]} {dst} {' '.join(data)}\n"); c.close()
+        # logged before the answer: a probe that got its "ok" finds its line written
+        log.write(f"tcp {peer[0]} {dst} {' '.join(data)}\n")
+        try:
+            c.sendall(b"ok\n")
+        except OSError:
+            pass
+        c.close()
 def udp(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", port))
     while True:
