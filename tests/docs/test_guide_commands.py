@@ -52,6 +52,7 @@ def test_every_command_of_the_page_runs_as_shown(page, incusd, tmp_path):
     env["ANKLUME_HOST_ROOT"] = str(stock_debian_root(tmp_path / "root"))
     env.pop("ANKLUME_NFT_PERSIST_DIR", None)
     env["COLUMNS"] = "100"
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no assistant.toml or keymap of the user running the tests
     for item in blocks(page):
         if isinstance(item, File):
             target = folder / item.name
