@@ -11,21 +11,10 @@ import sys
 from pathlib import Path
 
 from tests.assistant.explain_lab_helpers import ANSWER, BROKEN_TASKS, FIX_DIFF
+from tests.assistant.explain_lab_helpers import INFRA as LAB
 from tests.assistant.model_standin_helpers import configure, model_standin
 from tests.engine.apply_helpers import ROOT, batch_env
 from tests.provision.provision_helpers import anklume, apply_without_provisioning, write_lab
-
-LAB = """\
-project_name: explainlab
-global:
-  addressing: {}
-  default_os_image: debian
-domains:
-  work:
-    machines:
-      work-box:
-        roles: [greeter]
-"""
 
 # the error and its fix, in a role whose fixed form leaves a trace a reader can check
 BROKEN = BROKEN_TASKS + "- name: Leave a trace\n  ansible.builtin.copy: {dest: /root/greeted, content: hello}\n"

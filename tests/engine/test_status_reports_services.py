@@ -14,45 +14,11 @@ from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.reconcile.status import gather_status
 from anklume_tui.psot.pipeline import run_psot
 from tests.engine.incus_helpers import batch, isolate_host
+from tests.services.services_infra_helpers import provider_and_consumer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "anklume_tui" / "schemas" / "status.json"
-INFRA = """\
-project_name: services-status
-global:
-  base_subnet: "10.122"
-domains:
-  tools:
-    trust_level: trusted
-    subnet_id: 0
-    machines:
-      tools-mcp:
-        ip: 10.122.0.10
-        os_image: busybox
-        services:
-          notes:
-            description: "Notes [bold]over[/] MCP"
-            protocol: mcp
-            socket: /run/mcp/notes.sock
-          search:
-            port: 8765
-  work:
-    trust_level: semi-trusted
-    subnet_id: 1
-    consumes: [tools-mcp/search]
-    machines:
-      work-dev:
-        ip: 10.122.1.10
-        os_image: busybox
-        consumes:
-          - service: tools-mcp/notes
-            socket: /home/user/notes.sock
-            uid: 1000
-            gid: 1000
-      work-ops:
-        ip: 10.122.1.11
-        os_image: busybox
-"""
+INFRA = provider_and_consumer("services-status", "10.122", os_image="busybox")
 
 
 @pytest.fixture

@@ -10,42 +10,11 @@ import pytest
 from rich.console import Console
 
 from anklume_tui.app import AnklumeApp
+from tests.services.services_infra_helpers import provider_and_consumer
 from tests.wait_helpers import until
 
 NO_INCUS = "unix:///nonexistent/unix.socket"
-INFRA = """\
-project_name: services-tui
-global:
-  base_subnet: "10.123"
-domains:
-  tools:
-    trust_level: trusted
-    subnet_id: 0
-    machines:
-      tools-mcp:
-        ip: 10.123.0.10
-        services:
-          notes:
-            description: "Notes [bold]over[/] MCP"
-            protocol: mcp
-            socket: /run/mcp/notes.sock
-          search:
-            port: 8765
-  work:
-    trust_level: semi-trusted
-    subnet_id: 1
-    consumes: [tools-mcp/search]
-    machines:
-      work-dev:
-        ip: 10.123.1.10
-        consumes:
-          - service: tools-mcp/notes
-            socket: /home/user/notes.sock
-            uid: 1000
-            gid: 1000
-      work-ops:
-        ip: 10.123.1.11
-"""
+INFRA = provider_and_consumer("services-tui", "10.123")
 
 
 @pytest.fixture
