@@ -1,5 +1,6 @@
 """A proposed patch is applied only to the infra's files (after psot validated the result) and to files under
-roles_custom/: any other path refuses the whole patch, naming it, and nothing is written."""
+roles_custom/: any other path refuses the whole patch, naming it, and nothing is written. So does a role change
+that would run on or read from the host (Ansible's controller, root here): delegation, lookups, plugins."""
 
 from __future__ import annotations
 
@@ -25,6 +26,19 @@ ESCAPE = """\
 +owned
 """
 
+DELEGATED = FIX_DIFF.replace(
+    "+  ansible.builtin.command: /bin/true\n", "+  ansible.builtin.command: /bin/true\n+  delegate_to: localhost\n"
+).replace("@@ -1,3 +1,3 @@", "@@ -1,3 +1,4 @@")
+
+LOOKUP = FIX_DIFF.replace("/bin/true", "\"echo {{ lookup('pipe', 'id') }}\"")
+
+PLUGIN = """\
+--- /dev/null
++++ b/roles_custom/greeter/filter_plugins/more.py
+@@ -0,0 +1,1 @@
++import os
+"""
+
 INVALID_INFRA = """\
 --- a/infra.yml
 +++ b/infra.yml
@@ -42,8 +56,11 @@ INVALID_INFRA = """\
         (FIX_DIFF + OUTSIDE, "the patch touches group_vars/all.yml: only infra.yml and files under roles_custom/"),
         (ESCAPE, "the patch touches roles_custom/../../outside.txt"),
         (INVALID_INFRA, "infra.yml:9:15: error[M3]: Machine 'work-box': type must be one of"),
+        (DELEGATED, "the patch's change to roles_custom/greeter/tasks/main.yml reaches this host ('delegate_to'"),
+        (LOOKUP, "reaches this host ('lookup('"),
+        (PLUGIN, "the patch adds roles_custom/greeter/filter_plugins/more.py: filter_plugins run on this host"),
     ],
-    ids=["other-file", "dot-dot", "invalid-infra"],
+    ids=["other-file", "dot-dot", "invalid-infra", "delegation", "lookup", "controller-plugin"],
 )
 def test_a_patch_outside_the_allowed_files_or_invalid_is_refused_and_nothing_written(
     diff, named, tmp_path, monkeypatch, capsys

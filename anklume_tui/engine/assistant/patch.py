@@ -17,6 +17,15 @@ from ...psot.infra_candidate import save, validate_candidate
 from ...psot.infra_edit import read_infra_files
 
 ROLES_CUSTOM = "roles_custom"
+# A role runs in its machine, but some of Ansible reaches the controller (this host, as root): delegation and local
+# actions, lookups and queries, controller plugins, host files read by include_vars/vars_files/script/fetch or an
+# absolute or ../ `src`, Jinja's dunder attributes. A model's role change that adds any of them is refused: it is
+# for the user to write such a change by hand, knowingly.
+_HOST_REACH = re.compile(
+    r"delegate_to|delegate_facts|local_action|connection\s*:|ansible_connection|\blookup\s*\(|\bquery\s*\("
+    r"|\bq\s*\(|include_vars|vars_files|\bscript\s*:|\.script\b|\bfetch\s*:|\.fetch\b|add_host|__"
+    r"|\bsrc\s*:\s*[\"']?(?:/|~|\.\.)"
+)
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -128,6 +137,7 @@ def plan_patch(diff: str, infra: Path, tree: Path) -> PlannedChange:
             target = infra_files[name]
             planned.infra[target] = apply_hunks(files.texts[target], patch.hunks, name)
         elif rel.parts[0] == ROLES_CUSTOM and len(rel.parts) >= 3:
+            _refuse_host_reach(patch, name)
             target = tree / rel
             resolved = target.resolve()
             if not resolved.is_relative_to(roles_root) or resolved == roles_root:
@@ -143,6 +153,22 @@ def plan_patch(diff: str, infra: Path, tree: Path) -> PlannedChange:
                 "nothing written"
             )
     return planned
+
+
+def _refuse_host_reach(patch: FilePatch, name: str) -> None:
+    """PatchRefused when a role change would run on or read from the host (see _HOST_REACH)."""
+    plugins = next((part for part in PurePosixPath(name).parts if part.endswith("_plugins")), None)
+    if plugins:
+        raise PatchRefused(f"the patch adds {name}: {plugins} run on this host, not in the machine; nothing written")
+    for _, body in patch.hunks:
+        for tag, line in body:
+            found = _HOST_REACH.search(line) if tag == "+" else None
+            if found:
+                raise PatchRefused(
+                    f"the patch's change to {name} reaches this host ({found.group(0).strip()!r} in "
+                    f"{line.strip()!r}): a role change that runs on or reads from the host is yours to write, "
+                    "knowingly; nothing written"
+                )
 
 
 def apply_patch(planned: PlannedChange, infra: Path, ctx) -> list[Path]:
