@@ -94,7 +94,9 @@ class PlanScreen(SmokeRun, Screen):
         Binding("r", "replan", "Re-plan", id="plan.replan"),
         Binding("o", "steps", "Steps", id="plan.steps"),
         Binding("s", "smoke", "Smoke checks", id="plan.smoke"),
-        Binding("x", "explain", "Explain failure", id="plan.explain", show=False),
+        # shown once an apply or its provisioning failed here (check_action); before that, x says so
+        Binding("x", "explain", "Explain failure", id="plan.explain"),
+        Binding("x", "nothing_to_explain", "Explain failure", id="plan.nothing_to_explain", show=False),
         Binding("escape", "back", "Back", id="plan.back"),
     ]
 
@@ -109,9 +111,9 @@ class PlanScreen(SmokeRun, Screen):
             self.event = event
 
     class Finished(Message):
-        def __init__(self, text: str, ok: bool) -> None:
+        def __init__(self, text: str, ok: bool, explainable: bool = False) -> None:
             super().__init__()
-            self.text, self.ok = text, ok
+            self.text, self.ok, self.explainable = text, ok, explainable
 
     def __init__(self, result: PsotResult, incus_url: str | None) -> None:
         super().__init__()
@@ -122,6 +124,7 @@ class PlanScreen(SmokeRun, Screen):
         self.steps: frozenset[str] | None = None  # None: every step
         self.applying: Worker | None = None
         self.provisioning = False
+        self.failed = False  # an apply or its provisioning failed here: x explains it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -218,6 +221,8 @@ class PlanScreen(SmokeRun, Screen):
         if self.plan is None or not self.can_apply() or self.applying is not None:
             return
         self.query_one("#plan-summary", Static).update(f"Applying {len(self.plan.actions)} action(s) … (c cancels)")
+        self.failed = False
+        self.refresh_bindings()
         self.applying = self.run_apply()
 
     @work(exclusive=True, group="apply")
@@ -240,7 +245,8 @@ class PlanScreen(SmokeRun, Screen):
         except AnklumeError as exc:
             self.post_message(self.Finished(f"Apply stopped: {exc.user_message()}", False))
             return
-        self.post_message(self.Finished(*finished_text(done)))
+        failed = not done.applied.ok or (done.provisioned is not None and not done.provisioned.ok)
+        self.post_message(self.Finished(*finished_text(done), explainable=failed))
 
     def post_progress(self, event: PipelineEvent) -> None:
         self.post_message(self.Progress(event))
@@ -260,7 +266,10 @@ class PlanScreen(SmokeRun, Screen):
     def on_plan_screen_finished(self, message: Finished) -> None:
         self.applying = None
         self.provisioning = False
-        self.query_one("#plan-summary", Static).update(message.text + " Press r to re-plan, s to run the smoke checks.")
+        self.failed = message.explainable
+        self.refresh_bindings()
+        then = " Press r to re-plan, s to run the smoke checks" + (", x to explain." if self.failed else ".")
+        self.query_one("#plan-summary", Static).update(message.text + then)
         self.app.notify(message.text, severity="information" if message.ok else "error", markup=False)
 
     def action_cancel(self) -> None:
@@ -278,12 +287,20 @@ class PlanScreen(SmokeRun, Screen):
             self.query_one("#plan-summary", Static).update("Planning …")
             self.make_plan()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "explain":
+            return self.failed  # False: hidden from the footer, and x falls through to nothing_to_explain
+        return True
+
     def action_explain(self) -> None:
-        """The last provisioning failure explained by the user's own model (issue 23), the prompt shown first."""
+        """The failed apply or provisioning explained by the user's own model (issue 23), the prompt shown first."""
         from .explain import ExplainScreen
 
         if self.applying is None and self.result.infra is not None:
             self.app.push_screen(ExplainScreen(self.result.loaded.path, self.result.infra, self.incus_url))
+
+    def action_nothing_to_explain(self) -> None:
+        self.app.notify("Nothing failed here yet: explain is offered once an apply or its provisioning fails here.")
 
     def action_back(self) -> None:
         if self.applying is None and self.smoking is None:
