@@ -21,6 +21,11 @@ def app_on(text: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, incus_url
     return AnklumeApp(infra, incus_url=incus_url)
 
 
+def footer(app: AnklumeApp) -> set[tuple[str, str]]:
+    """The keys the footer shows, as drawn (enabled ones only): key and description."""
+    return {(k.key, k.description) for k in app.screen.query("FooterKey") if not k.disabled}  # type: ignore[attr-defined]
+
+
 async def planned(app: AnklumeApp, pilot: Pilot[None]) -> PlanScreen:
     """Once the domains screen has its first result, `p`; the plan screen once its plan is made."""
     await until(pilot, lambda: getattr(app.screen, "result", None) is not None)

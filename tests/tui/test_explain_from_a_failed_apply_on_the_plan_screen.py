@@ -9,20 +9,14 @@ import json
 
 import pytest
 
-from anklume_tui.app import AnklumeApp
 from anklume_tui.screens.confirm import ConfirmScreen
 from anklume_tui.screens.explain import ExplainScreen
 from tests.assistant.model_standin_helpers import configure, model_standin
 from tests.assistant.test_failed_apply_is_explained_and_fixed import FIX, LAB
-from tests.tui.plan_helpers import app_on, planned
+from tests.tui.plan_helpers import app_on, footer, planned
 from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
-
-
-def footer(app: AnklumeApp) -> set[tuple[str, str]]:
-    """The keys the footer shows, as drawn (enabled ones only)."""
-    return {(k.key, k.description) for k in app.screen.query("FooterKey") if not k.disabled}  # type: ignore[attr-defined]
 
 
 async def test_x_on_the_plan_screen_explains_a_failed_apply_and_the_confirmed_fix_applies(

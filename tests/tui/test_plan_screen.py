@@ -8,7 +8,7 @@ import json
 import pytest
 
 from anklume_tui.app import AnklumeApp
-from tests.tui.plan_helpers import app_on, planned
+from tests.tui.plan_helpers import app_on, footer, planned
 from tests.wait_helpers import until
 
 pytestmark = pytest.mark.incus
@@ -42,6 +42,7 @@ async def test_p_plans_then_a_applies_with_progress_then_provisions(incusd, tmp_
         summary = str(screen.query_one("#plan-summary").render())
         assert summary.startswith("Applied; provisioning of 1 machine(s): provisioned 0, failed 1 (lab-one)"), summary
         assert "lab-one: failed; not run: base_system." in summary
+        await until(pilot, lambda: ("x", "Explain failure") in footer(app), what="x offered once provisioning failed")
         log = " ".join(" ".join(screen.query_one("#plan-log").lines).split())  # long lines wrap
         assert "failed" in log and "lab-one" in log and "Install python3 when it is missing" in log
         await pilot.press("r")
