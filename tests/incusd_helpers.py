@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.image_helpers import ImageFiles, build_busybox_image
+from tests.incus_exec_helpers import exec_request, recorded_exec
 from tests.incusd_host_helpers import (
     DIR_PREFIX,
     alive,
@@ -214,10 +215,15 @@ class ThrowawayIncus:
     def incus(
         self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        """Run the incus CLI against this daemon only."""
-        result = subprocess.run(
-            [INCUS, *args], env=self.env, input=input, capture_output=True, text=True, timeout=timeout
-        )
+        """Run the incus CLI against this daemon only (`exec … -- CMD` through recorded output: see
+        tests/incus_exec_helpers.py for why)."""
+        request = exec_request(args) if input is None else None
+        if request is not None:
+            result = recorded_exec(self.socket_path, [INCUS, *args], *request, timeout=timeout)
+        else:
+            result = subprocess.run(
+                [INCUS, *args], env=self.env, input=input, capture_output=True, text=True, timeout=timeout
+            )
         if check and result.returncode != 0:
             raise RuntimeError(
                 f"incus {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}\n"
