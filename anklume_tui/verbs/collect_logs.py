@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_incus_arguments(parser)
     parser.add_argument("--limit", metavar="DOMAIN", help="only this domain's machines")
     parser.add_argument("--out", metavar="FILE", help="the archive (default: anklume-logs-<UTC time>.tar.gz here)")
-    parser.add_argument(
-        "--since", metavar="TIME", help="journal entries since (journalctl's --since; default -1h)"
-    )
+    parser.add_argument("--since", metavar="TIME", help="journal entries since (journalctl's --since; default -1h)")
 
 
 def run(args: argparse.Namespace) -> int:
