@@ -16,8 +16,12 @@ from pathlib import Path
 @dataclass
 class StandIn:
     answer: str = ""
+    answers: list[str] = field(default_factory=list)  # one per request, in order, before `answer`
     requests: list[dict] = field(default_factory=list)  # {"path", "headers", "body"}
     url: str = ""
+
+    def next_answer(self) -> str:
+        return self.answers.pop(0) if self.answers else self.answer
 
     def config(self, backend: str, **more: str) -> str:
         base = self.url if backend == "ollama" else f"{self.url}/v1"
@@ -40,17 +44,16 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
             standin.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            answer = standin.next_answer()
             if self.path == "/api/chat":
                 chunks = [
                     json.dumps({"message": {"role": "assistant", "content": p}, "done": False}) + "\n"
-                    for p in _pieces(standin.answer)
+                    for p in _pieces(answer)
                 ]
                 chunks.append(json.dumps({"message": {"role": "assistant", "content": ""}, "done": True}) + "\n")
                 kind = "application/x-ndjson"
             elif self.path == "/v1/chat/completions":
-                chunks = [
-                    f"data: {json.dumps({'choices': [{'delta': {'content': p}}]})}\n\n" for p in _pieces(standin.answer)
-                ]
+                chunks = [f"data: {json.dumps({'choices': [{'delta': {'content': p}}]})}\n\n" for p in _pieces(answer)]
                 chunks.append("data: [DONE]\n\n")
                 kind = "text/event-stream"
             else:
