@@ -144,17 +144,9 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "")
         changes["restart"] = real.running and not live
     stale = stale_service_devices(exp.devices, real.devices)
     if stale:
-        drift += [
-            Drift(
-                kind="instance",
-                project=exp.project,
-                name=exp.name,
-                field=f"devices.{name}",
-                expected=None,
-                actual=real.devices[name],
-            )
-            for name in stale
-        ]
+        drift += drift_entries(
+            "instance", exp.project, exp.name, "devices.", {name: (None, real.devices[name]) for name in stale}
+        )
         changes["remove_devices"] = stale
     if not real.running:
         # Never started: created by an apply that did not finish (its context files are written again).
