@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from ...psot.constants import ADMIN_DOMAIN, FIREWALL_HOST
 from ...psot.model import Infra
 from .policy import resolve_policies
-from .render import forward_block, nft_set, table_text, tor_domains
+from .render import forward_block, nft_set, table_text
+from .tor import tor_domains
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ accepts need the bridge list."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from ...psot.model import Infra
 from .policy import ForwardRule, HostRule, ResolvedPolicy, resolve_policies
+from .tor import TorDomain, tor_domains
 
 HEADER = "# anklume-tui network isolation (generated from infra.yml; do not edit: it is replaced as a whole)"
 
@@ -99,27 +99,11 @@ def empty_host_ruleset(prefix: str = "") -> str:
     return _host_ruleset(prefix, [], [], [])
 
 
-class TorDomain(NamedTuple):
-    bridge: str
-    gateway: str | None  # the gateway's IP; None: nothing crosses the bridge
-    subnet: str
-
-
-def tor_domains(infra: Infra) -> list[TorDomain]:
-    """Every domain with a `tor_gateway`, disabled ones too (fail closed)."""
-    found = []
-    for domain in infra.domains:
-        if domain.tor_gateway is not None:
-            ips = [m.ip for m in domain.machines if m.name == domain.tor_gateway]
-            found.append(TorDomain(domain.network, ips[0] if ips else None, domain.subnet))
-    return found
-
-
-def _tor_forward(bridge: str, gateway: str | None, subnet: str) -> list[str]:
+def _tor_forward(tor: TorDomain) -> list[str]:
     """Before anything that accepts: only the gateway's IPv4 crosses a Tor domain's bridge, either way (a client
     that routes around the gateway, or a policy or AI override naming the domain, finds the packet dropped); and a
     client's address is dropped wherever it comes from (the firewall VM has a nic on every bridge)."""
-    b = _quoted(bridge)
+    b, gateway = _quoted(tor.bridge), tor.gateway
     lines = [f"# Tor domain on {b}: only its gateway {gateway or '(none)'} crosses the bridge"]
     lines += [f"iifname {b} meta nfproto != ipv4 drop", f"oifname {b} meta nfproto != ipv4 drop"]
     if gateway is None:
@@ -128,14 +112,14 @@ def _tor_forward(bridge: str, gateway: str | None, subnet: str) -> list[str]:
         *lines,
         f"iifname {b} oifname != {b} ip saddr != {gateway} drop",
         f"oifname {b} iifname != {b} ip daddr != {gateway} drop",
-        f"ip saddr {subnet} ip saddr != {gateway} oifname != {b} drop",
+        f"ip saddr {tor.subnet} ip saddr != {gateway} oifname != {b} drop",
     ]
 
 
-def _tor_input(bridge: str, gateway: str | None) -> list[str]:
+def _tor_input(tor: TorDomain) -> list[str]:
     """A Tor domain's clients send the host nothing but DHCP (their address); no DNS, no ICMP, no policy."""
-    b = _quoted(bridge)
-    others = f" ip saddr != {gateway}" if gateway else ""
+    b = _quoted(tor.bridge)
+    others = f" ip saddr != {tor.gateway}" if tor.gateway else ""
     return [
         f"# Tor domain on {b}: its clients reach the host for DHCP only",
         f"iifname {b} meta nfproto != ipv4 drop",
@@ -149,7 +133,7 @@ def _host_ruleset(prefix: str, bridges: list[str], policies: list[ResolvedPolicy
     isolation = [
         "type filter hook forward priority -1; policy accept;",
         "ct state invalid drop",
-        *(line for t in tor for line in _tor_forward(t.bridge, t.gateway, t.subnet)),
+        *(line for t in tor for line in _tor_forward(t)),
         *(f"iifname {_quoted(b)} oifname {_quoted(b)} accept" for b in bridges),
         *_established(policies),
     ]
@@ -158,7 +142,7 @@ def _host_ruleset(prefix: str, bridges: list[str], policies: list[ResolvedPolicy
     isolation.append(f"iifname {every} oifname {every} drop")
     host_input = [
         "type filter hook input priority -1; policy accept;",
-        *(line for t in tor for line in _tor_input(t.bridge, t.gateway)),
+        *(line for t in tor for line in _tor_input(t)),
         f"iifname {every} ct state established,related accept",
         f"iifname {every} udp dport {{ 53, 67 }} accept",
         f"iifname {every} tcp dport 53 accept",

@@ -1,4 +1,5 @@
-"""Tor gateway domains (issue 19): what a domain's bridge tells DHCP clients, and the gateway's fixed MAC.
+"""Tor gateway domains (issue 19): which domains have one (what the rulesets confine), what a domain's bridge
+tells DHCP clients, and the gateway's fixed MAC.
 
 The clients of a domain with `tor_gateway` learn from the bridge's DHCP that their router and DNS server are
 the gateway; the gateway itself, told apart by its MAC, keeps the bridge as its router. This is only how the
@@ -9,8 +10,9 @@ Pure: no IO.
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
-from ...psot.model import Domain, Machine
+from ...psot.model import Domain, Infra, Machine
 
 TAG = "anklume-tor-gateway"
 
@@ -21,6 +23,22 @@ def tor_gateway(domain: Domain) -> Machine | None:
         if machine.name == domain.tor_gateway and machine.ip:
             return machine
     return None
+
+
+class TorDomain(NamedTuple):
+    bridge: str
+    gateway: str | None  # the gateway's IP; None: nothing crosses the bridge
+    subnet: str
+
+
+def tor_domains(infra: Infra) -> list[TorDomain]:
+    """Every domain with a `tor_gateway`, disabled ones too (fail closed)."""
+    found = []
+    for domain in infra.domains:
+        if domain.tor_gateway is not None:
+            gateway = tor_gateway(domain)
+            found.append(TorDomain(domain.network, gateway.ip if gateway else None, domain.subnet))
+    return found
 
 
 def gateway_hwaddr(domain: Domain, machine: Machine) -> str:
