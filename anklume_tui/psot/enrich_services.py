@@ -15,6 +15,7 @@ from .constants import DEFAULT_SERVICES_BASE
 from .services import Grant, data_views, resolve_grants
 
 Devices = dict[str, dict[str, str]]
+SERVICE_DEVICE_PREFIX = "svc-"  # every relay device the tool generates: apply and plan know them by it
 
 
 def host_socket_folder(services_base: str, project: str, instance: str) -> str:
@@ -24,11 +25,11 @@ def host_socket_folder(services_base: str, project: str, instance: str) -> str:
 
 
 def provider_device(name: str) -> str:
-    return f"svc-{name}"
+    return f"{SERVICE_DEVICE_PREFIX}{name}"
 
 
 def consumer_device(provider: str, name: str) -> str:
-    return f"svc-{provider}-{name}"
+    return f"{SERVICE_DEVICE_PREFIX}{provider}-{name}"
 
 
 def add_service_grants(data: dict[str, Any], prefix: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...psot.constants import INFRA_KEY
+from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
 from .desired import Devices
 from .plan_models import Action, Drift, Kind
 from .real_state import other_infra
@@ -22,10 +23,6 @@ def device_differs(expected: dict[str, str], actual: dict[str, str] | None) -> b
 
 def devices_diff(expected: Devices, actual: Devices) -> dict[str, tuple[dict[str, str], dict[str, str] | None]]:
     return {name: (dev, actual.get(name)) for name, dev in expected.items() if device_differs(dev, actual.get(name))}
-
-
-# Proxy devices the tool generates for services between domains (psot/enrich_services.py): `svc-*`.
-SERVICE_DEVICE_PREFIX = "svc-"
 
 
 def stale_service_devices(expected: Devices, actual: Devices) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from ...errors import Failed
 from ...printable import printable
 from ...psot.constants import MANAGED_KEY
+from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .desired import CONTEXT_KEY, split_image
@@ -164,7 +165,7 @@ def make_host_dirs(devices: dict[str, dict[str, str]]) -> None:
             with contextlib.suppress(OSError):
                 os.makedirs(source, exist_ok=True)
         listen = dev.get("listen", "")
-        if dev.get("type") == "proxy" and name.startswith("svc-") and dev.get("bind") == "host":
+        if dev.get("type") == "proxy" and name.startswith(SERVICE_DEVICE_PREFIX) and dev.get("bind") == "host":
             folder = os.path.dirname(listen.removeprefix("unix:"))
             if listen.startswith("unix:/") and folder != "/":
                 with contextlib.suppress(OSError):
