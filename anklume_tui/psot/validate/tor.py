@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import Collector, Inventory, mapping, show
+from ..addressing import is_zone_mode
+from .common import Collector, Inventory, show
 
 ROLE = "tor_gateway"
 
 
 def check_tor_gateways(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
-    legacy = "addressing" not in mapping(data.get("global"))
+    legacy = not is_zone_mode(data)
     named: dict[Any, Any] = {}  # gateway machine -> its domain
     for dname, domain in inv.domains.items():
         if "tor_gateway" not in domain:
