@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .constants import DEFAULT_SERVICES_BASE
+from .enrich_volumes import machines_by_name, merge_generated
 from .services import Grant, data_views, resolve_grants
 
 Devices = dict[str, dict[str, str]]
@@ -42,7 +43,7 @@ def add_service_grants(data: dict[str, Any], prefix: str) -> None:
         return
     settings = data.get("global") or {}
     base = settings.get("services_base") or DEFAULT_SERVICES_BASE
-    domain_of = {mname: dname for dname, domain in domains.items() for mname in (domain or {}).get("machines") or {}}
+    machines = machines_by_name(data)
     policies = data.get("network_policies") or []
     seen: set[tuple[str, str, int]] = set()
     generated: dict[str, Devices] = {}
@@ -55,7 +56,7 @@ def add_service_grants(data: dict[str, Any], prefix: str) -> None:
                 seen.add(key)
                 policies.append(policy)
             continue
-        folder = host_socket_folder(base, prefix + domain_of[offer.machine], prefix + offer.machine)
+        folder = host_socket_folder(base, prefix + machines[offer.machine][0], prefix + offer.machine)
         host_path = f"{folder}/{offer.name}.sock"
         generated.setdefault(offer.machine, {})[provider_device(offer.name)] = {
             "type": "proxy",
@@ -74,10 +75,7 @@ def add_service_grants(data: dict[str, Any], prefix: str) -> None:
         }
     if seen:
         data["network_policies"] = policies
-    for mname, devices in generated.items():
-        machines = data["domains"][domain_of[mname]]["machines"]
-        machine = machines[mname] = machines[mname] or {}
-        machine["devices"] = {**devices, **(machine.get("devices") or {})}
+    merge_generated(data, machines, generated)
 
 
 def _policy(grant: Grant, port: int) -> dict[str, Any]:

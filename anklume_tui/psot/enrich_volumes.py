@@ -16,7 +16,7 @@ Devices = dict[str, dict[str, Any]]
 def add_volume_devices(data: dict[str, Any]) -> None:
     """Mutates `data` (the enrichment's own copy) in place."""
     settings = data.get("global") or {}
-    machines = _machines_by_name(data)
+    machines = machines_by_name(data)
     generated: dict[str, Devices] = {}
     shares_base = settings.get("shared_volumes_base") or DEFAULT_SHARED_VOLUMES_BASE
     for volume_name, volume in (data.get("shared_volumes") or {}).items():
@@ -36,17 +36,28 @@ def add_volume_devices(data: dict[str, Any]) -> None:
             if volume.get("readonly"):
                 device["readonly"] = "true"
             generated.setdefault(machine_name, {})[f"pd-{volume_name}"] = device
-    for machine_name, devices in generated.items():
-        machine = machines[machine_name][1]
-        machine["devices"] = {**devices, **(machine.get("devices") or {})}
+    merge_generated(data, machines, generated)
 
 
-def _machines_by_name(data: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+def machines_by_name(data: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """machine name -> (its domain's name, its body) in the infra.yml-shaped mapping."""
     return {
         machine_name: (domain_name, machine)
         for domain_name, domain in (data.get("domains") or {}).items()
-        for machine_name, machine in (domain.get("machines") or {}).items()
+        for machine_name, machine in ((domain or {}).get("machines") or {}).items()
     }
+
+
+def merge_generated(
+    data: dict[str, Any], machines: dict[str, tuple[str, dict[str, Any]]], generated: dict[str, Devices]
+) -> None:
+    """Devices the enrichment generates, merged into each machine's own: the user's device wins on an equal
+    name (an empty machine body gets a mapping)."""
+    for machine_name, devices in generated.items():
+        domain_name, machine = machines[machine_name]
+        if machine is None:
+            machine = data["domains"][domain_name]["machines"][machine_name] = {}
+        machine["devices"] = {**devices, **(machine.get("devices") or {})}
 
 
 def _shared_device(name: str, volume: dict[str, Any], base: str) -> dict[str, Any]:
