@@ -52,7 +52,7 @@ def chains(text: str) -> dict[str, list[str]]:
         line = line.strip()
         if line.startswith("chain "):
             current = found.setdefault(line.split()[1], [])
-        elif current is not None and line not in ("}", ""):
+        elif line not in ("}", ""):
             current.append(line)
     return found
 
