@@ -88,6 +88,7 @@ def _explain(args, config, report) -> int:
         provision_again,
         request_for,
     )
+    from ..reports import ExplainRoundOut
 
     infra = infra_path(args)
     source = None if args.source == "LAST" else Path(args.source)
@@ -120,7 +121,7 @@ def _explain(args, config, report) -> int:
         allow_model=args.send,
     )
     report.sent = done.sent
-    report.rounds = [_round_out(r) for r in done.rounds]
+    report.rounds = [ExplainRoundOut.model_validate(r, from_attributes=True) for r in done.rounds]
     report.fixed = done.fixed
     if args.json:
         emit_json(report)
@@ -192,18 +193,4 @@ def _failure_out(context):
         signature=f.signature(),
         infra_lines=context.infra_lines,
         role_files=list(context.role_files),
-    )
-
-
-def _round_out(r):
-    from ..reports import ExplainRoundOut
-
-    return ExplainRoundOut(
-        number=r.number,
-        source=r.source,
-        explanation=r.explanation,
-        diff=r.diff,
-        applied=r.applied,
-        rerun_ok=r.rerun_ok,
-        refused=r.refused,
     )
