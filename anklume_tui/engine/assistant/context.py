@@ -14,6 +14,7 @@ from ...errors import Invalid
 from ...printable import printable
 from ...psot.load import load_infra
 from ..host import paths
+from ..host.private_files import read_json_lines
 
 MAX_FILE = 16_000  # characters of one role file shown
 MAX_ROLE = 48_000  # of all the role's files
@@ -126,18 +127,7 @@ def apply_journal() -> Path:
 
 def apply_failures(journal: Path) -> list[Failure]:
     """The failed actions of the last apply the journal holds (none: it passed, or no apply yet)."""
-    try:
-        lines = journal.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a line a killed apply cut short
-        if isinstance(record, dict):
-            records.append(record)
+    records = read_json_lines(journal)
     if not records:
         return []
     last = records[-1].get("apply")

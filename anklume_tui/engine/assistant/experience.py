@@ -3,13 +3,14 @@ signature, offered first when the same failure comes back, before any model is a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..host import paths
-from ..host.private_files import append_private
+from ..host.private_files import append_private, read_json_lines
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,10 @@ def rounds_log_file() -> Path:
 
 
 def experiences() -> list[Experience]:
-    try:
-        lines = library_file().read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
     found = []
-    for line in lines:
-        try:
-            data = json.loads(line)
+    for data in read_json_lines(library_file()):
+        with contextlib.suppress(KeyError):  # a line another version wrote without one of the fields
             found.append(Experience(**{k: str(data[k]) for k in Experience.__dataclass_fields__}))
-        except (ValueError, KeyError, TypeError):
-            continue  # a line a crash cut short
     return found
 
 

@@ -5,6 +5,7 @@ written. The logs in there hold Ansible's full output, the bridges' configuratio
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -66,3 +67,21 @@ def append_private(path: Path, text: str) -> None:
         os.write(fd, text.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """The JSON objects of an append-only file written by `append_private`, one a line; a missing or unreadable
+    file is none, and a line a killed writer cut short (or anything not an object) is skipped."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
