@@ -47,9 +47,15 @@ class ExplainScreen(Screen):
     ]
 
     class Loaded(Message):
-        def __init__(self, context: FailureContext | None, config: AssistantConfig | None, error: str = "") -> None:
+        def __init__(
+            self,
+            context: FailureContext | None,
+            config: AssistantConfig | None,
+            offered: Round | None = None,
+            error: str = "",
+        ) -> None:
             super().__init__()
-            self.context, self.config, self.error = context, config, error
+            self.context, self.config, self.offered, self.error = context, config, offered, error
 
     class Chunk(Message):
         def __init__(self, text: str) -> None:
@@ -93,9 +99,10 @@ class ExplainScreen(Screen):
     def load(self) -> None:
         try:
             context = failure_context(None, self.infra_path, None)
-            self.post_message(self.Loaded(context, load_config()))
+            offered = offered_fix(context) if context is not None else None  # reads the library: off the UI thread
+            self.post_message(self.Loaded(context, load_config(), offered))
         except AnklumeError as exc:
-            self.post_message(self.Loaded(None, None, exc.user_message()))
+            self.post_message(self.Loaded(None, None, error=exc.user_message()))
 
     def on_explain_screen_loaded(self, message: Loaded) -> None:
         self.busy = False
@@ -103,11 +110,10 @@ class ExplainScreen(Screen):
         if message.error or message.context is None or message.config is None:
             self._say(message.error or "The last provisioning run passed: nothing to explain.")
             return
-        offered = offered_fix(message.context)
         prompt = self.query_one("#explain-prompt", WrappedLog)
-        if offered is not None:
-            self.round = offered
-            self._show_round(offered)
+        if message.offered is not None:
+            self.round = message.offered
+            self._show_round(message.offered)
             self._say("A fix you confirmed before for this failure (no model asked): a applies it, esc goes back.")
             return
         request = request_for(message.config, message.context)
