@@ -136,21 +136,9 @@ def _machine_status(
 
 
 def _services_of(services: ServiceMap, machine: str) -> tuple[list[OfferOut], list[UseOut]]:
-    offers = [
-        OfferOut(
-            name=o.name,
-            protocol=o.protocol,
-            port=o.port,
-            socket=o.socket,
-            description=o.description,
-            consumers=list(o.consumers),
-        )
-        for o in services.offers(machine)
-    ]
-    uses = [
-        UseOut(provider=u.provider, name=u.name, protocol=u.protocol, port=u.port, socket=u.socket, via=u.via)
-        for u in services.uses(machine)
-    ]
+    """The report models read their fields off psot's Offer and Use (same names), not copied one by one."""
+    offers = [OfferOut.model_validate(o, from_attributes=True) for o in services.offers(machine)]
+    uses = [UseOut.model_validate(u, from_attributes=True) for u in services.uses(machine)]
     return offers, uses
 
 
