@@ -7,7 +7,7 @@ read model the faces show (`service_map`), so both always agree. Values are assu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -154,10 +154,6 @@ class ServiceMap:
 
     def uses(self, machine: str) -> tuple[Use, ...]:
         return tuple(self._uses.get(machine, ()))
-
-    def __iter__(self) -> Iterator[Offer]:
-        """Every offer, in declaration order."""
-        return (offer for offers in self._offers.values() for offer in offers)
 
 
 def build_service_map(domains: Iterable[DomainView]) -> ServiceMap:
