@@ -7,7 +7,7 @@ read model the faces show (`service_map`), so both always agree. Values are assu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -99,7 +99,10 @@ def resolve_grants(domains: Iterable[DomainView]) -> list[Grant]:
     Entries naming an unknown machine or service are left out (SV4 says so).
     """
     views = [(d, dc, list(ms)) for d, dc, ms in domains]
-    offers = offers_of(views)
+    return _grants(views, offers_of(views))
+
+
+def _grants(views: Sequence[DomainView], offers: dict[tuple[str, str], Offer]) -> list[Grant]:
     grants: list[Grant] = []
     for dname, dcons, machines in views:
         for mname, _services, mcons in machines:
@@ -158,13 +161,14 @@ class ServiceMap:
 
 def build_service_map(domains: Iterable[DomainView]) -> ServiceMap:
     views = [(d, dc, list(ms)) for d, dc, ms in domains]
-    grants = resolve_grants(views)
+    declared = offers_of(views)
+    grants = _grants(views, declared)
     consumers: dict[tuple[str, str], set[str]] = {}
     for g in grants:
         consumers.setdefault((g.offer.machine, g.offer.name), set()).add(g.consumer)
     offers = [
         Offer(o.machine, o.name, o.protocol, o.port, o.socket, o.description, tuple(sorted(consumers.get(key, ()))))
-        for key, o in offers_of(views).items()
+        for key, o in declared.items()
     ]
     uses = [
         Use(
