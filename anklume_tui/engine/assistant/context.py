@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ...errors import Invalid
@@ -159,7 +159,7 @@ def last_failed_step() -> str:
 def gather(failure: Failure, infra: Path, tree: Path, log: Path | None) -> FailureContext:
     loaded = load_infra(infra)
     domain = failure.domain or _domain_of(loaded.data, failure.host)
-    failure = Failure(failure.host, domain, failure.task, failure.message, failure.limit, failure.step)
+    failure = replace(failure, domain=domain)
     context = FailureContext(failure, loaded.path, tree, log=log)
     if domain is not None:
         context.infra_lines = _machine_lines(loaded, ("domains", domain, "machines", failure.host), tree)
