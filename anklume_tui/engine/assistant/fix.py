@@ -46,8 +46,7 @@ class Round:
 
 @dataclass
 class Explained:
-    context: FailureContext | None  # None: the run it reads passed
-    request: ChatRequest | None = None
+    context: FailureContext
     sent: bool = False
     rounds: list[Round] = field(default_factory=list)
 
@@ -91,7 +90,7 @@ def explain(
     """Ask (or take the library's fix), and with `apply` patch and re-run: `rerun(context)` gives
     None when the step passed, else its failures. Raises AiAccessRefused and AssistantFailed before a round
     is recorded; a refused patch ends the rounds (recorded, then raised)."""
-    done = Explained(context, request_for(config, context))
+    done = Explained(context)
     for number in range(1, rounds + 1):
         round_ = offered_fix(context, number)
         if round_ is None:
