@@ -86,16 +86,19 @@ def smoke_detail(when: datetime, result) -> Table:
     return table
 
 
+def _where(service) -> str:
+    """An Offer's or a Use's end: its TCP port or its socket path."""
+    return f"port {service.port}" if service.port is not None else f"socket {service.socket}"
+
+
 def _offer_line(offer) -> str:
-    where = f"port {offer.port}" if offer.port is not None else f"socket {offer.socket}"
     to = ", ".join(offer.consumers) or "no consumer"
     about = f": {offer.description}" if offer.description else ""
-    return f"{offer.name} ({offer.protocol}, {where}) to {to}{about}"
+    return f"{offer.name} ({offer.protocol}, {_where(offer)}) to {to}{about}"
 
 
 def _use_line(use) -> str:
-    where = f"port {use.port}" if use.port is not None else f"socket {use.socket}"
-    return f"{use.provider}/{use.name} ({use.protocol}, {where}, via {use.via})"
+    return f"{use.provider}/{use.name} ({use.protocol}, {_where(use)}, via {use.via})"
 
 
 def machine_detail(domain, machine, status=None, smoke=None, services=None) -> Group:
