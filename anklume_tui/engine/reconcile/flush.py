@@ -22,6 +22,7 @@ import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ...psot.enrich_services import host_socket_folder
 from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
 from ...psot.model import Infra
 from ...reports import FlushFile, FlushKind, FlushObject, FlushReport, IsolationOut
@@ -104,7 +105,7 @@ def remove_service_folders(base: Path, instances: list[tuple[str, str]]) -> None
     """`<base>/<project>/<instance>` of each deleted instance: its relay sockets, then the folder and the
     project's folder once empty. Only sockets are unlinked and symlinks are never followed."""
     for project, name in instances:
-        folder = base / project / name
+        folder = Path(host_socket_folder(str(base), project, name))  # where enrichment put its sockets
         with contextlib.suppress(OSError):
             if not stat.S_ISDIR(os.lstat(folder).st_mode):
                 continue
