@@ -18,6 +18,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
     from .client import IncusClient
+    from .cluster import ClusterMember, Moved, MoveFailed, MoveProgress, MoveRefused
     from .models import ExecResult
     from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
 else:
@@ -25,6 +26,7 @@ else:
         __name__,
         {
             "client": ["IncusClient"],
+            "cluster": ["ClusterMember", "MoveFailed", "MoveProgress", "MoveRefused", "Moved"],
             "models": ["ExecResult"],
             "transport": ["IncusError", "IncusUnreachable", "IncusUrlError", "resolve_endpoint"],
         },
@@ -40,11 +42,16 @@ def connect(url: str | None = None) -> IncusClient:
 
 
 __all__ = [
+    "ClusterMember",
     "ExecResult",
     "IncusClient",
     "IncusError",
     "IncusUnreachable",
     "IncusUrlError",
+    "MoveFailed",
+    "MoveProgress",
+    "MoveRefused",
+    "Moved",
     "connect",
     "resolve_endpoint",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from anklume_tui.engine.incus.backups import BackupCalls
+from anklume_tui.engine.incus.cluster import ClusterCalls, ClusterMember, Moved, MoveFailed, MoveProgress, MoveRefused
 from anklume_tui.engine.incus.events import EventStream
 from anklume_tui.engine.incus.files import FileCalls
 from anklume_tui.engine.incus.host import HostCalls
@@ -49,6 +50,7 @@ from anklume_tui.engine.incus.transport import (
 )
 
 __all__ = [
+    "ClusterMember",
     "Endpoint",
     "EventStream",
     "ExecResult",
@@ -63,6 +65,10 @@ __all__ = [
     "Instance",
     "InstanceFile",
     "InstanceState",
+    "MoveFailed",
+    "MoveProgress",
+    "MoveRefused",
+    "Moved",
     "Network",
     "Profile",
     "Project",
@@ -74,7 +80,16 @@ __all__ = [
 
 
 class IncusClient(
-    ProjectCalls, NetworkCalls, ProfileCalls, StorageCalls, ImageCalls, InstanceCalls, FileCalls, BackupCalls, HostCalls
+    ProjectCalls,
+    NetworkCalls,
+    ProfileCalls,
+    StorageCalls,
+    ImageCalls,
+    InstanceCalls,
+    FileCalls,
+    BackupCalls,
+    HostCalls,
+    ClusterCalls,
 ):
     """`async with IncusClient(url) as incus: ...`; see `resolve_endpoint` for how the URL is found."""
 
