@@ -24,8 +24,9 @@ from pathlib import Path
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 # Bump when an image recipe changes, so cached tarballs are rebuilt.
 BUSYBOX_RECIPE = "2"
-DEBIAN_RECIPE = "2"
+DEBIAN_RECIPE = "3"
 SYSTEMD_RECIPE = "7"
+DEBIAN_PACKAGES = ("python3", "xclip", "wl-clipboard")
 # What the roles' online paths install, pre-seeded: base_system's packages, docker_engine's, code_sandbox's and
 # dev_test_runner's (roles/*/defaults/main.yml), nftables for firewall_router; python3-apt for Ansible's apt.
 SYSTEMD_PACKAGES = (
@@ -183,8 +184,9 @@ def build_busybox_image() -> ImageFiles:
 
 
 def build_debian_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
-    """Debian minbase + python3 (about a minute the first time), cached like the busybox image."""
-    return _build_debian("debian", DEBIAN_RECIPE, ("python3",), mirror, suite)
+    """Debian minbase + python3 (about a minute the first time), cached like the busybox image; with the
+    clipboard tools of the desktop tests (xclip, wl-clipboard: about 2 MB with their libraries)."""
+    return _build_debian("debian", DEBIAN_RECIPE, DEBIAN_PACKAGES, mirror, suite)
 
 
 def build_systemd_image(mirror: str | None = None, suite: str = "bookworm") -> ImageFiles:
