@@ -1,4 +1,4 @@
-"""Documents about machines' lifecycle: snapshot, disp, golden, backup, restore-backup, copy-file."""
+"""Documents about machines' lifecycle: snapshot, disp, golden, backup, restore-backup, copy-file, move."""
 
 from __future__ import annotations
 
@@ -113,3 +113,16 @@ class CopyFileReport(Report):
     uid: int | None
     gid: int | None
     error: str | None  # the refusal or failure, when not copied
+
+
+class MoveReport(Report):
+    """`move`: which machine went from which cluster member to which, and whether it runs again there."""
+
+    machine: str
+    project: str
+    instance: str
+    source: str | None  # the member it was on (null when not read: a refusal before)
+    target: str
+    moved: bool  # false when it was already there, or on a refusal or failure
+    was_running: bool | None  # it was, and so was stopped and started again (null when not read)
+    error: str | None
