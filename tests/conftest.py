@@ -17,6 +17,7 @@ import pylxd
 import pytest
 
 from anklume_tui.engine.incus.client import IncusClient
+from tests.cluster_helpers import ThreeMemberCluster
 from tests.image_helpers import ImageFiles, build_debian_image
 from tests.incusd_helpers import ThrowawayIncus, incus_installed
 from tests.wait_helpers import wait_until
@@ -54,7 +55,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs the daemon carries the `incus` marker (`-m "not incus"` skips them); the longest
     files come first, each file's tests in their order (a stable sort)."""
     for item in items:
-        if "incus_daemon" in getattr(item, "fixturenames", ()):
+        if {"incus_daemon", "incus_cluster_session"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.incus)
     items.sort(key=_longest_first)
 
@@ -128,6 +129,30 @@ def incus_daemon() -> Iterator[ThrowawayIncus]:
     t0 = time.monotonic()
     daemon.stop()
     TIMINGS["daemon stop"] = time.monotonic() - t0
+
+
+@pytest.fixture(scope="session")
+def incus_cluster_session() -> Iterator[ThreeMemberCluster]:
+    """A real three-member Incus cluster (tests/cluster_helpers.py), busybox imported, for the whole session."""
+    if not incus_installed():
+        _unavailable("incusd is not installed (scripts/install-incus.sh)")
+    if os.geteuid() != 0:
+        _unavailable("the throwaway Incus cluster needs root")
+    cluster = ThreeMemberCluster().start()
+    TIMINGS.update({f"cluster {k}": v for k, v in cluster.timings.items()})
+    yield cluster
+    t0 = time.monotonic()
+    cluster.stop()
+    TIMINGS["cluster stop"] = time.monotonic() - t0
+
+
+@pytest.fixture
+def incus_cluster(incus_cluster_session: ThreeMemberCluster) -> Iterator[ThreeMemberCluster]:
+    """The session's cluster, put back afterwards to just-joined (every member running, only the defaults)."""
+    yield incus_cluster_session
+    for name in sorted(incus_cluster_session.stopped):
+        incus_cluster_session.resume_member(name)
+    incus_cluster_session.reset()
 
 
 @pytest.fixture

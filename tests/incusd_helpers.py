@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -113,6 +113,7 @@ def sweep_stale_dirs() -> None:
 class ThrowawayIncus:
     """One private incusd; start() it, stop() it; never the user's daemon."""
 
+    namespace_init: ClassVar[str] = NAMESPACE_INIT
     dir: Path = field(init=False)
     timings: dict[str, float] = field(default_factory=dict)
     _proc: subprocess.Popen | None = field(default=None, init=False)
@@ -179,7 +180,7 @@ class ThrowawayIncus:
         self._cgroups = make_cgroups(self.dir.name)
         log = open(self.dir / "incusd.log", "wb")  # noqa: SIM115 - handed to the daemon
         self._proc = subprocess.Popen(
-            [*UNSHARE, "sh", "-c", NAMESPACE_INIT, INCUSD, str(self.dir / "cgroup-hold")],
+            [*UNSHARE, "sh", "-c", self.namespace_init, INCUSD, str(self.dir / "cgroup-hold")],
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -386,10 +387,11 @@ class ThrowawayIncus:
         if project != "default":
             self.incus("project", "delete", project)
 
-    def stop(self) -> None:
-        """Delete what remains, shut the daemon down, kill leftovers, remove every file."""
+    def stop(self, graceful: bool = True) -> None:
+        """Delete what remains, shut the daemon down, kill leftovers, remove every file (graceful=False: only
+        kill, as for a cluster member, whose reset and shutdown would wait on the other members)."""
         if self._proc is not None:
-            if self._proc.poll() is None:
+            if graceful and self._proc.poll() is None:
                 with contextlib.suppress(Exception):
                     if self.incus("admin", "waitready", "--timeout=2", check=False).returncode == 0:
                         self.reset(keep_images=False)
