@@ -38,6 +38,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "backup": ("backup", "export machines and the infra source"),
     "restore-backup": ("restore_backup", "re-import machines from a backup"),
     "copy-file": ("copy_file", "copy one file between machines"),
+    "launch": ("launch", "run an application inside its machine (what export_apps' menu entries run)"),
     "move": ("move", "move a machine to another cluster member (stop, move, start)"),
     "smoke": ("smoke", "run the declared checks inside the machines"),
     "collect-logs": ("collect_logs", "gather the machines' logs into one archive, secrets redacted"),

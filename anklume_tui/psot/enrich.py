@@ -2,7 +2,8 @@
 
 Runs only on structurally valid data. The result keeps the infra.yml shape so the same validator can
 re-check it (X4) and the generator can read it. Steps: addressing, firewall VM, AI access policy,
-services (enrich_services), resources (enrich_resources), shared volumes and persistent data (enrich_volumes).
+services (enrich_services), resources (enrich_resources), the file portal (file_portal), shared volumes and
+persistent data (enrich_volumes).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .context import HostContext
 from .enrich_resources import allocate_resources
 from .enrich_services import add_service_grants
 from .enrich_volumes import add_volume_devices
+from .file_portal import add_portal_devices
 from .findings import Finding, Severity
 from .yaml_nodes import SourceMap
 
@@ -49,6 +51,7 @@ def enrich(data: dict[str, Any], source: SourceMap, ctx: HostContext) -> Enriche
     findings += _add_ai_policy(result, source)
     add_service_grants(result, _prefix(result, ctx))
     findings += allocate_resources(result, ctx, source.key_at(("global", "resource_policy")))
+    add_portal_devices(result)
     add_volume_devices(result)
     return Enriched(result, subnets, findings)
 

@@ -9,6 +9,9 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from .export_apps import APP_KEYS
+from .file_portal import PORTAL_KEYS
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -38,6 +41,7 @@ def _plain(*names: str) -> dict[str, Any]:
 
 
 CONSUMES = Items(Keys(_plain("service", "socket", "uid", "gid", "mode")))
+EXPORT_APPS = Items(Keys(_plain(*APP_KEYS)))  # a bare name item is not a mapping: nothing to check in it
 
 MACHINE = Keys(
     {
@@ -48,8 +52,8 @@ MACHINE = Keys(
         "checks": None,  # its contents are checked by K1-K5 (psot/checks.py)
         "services": Named(Keys(_plain("description", "protocol", "port", "socket"))),
         "consumes": CONSUMES,
+        "export_apps": EXPORT_APPS,
     },
-    frozenset({"export_apps"}),
 )
 
 DOMAIN = Keys(
@@ -59,8 +63,10 @@ DOMAIN = Keys(
         "machines": Named(MACHINE),
         "consumes": CONSUMES,
         "tor_gateway": None,
+        "export_apps": EXPORT_APPS,
+        "file_portal": Keys(_plain(*PORTAL_KEYS)),
     },
-    frozenset({"desktop", "file_portal", "export_apps"}),
+    frozenset({"desktop"}),
 )
 
 GLOBAL = Keys(

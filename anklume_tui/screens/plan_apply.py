@@ -237,6 +237,7 @@ class PlanScreen(SmokeRun, Screen):
                     host=gather_host_context(with_networks=False),
                     steps=self.steps,
                     on_event=self.post_progress,
+                    infra_file=self.result.loaded.path,
                 )
                 done = await recorded_call("apply", None, applying, ok=lambda result: result.ok)
         except ApplyLocked as exc:

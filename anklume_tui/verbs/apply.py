@@ -145,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             provision=not args.no_provision,
             steps=steps,
             on_event=print_event,
+            infra_file=result.loaded.path,
         )
 
     done = run_with_incus(args, work)

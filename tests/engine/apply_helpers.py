@@ -64,6 +64,7 @@ def batch_env(daemon: ThrowawayIncus, state: Path, context_dir: Path | None = No
         ANKLUME_SKIP_HOST_SUBNET_CHECK="1",
         ANKLUME_CONTEXT_DIR=str(context_dir or state / "no-context"),
         XDG_STATE_HOME=str(state),
+        XDG_DATA_HOME=str(state / "data"),  # exported applications' menu entries: never the user's menu
     )
     return env
 

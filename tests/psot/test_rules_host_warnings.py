@@ -122,7 +122,7 @@ INTERCEPTED = infra(
     '        security.nesting: "true"\n        security.syscalls.intercept.mknod: "true"  # <-'
 )
 
-NOT_IMPLEMENTED = infra(domains="pro:\n  subnet_id: 1\n  file_portal: {}  # <-")
+NOT_IMPLEMENTED = infra(domains="pro:\n  subnet_id: 1\n  desktop: {}  # <-")
 
 WARNING_CASES = [
     ("W2", TWO_GPU_SHARED, ("b: {gpu: true}", "b: {gpu: false}")),
@@ -131,7 +131,7 @@ WARNING_CASES = [
     ("W7", TYPO, ("polcy", "policy")),
     ("W8", DHCP_REF, ("pro-dev: {}", "pro-dev: {ip: 10.100.1.3}")),
     ("W11", INTERCEPTED, ('intercept.mknod: "true"', 'intercept.mknod: "false"')),
-    ("W13", NOT_IMPLEMENTED, ("  file_portal: {}  # <-", "")),
+    ("W13", NOT_IMPLEMENTED, ("  desktop: {}  # <-", "")),
 ]
 
 
@@ -171,8 +171,7 @@ def test_free_incus_keys_pass_silently(tmp_path):
 def test_every_key_reserved_for_what_is_not_implemented_says_it_has_no_effect(tmp_path):
     text = infra(
         "desktop: {wallpaper: x}",
-        "pro:\n  subnet_id: 1\n  desktop: {}\n  file_portal: {}\n  export_apps: []\n"
-        "  machines:\n    pro-dev:\n      export_apps: []",
+        "pro:\n  subnet_id: 1\n  desktop: {}\n  machines:\n    pro-dev: {}",
     )
     found = {(w.rule, w.message) for w in warnings_of(tmp_path, text)}
     assert found == {
@@ -185,21 +184,6 @@ def test_every_key_reserved_for_what_is_not_implemented_says_it_has_no_effect(tm
             "W13",
             "'desktop' in domains.pro has no effect: desktop integration (window colours, the clipboard "
             "between domains) is not implemented yet, so nothing is done with it",
-        ),
-        (
-            "W13",
-            "'file_portal' in domains.pro has no effect: the file portal between a machine and the host is "
-            "not implemented yet, so nothing is done with it",
-        ),
-        (
-            "W13",
-            "'export_apps' in domains.pro has no effect: exporting applications to the host's menu is not "
-            "implemented yet, so nothing is done with it",
-        ),
-        (
-            "W13",
-            "'export_apps' in domains.pro.machines.pro-dev has no effect: exporting applications to the "
-            "host's menu is not implemented yet, so nothing is done with it",
         ),
     }
 

@@ -147,3 +147,18 @@ def proc_dir() -> Path:
 def backups_dir() -> Path:
     """Where `backup` writes its runs unless told another folder (`--dir`)."""
     return state_dir() / "backups"
+
+
+def data_home() -> Path:
+    """`$XDG_DATA_HOME` (default ~/.local/share): where the exported applications' menu entries and icons go."""
+    return _xdg("XDG_DATA_HOME", ".local/share")
+
+
+def applications_dir() -> Path:
+    """The user's desktop entries (the XDG menu reads them): apply writes one per exported application."""
+    return data_home() / "applications"
+
+
+def app_icons_dir() -> Path:
+    """The user's scalable icons of the hicolor theme: the trust levels' icons of the exported applications."""
+    return data_home() / "icons/hicolor/scalable/apps"

@@ -26,6 +26,7 @@ from typing import Literal
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
+from ..apps import EntriesResult, launcher_argv, sync_entries
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
@@ -79,6 +80,7 @@ class ApplyResult:
     isolation_before_instances: IsolationResult | None = None  # loaded before any instance starts (SPEC §9.1)
     network_backup: Path | None = None  # §8.2: the bridges' configuration as it was before this apply
     instances: list[Instance] | None = None  # every instance as Incus held them once apply ended
+    menu_entries: EntriesResult | None = None  # the exported applications' desktop entries (issue 21)
 
     @property
     def ok(self) -> bool:
@@ -261,6 +263,7 @@ async def apply(
     snapshots: bool = True,
     renumber: bool = False,
     steps: frozenset[str] | None = None,
+    infra_file: Path | None = None,
 ) -> ApplyResult:
     """Carry out the plan, loading the host isolation ruleset as the bridges are made (before any instance
     starts) and again at the end (§8.3 step 7) — also when the plan is empty, so a flushed ruleset comes
@@ -268,7 +271,9 @@ async def apply(
     UnknownDomain (bad `limit`), ApplyInterrupted (Incus went away mid-apply); other failures are outcomes
     in the result (a ruleset nft refused: `result.isolation.error`). `steps` (partial.STEPS; None: all) cuts
     the run down to those steps' actions; the ruleset is loaded only with `isolation`, or before instances
-    start with `instances` (SPEC §9.1), and `result.isolation` is None when it was not."""
+    start with `instances` (SPEC §9.1), and `result.isolation` is None when it was not. With `instances`, the
+    menu entries of the exported applications are written (their launcher names `infra_file`) and this infra's
+    stale ones removed."""
     state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
     with ApplyLock(state_dir):
         apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
@@ -297,6 +302,8 @@ async def apply(
                 await _reconcile(run, result, client, state_dir, limit, snapshots)
             held = await _held(run, client)
             await _record(run, client, infra, state_dir, held)
+            if runs(steps, "instances"):
+                result.menu_entries = _menu_entries(run, infra, infra_file, client.url, limit)
         finally:  # failed, interrupted (Incus gone, cancelled) or done: the ruleset is loaded for what exists
             if runs(steps, "isolation"):
                 result.isolation = await _isolate(run, client, infra, networks=held[0] if held else None)
@@ -362,6 +369,20 @@ async def _reconcile(
         pre_apply_pending.forget(state_dir)
     if snapshots and result.snapshot:
         result.retention_deleted = await pre_apply.apply_retention(client, state_dir)
+
+
+def _menu_entries(
+    run: _Run, infra: Infra, infra_file: Path | None, url: str, limit: str | None
+) -> EntriesResult | None:
+    """The exported applications' desktop entries on the host; a failure is a note, as the record's is."""
+    try:
+        entries = sync_entries(infra, launcher_argv(infra_file, url), limit)
+    except OSError as exc:
+        run.emit("note", None, f"the exported applications' menu entries could not be written ({exc}); going on")
+        return None
+    if entries.written or entries.removed or entries.skipped:
+        run.emit("note", None, entries.summary())
+    return entries
 
 
 async def _held(run: _Run, client: IncusClient) -> tuple[list[Network], list[Instance]] | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...psot.constants import INFRA_KEY
 from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
+from ...psot.file_portal import PORTAL_DEVICE
 from .desired import Devices
 from .plan_models import Action, Drift, Kind
 from .real_state import other_infra
@@ -26,12 +27,17 @@ def devices_diff(expected: Devices, actual: Devices) -> dict[str, tuple[dict[str
 
 
 def stale_service_devices(expected: Devices, actual: Devices) -> list[str]:
-    """The tool's own service relays that nothing declares any more (a `consumes` entry removed): unlike
-    other extra devices (SPEC §8.1), they are removed, or the grant would outlive its removal."""
+    """The tool's own service relays and file portal that nothing declares any more (a `consumes` entry or a
+    `file_portal` removed): unlike other extra devices (SPEC §8.1), they are removed, or the grant would outlive
+    its removal."""
     return sorted(
         name
         for name, dev in actual.items()
-        if name.startswith(SERVICE_DEVICE_PREFIX) and dev.get("type") == "proxy" and name not in expected
+        if name not in expected
+        and (
+            (name.startswith(SERVICE_DEVICE_PREFIX) and dev.get("type") == "proxy")
+            or (name == PORTAL_DEVICE and dev.get("type") == "disk")
+        )
     )
 
 

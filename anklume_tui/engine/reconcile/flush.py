@@ -9,7 +9,9 @@ never stopped), and profiles, projects and bridges something else still uses. A 
 (a project with `features.images=true`) go with it, since Incus deletes only empty projects; the `default`
 project's images, custom storage volumes, untagged objects, another infra's objects and the persistent-data
 and shared-volume directories are never touched. With the checked infra, the relay-socket folders of the deleted
-instances under `services_base` go too (their sockets only; anything else there keeps its folder).
+instances under `services_base` go too (their sockets only; anything else there keeps its folder). The menu
+entries of this infra's exported applications go (their absolute paths among the files); a file portal's host
+folder and what it holds are never touched.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ...psot.enrich_services import host_socket_folder
 from ...psot.generate import CUSTOM_NOTICE, MANAGED_BEGIN, MANAGED_END, MANAGED_NOTICE
 from ...psot.model import Infra
 from ...reports import FlushFile, FlushKind, FlushObject, FlushReport, IsolationOut
+from ..apps import remove_entries
 from ..incus.client import IncusClient
 from ..incus.models import Instance
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
@@ -83,6 +86,7 @@ async def flush_infra(
         remove_service_folders(Path(isolation.services_base), gone)
     reloaded = await _reload_isolation(client, isolation) if isolation is not None else None
     files = remove_generated_files(out_dir) if out_dir is not None else []
+    files += [FlushFile(path=str(path), outcome="deleted") for path in remove_entries(infra)]
     for item in files:
         if progress is not None:
             progress(item)

@@ -69,11 +69,12 @@ async def apply_pipeline(
     provision: bool = True,
     steps: frozenset[str] | None = None,
     on_event: PipelineSink | None = None,
+    infra_file: Path | None = None,
 ) -> PipelineResult:
     """Apply, then provision, then check that every machine runs. Raises what `apply` raises (ApplyLocked,
     UnknownDomain, IncusError); whatever keeps provisioning from running is in `provisioned.error`. `steps`
     (partial.STEPS; None: every one): provisioning runs only with `provision`, the running check only with
-    `instances`."""
+    `instances`. `infra_file`: what the exported applications' menu entries launch with."""
 
     def say(event: PipelineEvent) -> None:
         if on_event is not None:
@@ -81,7 +82,15 @@ async def apply_pipeline(
 
     say(PhaseEvent("apply"))
     applied = await apply(
-        client, infra, limit=limit, prune=prune, renumber=renumber, host=host, steps=steps, on_event=say
+        client,
+        infra,
+        limit=limit,
+        prune=prune,
+        renumber=renumber,
+        host=host,
+        steps=steps,
+        on_event=say,
+        infra_file=infra_file,
     )
     result = PipelineResult(applied)
     if not applied.ok:

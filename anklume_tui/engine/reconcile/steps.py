@@ -12,6 +12,7 @@ from ...errors import Failed
 from ...printable import printable
 from ...psot.constants import MANAGED_KEY
 from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
+from ...psot.file_portal import PORTAL_DEVICE
 from ..incus.client import IncusClient
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .desired import CONTEXT_KEY, split_image
@@ -158,9 +159,13 @@ def _image_source(image: str, server: str | None) -> dict[str, Any]:
 
 def make_host_dirs(devices: dict[str, dict[str, str]]) -> None:
     """Shared-volume and persistent-data sources must exist on the host before they are attached, and the
-    folder of a service's relay socket (`svc-*` proxy listening on the host), private to root."""
+    folder of a service's relay socket (`svc-*` proxy listening on the host), private to root. A file portal's
+    missing folder is made 0700 (one that exists is the user's: left as it is)."""
     for name, dev in devices.items():
         source = dev.get("source", "")
+        if name == PORTAL_DEVICE and dev.get("type") == "disk" and source.startswith("/"):
+            with contextlib.suppress(OSError):
+                os.makedirs(source, mode=0o700, exist_ok=True)
         if dev.get("type") == "disk" and name.startswith(("sv-", "pd-")) and source.startswith("/"):
             with contextlib.suppress(OSError):
                 os.makedirs(source, exist_ok=True)

@@ -10,6 +10,7 @@ from ..yaml_nodes import SourceMap
 from .checks import check_smoke_checks
 from .common import Collector, build_inventory, show
 from .domains import check_domains
+from .exports import check_exports
 from .host import check_host
 from .images import check_images
 from .infra_wide import check_global
@@ -25,7 +26,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, TG, SV, K."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, TG, SV, EA, FP, K."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -45,6 +46,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_policies(data, inv, out)
     check_tor_gateways(data, inv, out)
     check_services(data, inv, out)
+    check_exports(inv, out)
     check_types(data, inv, out)
     check_smoke_checks(data, inv, out)
     return out.findings

@@ -14,8 +14,6 @@ OPENCLAW_ROLE = "openclaw_server"
 # W13: the keys SPEC §3.10 reserves (known_keys' auxiliary keys) and what they are for.
 NOT_IMPLEMENTED = {
     "desktop": "desktop integration (window colours, the clipboard between domains)",
-    "file_portal": "the file portal between a machine and the host",
-    "export_apps": "exporting applications to the host's menu",
 }
 LISTED_UNKNOWN_KEYS = 100
 
