@@ -168,5 +168,9 @@ def choose_infra(explicit: str | None, cwd: Path) -> tuple[Path, bool, str | Non
 
 def run_tui(infra: str | None, incus_url: str | None = None) -> int:
     path, read_only, notice = choose_infra(infra, Path.cwd())
+    if not read_only:
+        from .verbs.common import use_declared_incus
+
+        use_declared_incus(path, incus_url)
     AnklumeApp(path, read_only=read_only, notice=notice, incus_url=incus_url, guide=True).run()
     return exitcodes.OK

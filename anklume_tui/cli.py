@@ -156,6 +156,20 @@ def _json_error(wanted: bool, message: str, exit_code: int, kind: str | None = N
     emit_json(ErrorReport(error=ErrorOut(kind=kind, message=message, exit_code=exit_code)))  # type: ignore[arg-type]
 
 
+def _run_verb(name: str, args: argparse.Namespace, reads_infra: bool) -> int:
+    """The verb, against the Incus its infra's `global.incus` names unless --incus or $ANKLUME_INCUS say."""
+    from .verbs.common import use_declared_incus
+
+    declared = reads_infra and use_declared_incus(args.infra, args.incus)
+    try:
+        return VERBS[name].run(args)
+    finally:
+        if declared:
+            from .engine.incus import use_infra_incus
+
+            use_infra_incus(None)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     wants_json = False
@@ -176,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
             printed.JSON_PRINTED.clear()
         from .engine.host import recorded_run
 
+        reads_infra = hasattr(args, "infra")  # global.incus: for the verbs that read an infra
         if getattr(args, "infra", None) is None:
             args.infra = top.infra
         if getattr(args, "incus", None) is None:
             args.incus = top.incus
         domain = getattr(args, "limit", None) or getattr(args, "domain", None)  # telemetry: SPEC §10.7
-        return recorded_run(top.batch, domain if isinstance(domain, str) else None, lambda: VERBS[top.batch].run(args))
+        return recorded_run(
+            top.batch, domain if isinstance(domain, str) else None, lambda: _run_verb(top.batch, args, reads_infra)
+        )
     except AnklumeError as exc:  # the one place errors are said to the user and mapped to exit codes
         print(f"error: {exc.user_message()}", file=sys.stderr)
         _json_error(wants_json, exc.user_message(), exc.exit_code)

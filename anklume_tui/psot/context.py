@@ -33,4 +33,6 @@ class HostContext:
     allocation: PriorAllocation | None = None
     # Names of the roles the role folders hold (SPEC §8.5), for W10; None: not gathered, W10 is not checked.
     known_roles: frozenset[str] | None = None
+    # Names of the incus CLI's remotes that are Incus servers (global.incus.remote, IN2); None: not read.
+    incus_remotes: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -9,7 +9,6 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from .desktop import CLIPBOARD_KEYS, DOMAIN_DESKTOP_KEYS, GLOBAL_DESKTOP_KEYS
 from .export_apps import APP_KEYS
 from .file_portal import PORTAL_KEYS
 
@@ -42,8 +41,6 @@ def _plain(*names: str) -> dict[str, Any]:
 
 
 CONSUMES = Items(Keys(_plain("service", "socket", "uid", "gid", "mode")))
-# issue 21 (psot/desktop.py): a domain's display and clipboard settings
-DESKTOP = Keys({**_plain(*DOMAIN_DESKTOP_KEYS), "clipboard": Keys(_plain(*CLIPBOARD_KEYS))})
 EXPORT_APPS = Items(Keys(_plain(*APP_KEYS)))  # a bare name item is not a mapping: nothing to check in it
 
 MACHINE = Keys(
@@ -66,10 +63,10 @@ DOMAIN = Keys(
         "machines": Named(MACHINE),
         "consumes": CONSUMES,
         "tor_gateway": None,
-        "desktop": DESKTOP,
         "export_apps": EXPORT_APPS,
         "file_portal": Keys(_plain(*PORTAL_KEYS)),
     },
+    frozenset({"desktop"}),
 )
 
 GLOBAL = Keys(
@@ -84,8 +81,9 @@ GLOBAL = Keys(
             }
         ),
         **_plain("shared_volumes_base", "persistent_data_base", "image_servers", "services_base"),
-        "desktop": Keys(_plain(*GLOBAL_DESKTOP_KEYS)),
+        "incus": None,  # its shape is checked by IN1 (psot/incus_target.py)
     },
+    frozenset({"desktop"}),
 )
 
 POLICY = Keys(_plain("description", "from", "to", "ports", "protocol", "bidirectional"))

@@ -101,6 +101,33 @@ def emit_json(report: Report) -> None:
     JSON_PRINTED.append(report)
 
 
+def use_declared_incus(infra: str | Path | None, incus: str | None) -> bool:
+    """Make the infra's `global.incus` the Incus this run reaches, unless `--incus` (`incus`) or
+    `$ANKLUME_INCUS` names one: they win over the infra. Whether it did (`True`: undo with
+    `engine.incus.use_infra_incus(None)`). A wrong shape raises Invalid with its rule (IN1); an unknown remote
+    raises Invalid naming the remotes."""
+    import os
+
+    if incus or os.environ.get("ANKLUME_INCUS"):
+        return False
+    from ..psot.incus_target import declared_incus, incus_problems, incus_target
+    from ..psot.load import discover_infra
+
+    declared = declared_incus(discover_infra(str(infra) if infra else None, Path.cwd()))
+    if declared is None:
+        return False
+    target = incus_target(*declared)
+    if target is None:
+        message = incus_problems(declared[0])[0][0]
+        raise Invalid(f"{declared[1]}: error[IN1]: {message} (`anklume-tui --batch validate` shows the line)")
+    if target.is_local:
+        return False
+    from ..engine.incus import use_infra_incus
+
+    use_infra_incus(target)
+    return True
+
+
 def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
 

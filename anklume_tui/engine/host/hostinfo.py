@@ -93,7 +93,8 @@ def gather_host_context(
 ) -> HostContext:
     """With `with_networks` (the PSOT's own runs), also the host's networks and what was applied (SPEC §5.1
     Stability): the records and Incus's bridges and nics, read here unless the caller gives them
-    (`allocation`, from listings it read). With `infra`, also the roles its tree can find."""
+    (`allocation`, from listings it read). With `infra`, also the roles its tree can find and the incus
+    CLI's remotes (global.incus.remote, IN2)."""
     if with_networks and allocation is None:
         from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
 
@@ -104,6 +105,11 @@ def gather_host_context(
     else:
         networks = host_networks() if with_networks else None
     directory = state.context_dir()
+    remotes = None
+    if infra is not None:
+        from ..incus import incus_remotes
+
+        remotes = frozenset(incus_remotes())
     return HostContext(
         absolute_level=_int(_read(directory, "absolute_level")),
         relative_level=_int(_read(directory, "relative_level")),
@@ -115,4 +121,5 @@ def gather_host_context(
         host_memory_bytes=host_memory_bytes(),
         allocation=allocation if with_networks else None,
         known_roles=None if infra is None else known_roles(infra),
+        incus_remotes=remotes,
     )

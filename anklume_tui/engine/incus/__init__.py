@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .client import IncusClient
     from .cluster import ClusterMember, Moved, MoveFailed, MoveProgress, MoveRefused
     from .models import ExecResult
+    from .remotes import Remote, endpoint_of, incus_remotes, use_infra_incus
     from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
 else:
     __getattr__ = exports_on_first_use(
@@ -28,6 +29,7 @@ else:
             "client": ["IncusClient"],
             "cluster": ["ClusterMember", "MoveFailed", "MoveProgress", "MoveRefused", "Moved"],
             "models": ["ExecResult"],
+            "remotes": ["Remote", "endpoint_of", "incus_remotes", "use_infra_incus"],
             "transport": ["IncusError", "IncusUnreachable", "IncusUrlError", "resolve_endpoint"],
         },
     )
@@ -52,6 +54,10 @@ __all__ = [
     "MoveProgress",
     "MoveRefused",
     "Moved",
+    "Remote",
     "connect",
+    "endpoint_of",
+    "incus_remotes",
     "resolve_endpoint",
+    "use_infra_incus",
 ]

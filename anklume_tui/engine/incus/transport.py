@@ -125,6 +125,14 @@ def _pinned_server_cert(config_dir: Path, url: str) -> Path | None:
     return None
 
 
+# The infra's `global.incus` for this run (remotes.use_infra_incus): below --incus and $ANKLUME_INCUS.
+_infra_endpoint: list[Endpoint | None] = [None]
+
+
+def set_infra_endpoint(endpoint: Endpoint | None) -> None:
+    _infra_endpoint[0] = endpoint
+
+
 def resolve_endpoint(
     url: str | None = None,
     *,
@@ -133,8 +141,11 @@ def resolve_endpoint(
     server_cert: str | Path | None = None,
     ca: str | Path | None = None,
 ) -> Endpoint:
-    """Explicit URL, else `$ANKLUME_INCUS`, else `$INCUS_DIR/unix.socket`, else /var/lib/incus/unix.socket."""
+    """Explicit URL, else `$ANKLUME_INCUS`, else the infra's `global.incus` (remotes.use_infra_incus), else
+    `$INCUS_DIR/unix.socket`, else /var/lib/incus/unix.socket."""
     url = url or os.environ.get("ANKLUME_INCUS") or None
+    if url is None and _infra_endpoint[0] is not None:
+        return _infra_endpoint[0]
     if url is None:
         incus_dir = os.environ.get("INCUS_DIR")
         socket = os.path.join(incus_dir, "unix.socket") if incus_dir else DEFAULT_SOCKET

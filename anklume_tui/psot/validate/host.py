@@ -1,5 +1,6 @@
-"""Rules that depend on the host (SPEC §4.7): PL1 (W1 under YOLO), H1, and D11 (the bridge name, which
-the nesting prefix lengthens, must fit a Linux interface name).
+"""Rules that depend on the host (SPEC §4.7): PL1 (W1 under YOLO), H1, D11 (the bridge name, which
+the nesting prefix lengthens, must fit a Linux interface name), and IN2 (global.incus names a remote the incus
+CLI has).
 
 H1 has two sources: the host's interfaces (`ip addr`, skipped with ANKLUME_SKIP_HOST_SUBNET_CHECK=1, which
 tests set because the interfaces of the machine running them are not theirs to choose), and the bridges
@@ -14,6 +15,7 @@ from ..constants import nesting_prefix
 from ..context import HostContext
 from ..stability import used_bridges
 from .common import Collector, Inventory, domain_networks, machines_of, mapping
+from .incus import check_incus_remote
 
 PRIVILEGED = "security.privileged"
 IFNAME_MAX = 15  # Linux interface names: 16 bytes with the final NUL
@@ -24,6 +26,7 @@ def check_host(data: dict[str, Any], inv: Inventory, ctx: HostContext, out: Coll
     _host_subnets(data, ctx, out)
     _incus_bridges(data, ctx, out)
     _bridge_names(data, inv, ctx, out)
+    check_incus_remote(data, ctx, out)
 
 
 def _bridge_names(data: dict[str, Any], inv: Inventory, ctx: HostContext, out: Collector) -> None:

@@ -1,4 +1,4 @@
-"""Rules on `global` (SPEC §4.2): AD1, AD2, B1, G0, G1, F1, N1, A0–A6, RP1."""
+"""Rules on `global` (SPEC §4.2): AD1, AD2, B1, G0, G1, F1, N1, A0–A6, RP1, IN1."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from ..constants import AI_TOOLS_DOMAIN, TRUST_LEVELS, ZONE_MULTIPLIER, effective_trust
 from ..gpu import gpu_consumers
 from .common import Collector, Inventory, is_absolute, is_int, show
+from .incus import check_incus
 
 G = ("global",)
 PERCENT_RE = re.compile(r"(\d+)%")
@@ -35,6 +36,7 @@ def check_global(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
     _ai_access(data, settings, inv, out)
     if "resource_policy" in settings:
         _resource_policy(settings["resource_policy"], out)
+    check_incus(settings, out)
 
 
 def _addressing(settings: dict[str, Any], inv: Inventory, out: Collector) -> None:

@@ -12,7 +12,9 @@ from .common import Collector, Inventory, machines_of, mapping
 
 OPENCLAW_ROLE = "openclaw_server"
 # W13: the keys SPEC §3.10 reserves (known_keys' auxiliary keys) and what they are for.
-NOT_IMPLEMENTED: dict[str, str] = {}  # none today: desktop, file_portal and export_apps are implemented
+NOT_IMPLEMENTED = {
+    "desktop": "desktop integration (window colours, the clipboard between domains)",
+}
 LISTED_UNKNOWN_KEYS = 100
 
 
