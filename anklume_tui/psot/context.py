@@ -33,6 +33,10 @@ class HostContext:
     allocation: PriorAllocation | None = None
     # Names of the roles the role folders hold (SPEC §8.5), for W10; None: not gathered, W10 is not checked.
     known_roles: frozenset[str] | None = None
+    # The cluster's members and groups (issue 20, PT2/W14): () when Incus is not a cluster; None: not gathered,
+    # `target:` is then not checked against them.
+    cluster_members: tuple[str, ...] | None = None
+    cluster_groups: tuple[str, ...] = ()
     # Names of the incus CLI's remotes that are Incus servers (global.incus.remote, IN2); None: not read.
     incus_remotes: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -49,6 +49,7 @@ MACHINE = Keys(
         "storage_volumes": Named(Keys(_plain("pool", "size", "path"))),
         "persistent_data": Named(Keys(_plain("path", "readonly"))),
         **_plain("roles", "weight", "boot_autostart", "boot_priority", "snapshots_schedule", "snapshots_expiry"),
+        "target": None,  # a cluster member or @group (PT1, PT2)
         "checks": None,  # its contents are checked by K1-K5 (psot/checks.py)
         "services": Named(Keys(_plain("description", "protocol", "port", "socket"))),
         "consumes": CONSUMES,
@@ -63,6 +64,7 @@ DOMAIN = Keys(
         "machines": Named(MACHINE),
         "consumes": CONSUMES,
         "tor_gateway": None,
+        "target": None,
         "export_apps": EXPORT_APPS,
         "file_portal": Keys(_plain(*PORTAL_KEYS)),
     },

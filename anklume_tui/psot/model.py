@@ -72,6 +72,7 @@ class Machine(BaseModel):
     checks: list[Any] | None = None  # declared smoke checks, as written (psot/checks.py parses them)
     services: dict[str, Any] | None = None  # offered services, as written (psot/services.py reads them)
     consumes: list[Any] | None = None  # consumed services, as written
+    target: str | None = None  # the cluster member or @group it runs on, as declared (else its domain's)
     export_apps: list[Any] | None = None  # applications in the host's menu, as written (psot/export_apps.py)
 
     @property
@@ -99,6 +100,7 @@ class Domain(BaseModel):
     profiles: dict[str, Any] = Field(default_factory=dict)
     consumes: list[Any] | None = None  # services every machine of the domain consumes, as written
     tor_gateway: str | None = None  # the machine every other machine of the domain reaches the outside through
+    target: str | None = None  # the cluster member or @group of its machines that name none (issue 20)
     export_apps: list[Any] | None = None  # applications each machine of the domain exports, as written
     machines: list[Machine] = Field(default_factory=list)
 
@@ -210,6 +212,7 @@ _DOMAIN_KEYS = (
     "profiles",
     "consumes",
     "tor_gateway",
+    "target",
     "export_apps",
 )
 _MACHINE_KEYS = (
@@ -232,6 +235,7 @@ _MACHINE_KEYS = (
     "services",
     "consumes",
     "export_apps",
+    "target",
 )
 
 

@@ -26,7 +26,7 @@ from .common import (
 )
 
 HELP = "desired (infra) vs real (Incus): the ordered actions apply would take, drift and orphans"
-SIGNS = {"create": "+", "update": "~", "start": ">", "copy": "+", "download": "+", "delete": "-"}
+SIGNS = {"create": "+", "update": "~", "start": ">", "copy": "+", "download": "+", "delete": "-", "move": "~"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

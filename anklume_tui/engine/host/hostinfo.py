@@ -95,12 +95,13 @@ def gather_host_context(
     Stability): the records and Incus's bridges and nics, read here unless the caller gives them
     (`allocation`, from listings it read). With `infra`, also the roles its tree can find and the incus
     CLI's remotes (global.incus.remote, IN2)."""
+    cluster = None
     if with_networks and allocation is None:
-        from ..reconcile.allocation import gather_allocation  # reconcile imports host: imported when called
+        from ..reconcile.allocation import gather_applied  # reconcile imports host: imported when called
 
         with ThreadPoolExecutor(1) as pool:  # `ip` runs while Incus is read
             asked = pool.submit(host_networks)
-            allocation = gather_allocation()
+            allocation, cluster = gather_applied()
             networks = asked.result()
     else:
         networks = host_networks() if with_networks else None
@@ -121,5 +122,7 @@ def gather_host_context(
         host_memory_bytes=host_memory_bytes(),
         allocation=allocation if with_networks else None,
         known_roles=None if infra is None else known_roles(infra),
+        cluster_members=None if cluster is None else cluster[0],
+        cluster_groups=() if cluster is None else cluster[1],
         incus_remotes=remotes,
     )

@@ -63,9 +63,11 @@ class InstanceCalls:
         description: str = "",
         start: bool = False,
         timeout: float | None = None,
+        target: str | None = None,
     ) -> None:
         """Create from a local image alias (`image=`) or any Incus `source`; with `start`, Incus starts it in
-        the same operation (API extension instance_create_start): one request and one wait for both."""
+        the same operation (API extension instance_create_start): one request and one wait for both. On a
+        cluster, `target` places it on a member or `@group` (else Incus's scheduler does)."""
         if source is None:
             source = {"type": "image", "alias": image} if image else {"type": "none"}
         body: dict[str, Any] = {
@@ -80,7 +82,8 @@ class InstanceCalls:
         }
         if profiles is not None:
             body["profiles"] = list(profiles)
-        await self._t.call("POST", "/1.0/instances", project=project, json=body, timeout=timeout)
+        params = {"target": target} if target else None
+        await self._t.call("POST", "/1.0/instances", project=project, json=body, timeout=timeout, params=params)
 
     async def update_instance(
         self,

@@ -3,7 +3,7 @@ vanishes meanwhile (mixed into `IncusClient`; every request goes through its tra
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from anklume_tui.engine.incus.instances import some
 from anklume_tui.engine.incus.models import (
@@ -42,7 +42,14 @@ class NetworkCalls:
         config: Mapping[str, str] | None = None,
         description: str = "",
         project: str = "default",
+        members: Sequence[str] = (),
     ) -> None:
+        """On a cluster (`members`: every member's name), Incus wants the network pending on each member first
+        (`?target=MEMBER`, member-specific keys only), then created cluster-wide with its config."""
+        for member in members:
+            pending = {"name": name, "type": type, "config": {}}
+            params = {"target": member}
+            await self._t.call("POST", "/1.0/networks", project=project, json=pending, params=params)
         body = {"name": name, "type": type, "config": dict(config or {}), "description": description}
         await self._bridge_call(lambda: self._t.call("POST", "/1.0/networks", project=project, json=body))
 

@@ -60,20 +60,32 @@ def load_records() -> dict[str, dict]:
 def gather_allocation(url: str | None = None) -> PriorAllocation:
     """The records, and what Incus holds when it answers (else only the records): for the PSOT, from code
     that may or may not run inside an event loop."""
+    return gather_applied(url)[0]
 
-    async def read() -> tuple[dict, dict] | None:
+
+Cluster = tuple[tuple[str, ...], tuple[str, ...]]  # member names (none: not a cluster), group names
+
+
+def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | None]:
+    """`gather_allocation`, and the cluster's members and groups read in the same connection (None when Incus
+    did not answer): what placement (`target:`, PT2) is checked against."""
+
+    async def read() -> tuple[tuple[dict, dict], Cluster] | None:
         try:
             async with IncusClient(url, timeout=READ_TIMEOUT) as client:
-                return await read_back(client)
+                applied, members = await asyncio.gather(read_back(client), client.cluster_members())
         except (IncusUnreachable, IncusUrlError, IncusError, OSError):
             return None
+        groups = sorted({g for m in members for g in m.groups})
+        return applied, (tuple(sorted(m.server_name for m in members)), tuple(groups))
 
     with ThreadPoolExecutor(1) as pool:
         found = pool.submit(asyncio.run, read()).result()
     records = load_records()
     if found is None:
-        return PriorAllocation(records=records)
-    return PriorAllocation(records=records, bridges=found[0], nics=found[1])
+        return PriorAllocation(records=records), None
+    (bridges, nics), cluster = found
+    return PriorAllocation(records=records, bridges=bridges, nics=nics), cluster
 
 
 def prior_allocation(held: tuple[Sequence[Network], Sequence[Instance]] | None) -> PriorAllocation:

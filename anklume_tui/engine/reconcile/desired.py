@@ -153,6 +153,7 @@ class ExpectedInstance:
     image_server: str | None = None  # the simplestreams server of the image's remote prefix
     volumes: list[ExpectedVolume] = field(default_factory=list)
     context: ContextFiles | None = None
+    target: str | None = None  # the cluster member or @group declared (the machine's, else its domain's)
 
 
 @dataclass
@@ -280,6 +281,7 @@ def expected_instance(
         image_server=server,
         volumes=volumes,
         context=context,
+        target=machine.target or domain.target,
     )
 
 

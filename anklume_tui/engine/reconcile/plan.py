@@ -84,7 +84,11 @@ def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Act
                     name=n.name,
                     domain=n.domain,
                     detail=detail,
-                    changes={"config": n.config, "recreate": half_made},
+                    changes={
+                        "config": n.config,
+                        "recreate": half_made,
+                        "members": [m.server_name for m in real.members],
+                    },
                 )
             )
             continue
@@ -207,7 +211,7 @@ def compute_plan(
         if action is not None and (img.project, img.image) not in seen:
             seen.add((img.project, img.image))
             actions.append(action)
-    inst_actions, inst_drift = instance_actions(desired, real.instances, volumes or {})
+    inst_actions, inst_drift = instance_actions(desired, real.instances, volumes or {}, real.members)
     actions += inst_actions
     drift += inst_drift
     orphans = find_orphans(desired, real.projects, real.instances, limit=limit)
@@ -255,6 +259,13 @@ async def read_volumes(client: IncusClient, desired: DesiredState, real: RealSta
     return {(project, pool, v.name): v for (project, pool), found in zip(pairs, lists, strict=True) for v in found}
 
 
+def needs_members(desired: DesiredState, real: RealState) -> bool:
+    """The cluster's members are read (one or two requests) only when they matter: a machine declares where it
+    runs, or a bridge is to be made (on a cluster, once per member first)."""
+    missing = any(n.name not in real.networks or real.networks[n.name].status == "Pending" for n in desired.networks)
+    return missing or any(i.target for i in desired.instances)
+
+
 async def make_plan(
     client: IncusClient,
     infra: Infra,
@@ -268,6 +279,8 @@ async def make_plan(
     desired = desired_state(infra, limit=limit, host=host)
     real = await read_real(client, [*desired.projects_in_scope, "default"], [n.name for n in desired.networks])
     volumes = await read_volumes(client, desired, real)
+    if needs_members(desired, real):
+        real.members = await client.cluster_members()
     plan = compute_plan(desired, real, volumes, prune=prune, limit=limit)
     plan.actions = mark_renumbers(infra, enforce_gpu_policy(infra, desired, real, plan.actions))
     plan.requests = client.requests - before

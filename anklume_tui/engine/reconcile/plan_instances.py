@@ -17,6 +17,7 @@ from .compare import (
     stale_service_devices,
 )
 from .desired import CONTEXT_KEY, DesiredState, ExpectedInstance, ExpectedVolume
+from .placement import Members, move_action, placed_on
 from .plan_models import Action, Drift, Orphan
 from .real_state import belongs_to, is_managed
 
@@ -66,9 +67,10 @@ def context_spec(exp: ExpectedInstance) -> dict | None:
     return {"files": exp.context.files(), "stamp": exp.context.stamp}
 
 
-def create_spec(exp: ExpectedInstance) -> dict:
+def create_spec(exp: ExpectedInstance, members: Members = ()) -> dict:
     """Everything apply sends to create the instance (the context key is set once the files are written)."""
     return {
+        "target": placed_on(exp.target, members),
         "create": True,
         "machine": exp.machine.name,
         "type": exp.type,
@@ -82,8 +84,11 @@ def create_spec(exp: ExpectedInstance) -> dict:
     }
 
 
-def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "") -> tuple[list[Action], list[Drift]]:
-    """`infra` (the infra's project_name): an instance tagged with another infra's name is a conflict."""
+def plan_instance(
+    exp: ExpectedInstance, real: Instance | None, infra: str = "", members: Members = ()
+) -> tuple[list[Action], list[Drift]]:
+    """`infra` (the infra's project_name): an instance tagged with another infra's name is a conflict.
+    `members`: the cluster's, where it is placed (and moved back to when found elsewhere)."""
     base: dict[str, Any] = {
         "kind": "instance",
         "project": exp.project,
@@ -96,9 +101,18 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "")
         detail = f"{kind} from {exp.image}, profiles {', '.join(exp.profiles)}"
         if exp.machine.ip:
             detail += f", ip {exp.machine.ip}"
-        return [Action(op="create", detail=detail, changes=create_spec(exp), **base)], []
+        if target := placed_on(exp.target, members):
+            detail += f", on {target}"
+        return [Action(op="create", detail=detail, changes=create_spec(exp, members), **base)], []
     if infra and (conflict := owned_elsewhere("instance", exp.project, exp.name, exp.domain, real.config, infra)):
         return [conflict.model_copy(update={"instance": exp.name})], []
+    moved, moved_drift = move_action(exp, real, members)
+    actions, drift = _correct(exp, real, base)
+    return moved + actions, moved_drift + drift
+
+
+def _correct(exp: ExpectedInstance, real: Instance, base: dict[str, Any]) -> tuple[list[Action], list[Drift]]:
+    """What differs between a found instance and its machine, as one update (or start) action."""
     if real.type != exp.type:
         drift = [
             Drift(
@@ -166,12 +180,17 @@ def plan_instance(exp: ExpectedInstance, real: Instance | None, infra: str = "")
         return [], []
     only_start = set(changes) - {"unborn"} == {"start"}
     changes["type"] = exp.type  # how apply waits once it (re)starts: a VM for its agent too
+    if real.location and real.location != "none":
+        changes["location"] = real.location  # named when Incus fails it there (a member down)
     action = Action(op="start" if only_start else "update", detail=describe(drift), changes=changes, **base)
     return [action], drift
 
 
 def instance_actions(
-    desired: DesiredState, instances: dict[tuple[str, str], Instance], volumes: dict[VolumeKey, StorageVolume]
+    desired: DesiredState,
+    instances: dict[tuple[str, str], Instance],
+    volumes: dict[VolumeKey, StorageVolume],
+    members: Members = (),
 ) -> tuple[list[Action], list[Drift]]:
     """Per machine in declaration order: its volumes, then the instance."""
     actions: list[Action] = []
@@ -181,7 +200,7 @@ def instance_actions(
             a, d = plan_volume(vol, volumes.get((vol.project, vol.pool, vol.name)), desired.infra)
             actions += a
             drift += d
-        a, d = plan_instance(exp, instances.get((exp.project, exp.name)), desired.infra)
+        a, d = plan_instance(exp, instances.get((exp.project, exp.name)), desired.infra, members)
         actions += a
         drift += d
     return actions, drift

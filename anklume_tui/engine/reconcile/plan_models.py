@@ -13,8 +13,9 @@ Kind = Literal["project", "network", "profile", "image", "volume", "instance"]
 # copy: a local image is copied from project `default`; download: a remote image is fetched from its server;
 # missing: a local image exists nowhere (apply fails it, naming the image); start: a stopped instance;
 # conflict: Incus holds something apply will not replace (instance type); delete: a pruned orphan;
-# renumber: an update moving an applied subnet or address the infra does not name (W9; apply --renumber).
-Op = Literal["create", "update", "copy", "download", "missing", "start", "conflict", "delete", "renumber"]
+# renumber: an update moving an applied subnet or address the infra does not name (W9; apply --renumber);
+# move: an instance on another cluster member than declared (stopped, moved, started again).
+Op = Literal["create", "update", "copy", "download", "missing", "start", "conflict", "delete", "renumber", "move"]
 KIND_ORDER: dict[str, int] = {"project": 0, "network": 1, "profile": 2, "image": 3, "volume": 4, "instance": 4}
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ...psot.constants import INFRA_KEY, MANAGED_KEY
 from ..incus.client import IncusClient
+from ..incus.cluster import ClusterMember
 from ..incus.models import Image, Instance, Network, Profile, Project
 
 
@@ -33,6 +34,9 @@ class RealState:
     profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # (project, name)
     instances: dict[tuple[str, str], Instance] = field(default_factory=dict)  # (project, name)
     images: dict[str, list[Image]] = field(default_factory=dict)  # project -> images
+    # The cluster's members when plan needed them (targets declared, a bridge to create); []: not a cluster or
+    # not read.
+    members: list[ClusterMember] = field(default_factory=list)
 
     def instance(self, project: str, name: str) -> Instance | None:
         return self.instances.get((project, name))

@@ -14,8 +14,10 @@ from ...psot.constants import MANAGED_KEY
 from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
 from ...psot.file_portal import PORTAL_DEVICE
 from ..incus.client import IncusClient
+from ..incus.cluster import MoveFailed, MoveRefused
 from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .desired import CONTEXT_KEY, split_image
+from .placement import on_member
 from .plan_models import Action
 
 WAIT_TRIES = {"container": 30, "virtual-machine": 60}
@@ -63,7 +65,7 @@ async def run_action(client: IncusClient, action: Action) -> None:
             if "is busy" in exc.message and attempt + 1 < BUSY_TRIES:
                 await asyncio.sleep(BUSY_STEP)
                 continue
-            raise StepFailed(f"{action.op} {action.target}: {exc}") from None
+            raise StepFailed(f"{action.op} {action.target}{on_member(action)}: {exc}") from None
 
 
 async def _project(client: IncusClient, a: Action) -> None:
@@ -88,7 +90,7 @@ async def _network(client: IncusClient, a: Action) -> None:
         await client.delete_network(a.name)
     if a.op == "create":
         try:
-            await client.create_network(a.name, config=config)
+            await client.create_network(a.name, config=config, members=a.changes.get("members") or ())
             return
         except IncusError as exc:
             if not already_exists(exc):
@@ -197,6 +199,9 @@ async def _instance(client: IncusClient, a: Action) -> None:
     if a.op == "delete":
         await _prune(client, a)
         return
+    if a.op == "move":
+        await _move(client, a)
+        return
     make_host_dirs(c.get("devices") or {})
     kind = c.get("type", "container")
     started = False
@@ -219,6 +224,15 @@ async def _instance(client: IncusClient, a: Action) -> None:
             await wait_agent(client, a)
     if c.get("context"):
         await write_context(client, a, c["context"])
+
+
+async def _move(client: IncusClient, a: Action) -> None:
+    """Back onto its declared member: engine.incus's move (stop, move, start again; started again where it was
+    when the move fails)."""
+    try:
+        await client.move_instance(a.project, a.name, target_member=a.changes["target"])
+    except (MoveRefused, MoveFailed) as exc:
+        raise StepFailed(str(exc)) from None
 
 
 async def _prune(client: IncusClient, a: Action) -> None:
@@ -250,6 +264,7 @@ async def _create(client: IncusClient, a: Action) -> bool:
             start=bool(c.get("start")),
             timeout=600,
             project=a.project,
+            target=c.get("target"),
         )
         return bool(c.get("start"))
     except IncusUnreachable:
@@ -257,7 +272,8 @@ async def _create(client: IncusClient, a: Action) -> bool:
     except IncusError as exc:
         if not already_exists(exc):
             raise StepFailed(
-                f"create {machine_kind} {a.project}/{a.name} (machine {c['machine']!r}, image {c['image']}): {exc}"
+                f"create {machine_kind} {a.project}/{a.name} (machine {c['machine']!r}, image {c['image']})"
+                f"{on_member(a)}: {exc}"
             ) from None
         # Created by a previous (killed) run or a concurrent one: bring it to what is declared.
         await client.patch_instance(

@@ -15,6 +15,7 @@ from .host import check_host
 from .images import check_images
 from .infra_wide import check_global
 from .machines import check_machines
+from .placement import check_target_shapes, check_targets
 from .policies import check_policies
 from .services import check_service_warnings, check_services
 from .tor import check_tor_gateways
@@ -26,7 +27,7 @@ REQUIRED_KEYS = ("project_name", "global", "domains")
 
 
 def validate_structure(data: object, source: SourceMap) -> list[Finding]:
-    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, TG, SV, EA, FP, K."""
+    """Structural and value rules: R, AD, B, G, F, N, A, RP, IS, D, M, P, S, NP, TG, SV, EA, FP, K, PT1."""
     out = Collector(source)
     if data is not None and not isinstance(data, dict):
         out.error("R2", f"the infra file must be a mapping at its top level (got {show(data)})", ())
@@ -49,6 +50,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_exports(inv, out)
     check_types(data, inv, out)
     check_smoke_checks(data, inv, out)
+    check_target_shapes(inv, out)
     return out.findings
 
 
@@ -63,10 +65,12 @@ def _check_top_level(data: dict[str, Any], out: Collector) -> None:
 
 
 def validate_host(data: object, source: SourceMap, ctx: HostContext) -> list[Finding]:
-    """Rules that depend on the host: PL1 (W1 under YOLO), H1 and D11."""
+    """Rules that depend on the host: PL1 (W1 under YOLO), H1, D11 and PT2 (W14 off a cluster)."""
     out = Collector(source)
     if isinstance(data, dict):
-        check_host(data, build_inventory(data), ctx, out)
+        inv = build_inventory(data)
+        check_host(data, inv, ctx, out)
+        check_targets(inv, ctx, out)
     return out.findings
 
 
