@@ -38,6 +38,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "backup": ("backup", "export machines and the infra source"),
     "restore-backup": ("restore_backup", "re-import machines from a backup"),
     "copy-file": ("copy_file", "copy one file between machines"),
+    "clipboard": ("clipboard", "copy a machine's clipboard to the host buffer, or paste it into a machine"),
     "launch": ("launch", "run an application inside its machine (what export_apps' menu entries run)"),
     "move": ("move", "move a machine to another cluster member (stop, move, start)"),
     "smoke": ("smoke", "run the declared checks inside the machines"),

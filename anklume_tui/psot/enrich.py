@@ -23,6 +23,7 @@ from .constants import (
     nesting_prefix,
 )
 from .context import HostContext
+from .desktop import add_display_devices
 from .enrich_resources import allocate_resources
 from .enrich_services import add_service_grants
 from .enrich_volumes import add_volume_devices
@@ -52,6 +53,7 @@ def enrich(data: dict[str, Any], source: SourceMap, ctx: HostContext) -> Enriche
     add_service_grants(result, _prefix(result, ctx))
     findings += allocate_resources(result, ctx, source.key_at(("global", "resource_policy")))
     add_portal_devices(result)
+    add_display_devices(result)
     add_volume_devices(result)
     return Enriched(result, subnets, findings)
 

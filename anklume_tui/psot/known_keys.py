@@ -9,6 +9,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from .desktop import CLIPBOARD_KEYS, DOMAIN_DESKTOP_KEYS, GLOBAL_DESKTOP_KEYS
 from .export_apps import APP_KEYS
 from .file_portal import PORTAL_KEYS
 
@@ -41,6 +42,8 @@ def _plain(*names: str) -> dict[str, Any]:
 
 
 CONSUMES = Items(Keys(_plain("service", "socket", "uid", "gid", "mode")))
+# issue 21 (psot/desktop.py): a domain's display and clipboard settings
+DESKTOP = Keys({**_plain(*DOMAIN_DESKTOP_KEYS), "clipboard": Keys(_plain(*CLIPBOARD_KEYS))})
 EXPORT_APPS = Items(Keys(_plain(*APP_KEYS)))  # a bare name item is not a mapping: nothing to check in it
 
 MACHINE = Keys(
@@ -64,11 +67,11 @@ DOMAIN = Keys(
         "machines": Named(MACHINE),
         "consumes": CONSUMES,
         "tor_gateway": None,
+        "desktop": DESKTOP,
         "target": None,
         "export_apps": EXPORT_APPS,
         "file_portal": Keys(_plain(*PORTAL_KEYS)),
     },
-    frozenset({"desktop"}),
 )
 
 GLOBAL = Keys(
@@ -83,9 +86,9 @@ GLOBAL = Keys(
             }
         ),
         **_plain("shared_volumes_base", "persistent_data_base", "image_servers", "services_base"),
+        "desktop": Keys(_plain(*GLOBAL_DESKTOP_KEYS)),
         "incus": None,  # its shape is checked by IN1 (psot/incus_target.py)
     },
-    frozenset({"desktop"}),
 )
 
 POLICY = Keys(_plain("description", "from", "to", "ports", "protocol", "bidirectional"))

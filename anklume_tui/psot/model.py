@@ -100,6 +100,7 @@ class Domain(BaseModel):
     profiles: dict[str, Any] = Field(default_factory=dict)
     consumes: list[Any] | None = None  # services every machine of the domain consumes, as written
     tor_gateway: str | None = None  # the machine every other machine of the domain reaches the outside through
+    desktop: dict[str, Any] | None = None  # display and clipboard settings, as written (psot/desktop.py)
     target: str | None = None  # the cluster member or @group of its machines that name none (issue 20)
     export_apps: list[Any] | None = None  # applications each machine of the domain exports, as written
     machines: list[Machine] = Field(default_factory=list)
@@ -212,6 +213,7 @@ _DOMAIN_KEYS = (
     "profiles",
     "consumes",
     "tor_gateway",
+    "desktop",
     "target",
     "export_apps",
 )

@@ -46,6 +46,11 @@ def allocations_dir(state: Path | None = None) -> Path:
     return (state_dir() if state is None else Path(state)) / "allocations"
 
 
+def clipboard_dir() -> Path:
+    """The clipboard between domains (issue 21): the batch verbs' host-held buffer and the log of transfers."""
+    return state_dir() / "clipboard"
+
+
 def tmux_last_domain_file() -> Path:
     """The domain whose console pane had focus last; the console's clipboard purge compares against it."""
     return state_dir() / "tmux-last-domain"

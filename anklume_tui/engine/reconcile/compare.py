@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from ...psot.constants import INFRA_KEY
+from ...psot.desktop import DISPLAY_DEVICE_PREFIX
 from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
 from ...psot.file_portal import PORTAL_DEVICE
 from .desired import Devices
 from .plan_models import Action, Drift, Kind
 from .real_state import other_infra
+
+# The tool's own relays (service sockets, displays): removed once nothing declares them.
+RELAY_PREFIXES = (SERVICE_DEVICE_PREFIX, DISPLAY_DEVICE_PREFIX)
 
 
 def config_diff(expected: dict[str, str], actual: dict[str, str]) -> dict[str, tuple[str, str | None]]:
@@ -35,7 +39,7 @@ def stale_service_devices(expected: Devices, actual: Devices) -> list[str]:
         for name, dev in actual.items()
         if name not in expected
         and (
-            (name.startswith(SERVICE_DEVICE_PREFIX) and dev.get("type") == "proxy")
+            (name.startswith(RELAY_PREFIXES) and dev.get("type") == "proxy")
             or (name == PORTAL_DEVICE and dev.get("type") == "disk")
         )
     )

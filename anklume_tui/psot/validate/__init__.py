@@ -9,6 +9,7 @@ from ..findings import Finding
 from ..yaml_nodes import SourceMap
 from .checks import check_smoke_checks
 from .common import Collector, build_inventory, show
+from .desktop import check_desktop, check_desktop_warnings
 from .domains import check_domains
 from .exports import check_exports
 from .host import check_host
@@ -47,6 +48,7 @@ def validate_structure(data: object, source: SourceMap) -> list[Finding]:
     check_policies(data, inv, out)
     check_tor_gateways(data, inv, out)
     check_services(data, inv, out)
+    check_desktop(data, inv, out)
     check_exports(inv, out)
     check_types(data, inv, out)
     check_smoke_checks(data, inv, out)
@@ -81,5 +83,6 @@ def collect_warnings(data: object, source: SourceMap, ctx: HostContext) -> list[
         inv = build_inventory(data)
         check_warnings(data, inv, out)
         check_service_warnings(inv, out)
+        check_desktop_warnings(data, inv, out)
         check_roles(inv, ctx.known_roles, out)
     return out.findings

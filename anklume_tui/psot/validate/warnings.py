@@ -12,9 +12,7 @@ from .common import Collector, Inventory, machines_of, mapping
 
 OPENCLAW_ROLE = "openclaw_server"
 # W13: the keys SPEC §3.10 reserves (known_keys' auxiliary keys) and what they are for.
-NOT_IMPLEMENTED = {
-    "desktop": "desktop integration (window colours, the clipboard between domains)",
-}
+NOT_IMPLEMENTED: dict[str, str] = {}  # none today: desktop, file_portal and export_apps are implemented
 LISTED_UNKNOWN_KEYS = 100
 
 
