@@ -9,7 +9,8 @@ import sys
 from .common import add_incus_arguments, checked_infra, run_with_incus
 
 HELP = (
-    "run APP (with its ARGS) inside MACHINE through Incus, with the session's display, and wait for it to end: "
+    "run APP (with its ARGS) inside MACHINE through Incus, with the display its domain's desktop gives it, and "
+    "wait for it to end: "
     "what the menu entries of export_apps run. Its output is printed once it ends. Exit: the application's "
     "own exit code (capped at 125); 1 Incus could not run it; 2 unknown machine or invalid infra; "
     "3 Incus unreachable; 4 the machine's domain is disabled"

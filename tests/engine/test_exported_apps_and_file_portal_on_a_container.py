@@ -1,8 +1,9 @@
 """export_apps and file_portal (issue 21) end to end on the throwaway daemon, one busybox container, its module's
 tests in order: apply writes the menu entries, whose Exec line, run as a launcher runs it, writes a file inside
-the machine; the portal's host file is read in the machine, which cannot write there until `writable: true`;
-dropping an application removes its entry (another infra's stays), dropping the portal removes the device;
-flush removes this infra's entries and keeps the portal's host content."""
+the machine (with the machine's DISPLAY, not the session's); the portal's host file is read in the machine,
+which cannot write there until `writable: true`; dropping an application removes its entry (another infra's
+stays), dropping the portal removes the device; flush removes this infra's entries and keeps the portal's host
+content."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ APPS = [
     {
         "name": "mark",
         "label": "Mark it",
-        "command": ["sh", "-c", 'printf %s "$1" > /tmp/launched', "sh", MARK_ARGUMENT],
+        "command": ["sh", "-c", 'printf %s "$1|$DISPLAY" > /tmp/launched', "sh", MARK_ARGUMENT],
     },
     "top",
 ]
@@ -42,7 +43,9 @@ class Lab:
         pro: dict = {"ephemeral": True, "subnet_id": 1, "trust_level": "trusted", "machines": {}}
         if portal is not None:
             pro["file_portal"] = portal
-        pro["machines"]["pro-dev"] = {"ip": "10.142.1.10", "export_apps": apps}
+        # the display passthrough's way of giving a machine its display (psot/desktop.py)
+        config = {"environment.DISPLAY": ":7"}
+        pro["machines"]["pro-dev"] = {"ip": "10.142.1.10", "config": config, "export_apps": apps}
         data = {
             "project_name": "applab",
             "global": {"base_subnet": "10.142", "default_os_image": "busybox"},
@@ -86,9 +89,10 @@ def test_the_menu_entry_runs_its_command_inside_the_machine(lab):
     assert validate(path) is None
     argv = parse_exec(keys["Exec"])
     assert argv[-7:] == ["pro-dev", "--", *APPS[0]["command"]]
-    launched = subprocess.run(argv, env=batch_env(lab.daemon, lab.tmp), capture_output=True, text=True, timeout=120)
+    session = {**batch_env(lab.daemon, lab.tmp), "DISPLAY": ":0"}  # the host's: never the machine's
+    launched = subprocess.run(argv, env=session, capture_output=True, text=True, timeout=120)
     assert launched.returncode == 0, launched.stderr
-    assert lab.run("cat", "/tmp/launched").stdout == MARK_ARGUMENT
+    assert lab.run("cat", "/tmp/launched").stdout == f"{MARK_ARGUMENT}|:7"
     assert read_entry(lab.apps / ENTRY.format("top"))["Name"] == "[pro] top"
 
 

@@ -1,9 +1,13 @@
 """`launch MACHINE -- APP [ARGS]` (issue 21): an exported application's menu entry runs it in its machine
-through Incus's exec, with the display the host session gives it."""
+through Incus's exec.
+
+The display comes from the machine itself: the display passthrough (`desktop: {display: true}`, psot/desktop.py)
+writes DISPLAY and WAYLAND_DISPLAY into the machine's `environment.*` config, which Incus sets for every exec.
+The host session's own values are not passed: they name the host's sockets, and would override the machine's.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
 from ...errors import Failed, Invalid, Refused
@@ -12,15 +16,6 @@ from ...psot.model import Infra
 from ..incus.client import IncusClient
 from ..incus.models import ExecResult
 from ..incus.transport import IncusError, IncusUnreachable
-
-# Until the display passthrough (engine/desktop) gives a machine's own display, the session's names are passed
-# as they are: an application finds the display the machine was given under the same names.
-DISPLAY_NAMES = ("DISPLAY", "WAYLAND_DISPLAY")
-
-
-def display_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = os.environ if environ is None else environ
-    return {name: env[name] for name in DISPLAY_NAMES if env.get(name)}
 
 
 async def launch_app(
@@ -38,9 +33,7 @@ async def launch_app(
     if not domain.enabled:
         raise Refused(f"launch: machine {machine!r} is in disabled domain {domain.name!r}")
     try:
-        return await client.exec(
-            declared.instance_name, list(argv), project=domain.project, env={**display_env(), **(env or {})}
-        )
+        return await client.exec(declared.instance_name, list(argv), project=domain.project, env=dict(env or {}))
     except IncusUnreachable:
         raise
     except IncusError as exc:
