@@ -28,8 +28,11 @@ def machine_made(daemon: ThrowawayIncus, tmp_path: Path, *incus_args: str) -> Pa
 
 
 def location(daemon: ThrowawayIncus, name: str = "pro-dev", project: str = "pro") -> tuple[str, str]:
-    """(member, status) as `incus list -c nLs` shows it: the incus CLI, not our client."""
+    """(member, status) as `incus list -c nLs` shows it: the incus CLI, not our client; ("", "") while it lists
+    no such instance (for a moment in the middle of a move)."""
     out = daemon.incus("list", name, f"--project={project}", "-c", "nLs", "-f", "csv").stdout.strip()
+    if not out:
+        return "", ""
     found, member, status = out.split(",")
     assert found == name
     return member, status

@@ -24,6 +24,7 @@ from ...widgets.domain_table import DomainTable
 from ...widgets.wrapped_log import WrappedLog
 from ..command_line import PLACEHOLDER, UnknownCommand, parse_command
 from ..copy_file import CopyFileActions
+from ..move_machine import MOVE_BINDINGS, MoveActions
 from .context_menu import ContextMenu, menu_for
 from .disposable_actions import DISPOSABLE_BINDINGS, DisposableActions
 from .infra_edit_actions import EDIT_BINDINGS, InfraEditing
@@ -48,6 +49,7 @@ class DomainsScreen(
     SnapshotBackupActions,
     DisposableActions,
     CopyFileActions,
+    MoveActions,
     InfraEditing,
     MonitorKeys,
     LogsActions,
@@ -69,6 +71,7 @@ class DomainsScreen(
         *DISPOSABLE_BINDINGS,
         *SNAPSHOT_BACKUP_BINDINGS,
         *EDIT_BINDINGS,
+        *MOVE_BINDINGS,
     ]
 
     class Outlined(Message):
