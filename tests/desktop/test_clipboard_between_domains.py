@@ -17,8 +17,11 @@ import sys
 
 import pytest
 
+from anklume_tui.app import AnklumeApp
+from anklume_tui.widgets.domain_table import DomainTable
 from tests.display_helpers import headless_sway, xvfb
 from tests.engine.apply_helpers import ROOT, batch, batch_env
+from tests.wait_helpers import until
 
 INFRA = """\
 project_name: desk
@@ -48,6 +51,7 @@ X11_TEXT = "x11 from work: 'quoted' $(touch /tmp/pwned) [b]bold[/b] é"
 WAYLAND_TEXT = "wayland from work ✓ `id`"
 LAB_TEXT = "lab secret, must not reach work"
 TMUX_TEXT = "typed in work's console pane"
+TUI_TEXT = "copied with y in the TUI [red]not markup[/red]"
 
 
 class Desk:
@@ -210,6 +214,43 @@ def test_each_transfer_is_one_log_line_without_the_text(desk):
     raw = (desk.state / "clipboard" / "transfers.jsonl").read_bytes()
     for text in (X11_TEXT, WAYLAND_TEXT, LAB_TEXT, TMUX_TEXT):
         assert text.encode() not in raw and json.dumps(text).encode() not in raw
+
+
+async def test_the_tui_copies_with_y_and_pastes_with_shift_p_saying_what_moved_never_the_text(desk, monkeypatch):
+    for key, value in batch_env(desk.daemon, desk.tmp).items():
+        monkeypatch.setenv(key, value)
+    assert desk.run("work-dev", "env", WAYLAND, "wl-copy", TUI_TEXT).returncode == 0
+    app = AnklumeApp(desk.infra, incus_url=desk.daemon.url)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: app.screen.status is not None)
+        operations = app.screen.query_one("#operations")
+
+        async def press_on(machine: str, key: str, said: str) -> None:
+            table.move_to(f"m:{machine}")
+            await pilot.press(key)
+            await until(
+                pilot,
+                lambda: any(said in line for line in operations.lines),
+                30,
+                lambda: f"{said!r} in {operations.lines[-3:]}",
+            )
+
+        await press_on("work-dev", "y", "clipboard copy: copied 46 bytes from work-dev (work, wayland)")
+        await press_on(
+            "lab-box", "P", "clipboard paste: pasted 46 bytes from work-dev (work) into lab-box (lab, wayland)"
+        )
+        await press_on("lab-box", "y", "clipboard copy: copied 46 bytes from lab-box (lab, wayland)")
+        await press_on("work-dev", "P", "clipboard paste: refused: clipboard paste [CB3]")
+        assert not any(TUI_TEXT in line for line in operations.lines)
+    assert desk.wayland_text("lab-box") == TUI_TEXT
+    assert desk.wayland_text("work-dev") == TUI_TEXT  # the refused paste left it as it was
+    assert [(r["op"], r["result"]) for r in desk.log()[-4:]] == [
+        ("copy", "done"),
+        ("paste", "done"),
+        ("copy", "done"),
+        ("paste", "refused"),
+    ]
 
 
 def test_apply_removes_the_display_relays_of_a_domain_that_no_longer_has_a_display(desk):

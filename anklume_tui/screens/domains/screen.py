@@ -25,6 +25,7 @@ from ...widgets.wrapped_log import WrappedLog
 from ..command_line import PLACEHOLDER, UnknownCommand, parse_command
 from ..copy_file import CopyFileActions
 from ..move_machine import MOVE_BINDINGS, MoveActions
+from .clipboard_actions import CLIPBOARD_BINDINGS, ClipboardActions
 from .context_menu import ContextMenu, menu_for
 from .disposable_actions import DISPOSABLE_BINDINGS, DisposableActions
 from .infra_edit_actions import EDIT_BINDINGS, InfraEditing
@@ -49,6 +50,7 @@ class DomainsScreen(
     SnapshotBackupActions,
     DisposableActions,
     CopyFileActions,
+    ClipboardActions,
     MoveActions,
     InfraEditing,
     MonitorKeys,
@@ -67,6 +69,7 @@ class DomainsScreen(
         Binding("colon", "command_line", ":command", id="domains.command_line"),
         Binding("m,shift+f10", "context_menu", "Menu", show=False, id="domains.menu"),
         *ACTION_BINDINGS,
+        *CLIPBOARD_BINDINGS,
         *MONITOR_BINDINGS,
         *DISPOSABLE_BINDINGS,
         *SNAPSHOT_BACKUP_BINDINGS,
