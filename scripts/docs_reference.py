@@ -35,6 +35,7 @@ RULE_TABLES = [
     ("tests.psot.test_rules_services", "WARNING_CASES"),
     ("tests.psot.test_rules_tor_gateway", "CASES"),
     ("tests.psot.test_rules_placement", "CASES"),
+    ("tests.psot.test_rules_incus_target", "CASES"),
     ("tests.psot.test_rules_export_apps_file_portal", "CASES"),
 ]
 SCREENS = [
