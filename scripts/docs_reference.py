@@ -34,6 +34,8 @@ RULE_TABLES = [
     ("tests.psot.test_rules_services", "CASES"),
     ("tests.psot.test_rules_services", "WARNING_CASES"),
     ("tests.psot.test_rules_tor_gateway", "CASES"),
+    ("tests.psot.test_rules_desktop", "CASES"),
+    ("tests.psot.test_rules_desktop", "WARNING_CASES"),
     ("tests.psot.test_rules_placement", "CASES"),
     ("tests.psot.test_rules_incus_target", "CASES"),
     ("tests.psot.test_rules_export_apps_file_portal", "CASES"),
