@@ -51,6 +51,7 @@ class MachineStatus(BaseModel):
     differences: list[str]  # what differs, one line per key, when drift is "drift"
     offers: list[OfferOut] = []  # read from the infra, whatever Incus holds
     uses: list[UseOut] = []
+    location: str | None = None  # the cluster member it runs on; null off a cluster or when missing
 
     def ip_text(self) -> str:
         """The address as status and the domains view show it: the live one, the declared one marked when it

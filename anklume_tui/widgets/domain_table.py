@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from ..psot.constants import TRUST_COLOURS, TRUST_GLYPHS
 
 COLUMNS = ("name", "trust", "type", "ip", "state", "cpu", "memory", "snaps", "drift")
+LOCATION = "location"  # the cluster member a machine runs on: a column only on a cluster
 UNKNOWN = "…"
 FIRST_ROWS = 80
 # Room for what live updates write, so that updating a cell never re-measures a column.
@@ -38,23 +39,25 @@ class Row:
     memory: str = ""
     snapshots: str = ""
     drift: str = ""
+    location: str = ""
 
     @property
     def is_domain(self) -> bool:
         return self.key.startswith("d:")
 
-    def texts(self) -> tuple[str, ...]:
+    def texts(self, location: bool = False) -> tuple[str, ...]:
         label = f"{TRUST_GLYPHS[self.trust]} {self.name}" if self.is_domain else f"   {self.name}"
-        return (label, self.trust, self.kind, self.ip, self.state, self.cpu, self.memory, self.snapshots, self.drift)
+        texts = (label, self.trust, self.kind, self.ip, self.state, self.cpu, self.memory, self.snapshots, self.drift)
+        return (*texts, self.location) if location else texts
 
-    def cells(self, colour: bool) -> list[Text]:
+    def cells(self, colour: bool, location: bool = False) -> list[Text]:
         bg = TRUST_COLOURS[self.trust][1]
         style = f"on {bg}" if colour else ""
         if self.is_domain:
             style += " bold"
         if not self.enabled:
             style += " dim"
-        return [Text(v, style=style.strip()) for v in self.texts()]
+        return [Text(v, style=style.strip()) for v in self.texts(location)]
 
 
 class DomainTable(DataTable):
@@ -73,6 +76,7 @@ class DomainTable(DataTable):
     def __init__(self, *, colour: bool = True, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.colour = colour
+        self.with_location = False  # set before show(): the Location column, on a cluster
         self.rows_by_key: dict[str, Row] = {}
         self._order: list[str] = []
         self._added = 0
@@ -88,9 +92,15 @@ class DomainTable(DataTable):
     def _columns(self, rows: list[Row]) -> None:
         # Widths come from the texts, not from DataTable's auto-width (which measures every cell and repaints
         # only at the next idle): the first paint must already be right, and cheap.
-        for i, column in enumerate(COLUMNS):
-            width = max([len(column), MIN_WIDTHS.get(column, 0)] + [cell_len(row.texts()[i]) for row in rows])
+        for i, column in enumerate(self.columns_shown):
+            width = max(
+                [len(column), MIN_WIDTHS.get(column, 0)] + [cell_len(row.texts(self.with_location)[i]) for row in rows]
+            )
             self.add_column(column, key=column, width=width)
+
+    @property
+    def columns_shown(self) -> tuple[str, ...]:
+        return (*COLUMNS, LOCATION) if self.with_location else COLUMNS
 
     def show(self, rows: list[Row]) -> None:
         """Replace every row. The first screenful is added at once; the rest follows in chunks after the
@@ -114,7 +124,7 @@ class DomainTable(DataTable):
 
     def _add_until(self, end: int) -> None:
         for key in self._order[self._added : end]:
-            self.add_row(*self.rows_by_key[key].cells(self.colour), key=key)
+            self.add_row(*self.rows_by_key[key].cells(self.colour, self.with_location), key=key)
         self._added = min(end, len(self._order))
 
     def update_row(self, key: str, **changes: Any) -> None:
@@ -125,7 +135,13 @@ class DomainTable(DataTable):
         new = self.rows_by_key[key] = replace(old, **changes)
         if key not in self.rows:
             return  # not added yet: its chunk will show the new values
-        for column, before, after in zip(COLUMNS, old.cells(self.colour), new.cells(self.colour), strict=True):
+        cells = zip(
+            self.columns_shown,
+            old.cells(self.colour, self.with_location),
+            new.cells(self.colour, self.with_location),
+            strict=True,
+        )
+        for column, before, after in cells:
             if before != after:
                 self.update_cell(key, column, after)
 

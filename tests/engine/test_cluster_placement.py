@@ -5,10 +5,14 @@ its machines naming it while the rest converges, and the apply after it returns 
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from anklume_tui.app import AnklumeApp
+from anklume_tui.widgets.domain_table import DomainTable
 from tests.cluster_helpers import ThreeMemberCluster
-from tests.engine.apply_helpers import batch
+from tests.engine.apply_helpers import batch, batch_env
+from tests.wait_helpers import until
 
 INFRA = """\
 project_name: placed
@@ -41,13 +45,38 @@ def uuid_of(cluster: ThreeMemberCluster, project: str, name: str) -> str:
     return cluster.first.query(f"/1.0/instances/{name}?project={project}")["config"]["volatile.uuid"]
 
 
-def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(incus_cluster, tmp_path):
+async def domains_view_on_the_cluster(cluster: ThreeMemberCluster, infra) -> None:
+    """The TUI: a location column (on a cluster only), a filter by member, and the state of a machine on another
+    member than the one the app talks to followed through the event stream."""
+    app = AnklumeApp(infra, incus_url=cluster.first.url)
+    async with app.run_test(size=(170, 40)) as pilot:
+        table = app.screen.query_one(DomainTable)
+        await until(pilot, lambda: table.rows_by_key.get("m:d3-a") and table.rows_by_key["m:d3-a"].location)
+        assert table.columns_shown[-1] == "location" and "location" in table.columns
+        assert {k: r.location for k, r in table.rows_by_key.items() if k.startswith("m:")} == {
+            f"m:{name}": member for (_, name), member in PLACED.items()
+        }
+        await pilot.press("slash", *"member3", "enter")
+        await until(pilot, lambda: list(table.rows_by_key) == ["d:d3", "m:d3-a"])
+        await asyncio.to_thread(cluster.first.incus, "stop", "d3-a", "--project=d3", "--force")
+        await until(pilot, lambda: table.rows_by_key["m:d3-a"].state == "Stopped")
+        await asyncio.to_thread(cluster.first.incus, "start", "d3-a", "--project=d3")
+        await until(pilot, lambda: table.rows_by_key["m:d3-a"].state == "Running")
+
+
+def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(incus_cluster, tmp_path, monkeypatch):
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA)
     state = tmp_path / "state"
     done = batch(incus_cluster.first, state, "apply", infra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert placement(incus_cluster) == PLACED
+    status = batch(incus_cluster.first, state, "status", infra, "--json")
+    domains = json.loads(status.stdout)["domains"]
+    assert {(d["name"], m["name"]): m["location"] for d in domains for m in d["machines"]} == PLACED
+    for key, value in batch_env(incus_cluster.first, state).items():
+        monkeypatch.setenv(key, value)
+    asyncio.run(domains_view_on_the_cluster(incus_cluster, infra))
 
     before = uuid_of(incus_cluster, "d2", "d2-a")
     incus_cluster.first.incus("stop", "d2-a", "--project=d2", "--force")
@@ -65,3 +94,36 @@ def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(i
     assert placement(incus_cluster) == PLACED
     assert uuid_of(incus_cluster, "d2", "d2-a") == before  # the same instance, moved: never deleted and re-made
     assert incus_cluster.first.query("/1.0/instances/d2-a?project=d2")["status"] == "Running"
+
+
+def test_a_member_down_fails_its_machines_naming_it_and_the_rest_converges(incus_cluster, tmp_path):
+    infra = tmp_path / "infra.yml"
+    infra.write_text(INFRA)
+    state = tmp_path / "state"
+    assert batch(incus_cluster.first, state, "apply", infra).returncode == 0
+    grown = INFRA.replace("      d1-a: {}\n", "      d1-a: {}\n      d1-b: {}\n")
+    grown = grown.replace("      d2-a: {}\n", "      d2-a: {}\n      d2-b: {}\n")
+    infra.write_text(grown.replace("      d3-a: {}\n", "      d3-a: {}\n      d3-c: {}\n"))
+
+    incus_cluster.stop_member("member3")
+    down = batch(incus_cluster.first, state, "apply", infra)
+    assert down.returncode == 1, down.stdout + down.stderr
+    said = down.stdout.splitlines()
+    # the machine being made there and the one already there, each failed naming the member
+    assert any(line.startswith("  create container d3/d3-c") and "on cluster member member3" in line for line in said)
+    unreachable = "its cluster member member3 does not answer: nothing is changed on it until it does"
+    assert f"  instance d3/d3-a: {unreachable}" in said
+    live = placement(incus_cluster)
+    assert (live.get(("d1", "d1-b")), live.get(("d2", "d2-b"))) == ("member1", "member2")
+
+    incus_cluster.resume_member("member3")
+    back = batch(incus_cluster.first, state, "apply", infra)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert placement(incus_cluster) == {
+        **PLACED,
+        ("d1", "d1-b"): "member1",
+        ("d2", "d2-b"): "member2",
+        ("d3", "d3-c"): "member3",
+    }
+    listed = incus_cluster.first.incus("list", "--all-projects", "-c", "ns", "--format=csv").stdout
+    assert {line.split(",")[-1] for line in listed.splitlines()} == {"RUNNING"}

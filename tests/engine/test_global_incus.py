@@ -84,6 +84,3 @@ def test_status_reaches_the_infras_remote_by_name_or_explicitly_and_an_unknown_r
     assert (code, state(out)) == (0, "Running"), err
     code, _, err = status("local")
     assert code == 3 and "no-daemon" in err  # without global.incus: the local socket, which is not there
-    monkeypatch.setenv("INCUS_DIR", str(incusd.incus_dir))
-    code, out, err = status("{remote: local}")  # the incus CLI's own local remote: the same socket
-    assert (code, state(out)) == (0, "Running"), err

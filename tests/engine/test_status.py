@@ -108,7 +108,9 @@ def test_status_json_reports_real_state_ip_protection_snapshots_and_drift_as_inc
         "differences": [],
         "offers": [],
         "uses": [],
+        "location": None,
     }
+    assert machines["work-run"]["location"] is None  # off a cluster, Incus's location 'none' is no member
     assert machines["old-box"]["drift"] == "disabled"
     domains = {d["name"]: d for d in report["domains"]}
     assert (domains["work"]["exists"], domains["work"]["network_exists"]) == (True, True)

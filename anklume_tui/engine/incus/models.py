@@ -16,6 +16,16 @@ def _zero_time_is_none(value: object) -> object:
 Timestamp = Annotated[datetime | None, BeforeValidator(_zero_time_is_none)]
 
 
+def _null_is_empty(value: object) -> object:
+    """An instance on a cluster member that does not answer is listed with null config, devices and profiles."""
+    return {} if value is None else value
+
+
+Config = Annotated[dict[str, str], BeforeValidator(_null_is_empty)]
+Devices = Annotated[dict[str, dict[str, str]], BeforeValidator(_null_is_empty)]
+Names = Annotated[list[str], BeforeValidator(lambda value: [] if value is None else value)]
+
+
 PROTECTION_KEY = "security.protection.delete"
 # Incus's own truth values (shared.IsTrue): what it reads as true in a config value, whatever the case.
 TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
@@ -77,11 +87,11 @@ class Instance(IncusObject):
     status: str = ""
     status_code: int = 0
     description: str = ""
-    config: dict[str, str] = Field(default_factory=dict)
-    devices: dict[str, dict[str, str]] = Field(default_factory=dict)
-    expanded_config: dict[str, str] = Field(default_factory=dict)
-    expanded_devices: dict[str, dict[str, str]] = Field(default_factory=dict)
-    profiles: list[str] = Field(default_factory=list)
+    config: Config = Field(default_factory=dict)
+    devices: Devices = Field(default_factory=dict)
+    expanded_config: Config = Field(default_factory=dict)
+    expanded_devices: Devices = Field(default_factory=dict)
+    profiles: Names = Field(default_factory=list)
     ephemeral: bool = False
     location: str = ""
     created_at: Timestamp = None
@@ -89,6 +99,11 @@ class Instance(IncusObject):
     @property
     def running(self) -> bool:
         return self.status == "Running"
+
+    @property
+    def unreachable(self) -> bool:
+        """Listed by a cluster whose member holding it does not answer: Error, and nothing of its config known."""
+        return self.status == "Error" and not self.config and not self.profiles
 
     @property
     def protected(self) -> bool:

@@ -45,13 +45,25 @@ class NetworkCalls:
         members: Sequence[str] = (),
     ) -> None:
         """On a cluster (`members`: every member's name), Incus wants the network pending on each member first
-        (`?target=MEMBER`, member-specific keys only), then created cluster-wide with its config."""
+        (`?target=MEMBER`, member-specific keys only), then created cluster-wide with its config. A cluster-wide
+        create that failed on a member (the bridge-port race) leaves it partly made: Incus then wants it run again
+        without the config, which it kept."""
         for member in members:
             pending = {"name": name, "type": type, "config": {}}
             params = {"target": member}
             await self._t.call("POST", "/1.0/networks", project=project, json=pending, params=params)
         body = {"name": name, "type": type, "config": dict(config or {}), "description": description}
-        await self._bridge_call(lambda: self._t.call("POST", "/1.0/networks", project=project, json=body))
+        again = {"name": name, "type": type, "config": {}}
+
+        async def attempt() -> object:
+            try:
+                return await self._t.call("POST", "/1.0/networks", project=project, json=body)
+            except IncusError as exc:
+                if not members or "partially created" not in exc.message:
+                    raise
+            return await self._t.call("POST", "/1.0/networks", project=project, json=again)
+
+        await self._bridge_call(attempt)
 
     async def update_network(
         self, name: str, *, config: Mapping[str, str], description: str = "", project: str = "default"

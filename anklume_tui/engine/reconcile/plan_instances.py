@@ -104,6 +104,10 @@ def plan_instance(
         if target := placed_on(exp.target, members):
             detail += f", on {target}"
         return [Action(op="create", detail=detail, changes=create_spec(exp, members), **base)], []
+    if real.unreachable:
+        member = real.location or "(unknown)"
+        detail = f"its cluster member {member} does not answer: nothing is changed on it until it does"
+        return [Action(op="conflict", detail=detail, changes={"location": real.location}, **base)], []
     if infra and (conflict := owned_elsewhere("instance", exp.project, exp.name, exp.domain, real.config, infra)):
         return [conflict.model_copy(update={"instance": exp.name})], []
     moved, moved_drift = move_action(exp, real, members)

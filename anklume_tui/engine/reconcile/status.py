@@ -132,6 +132,7 @@ def _machine_status(
         differences=differences,
         offers=offers,
         uses=uses,
+        location=instance.location if instance.location not in ("", "none") else None,
     )
 
 

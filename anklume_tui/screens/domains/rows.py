@@ -53,7 +53,8 @@ def rows_of(
     extra: Mapping[str, Sequence[Row]] | None = None,
 ) -> list[Row]:
     """Domain rows, each followed by its machine rows; domains stay in declaration order (grouped as
-    declared), machines follow the view's order. A filter keeps matching machines and their domain.
+    declared), machines follow the view's order. A filter keeps matching machines and their domain
+    (a machine matches by its name, its domain's, or the whole name of the cluster member it runs on).
     `domains`: the checked infra's, or the quick outline's while the check runs. `extra`: rows of
     undeclared instances (disposables) by domain, shown among its machines."""
     rows: list[Row] = []
@@ -65,7 +66,10 @@ def rows_of(
         machines = [
             _row(f"m:{m.name}", m.name, trust, m.type, m.ip or undeclared_ip, domain.enabled, live)
             for m in domain.machines
-            if not needle or needle in m.name.lower() or needle in domain.name.lower()
+            if not needle
+            or needle in m.name.lower()
+            or needle in domain.name.lower()
+            or needle == live.get(f"m:{m.name}", {}).get("location", "").lower()  # a cluster member's name
         ]
         machines += [
             row
@@ -91,6 +95,7 @@ def machine_fields(status: MachineStatus) -> dict[str, str]:
         "ip": status.ip_text(),
         "snapshots": "" if status.snapshots is None else str(status.snapshots),
         "drift": DRIFT_MARKS[status.drift],
+        "location": status.location or "",
     }
 
 

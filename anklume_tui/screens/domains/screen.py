@@ -278,6 +278,7 @@ class DomainsScreen(
         view = View(self.query_one("#filter", Input).value, self.running_only, self.sort)
         assert self.result is not None  # rows are rebuilt once the infra is checked
         domains = self.result.infra.domains if self.result.infra is not None else []
+        table.with_location = any(fields.get("location") for fields in self.live.values())  # on a cluster
         table.show(rows_of(domains, view, self.live, self.disposable_rows()))
         if selected is not None:
             table.move_to(selected.key)
