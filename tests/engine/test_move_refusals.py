@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from anklume_tui import cli
+from anklume_tui.engine.incus import MoveFailed
 from tests.cli.test_json_contract import ROOT
 from tests.engine.incus_helpers import isolate_host
 from tests.engine.move_helpers import machine_made, status
@@ -41,3 +42,17 @@ def test_move_is_refused_without_yes_for_an_unknown_machine_another_remote_and_o
     assert (document["moved"], document["target"], document["instance"]) == (False, "member2", "pro-dev")
     assert "is not a cluster" in document["error"]
     assert status(incusd) == "RUNNING"  # not stopped by any refusal
+
+
+async def test_a_move_incus_refuses_leaves_the_machine_running_where_it_was(incusd, incus_client):
+    """Past the checks, Incus itself says no (here: a target on a daemon that is not a cluster): the machine,
+    stopped for the move, is started again where it was, and the error says Incus's words and that."""
+    incusd.incus("launch", "busybox", "c1")
+    found = await incus_client.get_instance("c1", project="default")
+    steps: list[str] = []
+    with pytest.raises(MoveFailed) as refused:
+        await incus_client._move(found, "member2", lambda p: steps.append(p.step))
+    assert str(refused.value).startswith("Incus did not move default/c1 to member2: Target only allowed when clustered")
+    assert str(refused.value).endswith("; it runs again on none")
+    assert steps == ["stopping", "moving", "starting"]
+    assert status(incusd, "c1", "default") == "RUNNING"
