@@ -1,7 +1,8 @@
 """Placement on a real three-member Incus cluster (issue 20; tests/cluster_helpers.py): machines land on the
 member their domain or they declare, checked with the incus CLI (`incus list -c nL`); one moved by hand is planned
 as a move and put back by apply, the same instance (no delete and create); a member down during an apply fails
-its machines naming it while the rest converges, and the apply after it returns converges."""
+its machines naming it while the rest converges, the apply after it returns converges, and flush leaves nothing
+of the infra on any member. The status report and the TUI's domains view give each machine's member."""
 
 from __future__ import annotations
 
@@ -96,7 +97,9 @@ def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(i
     assert incus_cluster.first.query("/1.0/instances/d2-a?project=d2")["status"] == "Running"
 
 
-def test_a_member_down_fails_its_machines_naming_it_and_the_rest_converges(incus_cluster, tmp_path):
+def test_a_member_down_fails_its_machines_naming_it_the_next_apply_converges_and_flush_empties_the_cluster(
+    incus_cluster, tmp_path
+):
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA)
     state = tmp_path / "state"
@@ -127,3 +130,13 @@ def test_a_member_down_fails_its_machines_naming_it_and_the_rest_converges(incus
     }
     listed = incus_cluster.first.incus("list", "--all-projects", "-c", "ns", "--format=csv").stdout
     assert {line.split(",")[-1] for line in listed.splitlines()} == {"RUNNING"}
+
+    # flush on the cluster (unprotected machines: every domain ephemeral): nothing of the infra left anywhere
+    infra.write_text(infra.read_text().replace("    target: member", "    ephemeral: true\n    target: member"))
+    assert batch(incus_cluster.first, state, "apply", infra).returncode == 0
+    flushed = batch(incus_cluster.first, state, "flush", infra, "--yes")
+    assert flushed.returncode == 0, flushed.stdout + flushed.stderr
+    assert incus_cluster.first.query("/1.0/instances?all-projects=true") == []
+    assert [p.rsplit("/", 1)[-1] for p in incus_cluster.first.query("/1.0/projects")] == ["default"]
+    networks = incus_cluster.first.query("/1.0/networks?recursion=1")
+    assert [n["name"] for n in networks if n["managed"]] == []
