@@ -110,7 +110,8 @@ def incus_target(value: Any, base: Path | None = None) -> IncusTarget | None:
 
 def declared_incus(path: Path) -> tuple[Any, Path] | None:
     """`global.incus` as the infra at `path` (a file, or an infra/ directory's base.yml) writes it, with the
-    folder its files are relative to; None when it says nothing (or cannot be read: validation says why).
+    file that says it (its folder is where certificate files are found from); None when it says nothing (or
+    cannot be read: validation says why).
     Only a file that mentions `incus:` is parsed, so that an infra without the key costs one read."""
     from .load import resolve_infra_path
 
@@ -133,7 +134,7 @@ def declared_incus(path: Path) -> tuple[Any, Path] | None:
     settings = data.get("global") if isinstance(data, dict) else None
     if not isinstance(settings, dict) or "incus" not in settings:
         return None
-    return settings["incus"], base.parent
+    return settings["incus"], base
 
 
 def _text(value: Any) -> bool:

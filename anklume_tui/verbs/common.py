@@ -116,15 +116,19 @@ def use_declared_incus(infra: str | Path | None, incus: str | None) -> bool:
     declared = declared_incus(discover_infra(str(infra) if infra else None, Path.cwd()))
     if declared is None:
         return False
-    target = incus_target(*declared)
+    value, where = declared
+    target = incus_target(value, where.parent)
     if target is None:
-        message = incus_problems(declared[0])[0][0]
-        raise Invalid(f"{declared[1]}: error[IN1]: {message} (`anklume-tui --batch validate` shows the line)")
+        message = incus_problems(value)[0][0]
+        raise Invalid(f"{where}: error[IN1]: {message} (`anklume-tui --batch validate` shows the line)")
     if target.is_local:
         return False
     from ..engine.incus import use_infra_incus
 
-    use_infra_incus(target)
+    try:
+        use_infra_incus(target)
+    except Invalid as exc:
+        raise Invalid(f"{where}: error[IN2]: {exc}") from None
     return True
 
 

@@ -78,9 +78,13 @@ def test_status_reaches_the_infras_remote_by_name_or_explicitly_and_an_unknown_r
     monkeypatch.setenv("INCUS_CONF", str(conf))
     code, out, err = status("{remote: nowhere}")
     assert code == 2
-    assert f"the incus CLI has no remote 'nowhere' (remotes in {conf / 'config.yml'}: lab, local)" in err
+    listed = f"(remotes in {conf / 'config.yml'}: lab, local)"
+    assert f"{infra}: error[IN2]: global.incus.remote: the incus CLI has no remote 'nowhere' {listed}" in err
     assert json.loads(out)["ok"] is False
     code, out, err = status("{remote: lab}", "--incus", incusd.url)  # the command line wins
     assert (code, state(out)) == (0, "Running"), err
     code, _, err = status("local")
     assert code == 3 and "no-daemon" in err  # without global.incus: the local socket, which is not there
+    monkeypatch.setenv("INCUS_DIR", str(incusd.incus_dir))
+    code, out, err = status("{remote: local}")  # the incus CLI's own local remote: the same socket
+    assert (code, state(out)) == (0, "Running"), err
