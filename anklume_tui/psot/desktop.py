@@ -6,6 +6,7 @@ between domains only by an explicit action, where the infra allows it.
         x11: ":0"                    # the host's X display (or its number)
         wayland: wayland-0           # the host compositor's socket: a name in runtime_dir, or an absolute path
         runtime_dir: /run/user/1000  # where a socket name is looked up (default /run/user/1000)
+        uid: 1000                    # the relays reach the displays as this user (and gid), not as root
     domains:
       work:
         trust_level: trusted
@@ -37,7 +38,7 @@ from typing import Any
 from .constants import TRUST_LEVELS, effective_trust
 from .enrich_volumes import machines_by_name, merge_generated
 
-GLOBAL_DESKTOP_KEYS = ("x11", "wayland", "runtime_dir")
+GLOBAL_DESKTOP_KEYS = ("x11", "wayland", "runtime_dir", "uid", "gid")
 DOMAIN_DESKTOP_KEYS = ("display", "x11", "wayland", "clipboard")
 CLIPBOARD_KEYS = ("copy", "paste", "paste_from")
 DEFAULT_RUNTIME_DIR = "/run/user/1000"
@@ -82,6 +83,10 @@ class Display:
 
     x11: int | None
     wayland: str | None  # absolute host path
+    # Who the relays connect to the host's sockets as (Incus's security.uid/gid): a display that lets in only
+    # its own user (xhost's SI:localuser) needs its uid; None: root.
+    uid: int | None = None
+    gid: int | None = None
 
     def env(self) -> dict[str, str]:
         """DISPLAY and WAYLAND_DISPLAY inside the machine."""
@@ -106,11 +111,16 @@ def domain_display(settings: dict[str, Any], domain: dict[str, Any]) -> Display 
     path = None
     if isinstance(wayland, str) and wayland:
         path = wayland if wayland.startswith("/") else f"{str(runtime).rstrip('/')}/{wayland}"
-    return Display(x11_number(x11), path)
+    uid, gid = default.get("uid"), default.get("gid", default.get("uid"))
+    return Display(x11_number(x11), path, _id(uid), _id(gid))
+
+
+def _id(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def display_devices(display: Display) -> dict[str, dict[str, str]]:
-    devices = {}
+    devices: dict[str, dict[str, str]] = {}
     if display.x11 is not None:
         devices[X11_DEVICE] = {
             "type": "proxy",
@@ -126,6 +136,10 @@ def display_devices(display: Display) -> dict[str, dict[str, str]]:
             "connect": f"unix:{display.wayland}",
             "mode": "0666",
         }
+    if display.uid is not None:
+        for device in devices.values():
+            device["security.uid"] = str(display.uid)
+            device["security.gid"] = str(display.gid if display.gid is not None else display.uid)
     return devices
 
 

@@ -79,7 +79,7 @@ def deep(folder: Path) -> Path:
 
 
 def two_million_scalars(folder: Path) -> Path:
-    path = folder / "infra.yml"  # valid but for its size: global.desktop is an auxiliary key, never checked
+    path = folder / "infra.yml"  # L3 refuses its size at load, before any rule sees the list (DK1 would)
     path.write_bytes(b"project_name: x\nglobal:\n  desktop: [" + b",".join([b"1"] * 2_000_000) + b"]\ndomains: {}\n")
     return path
 

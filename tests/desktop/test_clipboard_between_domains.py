@@ -28,6 +28,7 @@ project_name: desk
 global:
   base_subnet: "10.142"
   default_os_image: debian
+  desktop: {uid: 65534}  # the relays reach the displays as nobody: sway's socket is in nobody's 0700 folder
 domains:
   work:
     ephemeral: true

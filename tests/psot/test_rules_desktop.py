@@ -29,6 +29,7 @@ CASES = [
     ("DK1", infra("desktop: {x11: screen0}  # <-", domains()), ("screen0", "':0'")),
     ("DK1", infra("desktop: {wayland: ../wl}  # <-", domains()), ("../wl", "wayland-0")),
     ("DK1", infra("desktop: {x11: 0, runtime_dir: run/me}  # <-", domains()), ("run/me", "/run/me")),
+    ("DK1", infra("desktop: {x11: 0, uid: me}  # <-", domains()), ("uid: me", "uid: 1000")),
     ("DK2", infra(DISPLAY, domains("{display: yes please}  # <-")), ("yes please", "true")),
     (
         "DK2",
@@ -112,6 +113,9 @@ def test_display_relays_and_environment_go_to_each_container_of_a_display_domain
         "environment.WAYLAND_DISPLAY": "/run/anklume-wayland",
     }
     assert machines["lab-box"].devices is None and machines["lab-box"].config is None
+    with_uid = all_findings(tmp_path, text.replace("runtime_dir: /run/user/1000", "uid: 1000"))
+    devices = {m.name: m for m in with_uid.infra.machines}["work-dev"].devices
+    assert {(d["security.uid"], d["security.gid"]) for d in devices.values()} == {("1000", "1000")}
 
 
 def side(name, trust, **clipboard):

@@ -11,7 +11,7 @@ from ..desktop import (
     wayland_problem,
     x11_number,
 )
-from .common import Collector, Inventory, is_absolute, mapping, show
+from .common import Collector, Inventory, is_absolute, is_int, mapping, show
 
 
 def check_desktop(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
@@ -23,6 +23,10 @@ def check_desktop(data: dict[str, Any], inv: Inventory, out: Collector) -> None:
         runtime = mapping(settings["desktop"]).get("runtime_dir")
         if runtime is not None and not is_absolute(runtime):
             out.error("DK1", f"global.desktop.runtime_dir must be an absolute path (got {show(runtime)})", path)
+        for key in ("uid", "gid"):
+            value = mapping(settings["desktop"]).get(key)
+            if value is not None and not (is_int(value) and value >= 0):
+                out.error("DK1", f"global.desktop.{key} must be a user or group number (got {show(value)})", path)
     for dname, domain in inv.domains.items():
         if "desktop" not in domain:
             continue
