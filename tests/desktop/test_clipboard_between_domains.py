@@ -20,7 +20,7 @@ import pytest
 from anklume_tui.app import AnklumeApp
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.display_helpers import headless_sway, xvfb
-from tests.engine.apply_helpers import ROOT, batch, batch_env
+from tests.engine.apply_helpers import ROOT, batch, batch_env, plan_json
 from tests.wait_helpers import until
 
 INFRA = """\
@@ -261,5 +261,6 @@ def test_apply_removes_the_display_relays_of_a_domain_that_no_longer_has_a_displ
     [work] = desk.daemon.incus_json("list", "--project=work", "work-dev")
     assert not [name for name in lab["devices"] if name.startswith("dsp-")]
     assert {"dsp-x11", "dsp-wayland"} <= set(work["devices"])
+    assert plan_json(desk.daemon, desk.tmp, desk.infra)["actions"] == []  # the relays cause no drift
     gone = desk.clipboard("copy", "lab-box")
     assert gone.returncode == 2 and "has no display" in gone.stderr, gone.stdout + gone.stderr
