@@ -15,6 +15,7 @@ domains:
     subnet_id: 1
     machines:
       pro-dev: {}
+      pro-web: {}  # declared, never made
 """
 
 

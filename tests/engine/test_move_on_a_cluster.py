@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import Log, OptionList
 
 from anklume_tui import cli
 from anklume_tui.app import AnklumeApp
@@ -69,6 +69,15 @@ async def test_the_tui_moves_the_selected_machine_to_the_member_picked(incus_clu
         assert here.disabled and "here now" in str(here.prompt)
         options.highlighted = options.get_option_index("member3")
         await pilot.press("enter")
-        await until(pilot, lambda: location(first)[0] == "member3", 60, "pro-dev on member3 per the incus CLI")
-        await until(pilot, lambda: location(first)[1] == "RUNNING", 30, "pro-dev running again")
+        log = app.screen.query_one("#operations", Log)
+        await until(pilot, lambda: any(": done" in line for line in log.lines), 60, "the move's worker to end")
+        steps = [line.split(" ", 1)[1] for line in log.lines if " move" in line]
+    assert steps == [
+        "move pro-dev to member3 …",
+        "move: stopping pro/pro-dev on member2",
+        "move: moving pro/pro-dev from member2 to member3",
+        "move: starting pro/pro-dev on member3",
+        "move: pro/pro-dev is on member3 and running",
+        "move pro-dev to member3: done",
+    ]
     assert location(first) == ("member3", "RUNNING")
