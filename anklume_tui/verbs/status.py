@@ -93,7 +93,7 @@ def render_table(report: StatusReport, details: bool = False) -> str:
         if not domain.exists:
             label += " [no project]"
         if not domain.machines:
-            rows.append((label, "-", "-", "-", "-", "-", "-", "-", "-"))
+            rows.append((label, "-", "-", "-", "-", "-", "-", "-", "-", "-"))
         for machine in domain.machines:
             rows.append(
                 (
@@ -106,14 +106,18 @@ def render_table(report: StatusReport, details: bool = False) -> str:
                     _yes_no(machine.protected),
                     "-" if machine.snapshots is None else str(machine.snapshots),
                     machine.drift,
+                    machine.location or "-",
                 )
             )
             if details and machine.differences:
                 notes[len(rows) - 1] = machine.differences
         for disposable in domain.disposables:
-            rows.append((label, "(disposable)", disposable.name, disposable.state, disposable.type) + ("-",) * 4)
-    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+            rows.append((label, "(disposable)", disposable.name, disposable.state, disposable.type) + ("-",) * 5)
+    # On a cluster, the member each machine runs on; elsewhere the column would only ever say "-".
+    columns = (*COLUMNS, "LOCATION") if any(m.location for d in report.domains for m in d.machines) else COLUMNS
+    rows = [row[: len(columns)] for row in rows]
+    widths = [max(len(row[i]) for row in [columns, *rows]) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(columns, widths, strict=True)).rstrip()]
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
         lines += [f"    {note}" for note in notes.get(index, [])]

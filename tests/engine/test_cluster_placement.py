@@ -67,14 +67,22 @@ async def domains_view_on_the_cluster(cluster: ThreeMemberCluster, infra) -> Non
 
 def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(incus_cluster, tmp_path, monkeypatch):
     infra = tmp_path / "infra.yml"
-    infra.write_text(INFRA)
     state = tmp_path / "state"
+    infra.write_text(INFRA.replace("target: member2", "target: member9"))
+    refused = batch(incus_cluster.first, state, "apply", infra)  # the members, read from the cluster, checked
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "target 'member9' names no cluster member (members: member1, member2, member3)" in refused.stderr
+    assert "error[PT2]" in refused.stderr and incus_cluster.first.query("/1.0/instances?all-projects=true") == []
+    infra.write_text(INFRA)
     done = batch(incus_cluster.first, state, "apply", infra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert placement(incus_cluster) == PLACED
     status = batch(incus_cluster.first, state, "status", infra, "--json")
     domains = json.loads(status.stdout)["domains"]
     assert {(d["name"], m["name"]): m["location"] for d in domains for m in d["machines"]} == PLACED
+    table = batch(incus_cluster.first, state, "status", infra).stdout.splitlines()
+    assert table[0].split()[-1] == "LOCATION"
+    assert {(row.split()[0], row.split()[1]): row.split()[-1] for row in table[1:-1]} == PLACED
     for key, value in batch_env(incus_cluster.first, state).items():
         monkeypatch.setenv(key, value)
     asyncio.run(domains_view_on_the_cluster(incus_cluster, infra))

@@ -191,6 +191,9 @@ async def tried_again(
     raise AssertionError("unreachable: the last try returns or raises")
 
 
+NOT_READY_DELAYS = (0.2, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0)  # ~15 s for a member that came back to be ready
+
+
 def q(name: str) -> str:
     """One URL path segment."""
     return quote(name, safe="")
@@ -328,8 +331,17 @@ class IncusTransport:
         """Block (server side) until the operation ends; failures raise with the operation's error."""
         timeout = timeout or self.operation_timeout
         op_id = operation.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        response = await self.send(
-            "GET", f"/1.0/operations/{q(op_id)}/wait", params={"timeout": max(1, round(timeout))}, timeout=timeout + 15
+        # An operation on a cluster member that has just come back: the member can start it, and for a few
+        # seconds more answer its wait with 'Server isn't ready yet'. The wait is asked again meanwhile.
+        response = await tried_again(
+            lambda: self.send(
+                "GET",
+                f"/1.0/operations/{q(op_id)}/wait",
+                params={"timeout": max(1, round(timeout))},
+                timeout=timeout + 15,
+            ),
+            when=lambda exc: "isn't ready yet" in exc.message,
+            delays=NOT_READY_DELAYS,
         )
         # A failed operation comes back as HTTP 200 with an error document: reported against the
         # request that started it.

@@ -16,6 +16,7 @@ from ...psot.stability import PriorAllocation
 from ..host import paths
 from ..host.private_files import FILE_MODE, write_private
 from ..incus.client import IncusClient
+from ..incus.cluster import ClusterMember
 from ..incus.models import Instance, Network
 from ..incus.transport import IncusError, IncusUnreachable, IncusUrlError
 
@@ -70,12 +71,14 @@ def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | N
     """`gather_allocation`, and the cluster's members and groups read in the same connection (None when Incus
     did not answer): what placement (`target:`, PT2) is checked against."""
 
-    async def read() -> tuple[tuple[dict, dict], Cluster] | None:
+    async def read() -> tuple[tuple[dict, dict], Cluster | None] | None:
         try:
             async with IncusClient(url, timeout=READ_TIMEOUT) as client:
-                applied, members = await asyncio.gather(read_back(client), client.cluster_members())
+                applied, members = await asyncio.gather(read_back(client), _members(client))
         except (IncusUnreachable, IncusUrlError, IncusError, OSError):
             return None
+        if members is None:
+            return applied, None
         groups = sorted({g for m in members for g in m.groups})
         return applied, (tuple(sorted(m.server_name for m in members)), tuple(groups))
 
@@ -86,6 +89,15 @@ def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | N
         return PriorAllocation(records=records), None
     (bridges, nics), cluster = found
     return PriorAllocation(records=records, bridges=bridges, nics=nics), cluster
+
+
+async def _members(client: IncusClient) -> list[ClusterMember] | None:
+    """The cluster's members ([] off a cluster); None when they cannot be read (placement is then not checked,
+    what was applied still is)."""
+    try:
+        return await client.cluster_members()
+    except IncusError:
+        return None
 
 
 def prior_allocation(held: tuple[Sequence[Network], Sequence[Instance]] | None) -> PriorAllocation:
