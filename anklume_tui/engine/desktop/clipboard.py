@@ -1,6 +1,6 @@
 """The clipboard between domains, by explicit action only (issue 21): `copy` reads one machine's clipboard
 into a buffer the host holds, `paste` writes that buffer into another machine's clipboard, where the infra's
-clipboard rule (psot.desktop.clipboard_verdict: CB1-CB3) allows it. Nothing moves on its own.
+clipboard rule (psot.desktop.clipboard_verdict: CB1-CB3; CB4 below) allows it. Nothing moves on its own.
 
 A machine's clipboard is read and written by the tools inside it (xclip or xsel for X11, wl-paste / wl-copy
 for Wayland), run through Incus's exec with a fixed argv and the machine's display environment; the text goes
@@ -30,7 +30,8 @@ from ..incus.transport import IncusError
 CHANNELS = ("auto", "x11", "wayland", "tmux")
 MAX_BYTES = 1024 * 1024  # a clipboard, not a file transfer (copy-file is for files)
 NOT_FOUND = 127
-# Fixed scripts: the path of the private file is their only argument ($1); the text never reaches a shell.
+# One fixed script: it runs the tool (its argv after the script) with the private file, named by the environment,
+# on its stdin. The text itself never reaches a shell, an argument or the environment.
 FROM_FILE = 'exec "$0" "$@" < "$ANKLUME_CLIPBOARD_FILE"'
 
 
