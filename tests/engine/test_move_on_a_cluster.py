@@ -49,6 +49,9 @@ def test_move_takes_a_running_container_to_another_member_and_refuses_an_unknown
     ]
     assert location(first) == ("member2", "RUNNING")
 
+    code, out, err = move("--to", "member2")
+    assert (code, out) == (0, "pro-dev is already on member2: nothing moved\n"), err
+
     code, _, err = move("--to", "member9")
     assert code == 4
     assert "cannot move pro/pro-dev to member 'member9': no such member (members: member1, member2, member3)" in err
