@@ -14,6 +14,7 @@ from ..lazy_exports import exports_on_first_use
 if TYPE_CHECKING:
     from .assistant import ExperienceOut, ExplainReport, ExplainRoundOut, FailureOut
     from .base import SCHEMA_VERSION, ErrorOut, ErrorReport, Report
+    from .desktop import ClipboardEndOut, ClipboardReport
     from .host import (
         BootstrapReport,
         DoctorFinding,
@@ -79,6 +80,7 @@ else:
         {
             "assistant": ["ExperienceOut", "ExplainReport", "ExplainRoundOut", "FailureOut"],
             "base": ["SCHEMA_VERSION", "ErrorOut", "ErrorReport", "Report"],
+            "desktop": ["ClipboardEndOut", "ClipboardReport"],
             "host": [
                 "BootstrapReport",
                 "DoctorFinding",
@@ -169,6 +171,7 @@ _SCHEMA_MODELS: dict[str, str] = {
     "backup": "BackupReport",
     "restore-backup": "RestoreBackupReport",
     "copy-file": "CopyFileReport",
+    "clipboard": "ClipboardReport",
     "move": "MoveReport",
     "smoke": "SmokeReport",
     "collect-logs": "CollectLogsReport",
@@ -177,6 +180,8 @@ _SCHEMA_MODELS: dict[str, str] = {
 }
 
 __all__ = [
+    "ClipboardEndOut",
+    "ClipboardReport",
     "ExperienceOut",
     "ExplainReport",
     "ExplainRoundOut",

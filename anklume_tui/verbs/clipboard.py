@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import exitcodes
-from .common import add_incus_arguments, checked_infra, run_with_incus
+from .common import add_incus_arguments, add_infra_arguments, checked_infra, emit_json, reported, run_with_incus
 
 HELP = (
     "copy: read MACHINE's clipboard (X11: xclip/xsel, Wayland: wl-paste, or the console's tmux buffer) into a "
@@ -29,25 +29,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the machine's Wayland clipboard, else its X11 one (auto); or the console's tmux buffer",
     )
     parser.add_argument("--tmux-socket", metavar="NAME", help="the console's tmux server socket name (tmux -L)")
-    parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
+    add_infra_arguments(parser)
     add_incus_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine.desktop import Console, clipboard_log_file, copy_from_machine, host_buffer, paste_into_machine
+    from ..engine.desktop import (
+        ClipboardRefused,
+        Console,
+        clipboard_log_file,
+        copy_from_machine,
+        host_buffer,
+        paste_into_machine,
+    )
+    from ..reports import ClipboardEndOut, ClipboardReport
 
-    result = checked_infra(args)
-    buffer = host_buffer()
-    console = Console(socket_name=args.tmux_socket)
+    report = ClipboardReport(
+        op=args.action, machine=args.machine, done=False, source=None, target=None, bytes=0, rule=None, error=None
+    )
     transfer = copy_from_machine if args.action == "copy" else paste_into_machine
+    with reported(args, report):
+        result = checked_infra(args)
 
-    async def work(client):
-        return await transfer(
-            client, result.infra, args.machine, buffer, clipboard_log_file(), channel=args.channel, console=console
-        )
+        async def work(client):
+            return await transfer(
+                client,
+                result.infra,
+                args.machine,
+                host_buffer(),
+                clipboard_log_file(),
+                channel=args.channel,
+                console=Console(socket_name=args.tmux_socket),
+            )
 
-    done = run_with_incus(args, work)
-    if args.action == "copy":
+        try:
+            done = run_with_incus(args, work)
+        except ClipboardRefused as exc:
+            report.rule = exc.rule
+            raise
+    report.done, report.bytes = True, done.size
+    report.source = ClipboardEndOut.model_validate(done.source, from_attributes=True) if done.source else None
+    report.target = ClipboardEndOut.model_validate(done.target, from_attributes=True) if done.target else None
+    if args.json:
+        emit_json(report)
+    elif args.action == "copy":
         source = done.source
         print(f"copied {done.size} bytes from {source.machine} ({source.domain}, {source.channel}) to the host buffer")
     else:

@@ -160,18 +160,24 @@ def test_lab_text_is_refused_on_its_way_up_into_work(desk):
     desk.set_x11("lab-box", LAB_TEXT)
     copied = desk.clipboard("copy", "lab-box", "--channel", "x11")
     assert copied.returncode == 0, copied.stderr
-    refused = desk.clipboard("paste", "work-dev")
+    refused = desk.clipboard("paste", "work-dev", "--json")
     assert refused.returncode == 4, refused.stdout + refused.stderr
     assert "[CB3]" in refused.stderr and "paste_from: [lab]" in refused.stderr, refused.stderr
+    document = json.loads(refused.stdout)
+    assert (document["done"], document["rule"], document["bytes"], document["target"]) == (False, "CB3", 0, None)
+    assert "[CB3]" in document["error"]
     assert desk.x11_text("work-dev") == X11_TEXT
 
 
 def test_wayland_text_copied_in_work_arrives_in_lab(desk):
     seeded = desk.run("work-dev", "env", WAYLAND, "wl-copy", WAYLAND_TEXT)
     assert seeded.returncode == 0, seeded.stderr
-    copied = desk.clipboard("copy", "work-dev")  # auto: the Wayland clipboard when the machine has one
+    copied = desk.clipboard("copy", "work-dev", "--json")  # auto: the Wayland clipboard when the machine has one
     assert copied.returncode == 0, copied.stderr
-    assert "(work, wayland)" in copied.stdout
+    document = json.loads(copied.stdout)
+    assert document["source"] == {"domain": "work", "machine": "work-dev", "channel": "wayland"}
+    assert (document["done"], document["bytes"], document["target"]) == (True, len(WAYLAND_TEXT.encode()), None)
+    assert WAYLAND_TEXT not in copied.stdout  # the document says what moved, never the text
     pasted = desk.clipboard("paste", "lab-box")
     assert pasted.returncode == 0, pasted.stderr
     assert desk.wayland_text("lab-box") == WAYLAND_TEXT

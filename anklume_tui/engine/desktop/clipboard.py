@@ -44,6 +44,10 @@ class ClipboardRefused(Refused):
 
     prefix = "refused"
 
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+
 
 class ClipboardFailed(Failed):
     """The tool inside the machine (or tmux) failed, the clipboard was empty or too large, Incus said no."""
@@ -348,7 +352,7 @@ async def paste_into_machine(
 
 def _refuse(transfer: Transfer, log: Path) -> NoReturn:
     log_transfer(transfer, log)
-    raise ClipboardRefused(f"clipboard {transfer.op} [{transfer.rule}]: {transfer.reason}")
+    raise ClipboardRefused(f"clipboard {transfer.op} [{transfer.rule}]: {transfer.reason}", transfer.rule)
 
 
 def _read_console(machine: Machine, console: Console, source: End, log: Path) -> bytes:
