@@ -5,6 +5,7 @@ Each member is a ThrowawayIncus in its own mount, network and PID namespaces. A 
 route anywhere else, so cluster traffic stays between the members and nothing leaves. The first member is
 initialised (pool `default`, root disk), listens on its bridge address and is made a cluster; the others start
 empty and join with a token from `incus cluster add` (the pool's member-specific `source` in their preseed).
+A cluster group `edge` holds member1 alone (a `@group` placement target).
 
 A member can be stopped and brought back (`stop_member` / `resume_member`): its namespace's first process runs
 incusd in a loop that waits on a FIFO between runs, so the namespace, its address and its containers survive.
@@ -30,6 +31,7 @@ from tests.wait_helpers import wait_until
 SUBNET = "10.251.0"
 PORT = 8443
 MEMBERS = ("member1", "member2", "member3")
+GROUP = "edge"  # a cluster group holding member1 only
 
 # As NAMESPACE_INIT, but incusd runs in a loop: when it exits, the first process waits for a word on the FIFO
 # `$1.resume` ("start" runs incusd again; anything else, or the FIFO's writer gone, ends the namespace).
@@ -113,6 +115,8 @@ class ThreeMemberCluster:
                 self._join(self.members[index], preseed)
             self.timings["joined"] = time.monotonic() - t0
             first.incus("config", "set", "cluster.offline_threshold", "11")
+            first.incus("cluster", "group", "create", GROUP)  # a placement target `@edge`: member1 alone
+            first.incus("cluster", "group", "add", self.names[0], GROUP)
             first.import_image("default", "busybox")
         except BaseException:
             self.stop()

@@ -1,8 +1,9 @@
 """Placement on a real three-member Incus cluster (issue 20; tests/cluster_helpers.py): machines land on the
-member their domain or they declare, checked with the incus CLI (`incus list -c nL`); one moved by hand is planned
-as a move and put back by apply, the same instance (no delete and create); a member down during an apply fails
-its machines naming it while the rest converges, the apply after it returns converges, and flush leaves nothing
-of the infra on any member. The status report and the TUI's domains view give each machine's member."""
+member (or in the group, `@edge`) their domain or they declare, checked with the incus CLI (`incus list -c nL`);
+machines moved by hand are planned as moves and put back by apply, the same instances (no delete and create); a
+member down during an apply fails its machines naming it while the rest converges, the apply after it returns
+converges, and flush leaves nothing of the infra on any member. status (JSON and table) and the TUI's domains view
+give each machine's member."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ domains:
     target: member3
     machines:
       d3-a: {}
-      d3-b: {target: member1}
+      d3-b: {target: "@edge"}
 """
 PLACED = {("d1", "d1-a"): "member1", ("d2", "d2-a"): "member2", ("d3", "d3-a"): "member3", ("d3", "d3-b"): "member1"}
 
@@ -87,22 +88,25 @@ def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(i
         monkeypatch.setenv(key, value)
     asyncio.run(domains_view_on_the_cluster(incus_cluster, infra))
 
-    before = uuid_of(incus_cluster, "d2", "d2-a")
-    incus_cluster.first.incus("stop", "d2-a", "--project=d2", "--force")
-    incus_cluster.first.incus("move", "d2-a", "--target=member3", "--project=d2")
+    # moved by hand: d2-a off its member, d3-b (running) out of its group; d3-b left stopped
+    before = {key: uuid_of(incus_cluster, *key) for key in [("d2", "d2-a"), ("d3", "d3-b")]}
+    for (project, name), member in [(("d2", "d2-a"), "member3"), (("d3", "d3-b"), "member2")]:
+        incus_cluster.first.incus("stop", name, f"--project={project}", "--force")
+        incus_cluster.first.incus("move", name, f"--target={member}", f"--project={project}")
     incus_cluster.first.incus("start", "d2-a", "--project=d2")
-    assert incus_cluster.locations("d2") == {"d2-a": "member3"}
+    assert placement(incus_cluster) == {**PLACED, ("d2", "d2-a"): "member3", ("d3", "d3-b"): "member2"}
 
     planned = batch(incus_cluster.first, state, "plan", infra, "--json")
     assert planned.returncode == 0, planned.stderr
     actions = [(a["op"], a["kind"], a["name"]) for a in json.loads(planned.stdout)["actions"]]
-    assert actions == [("move", "instance", "d2-a")]
+    assert actions == [("move", "instance", "d2-a"), ("move", "instance", "d3-b"), ("start", "instance", "d3-b")]
 
     again = batch(incus_cluster.first, state, "apply", infra)
     assert again.returncode == 0, again.stdout + again.stderr
     assert placement(incus_cluster) == PLACED
-    assert uuid_of(incus_cluster, "d2", "d2-a") == before  # the same instance, moved: never deleted and re-made
-    assert incus_cluster.first.query("/1.0/instances/d2-a?project=d2")["status"] == "Running"
+    for (project, name), uuid in before.items():  # the same instances, moved: never deleted and made again
+        assert uuid_of(incus_cluster, project, name) == uuid
+        assert incus_cluster.first.query(f"/1.0/instances/{name}?project={project}")["status"] == "Running"
 
 
 def test_a_member_down_fails_its_machines_naming_it_the_next_apply_converges_and_flush_empties_the_cluster(
