@@ -27,8 +27,8 @@ def test_move_takes_a_running_container_to_another_member_and_refuses_an_unknown
     infra = str(machine_made(first, tmp_path, "--target=member1"))
     assert location(first) == ("member1", "RUNNING")
 
-    def move(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(["--batch", "move", "pro-dev", *argv, "--yes", "--infra", infra, "--incus", first.url])
+    def move(*argv: str, machine: str = "pro-dev") -> tuple[int, str, str]:
+        code = cli.main(["--batch", "move", machine, *argv, "--yes", "--infra", infra, "--incus", first.url])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -51,6 +51,9 @@ def test_move_takes_a_running_container_to_another_member_and_refuses_an_unknown
 
     code, out, err = move("--to", "member2")
     assert (code, out) == (0, "pro-dev is already on member2: nothing moved\n"), err
+
+    code, _, err = move("--to", "member2", machine="pro-web")  # declared, never made
+    assert code == 4 and "cannot move pro/pro-web: it does not exist in Incus (apply creates it)" in err
 
     code, _, err = move("--to", "member9")
     assert code == 4

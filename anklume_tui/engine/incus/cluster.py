@@ -105,10 +105,6 @@ class ClusterCalls:
             )
         if not target_member:
             raise MoveRefused(f"cannot move {machine}: no member named to move it to")
-        try:
-            found = Instance.model_validate(await self._t.call("GET", f"/1.0/instances/{q(name)}", project=project))
-        except IncusNotFound:
-            raise MoveRefused(f"cannot move {machine}: it does not exist in Incus (apply creates it)") from None
         members = await self.cluster_members()
         if not members:
             raise MoveRefused(
@@ -124,6 +120,10 @@ class ClusterCalls:
             raise MoveRefused(
                 f"cannot move {machine} to member {target_member!r}: it is {member.status or 'not online'}{said}"
             )
+        try:
+            found = Instance.model_validate(await self._t.call("GET", f"/1.0/instances/{q(name)}", project=project))
+        except IncusNotFound:
+            raise MoveRefused(f"cannot move {machine}: it does not exist in Incus (apply creates it)") from None
         if found.location == target_member:
             done = Moved(project, name, found.location, target_member, found.running, already_there=True)
             _say(on_progress, done, "done", f"{machine} is already on {target_member}")
