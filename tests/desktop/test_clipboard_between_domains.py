@@ -21,7 +21,7 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.widgets.domain_table import DomainTable
 from tests.display_helpers import headless_sway, xvfb
 from tests.engine.apply_helpers import ROOT, batch, batch_env, plan_json
-from tests.wait_helpers import until
+from tests.wait_helpers import until, wait_until
 
 INFRA = """\
 project_name: desk
@@ -87,23 +87,31 @@ class Desk:
     def run(self, machine: str, *command: str) -> subprocess.CompletedProcess[str]:
         return self.daemon.incus("exec", machine, f"--project={PROJECT[machine]}", "--", *command, check=False)
 
-    def set_x11(self, machine: str, text: str) -> None:
-        display = f"DISPLAY={self.x11[PROJECT[machine]].display}"
-        done = self.run(
-            machine, "env", display, "sh", "-c", 'printf %s "$1" | xclip -selection clipboard -i', "-", text
+    def read(self, machine: str, channel: str) -> str | None:
+        """The machine's clipboard as its own tools read it; None when they fail (nothing copied yet)."""
+        if channel == "x11":
+            display = f"DISPLAY={self.x11[PROJECT[machine]].display}"
+            done = self.run(machine, "env", display, "xclip", "-selection", "clipboard", "-o")
+        else:
+            done = self.run(machine, "env", WAYLAND, "wl-paste", "--no-newline")
+        return done.stdout if done.returncode == 0 else None
+
+    def holds(self, machine: str, channel: str, text: str) -> None:
+        """Wait until the machine's clipboard holds `text`: xclip and wl-copy serve it from a child they fork."""
+        wait_until(
+            lambda: self.read(machine, channel) == text, 10, lambda: f"{text!r} in {machine}'s {channel} clipboard"
         )
-        assert done.returncode == 0, done.stderr
 
-    def x11_text(self, machine: str) -> str:
-        display = f"DISPLAY={self.x11[PROJECT[machine]].display}"
-        done = self.run(machine, "env", display, "xclip", "-selection", "clipboard", "-o")
+    def seed(self, machine: str, channel: str, text: str) -> None:
+        """Copy `text` inside the machine, with its own tool (the text given on its stdin)."""
+        if channel == "x11":
+            display = f"DISPLAY={self.x11[PROJECT[machine]].display}"
+            tool = ["env", display, "xclip", "-selection", "clipboard", "-i"]
+        else:
+            tool = ["env", WAYLAND, "wl-copy"]
+        done = self.run(machine, "sh", "-c", 'printf %s "$0" | "$@"', text, *tool)
         assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def wayland_text(self, machine: str) -> str:
-        done = self.run(machine, "env", WAYLAND, "wl-paste", "--no-newline")
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        self.holds(machine, channel, text)
 
     def tmux_cmd(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["tmux", "-L", self.tmux, *args], capture_output=True, text=True, timeout=30)
@@ -139,17 +147,14 @@ def desk(incus_daemon, debian_image, tmp_path_factory):
 
 
 def test_x11_text_copied_in_work_arrives_in_lab_by_explicit_action_only(desk):
-    desk.set_x11("work-dev", X11_TEXT)
-    lab_before = desk.run(
-        "lab-box", "env", f"DISPLAY={desk.x11['lab'].display}", "xclip", "-selection", "clipboard", "-o"
-    )
-    assert lab_before.stdout != X11_TEXT  # nothing moves on its own: the displays are the domains' own
+    desk.seed("work-dev", "x11", X11_TEXT)
+    assert desk.read("lab-box", "x11") is None  # nothing moves on its own: each domain has its own display
     copied = desk.clipboard("copy", "work-dev", "--channel", "x11")
     assert copied.returncode == 0, copied.stderr
     assert f"copied {len(X11_TEXT.encode())} bytes from work-dev (work, x11)" in copied.stdout
     pasted = desk.clipboard("paste", "lab-box", "--channel", "x11")
     assert pasted.returncode == 0, pasted.stderr
-    assert desk.x11_text("lab-box") == X11_TEXT
+    desk.holds("lab-box", "x11", X11_TEXT)
     assert desk.run("lab-box", "test", "-e", "/tmp/pwned").returncode != 0  # text, never a shell word
     assert desk.run("lab-box", "sh", "-c", "ls -a /tmp | grep -c anklume-clipboard").stdout.strip() == "0"
     buffer = desk.state / "clipboard" / "buffer"
@@ -157,7 +162,7 @@ def test_x11_text_copied_in_work_arrives_in_lab_by_explicit_action_only(desk):
 
 
 def test_lab_text_is_refused_on_its_way_up_into_work(desk):
-    desk.set_x11("lab-box", LAB_TEXT)
+    desk.seed("lab-box", "x11", LAB_TEXT)
     copied = desk.clipboard("copy", "lab-box", "--channel", "x11")
     assert copied.returncode == 0, copied.stderr
     refused = desk.clipboard("paste", "work-dev", "--json")
@@ -166,12 +171,11 @@ def test_lab_text_is_refused_on_its_way_up_into_work(desk):
     document = json.loads(refused.stdout)
     assert (document["done"], document["rule"], document["bytes"], document["target"]) == (False, "CB3", 0, None)
     assert "[CB3]" in document["error"]
-    assert desk.x11_text("work-dev") == X11_TEXT
+    assert desk.read("work-dev", "x11") == X11_TEXT
 
 
 def test_wayland_text_copied_in_work_arrives_in_lab(desk):
-    seeded = desk.run("work-dev", "env", WAYLAND, "wl-copy", WAYLAND_TEXT)
-    assert seeded.returncode == 0, seeded.stderr
+    desk.seed("work-dev", "wayland", WAYLAND_TEXT)
     copied = desk.clipboard("copy", "work-dev", "--json")  # auto: the Wayland clipboard when the machine has one
     assert copied.returncode == 0, copied.stderr
     document = json.loads(copied.stdout)
@@ -180,7 +184,7 @@ def test_wayland_text_copied_in_work_arrives_in_lab(desk):
     assert WAYLAND_TEXT not in copied.stdout  # the document says what moved, never the text
     pasted = desk.clipboard("paste", "lab-box")
     assert pasted.returncode == 0, pasted.stderr
-    assert desk.wayland_text("lab-box") == WAYLAND_TEXT
+    desk.holds("lab-box", "wayland", WAYLAND_TEXT)
 
 
 def test_the_console_buffer_belongs_to_the_domain_focused_last(desk):
@@ -191,7 +195,7 @@ def test_the_console_buffer_belongs_to_the_domain_focused_last(desk):
     assert copied.returncode == 0, copied.stderr
     pasted = desk.clipboard("paste", "lab-box", "--channel", "x11")
     assert pasted.returncode == 0, pasted.stderr
-    assert desk.x11_text("lab-box") == TMUX_TEXT
+    desk.holds("lab-box", "x11", TMUX_TEXT)
     into_console = desk.clipboard("paste", "lab-box", "--channel", "tmux")
     assert into_console.returncode == 0, into_console.stderr
     assert desk.tmux_cmd("show-buffer").stdout == TMUX_TEXT
@@ -226,7 +230,7 @@ def test_each_transfer_is_one_log_line_without_the_text(desk):
 async def test_the_tui_copies_with_y_and_pastes_with_shift_p_saying_what_moved_never_the_text(desk, monkeypatch):
     for key, value in batch_env(desk.daemon, desk.tmp).items():
         monkeypatch.setenv(key, value)
-    assert desk.run("work-dev", "env", WAYLAND, "wl-copy", TUI_TEXT).returncode == 0
+    desk.seed("work-dev", "wayland", TUI_TEXT)
     app = AnklumeApp(desk.infra, incus_url=desk.daemon.url)
     async with app.run_test(size=(150, 40)) as pilot:
         table = app.screen.query_one(DomainTable)
@@ -250,8 +254,8 @@ async def test_the_tui_copies_with_y_and_pastes_with_shift_p_saying_what_moved_n
         await press_on("lab-box", "y", "clipboard copy: copied 46 bytes from lab-box (lab, wayland)")
         await press_on("work-dev", "P", "clipboard paste: refused: clipboard paste [CB3]")
         assert not any(TUI_TEXT in line for line in operations.lines)
-    assert desk.wayland_text("lab-box") == TUI_TEXT
-    assert desk.wayland_text("work-dev") == TUI_TEXT  # the refused paste left it as it was
+    desk.holds("lab-box", "wayland", TUI_TEXT)
+    assert desk.read("work-dev", "wayland") == TUI_TEXT  # the refused paste left it as it was
     assert [(r["op"], r["result"]) for r in desk.log()[-4:]] == [
         ("copy", "done"),
         ("paste", "done"),
