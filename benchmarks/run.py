@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cluster_apply  # noqa: E402
 import disposable  # noqa: E402
 import engine_plan_apply  # noqa: E402
 import psot_pipeline  # noqa: E402
@@ -18,5 +19,6 @@ if __name__ == "__main__":
     psot_pipeline.main()
     engine_plan_apply.main()  # skips itself (with the reason) when no incusd can be started
     disposable.main()  # likewise
+    cluster_apply.main()  # likewise
     tui_domains.main()  # the event part likewise
     whole_process.main(["--quick"] if "--quick" in sys.argv else [])  # its Incus lines likewise
