@@ -118,10 +118,13 @@ def declared_incus(path: Path) -> tuple[Any, Path] | None:
     found = resolve_infra_path(path)
     if found is None:
         return None
+    from .yaml_bounds import UnreadableInput, read_regular_file
+
     base = found / "base.yml" if found.is_dir() else found
     try:
-        text = base.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        # The loader's bounded read: a FIFO, a device or a file past the bound is left to validation (L1, L3).
+        text = read_regular_file(base).decode("utf-8")
+    except (OSError, UnicodeDecodeError, UnreadableInput):
         return None
     if not MENTIONS_INCUS.search(text):
         return None
@@ -129,7 +132,7 @@ def declared_incus(path: Path) -> tuple[Any, Path] | None:
 
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     settings = data.get("global") if isinstance(data, dict) else None
     if not isinstance(settings, dict) or "incus" not in settings:
