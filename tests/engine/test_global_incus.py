@@ -11,8 +11,11 @@ import json
 import shutil
 
 import pytest
+import yaml
 
 from anklume_tui import cli
+from anklume_tui.engine.incus import resolve_endpoint, use_infra_incus
+from anklume_tui.psot.incus_target import incus_target
 from tests.engine.incus_helpers import isolate_host
 from tests.engine.move_helpers import INFRA, machine_made
 
@@ -75,6 +78,20 @@ def test_status_reaches_the_infras_remote_by_name_or_explicitly_and_an_unknown_r
     monkeypatch.setenv("INCUS_CONF", str(tmp_path / "empty"))  # the infra's files only, none of the CLI's
     code, out, err = status(explicit)
     assert (code, state(out)) == (0, "Running"), err
+    # What provisioning hands its Ansible connection (a process of its own): the run's endpoint as environment
+    # variables, the infra's files with it, which the child's client reads back.
+    use_infra_incus(incus_target(yaml.safe_load(explicit), tmp_path))
+    try:
+        handed = resolve_endpoint(None).environment()
+    finally:
+        use_infra_incus(None)
+    assert handed["ANKLUME_INCUS_CLIENT_CERT"] == str(certs / "cert.pem")
+    for name, value in handed.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = status("local")  # $ANKLUME_INCUS, as the child gets it, wins over the infra
+    assert (code, state(out)) == (0, "Running"), err
+    for name in handed:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("INCUS_CONF", str(conf))
     code, out, err = status("{remote: nowhere}")
     assert code == 2

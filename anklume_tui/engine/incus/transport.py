@@ -21,6 +21,13 @@ from ...errors import Failed, Invalid, Unreachable
 
 DEFAULT_SOCKET = "/var/lib/incus/unix.socket"
 DEFAULT_HTTPS_PORT = 8443
+# The TLS files of an HTTPS endpoint handed to a child process (Endpoint.environment): cert, key, server cert, CA.
+TLS_VARIABLES = (
+    "ANKLUME_INCUS_CLIENT_CERT",
+    "ANKLUME_INCUS_CLIENT_KEY",
+    "ANKLUME_INCUS_SERVER_CERT",
+    "ANKLUME_INCUS_CA",
+)
 
 
 class IncusError(Failed):
@@ -83,6 +90,15 @@ class Endpoint:
     @property
     def base_url(self) -> str:
         return "http://incus" if self.is_unix else self.url
+
+    def environment(self) -> dict[str, str]:
+        """This endpoint as environment variables, for a process of ours that connects again (the Ansible
+        connection plugin): `$ANKLUME_INCUS` and the TLS files `resolve_endpoint` reads back."""
+        found = {"ANKLUME_INCUS": self.url}
+        for name, path in zip(TLS_VARIABLES, (self.cert, self.key, self.server_cert, self.ca), strict=True):
+            if path is not None:
+                found[name] = str(path)
+        return found
 
     def ssl_context(self) -> ssl.SSLContext:
         """Client certificate for authentication; the server is checked against its pinned certificate
@@ -163,6 +179,10 @@ def resolve_endpoint(
         raise IncusUrlError(f"Incus URL {url!r} is neither unix:///path/to/unix.socket nor https://host:8443")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     normalised = f"https://{host}:{parts.port or DEFAULT_HTTPS_PORT}"
+    if url == os.environ.get("ANKLUME_INCUS"):  # handed down by Endpoint.environment, with its files
+        given = [os.environ.get(name) or None for name in TLS_VARIABLES]
+        mine = (cert, key, server_cert, ca)
+        cert, key, server_cert, ca = (own or handed for own, handed in zip(mine, given, strict=True))
     conf = incus_config_dir()
     return Endpoint(
         url=normalised,

@@ -284,7 +284,7 @@ def _provision(
         only = {"anklume_only_roles": list(selection.roles)} if selection.roles is not None else {}
         _write_extravars(Path(private), {**firewall_vars(infra, machines), **only})
         envvars = {
-            "ANKLUME_INCUS": endpoint.url,
+            **endpoint.environment(),
             "ANSIBLE_TRANSPORT": "anklume_incus",
             "ANSIBLE_CONNECTION_PLUGINS": str(_connection_plugins()),
             "ANSIBLE_ROLES_PATH": os.pathsep.join(str(p) for p in search if p.is_dir()),
