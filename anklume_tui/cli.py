@@ -117,7 +117,9 @@ def _top_parser(add_help: bool = True) -> argparse.ArgumentParser:
     if add_help:  # the first pass leaves --version, like --help, to the second
         parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("--infra", metavar="PATH", help="infra file, or an infra/ directory holding base.yml")
-    parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
+    parser.add_argument(
+        "--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443 (wins over global.incus)"
+    )
     parser.add_argument(
         "--batch",
         metavar="VERB",

@@ -133,7 +133,9 @@ def use_declared_incus(infra: str | Path | None, incus: str | None) -> bool:
 
 
 def add_incus_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443")
+    parser.add_argument(
+        "--incus", metavar="URL", help="unix:///path/unix.socket or https://host:8443 (wins over global.incus)"
+    )
 
 
 def run_with_incus(args: argparse.Namespace, work: Callable[[IncusClient], Awaitable[T]]) -> T:

@@ -16,7 +16,8 @@ HELP = (
     "stopped. MEMBER is a member's name as `incus cluster list` shows it. Moving to another Incus server "
     "(--to REMOTE:[MEMBER] or --remote REMOTE) is refused with the incus CLI command that does it. "
     "Exit 0 moved (or already there); 1 Incus failed the move; 2 unknown machine, bad arguments or invalid infra; "
-    "3 Incus unreachable; 4 refused: no --yes, not a cluster, an unknown or offline member, another server"
+    "3 Incus unreachable; 4 refused: no --yes, not a cluster, an unknown or offline member, another server, a "
+    "machine not created yet"
 )
 
 
