@@ -75,6 +75,9 @@ def test_machines_land_on_their_declared_members_and_a_moved_one_is_moved_back(i
     assert "target 'member9' names no cluster member (members: member1, member2, member3)" in refused.stderr
     assert "error[PT2]" in refused.stderr and incus_cluster.first.query("/1.0/instances?all-projects=true") == []
     infra.write_text(INFRA)
+    planned = json.loads(batch(incus_cluster.first, state, "plan", infra, "--json").stdout)["actions"]
+    creates = {a["name"]: a["detail"].rsplit(", on ", 1)[-1] for a in planned if a["kind"] == "instance"}
+    assert creates == {"d1-a": "member1", "d2-a": "member2", "d3-a": "member3", "d3-b": "@edge"}
     done = batch(incus_cluster.first, state, "apply", infra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert placement(incus_cluster) == PLACED
