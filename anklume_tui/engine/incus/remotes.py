@@ -6,6 +6,7 @@ run with `use_infra_incus`), else `$INCUS_DIR/unix.socket`, else /var/lib/incus/
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def endpoint_of(target: IncusTarget, config_dir: Path | None = None) -> Endpoint
                 f"{conf / 'config.yml'}: {', '.join(sorted(remotes))})"
             )
         if remote.addr.startswith("unix:"):
-            socket = remote.addr.removeprefix("unix:").removeprefix("//") or DEFAULT_SOCKET
+            socket = remote.addr.removeprefix("unix:").removeprefix("//") or _local_socket()
             return resolve_endpoint(f"unix://{socket}")
         pinned = conf / "servercerts" / f"{remote.name}.crt"
         return resolve_endpoint(remote.addr, server_cert=pinned if pinned.is_file() else None)
@@ -74,6 +75,12 @@ def endpoint_of(target: IncusTarget, config_dir: Path | None = None) -> Endpoint
             server_cert=target.file(target.server_cert),
         )
     return resolve_endpoint(None)
+
+
+def _local_socket() -> str:
+    """The socket of the local daemon, as without global.incus: `$INCUS_DIR/unix.socket`, else the default."""
+    incus_dir = os.environ.get("INCUS_DIR")
+    return os.path.join(incus_dir, "unix.socket") if incus_dir else DEFAULT_SOCKET
 
 
 def use_infra_incus(target: IncusTarget | None) -> Endpoint | None:
