@@ -1,6 +1,7 @@
 """`move` on a real three-member cluster (tests/cluster_helpers.py), checked with the incus CLI (`incus list -c nL`):
 a running container goes to another member and runs there, from the batch verb with its progress and from the
-TUI's member picker (`M`); an unknown member is refused naming the members, the container left where it was."""
+TUI's member picker (`M`); an unknown member is refused naming the members, an offline one as offline, the container
+left where it was."""
 
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def test_move_takes_a_running_container_to_another_member_and_refuses_an_unknown
     code, _, err = move("--to", "member9")
     assert code == 4
     assert "cannot move pro/pro-dev to member 'member9': no such member (members: member1, member2, member3)" in err
+    assert location(first) == ("member2", "RUNNING")
+
+    incus_cluster.stop_member("member3", until_offline=True)  # the fixture brings it back
+    code, _, err = move("--to", "member3")
+    assert code == 4 and "cannot move pro/pro-dev to member 'member3': it is Offline" in err
     assert location(first) == ("member2", "RUNNING")
 
 
