@@ -15,11 +15,15 @@ from textual.widgets.option_list import Option
 
 from ...keymap import as_typed, bound_keys
 from ...widgets.domain_table import UNKNOWN, Row
+from ..move_machine import MOVE_BINDINGS
 from .disposable_actions import DISPOSABLE_BINDINGS, is_disposable_row
 from .machine_actions import ACTION_BINDINGS
 from .snapshot_backup_actions import SNAPSHOT_BACKUP_BINDINGS
 
-KEYS = {binding.action: binding for binding in [*ACTION_BINDINGS, *SNAPSHOT_BACKUP_BINDINGS, *DISPOSABLE_BINDINGS]}
+KEYS = {
+    binding.action: binding
+    for binding in [*ACTION_BINDINGS, *SNAPSHOT_BACKUP_BINDINGS, *DISPOSABLE_BINDINGS, *MOVE_BINDINGS]
+}
 EXISTS = frozenset({"*"})  # any state of a machine that exists
 # (label, action, the states of the machine it applies to)
 MACHINE_ENTRIES = (
@@ -72,11 +76,14 @@ def menu_for(row: Row, keymap: Mapping[str, str] | None = None) -> list[MenuEntr
     if row.state == "missing":
         return []
     known = row.state != UNKNOWN
-    return [
+    entries = [
         MenuEntry(label, key(action), action)
         for label, action, states in MACHINE_ENTRIES
         if not known or states is EXISTS or row.state in states
     ]
+    if row.location:  # on a cluster: the machine can go to another member
+        entries.append(MenuEntry("Move to member…", key("move_machine"), "move_machine"))
+    return entries
 
 
 class ContextMenu(ModalScreen[str | None]):
