@@ -1,7 +1,8 @@
 """Placement on a real three-member Incus cluster (issue 20; tests/cluster_helpers.py): machines land on the
 member (or in the group, `@edge`) their domain or they declare, checked with the incus CLI (`incus list -c nL`);
 machines moved by hand are planned as moves and put back by apply, the same instances (no delete and create); a
-member killed during an apply (as its first new machine starts) fails the machine being made there naming it while the rest converges, the apply after it returns
+member killed during an apply (as its first new machine starts) fails the machine being made there
+naming it while the rest converges, an apply while it is down names its machines, the apply after it returns
 converges, and flush leaves nothing of the infra on any member. status (JSON and table) and the TUI's domains view
 give each machine's member."""
 
@@ -148,6 +149,11 @@ def test_a_member_down_fails_its_machines_naming_it_the_next_apply_converges_and
     live = placement(incus_cluster)
     assert (live.get(("d1", "d1-b")), live.get(("d2", "d2-b"))) == ("member1", "member2")
     monkeypatch.undo()
+    # applied again while it is still down: its machines are named as out of reach, nothing sent to them
+    again = batch(incus_cluster.first, state, "apply", infra)
+    assert again.returncode == 1, again.stdout + again.stderr
+    unreachable = "its cluster member member3 does not answer: nothing is changed on it until it does"
+    assert f"  instance d3/d3-a: {unreachable}" in again.stdout.splitlines(), again.stdout
 
     incus_cluster.resume_member("member3")
     back = batch(incus_cluster.first, state, "apply", infra)
