@@ -39,6 +39,7 @@ VERB_TABLE: dict[str, tuple[str, str]] = {
     "restore-backup": ("restore_backup", "re-import machines from a backup"),
     "copy-file": ("copy_file", "copy one file between machines"),
     "clipboard": ("clipboard", "copy a machine's clipboard to the host buffer, or paste it into a machine"),
+    "window-colours": ("window_colours", "each machine's windows in its domain's trust colour (i3, sway)"),
     "launch": ("launch", "run an application inside its machine (what export_apps' menu entries run)"),
     "move": ("move", "move a machine to another cluster member (stop, move, start)"),
     "smoke": ("smoke", "run the declared checks inside the machines"),

@@ -6,8 +6,10 @@ set -eu
 BACKPORTS_PKGS="incus-base incus-client"
 # dnsmasq-base is only a Recommends of incus-base, but managed bridges need it for DHCP: check it too.
 # gnupg: encrypted backups (backup --recipient) and their tests.
-# xvfb, sway: the headless X server and Wayland compositor of the desktop tests (tests/display_helpers.py).
+# xvfb, sway: the headless X server and Wayland compositor of the desktop tests (tests/display_helpers.py);
+# xwayland, i3-wm, grim: the window trust colours' tests (sway's X server, the X11 window manager, sway's screenshots).
 MAIN_PKGS="busybox-static debootstrap tmux nftables iproute2 dnsmasq-base gnupg desktop-file-utils xvfb sway"
+MAIN_PKGS="$MAIN_PKGS xwayland i3-wm grim"
 SOURCES=/etc/apt/sources.list.d/backports.sources
 
 if [ "$(id -u)" -ne 0 ]; then

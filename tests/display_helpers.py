@@ -122,9 +122,10 @@ def xvfb(size: str = "640x480x24") -> Iterator[XServer]:
 
 
 @contextmanager
-def headless_sway(config: str = "") -> Iterator[WaylandCompositor]:
+def headless_sway(config: str = "", xwayland: bool = False) -> Iterator[WaylandCompositor]:
     """sway with the headless backend, as `nobody`, in its own runtime folder; `config` is appended to
-    SWAY_BASE_CONFIG. The log is kept in the runtime folder until the end (shown if sway does not start)."""
+    SWAY_BASE_CONFIG (with `xwayland`: to `xwayland force`, an Xwayland started at once: xwayland_display()).
+    The log is kept in the runtime folder until the end (shown if sway does not start)."""
     if shutil.which("sway") is None:
         raise RuntimeError("sway missing: apt-get install sway (scripts/install-incus.sh installs it)")
     base = Path(tempfile.mkdtemp(prefix="anklume-sway-"))
@@ -132,7 +133,7 @@ def headless_sway(config: str = "") -> Iterator[WaylandCompositor]:
     runtime.mkdir(mode=0o700)
     os.chown(runtime, NOBODY, NOBODY)
     config_path = base / "config"
-    config_path.write_text(SWAY_BASE_CONFIG + config)
+    config_path.write_text(("xwayland force\n" if xwayland else SWAY_BASE_CONFIG) + config)
     config_path.chmod(0o644)
     base.chmod(0o755)
     log = base / "sway.log"
@@ -169,3 +170,61 @@ def headless_sway(config: str = "") -> Iterator[WaylandCompositor]:
     finally:
         _stop(process)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class I3:
+    server: XServer
+    ipc_socket: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@contextmanager
+def i3_on(server: XServer, config: str) -> Iterator[I3]:
+    """i3 managing X server `server` with `config` (a v4 config: the caller's text after i3's header and an IPC
+    socket of its own), until the block ends. i3 runs as root: X servers started by root let it in."""
+    if shutil.which("i3") is None:
+        raise RuntimeError("i3 missing: apt-get install i3-wm (scripts/install-incus.sh installs it)")
+    base = Path(tempfile.mkdtemp(prefix="anklume-i3-"))
+    ipc = base / "ipc.sock"
+    config_path = base / "config"
+    config_path.write_text(f"# i3 config file (v4)\nipc-socket {ipc}\n{config}")
+    log = base / "i3.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["i3", "-c", str(config_path)], env=server.env(), stdout=out, stderr=subprocess.STDOUT, cwd=base
+        )
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(f"i3 exited ({process.returncode}):\n{log.read_text(errors='replace')[-2000:]}")
+            return _answers(ipc)
+
+        wait_until(ready, what=lambda: f"i3's IPC socket {ipc}; log: {log.read_text(errors='replace')[-500:]}")
+        yield I3(server, ipc, process, log)
+    finally:
+        _stop(process)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def xwayland_display(compositor: WaylandCompositor) -> str:
+    """The display (':N') of the Xwayland sway started (its config says `xwayland force`), once it listens.
+    wlroots double-forks it: it is found by the runtime folder in its environment, not as sway's child."""
+    wanted = f"XDG_RUNTIME_DIR={compositor.runtime_dir}".encode()
+
+    def found() -> str | None:
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if not argv[0].endswith(b"Xwayland") or wanted not in (proc / "environ").read_bytes().split(b"\0"):
+                    continue
+            except OSError:
+                continue
+            display = next((a.decode() for a in argv[1:] if a.startswith(b":")), None)
+            if display is not None and _answers(X11_SOCKET_DIR / f"X{display[1:]}"):
+                return display
+        return None
+
+    return wait_until(found, what=f"sway's Xwayland (log: {compositor.log})")

@@ -1,5 +1,6 @@
 """The desktop (issue 21): a machine's display environment, and the clipboard between domains by explicit
-action (copy from a machine into a host-held buffer, paste into another where the infra allows it)."""
+action (copy from a machine into a host-held buffer, paste into another where the infra allows it), and sway's
+window marker (each machine's windows in its domain's trust colour)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         paste_into_machine,
         verdict,
     )
+    from .window_marker import MarkerFailed, mark_windows
 else:
     __getattr__ = exports_on_first_use(
         __name__,
@@ -46,6 +48,7 @@ else:
                 "paste_into_machine",
                 "verdict",
             ],
+            "window_marker": ["MarkerFailed", "mark_windows"],
         },
     )
 
@@ -57,12 +60,14 @@ __all__ = [
     "Console",
     "End",
     "FileBuffer",
+    "MarkerFailed",
     "MemoryBuffer",
     "Transfer",
     "clipboard_log_file",
     "copy_from_machine",
     "host_buffer",
     "machine_display_env",
+    "mark_windows",
     "paste_into_machine",
     "verdict",
 ]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         tmux_last_domain_file,
         user_keymap_file,
         user_themes_dir,
+        window_manager_config_file,
     )
     from .telemetry import (
         clear_telemetry,
@@ -54,6 +55,7 @@ else:
                 "tmux_last_domain_file",
                 "user_keymap_file",
                 "user_themes_dir",
+                "window_manager_config_file",
             ],
             "telemetry": [
                 "clear_telemetry",
@@ -97,4 +99,5 @@ __all__ = [
     "tmux_last_domain_file",
     "user_keymap_file",
     "user_themes_dir",
+    "window_manager_config_file",
 ]

@@ -167,3 +167,9 @@ def applications_dir() -> Path:
 def app_icons_dir() -> Path:
     """The user's scalable icons of the hicolor theme: the trust levels' icons of the exported applications."""
     return data_home() / "icons/hicolor/scalable/apps"
+
+
+def window_manager_config_file(wm: str) -> Path:
+    """Where `window-colours --write` puts a window manager's trust-colour fragment (issue 21):
+    $XDG_CONFIG_HOME/<wm>/config.d/anklume, which the user's config includes."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / wm / "config.d" / "anklume"
