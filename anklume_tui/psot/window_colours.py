@@ -1,12 +1,12 @@
 """The domain's trust colour on its windows (issue 21): what i3 and sway need to draw each machine's windows with
 its domain's console colour (SPEC §10.4's palette, psot.constants.TRUST_COLOURS) and a `[domain]` marker.
 
-A window is known by the machine it comes from: an X11 client names its host in WM_CLIENT_MACHINE (Xlib's
-XSetWMProperties), and a container's hostname is its Incus instance name. Neither WM can match that from its
-config on Debian 12: sway 1.7 has no such criterion, and i3 4.22's `machine` criterion crashes i3 (i3 issue
-#5616, fixed in 4.23). So the fragment sets a pango font and starts anklume's window marker (engine.desktop) with
-the session; the marker reads WM_CLIENT_MACHINE off each new window and sends that machine's `command` for that
-one window (`[con_id=N] title_format ...`), through the IPC protocol both WMs share.
+Neither WM can match a window by the machine it comes from in its config on Debian 12: sway 1.7 has no such
+criterion, and i3 4.22's `machine` criterion (the client's own WM_CLIENT_MACHINE) crashes i3 (i3 issue #5616,
+fixed in 4.23). So the fragment sets a pango font and starts anklume's window marker (engine.desktop) with the
+session; the marker finds the container each new window comes from (by the process at the other end of its
+connection, never by what the window says) and sends that machine's `command` for that one window
+(`[con_id=N] title_format ...`), through the IPC protocol both WMs share.
 
 `client.*` colours are global in both, so the colour goes where it can be per window: the title bar, as a pango
 span with the domain's background around the marker and the window's own title (`title_format`; markup needs a
@@ -32,9 +32,10 @@ BEGIN = "# === MANAGED BY anklume: window trust colours (issue 21) ==="
 
 @dataclass(frozen=True)
 class WindowRule:
-    """The windows of one machine: the hostname they declare, their domain and its trust colour (#rrggbb)."""
+    """The windows of one machine: its Incus project and instance, its domain and the domain's trust colour."""
 
-    hostname: str
+    project: str
+    instance: str
     domain: str
     machine: str
     trust: str
@@ -54,7 +55,8 @@ def window_rules(infra: Infra) -> list[WindowRule]:
     for dom in sorted(infra.enabled_domains, key=lambda d: (d.subnet_id, d.name)):
         colour = TRUST_COLOURS[dom.effective_trust][1]
         for machine in sorted(dom.machines, key=lambda m: m.name):
-            rules.append(WindowRule(machine.instance_name, dom.name, machine.name, dom.effective_trust, colour))
+            rule = WindowRule(dom.project, machine.instance_name, dom.name, machine.name, dom.effective_trust, colour)
+            rules.append(rule)
     return rules
 
 

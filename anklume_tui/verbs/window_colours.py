@@ -13,10 +13,11 @@ from .common import checked_infra
 
 HELP = (
     "print (or --write to $XDG_CONFIG_HOME/<wm>/config.d/anklume) the i3 or sway fragment that draws each "
-    "machine's X11 windows with its domain's console colour and a [domain] marker in the title bar: a pango font "
-    "and --watch started with the session, which marks each new window by the machine it declares "
-    "(WM_CLIENT_MACHINE) through the WM's IPC. Exit 0 done; 1 the window manager or its X server cannot be "
-    "reached (--watch); 2 invalid infra, no --wm, or --watch outside an i3/sway session"
+    "machine's windows with its domain's console colour and a [domain] marker in the title bar: a pango font "
+    "and --watch started with the session, which marks each new window through the WM's IPC by the container "
+    "its client runs in or reaches the display through (the display relay), as the host sees it. Exit 0 done; "
+    "1 the window manager or its X server cannot be reached (--watch); 2 invalid infra, no --wm, or --watch "
+    "outside an i3/sway session"
 )
 
 
@@ -79,8 +80,8 @@ def _watch(args: argparse.Namespace, first: list) -> int:
             last[0] = window_rules(checked_infra(args).infra)
         return last[0]
 
-    def seen(title: str, host: str | None) -> None:
-        print(f"window {title!r} from {host or 'no declared machine'}", flush=True)
+    def seen(title: str, machine: str | None) -> None:
+        print(f"window {title!r} from {machine or 'no machine of the infra'}", flush=True)
 
     mark_windows(socket, display, rules, seen)
     return exitcodes.OK

@@ -3,15 +3,16 @@ real containers: `work` (trusted, #005f00) shows on Xvfb managed by i3, `lab` (u
 Xwayland of a headless sway. apply gives each Debian container its display relay (psot.desktop's dsp-x11); a
 stdlib-only X11 client (tests/desktop/x11_window.py) opens a window from inside the container. Each WM runs the
 fragment `window-colours --wm WM` prints, and `window-colours --watch` (what the fragment's exec starts) marks the
-window through the WM's IPC. The window is found in the WM's tree (i3-msg/swaymsg -t get_tree), and the
-screenshot (X GetImage / grim, kept in test-artifacts/desktop/) has the domain's colour in that window's title bar.
+window through the WM's IPC, by the container behind the window's connection (the relay's), never by what the
+window claims: a host window claiming work-dev stays uncoloured. The window is found in the WM's tree
+(i3-msg/swaymsg -t get_tree), and the screenshot (X GetImage / grim, kept in test-artifacts/desktop/) has the
+domain's colour in that window's title bar.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from functools import partial
@@ -260,8 +261,9 @@ def test_sway_marks_a_window_opened_in_lab_with_labs_trust_colour(desk):
 I3_FOCUSED = "#285577"  # i3's own colour of the focused window's title bar
 
 
-def test_a_window_from_an_undeclared_machine_keeps_the_window_managers_colours(tmp_path):
-    """A window whose machine (here the host) is not in the infra: the marker sees it and leaves it as it is."""
+def test_a_host_window_claiming_a_machines_name_keeps_the_window_managers_colours(tmp_path):
+    """A window from the host that says it is work-dev's (WM_CLIENT_MACHINE, what i3's tree shows): the marker
+    goes by the process behind the window, which is no container, and leaves it in i3's own colours."""
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA % {"work_x11": ":0", "lab_x11": ":1"})
     env = {**os.environ, "ANKLUME_SKIP_HOST_SUBNET_CHECK": "1", "ANKLUME_CONTEXT_DIR": str(tmp_path / "none")}
@@ -269,13 +271,17 @@ def test_a_window_from_an_undeclared_machine_keeps_the_window_managers_colours(t
     assert fragment.returncode == 0, fragment.stderr
     with xvfb() as server, i3_on(server, without_exec(fragment.stdout)) as i3:
         marker, log = start_marker(infra, {**env, "I3SOCK": str(i3.ipc_socket), "DISPLAY": server.display})
-        client = subprocess.Popen([sys.executable, str(CLIENT), str(server.socket), TITLE], stdout=subprocess.DEVNULL)
+        argv = [sys.executable, str(CLIENT), str(server.socket), TITLE, "work-dev"]
+        client = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
         try:
-            assert marked_line(marker, log) == f"window {TITLE!r} from {socket.gethostname()}"
+            assert marked_line(marker, log) == f"window {TITLE!r} from no machine of the infra"
+            claimed = wait_until(lambda: [n for n in i3_tree(i3) if n["window_properties"].get("title") == TITLE])
+            assert claimed[0]["window_properties"]["machine"] == "work-dev"
             shot = wait_until(
                 lambda: (s := x_screenshot(server.socket)).count(I3_FOCUSED) >= TITLE_BAR_PIXELS and s,
                 what="i3's title bar of the host's window",
             )
+            save_png(shot, "desktop", "i3-host-claiming-work-dev")
             assert shot.count(WORK) == 0 and shot.count(LAB) == 0
         finally:
             stop(client)

@@ -2,7 +2,8 @@
 the properties Xlib's XSetWMProperties sets (WM_NAME, WM_CLASS, WM_CLIENT_MACHINE = this machine's hostname),
 maps it, and keeps the connection open until the server closes it or the process is killed.
 
-Usage: python3 x11_window.py SOCKET TITLE (SOCKET: a path, or @name for an abstract socket). Prints
+Usage: python3 x11_window.py SOCKET TITLE [MACHINE] (SOCKET: a path, or @name for an abstract socket; MACHINE: the
+WM_CLIENT_MACHINE to claim instead of the hostname). Prints
 "mapped 0x<id>" once the server has the window. The container's image needs no X library.
 `python3 x11_window.py SOCKET --allow-local-user USER`, run by a client the server lets in, adds USER to its
 access list (`xhost +si:localuser:USER`, without x11-xserver-utils) and exits.
@@ -78,7 +79,7 @@ def main() -> None:
     sock, window, root = connect(path)
     # CreateWindow: InputOutput, CopyFromParent depth and visual, a white background (CWBackPixel).
     create = struct.pack("<BBHIIhhHHHHIII", 1, 0, 9, window, root, 0, 0, 320, 200, 0, 1, 0, 0x2, 0xFFFFFF)
-    machine = socket.gethostname().encode()
+    machine = (sys.argv[3] if len(sys.argv) > 3 else socket.gethostname()).encode()  # what it claims to be
     requests = [
         create,
         change_property(window, WM_NAME, title.encode()),

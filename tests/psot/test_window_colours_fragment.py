@@ -50,20 +50,23 @@ def infra(tmp_path, context: HostContext | None = None):
 
 def test_each_machine_of_an_enabled_domain_gets_its_domains_console_colour(tmp_path):
     rules = window_rules(infra(tmp_path))
-    assert [(r.hostname, r.domain, r.trust, r.colour) for r in rules] == [
-        ("work-aux", "work", "trusted", TRUST_COLOURS["trusted"][1]),
-        ("work-dev", "work", "trusted", TRUST_COLOURS["trusted"][1]),
-        ("lab-box", "lab", "untrusted", TRUST_COLOURS["untrusted"][1]),
-        ("spare-box", "spare", "semi-trusted", TRUST_COLOURS["semi-trusted"][1]),  # undeclared: semi-trusted
+    assert [(r.project, r.instance, r.domain, r.trust, r.colour) for r in rules] == [
+        ("work", "work-aux", "work", "trusted", TRUST_COLOURS["trusted"][1]),
+        ("work", "work-dev", "work", "trusted", TRUST_COLOURS["trusted"][1]),
+        ("lab", "lab-box", "lab", "untrusted", TRUST_COLOURS["untrusted"][1]),
+        ("spare", "spare-box", "spare", "semi-trusted", TRUST_COLOURS["semi-trusted"][1]),  # undeclared: semi-trusted
     ]
     assert rules[2].command == (
         "title_format \"<span background='#5f0000' foreground='#ffffff'> [lab] %title </span>\""
     )
 
 
-def test_windows_are_known_by_the_instance_name_the_nesting_prefix_included(tmp_path):
+def test_windows_are_known_by_project_and_instance_the_nesting_prefix_included(tmp_path):
     nested = infra(tmp_path, HostContext(absolute_level=1))
-    assert [r.hostname for r in window_rules(nested)][:2] == ["001-work-aux", "001-work-dev"]
+    assert [(r.project, r.instance) for r in window_rules(nested)][:2] == [
+        ("001-work", "001-work-aux"),
+        ("001-work", "001-work-dev"),
+    ]
 
 
 @pytest.mark.parametrize("wm", ["i3", "sway"])
@@ -78,7 +81,7 @@ def test_the_fragment_sets_a_pango_font_and_starts_the_marker(tmp_path, wm):
 
 def test_the_infras_text_stays_text_in_markup_and_in_the_wms_strings():
     hostile = "</span><span background='#005f00'> %title \" \\ & \n;exec rm"
-    rule = WindowRule("box", hostile, "box", "untrusted", "#5f0000")
+    rule = WindowRule("box", "box", hostile, "box", "untrusted", "#5f0000")
     quoted = rule.command.removeprefix("title_format ")
     # one quoted argument: every quote and backslash inside escaped, no line break to end the command
     assert quoted.startswith('"') and quoted.endswith('"') and "\n" not in quoted

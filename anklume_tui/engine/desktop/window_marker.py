@@ -3,13 +3,11 @@ trust colour, on i3 or sway.
 
 Neither WM can match a window by the machine it comes from in its config on Debian 12 (sway 1.7 has no such
 criterion; i3 4.22's `machine` crashes i3, i3 issue #5616), so the marker does it per window: it listens to the
-WM's window events (the i3 IPC protocol, which sway speaks too: $I3SOCK / $SWAYSOCK), reads each new window's
-WM_CLIENT_MACHINE from the X server ($DISPLAY: Xvfb or Xorg under i3, sway's Xwayland) and sends that machine's
-command for that one window (`[con_id=N] title_format ...`). Windows already open when it starts are marked first.
-
-What a window claims is what its client wrote: WM_CLIENT_MACHINE is set by the client, and X11 lets any client
-of a display read and forge everything on it. A native Wayland window carries no host name and is left as it
-is. Both limits are written in docs/guides/desktop.md.
+WM's window events (the i3 IPC protocol, which sway speaks too: $I3SOCK / $SWAYSOCK), finds the process at the
+other end of each new window's connection (sway's tree gives its pid; for i3, the X server's X-Resource
+extension, $DISPLAY), the container that process runs in or relays for (window_origin: /proc, never what the
+window says of itself), and sends that machine's command for that one window (`[con_id=N] title_format ...`).
+Windows already open when it starts are marked first; any other window is left as it is.
 """
 
 from __future__ import annotations
@@ -23,10 +21,11 @@ from typing import Any
 
 from ...errors import Failed
 from ...psot.window_colours import WindowRule
+from .window_origin import container_of
 
 IPC_MAGIC = b"i3-ipc"
 RUN_COMMAND, SUBSCRIBE, GET_TREE = 0, 2, 4
-WM_CLIENT_MACHINE, STRING = 36, 31
+LOCAL_CLIENT_PID = 2  # X-Resource's ClientIdMask for the client's local pid
 X11_SOCKETS = Path("/tmp/.X11-unix")
 
 
@@ -115,40 +114,70 @@ class X11Reader:
         if status != 1:
             self.sock.close()
             raise MarkerFailed(f"the X server at {path} refused the marker: {body[:80].decode(errors='replace')}")
+        self._xres: int | None = None
 
     def close(self) -> None:
         self.sock.close()
 
-    def client_machine(self, window: int) -> str | None:
-        """WM_CLIENT_MACHINE of `window`; None when unset or the window is gone."""
-        self.sock.sendall(struct.pack("<BBHIIIII", 20, 0, 6, window, WM_CLIENT_MACHINE, STRING, 0, 64))
+    def _reply(self) -> bytes | None:
+        """The next reply (its extra data included); None for an error (a window closed meanwhile)."""
         while True:
-            reply = _read_exact(self.sock, 32)
-            if reply[0] == 0:  # an error (BadWindow: closed meanwhile)
+            head = _read_exact(self.sock, 32)
+            if head[0] == 0:
                 return None
-            if reply[0] == 1:
-                break
-        extra, _, _, length = struct.unpack_from("<IIII", reply, 4)
-        value = _read_exact(self.sock, extra * 4)[:length]
-        return value.decode("utf-8", "replace") or None
+            if head[0] == 1:
+                return head + _read_exact(self.sock, struct.unpack_from("<I", head, 4)[0] * 4)
 
+    def _xres_opcode(self) -> int | None:
+        if self._xres is None:
+            name = b"X-Resource"
+            self.sock.sendall(struct.pack("<BxHHxx", 98, 2 + (len(name) + 3) // 4, len(name)) + _pad(name))
+            reply = self._reply()
+            self._xres = reply[9] if reply is not None and reply[8] else 0
+        return self._xres or None
 
-def mark(
-    ipc: WmIpc, node: dict[str, Any], rules: dict[str, WindowRule], machine_of: Callable[[int], str | None]
-) -> str | None:
-    """Give one window its domain's command when it comes from a declared machine; the hostname it claims."""
-    window = node.get("window")
-    if not isinstance(window, int):
+    def client_pid(self, window: int) -> int | None:
+        """The pid of the client that made `window` (X-Resource's QueryClientIds, LocalClientPID), as the server
+        saw it on its socket; None when unknown."""
+        opcode = self._xres_opcode()
+        if opcode is None:
+            return None
+        self.sock.sendall(struct.pack("<BBHIII", opcode, 4, 4, 1, window, LOCAL_CLIENT_PID))
+        reply = self._reply()
+        if reply is None:
+            return None
+        count, at = struct.unpack_from("<I", reply, 8)[0], 32
+        for _ in range(count):
+            _, mask, size = struct.unpack_from("<III", reply, at)
+            if mask == LOCAL_CLIENT_PID and size == 4:
+                return int(struct.unpack_from("<I", reply, at + 12)[0])
+            at += 12 + size
         return None
-    host = machine_of(window)
-    rule = rules.get(host or "")
+
+
+def _pad(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 4)
+
+
+def origin(node: dict[str, Any], x11: X11Reader, proc: Path = Path("/proc")) -> tuple[str, str] | None:
+    """(project, instance) a window comes from: by the pid sway gives, else the X server's answer."""
+    pid = node.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        window = node.get("window")
+        pid = x11.client_pid(window) if isinstance(window, int) else None
+    return container_of(pid, proc) if pid else None
+
+
+def mark(ipc: WmIpc, node: dict[str, Any], rules: dict[tuple[str, str], WindowRule], x11: X11Reader) -> str | None:
+    """Give one window its domain's command when it comes from a machine of the infra; that machine's name."""
+    rule = rules.get(origin(node, x11) or ("", ""))
     if rule is not None:
         ipc.request(RUN_COMMAND, f"[con_id={int(node['id'])}] {rule.command}")
-    return host
+    return rule.machine if rule is not None else None
 
 
 def _windows(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if node.get("window") is not None:
+    if node.get("window") is not None or node.get("shell") is not None:  # an X11 window, or any sway view
         yield node
     for child in node.get("nodes", []) + node.get("floating_nodes", []):
         yield from _windows(child)
@@ -161,27 +190,27 @@ def mark_windows(
     on_mark: Callable[[str, str | None], None] | None = None,
 ) -> None:
     """Mark every window already open, then every new one, until the WM ends. `rules` is asked again at each
-    window (the infra may have changed since); `on_mark(title, hostname)` reports each window seen."""
+    window (the infra may have changed since); `on_mark(title, machine)` reports each window seen."""
     commands, x11 = WmIpc(ipc_path), X11Reader(x11_socket(display))
     events = WmIpc(ipc_path)
     try:
         stream = events.events(["window"])
         for node in _windows(commands.request(GET_TREE)):
-            _report(on_mark, node, mark(commands, node, _by_host(rules()), x11.client_machine))
+            _report(on_mark, node, mark(commands, node, _by_instance(rules()), x11))
         for event in stream:
             if event.get("change") == "new" and isinstance(event.get("container"), dict):
                 node = event["container"]
-                _report(on_mark, node, mark(commands, node, _by_host(rules()), x11.client_machine))
+                _report(on_mark, node, mark(commands, node, _by_instance(rules()), x11))
     finally:
         commands.close()
         events.close()
         x11.close()
 
 
-def _by_host(rules: list[WindowRule]) -> dict[str, WindowRule]:
-    return {rule.hostname: rule for rule in rules}
+def _by_instance(rules: list[WindowRule]) -> dict[tuple[str, str], WindowRule]:
+    return {(rule.project, rule.instance): rule for rule in rules}
 
 
-def _report(on_mark: Callable[[str, str | None], None] | None, node: dict[str, Any], host: str | None) -> None:
-    if on_mark is not None and node.get("window") is not None:
-        on_mark(str(node.get("name") or ""), host)
+def _report(on_mark: Callable[[str, str | None], None] | None, node: dict[str, Any], machine: str | None) -> None:
+    if on_mark is not None:
+        on_mark(str(node.get("name") or ""), machine)
