@@ -1,6 +1,6 @@
 """The desktop (issue 21): a machine's display environment, and the clipboard between domains by explicit
-action (copy from a machine into a host-held buffer, paste into another where the infra allows it), and sway's
-window marker (each machine's windows in its domain's trust colour)."""
+action (copy from a machine into a host-held buffer, paste into another where the infra allows it), and the
+window marker of i3 and sway (each machine's windows in its domain's trust colour)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from typing import Any
 from ...errors import Failed
 from ...psot.window_colours import WindowRule
 from .window_origin import container_of
+from .xauth import cookie
 
 IPC_MAGIC = b"i3-ipc"
 RUN_COMMAND, SUBSCRIBE, GET_TREE = 0, 2, 4
@@ -76,11 +77,13 @@ class WmIpc:
         self.send(kind, payload)
         return self.receive()[1]
 
-    def events(self, names: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """Subscribe this connection to `names` and yield their events until the WM closes it."""
+    def subscribe(self, names: Iterable[str]) -> None:
         reply = self.request(SUBSCRIBE, json.dumps(list(names)))
         if not reply.get("success"):
             raise MarkerFailed(f"the window manager refused the subscription: {reply}")
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The events this connection subscribed to, until the WM closes it."""
         while True:
             try:
                 _, event = self.receive()
@@ -98,14 +101,18 @@ def x11_socket(display: str) -> Path:
 
 
 class X11Reader:
-    """A read-only connection to the X server (no authorisation sent: the marker runs as the session's user,
-    whom the server sway starts lets in)."""
+    """A connection to the X server of local socket `path` (display `number`): with the display's cookie from
+    $XAUTHORITY when it has one there (an Xorg started with -auth), else none (Xvfb, sway's Xwayland, which let
+    in their own user)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, number: str = "") -> None:
+        auth = cookie(number or path.name.lstrip("X"))
+        name, secret = auth or (b"", b"")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.sock.connect(str(path))
-            self.sock.sendall(struct.pack("<BxHHHHxx", ord("l"), 11, 0, 0, 0))
+            setup = struct.pack("<BxHHHHxx", ord("l"), 11, 0, len(name), len(secret)) + _pad(name) + _pad(secret)
+            self.sock.sendall(setup)
             status, _, _, _, length = struct.unpack("<BBHHH", _read_exact(self.sock, 8))
             body = _read_exact(self.sock, length * 4)
         except OSError as exc:
@@ -193,14 +200,21 @@ def mark_windows(
     window (the infra may have changed since); `on_mark(title, machine)` reports each window seen."""
     commands, x11 = WmIpc(ipc_path), X11Reader(x11_socket(display))
     events = WmIpc(ipc_path)
-    try:
-        stream = events.events(["window"])
-        for node in _windows(commands.request(GET_TREE)):
+    seen: set[object] = set()
+
+    def once(node: dict[str, Any]) -> None:
+        # a window opened between the subscription and the tree's reading comes both ways
+        if node.get("id") not in seen:
+            seen.add(node.get("id"))
             _report(on_mark, node, mark(commands, node, _by_instance(rules()), x11))
-        for event in stream:
+
+    try:
+        events.subscribe(["window"])  # before the tree is read: no window falls between the two
+        for node in _windows(commands.request(GET_TREE)):
+            once(node)
+        for event in events.events():
             if event.get("change") == "new" and isinstance(event.get("container"), dict):
-                node = event["container"]
-                _report(on_mark, node, mark(commands, node, _by_instance(rules()), x11))
+                once(event["container"])
     finally:
         commands.close()
         events.close()
