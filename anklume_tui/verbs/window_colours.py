@@ -70,7 +70,7 @@ def _watch(args: argparse.Namespace, first: list) -> int:
     socket = os.environ.get("SWAYSOCK") or os.environ.get("I3SOCK")
     display = os.environ.get("DISPLAY")
     if not socket or not display:
-        raise Invalid("window-colours --watch: run it from i3 or sway ($I3SOCK or $SWAYSOCK, and $DISPLAY, unset)")
+        raise Invalid("window-colours --watch: run it from i3 or sway: it needs $I3SOCK or $SWAYSOCK, and $DISPLAY")
     last = [first]
 
     def rules() -> list:
