@@ -263,26 +263,31 @@ I3_FOCUSED = "#285577"  # i3's own colour of the focused window's title bar
 
 def test_a_host_window_claiming_a_machines_name_keeps_the_window_managers_colours(tmp_path):
     """A window from the host that says it is work-dev's (WM_CLIENT_MACHINE, what i3's tree shows): the marker
-    goes by the process behind the window, which is no container, and leaves it in i3's own colours."""
+    goes by the process behind the window, which is no container, and leaves it in i3's own colours. When the
+    window manager ends, so does the marker (exit 0)."""
     infra = tmp_path / "infra.yml"
     infra.write_text(INFRA % {"work_x11": ":0", "lab_x11": ":1"})
     env = {**os.environ, "ANKLUME_SKIP_HOST_SUBNET_CHECK": "1", "ANKLUME_CONTEXT_DIR": str(tmp_path / "none")}
     fragment = window_colours(tmp_path, infra, "--wm", "i3", env=env)
     assert fragment.returncode == 0, fragment.stderr
-    with xvfb() as server, i3_on(server, without_exec(fragment.stdout)) as i3:
-        marker, log = start_marker(infra, {**env, "I3SOCK": str(i3.ipc_socket), "DISPLAY": server.display})
-        argv = [sys.executable, str(CLIENT), str(server.socket), TITLE, "work-dev"]
-        client = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    with xvfb() as server:
+        client = marker = None
         try:
-            assert marked_line(marker, log) == f"window {TITLE!r} from no machine of the infra"
-            claimed = wait_until(lambda: [n for n in i3_tree(i3) if n["window_properties"].get("title") == TITLE])
-            assert claimed[0]["window_properties"]["machine"] == "work-dev"
-            shot = wait_until(
-                lambda: (s := x_screenshot(server.socket)).count(I3_FOCUSED) >= TITLE_BAR_PIXELS and s,
-                what="i3's title bar of the host's window",
-            )
-            save_png(shot, "desktop", "i3-host-claiming-work-dev")
-            assert shot.count(WORK) == 0 and shot.count(LAB) == 0
+            with i3_on(server, without_exec(fragment.stdout)) as i3:
+                marker, log = start_marker(infra, {**env, "I3SOCK": str(i3.ipc_socket), "DISPLAY": server.display})
+                argv = [sys.executable, str(CLIENT), str(server.socket), TITLE, "work-dev"]
+                client = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+                assert marked_line(marker, log) == f"window {TITLE!r} from no machine of the infra"
+                claimed = wait_until(lambda: [n for n in i3_tree(i3) if n["window_properties"].get("title") == TITLE])
+                assert claimed[0]["window_properties"]["machine"] == "work-dev"
+                shot = wait_until(
+                    lambda: (s := x_screenshot(server.socket)).count(I3_FOCUSED) >= TITLE_BAR_PIXELS and s,
+                    what="i3's title bar of the host's window",
+                )
+                save_png(shot, "desktop", "i3-host-claiming-work-dev")
+                assert shot.count(WORK) == 0 and shot.count(LAB) == 0
+            assert marker.wait(timeout=15) == 0, log.read_text()
         finally:
-            stop(client)
-            stop(marker)
+            for process in (client, marker):
+                if process is not None:
+                    stop(process)

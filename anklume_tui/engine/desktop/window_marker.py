@@ -215,6 +215,8 @@ def mark_windows(
         for event in events.events():
             if event.get("change") == "new" and isinstance(event.get("container"), dict):
                 once(event["container"])
+    except (ConnectionEnded, BrokenPipeError, ConnectionResetError):
+        return  # the session ended: the WM or its X server went away mid-conversation
     finally:
         commands.close()
         events.close()
