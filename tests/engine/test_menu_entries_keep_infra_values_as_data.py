@@ -131,3 +131,20 @@ def test_one_application_of_two_machines_names_each_machine(tmp_path):
     )
     written = sync_entries(infra, ["x"], folder=tmp_path / "apps", icons=tmp_path / "icons").written
     assert sorted(read_entry(p)["Name"] for p in written) == ["[pro] Terminal (pro-a)", "[pro] Terminal (pro-b)"]
+
+
+def test_apply_limited_to_a_domain_touches_only_that_domains_entries(tmp_path):
+    apps, icons, launcher = tmp_path / "applications", tmp_path / "icons", ["anklume-tui"]
+
+    def two_domains(pro_apps: list, lab_apps: list) -> dict:
+        lab = {"subnet_id": 2, "machines": {"lab-box": {"ip": "10.100.2.10", "export_apps": lab_apps}}}
+        return {**pro(pro_apps), "lab": lab}
+
+    sync_entries(
+        checked(infra_file(tmp_path, "demo", two_domains(["gedit"], ["xterm"]))), launcher, folder=apps, icons=icons
+    )
+    dropped = checked(infra_file(tmp_path, "demo", two_domains([], [])))
+    assert [p.name for p in sync_entries(dropped, launcher, "lab", folder=apps, icons=icons).removed] == [
+        "anklume.demo.lab.lab-box.xterm.desktop"
+    ]
+    assert [p.name for p in apps.iterdir()] == ["anklume.demo.pro.pro-dev.gedit.desktop"]

@@ -26,7 +26,7 @@ from typing import Literal
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
-from ..apps import EntriesResult, launcher_argv, sync_entries
+from ..apps import EntriesResult, EntryRefused, launcher_argv, sync_entries
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
@@ -377,7 +377,7 @@ def _menu_entries(
     """The exported applications' desktop entries on the host; a failure is a note, as the record's is."""
     try:
         entries = sync_entries(infra, launcher_argv(infra_file, url), limit)
-    except OSError as exc:
+    except (OSError, EntryRefused) as exc:  # EntryRefused: a control character in the infra file's own path
         run.emit("note", None, f"the exported applications' menu entries could not be written ({exc}); going on")
         return None
     if entries.written or entries.removed or entries.skipped:
