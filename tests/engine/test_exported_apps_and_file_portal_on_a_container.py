@@ -61,6 +61,9 @@ class Lab:
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         return self.daemon.incus("exec", "pro-dev", "--project=pro", "--", *command, check=False)
 
+    def init_pid(self) -> int:
+        return int(self.daemon.query("/1.0/instances/pro-dev/state?project=pro")["pid"])
+
     def devices(self) -> dict[str, dict]:
         [found] = self.daemon.incus_json("list", "--project=pro", "pro-dev")
         return found["devices"]
@@ -107,8 +110,10 @@ def test_the_portal_is_read_in_the_machine_which_cannot_write_there(lab):
 
 
 def test_writable_lets_the_machine_write_and_a_dropped_app_loses_its_entry(lab):
+    init = lab.init_pid()
     lab.write(APPS[:1], {"host": str(lab.portal), "path": PORTAL_PATH, "writable": True})
     said = lab.apply()
+    assert lab.init_pid() == init  # the portal changed live: the running machine was not restarted
     assert "menu entries: 0 written, 1 unchanged, 1 removed" in said
     assert sorted(p.name for p in lab.apps.iterdir()) == [ENTRY.format("mark"), OTHER]
     wrote = lab.run("sh", "-c", f"echo from the machine > {PORTAL_PATH}/from-machine")
@@ -118,9 +123,11 @@ def test_writable_lets_the_machine_write_and_a_dropped_app_loses_its_entry(lab):
 
 def test_a_dropped_portal_loses_its_device_and_flush_keeps_the_host_content(lab):
     assert lab.devices()["file-portal"]["readonly"] == "false"
+    init = lab.init_pid()
     lab.write(APPS[:1], None)
     lab.apply()
     assert "file-portal" not in lab.devices()
+    assert lab.init_pid() == init  # removed live, as the svc-* relays are
     assert lab.run("test", "-e", f"{PORTAL_PATH}/note.txt").returncode != 0
     done = batch(lab.daemon, lab.tmp, "flush", lab.infra, "--yes")
     assert done.returncode == 0, done.stderr + done.stdout

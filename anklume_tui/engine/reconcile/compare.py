@@ -46,8 +46,12 @@ def stale_service_devices(expected: Devices, actual: Devices) -> list[str]:
 
 
 def hot_pluggable(devices: Devices) -> bool:
-    """Incus attaches and detaches a container's proxy devices live: no restart for them."""
-    return all(dev.get("type") == "proxy" for dev in devices.values())
+    """Incus attaches and detaches a container's proxy devices, and the file portal's disk, live: no restart for
+    them (a user's own disks keep the restart: what they hold may be in use at boot)."""
+    return all(
+        dev.get("type") == "proxy" or (name == PORTAL_DEVICE and dev.get("type") == "disk")
+        for name, dev in devices.items()
+    )
 
 
 def merged_device(expected: dict[str, str], actual: dict[str, str] | None) -> dict[str, str]:
