@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.incusd_helpers import INCUS, ThrowawayIncus
+from tests.incusd_helpers import INCUS, NAMESPACE_SETUP, ThrowawayIncus
 from tests.incusd_host_helpers import alive, enter_namespaces_setup
 from tests.wait_helpers import wait_until
 
@@ -35,13 +35,9 @@ GROUP = "edge"  # a cluster group holding member1 only
 
 # As NAMESPACE_INIT, but incusd runs in a loop: when it exits, the first process waits for a word on the FIFO
 # `$1.resume` ("start" runs incusd again; anything else, or the FIFO's writer gone, ends the namespace).
-MEMBER_INIT = """\
-set -e
-ip link set lo up
-mkdir -p "$1"
-mount --rbind /sys/fs/cgroup "$1"
-mount -t sysfs sysfs /sys
-mount --move "$1" /sys/fs/cgroup
+MEMBER_INIT = (
+    NAMESPACE_SETUP
+    + """\
 mkfifo "$1.resume"
 set +e
 while :; do
@@ -51,6 +47,7 @@ while :; do
   [ "$word" = start ] || exit 0
 done
 """
+)
 
 JOIN_PRESEED = """\
 cluster:

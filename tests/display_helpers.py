@@ -97,13 +97,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def xvfb(size: str = "640x480x24") -> Iterator[XServer]:
-    """A headless X server on a display number it picks; no TCP; access by the local socket only."""
+def xvfb(size: str = "640x480x24", auth: Path | None = None) -> Iterator[XServer]:
+    """A headless X server on a display number it picks; no TCP; access by the local socket only. With `auth`
+    (an Xauthority file), only the holders of its cookie get in; -noreset then, or the server would reset (and
+    drop the next connection) when its last client leaves."""
     if shutil.which("Xvfb") is None:
         raise RuntimeError("Xvfb missing: apt-get install xvfb (scripts/install-incus.sh installs it)")
+    guarded = ["-noreset", "-auth", str(auth)] if auth is not None else []
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", size],
+        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", size, *guarded],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -62,17 +62,22 @@ profiles:
 # PID 1 of the namespaces: brings lo up, mounts a sysfs that shows this network namespace's links
 # (keeping the cgroup mounts), runs incusd and reaps whatever gets orphaned to it. When incusd exits,
 # this shell exits and the kernel kills everything left in the PID namespace.
-NAMESPACE_INIT = """\
+NAMESPACE_SETUP = """\
 set -e
 ip link set lo up
 mkdir -p "$1"
 mount --rbind /sys/fs/cgroup "$1"
 mount -t sysfs sysfs /sys
 mount --move "$1" /sys/fs/cgroup
+"""
+NAMESPACE_INIT = (
+    NAMESPACE_SETUP
+    + """\
 set +e
 "$0" --group root &
 wait
 """
+)
 
 
 def incus_installed() -> bool:

@@ -4,18 +4,15 @@ display, and without it the server refuses the marker, which says so. A real Xvf
 
 from __future__ import annotations
 
-import os
 import secrets
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from anklume_tui.engine.desktop.window_marker import MarkerFailed, X11Reader
 from anklume_tui.engine.desktop.xauth import COOKIE, FAMILY_LOCAL, FAMILY_WILD, cookie, entries
-from tests.display_helpers import X11_SOCKET_DIR, _answers, _stop
-from tests.wait_helpers import wait_until
+from tests.display_helpers import xvfb
 
 
 def entry(family: int, address: bytes, number: bytes, name: bytes, data: bytes) -> bytes:
@@ -24,27 +21,11 @@ def entry(family: int, address: bytes, number: bytes, name: bytes, data: bytes) 
 
 @pytest.fixture
 def guarded_x(tmp_path):
-    """Xvfb that lets in only the holders of a cookie: (socket, display number, authority file). -noreset: the
-    server would otherwise reset (and drop the next connection) when its last client leaves."""
-    secret = secrets.token_bytes(16)
+    """Xvfb that lets in only the holders of a cookie: (socket, display number, authority file)."""
     authority = tmp_path / "Xauthority"
-    authority.write_bytes(entry(FAMILY_WILD, b"", b"", COOKIE, secret))
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-nolisten", "tcp", "-noreset", "-auth", str(authority)],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as pipe:
-            number = pipe.readline().strip().decode()
-        path = X11_SOCKET_DIR / f"X{number}"
-        wait_until(lambda: _answers(path), what=f"Xvfb's socket {path}")
-        yield path, number, authority
-    finally:
-        _stop(xvfb)
+    authority.write_bytes(entry(FAMILY_WILD, b"", b"", COOKIE, secrets.token_bytes(16)))
+    with xvfb(auth=authority) as server:
+        yield server.socket, str(server.number), authority
 
 
 def test_the_marker_is_let_in_with_the_cookie_and_refused_without(guarded_x, tmp_path, monkeypatch):
