@@ -105,3 +105,22 @@ def test_status_reaches_the_infras_remote_by_name_or_explicitly_and_an_unknown_r
     monkeypatch.setenv("INCUS_DIR", str(incusd.incus_dir))
     code, out, err = status("{remote: local}")  # the incus CLI's own local remote: the same socket
     assert (code, state(out)) == (0, "Running"), err
+
+
+def test_a_broken_incus_cli_config_names_no_remote_instead_of_failing(tmp_path):
+    from anklume_tui.engine.incus import incus_remotes
+
+    (tmp_path / "config.yml").write_text("remotes: {lab: [unclosed\n")
+    assert set(incus_remotes(tmp_path)) == {"local"}
+
+
+def test_the_incus_cli_config_is_read_only_for_an_infra_naming_a_remote(tmp_path, monkeypatch):
+    from anklume_tui.engine.host import gather_host_context
+
+    monkeypatch.setenv("INCUS_CONF", str(tmp_path / "incus"))
+    plain = tmp_path / "plain.yml"
+    plain.write_text("project_name: p\ndomains: {}\n")
+    named = tmp_path / "named.yml"
+    named.write_text("project_name: p\nglobal:\n  incus: {remote: lab}\ndomains: {}\n")
+    assert gather_host_context(with_networks=False, infra=plain).incus_remotes is None
+    assert gather_host_context(with_networks=False, infra=named).incus_remotes == frozenset({"local"})

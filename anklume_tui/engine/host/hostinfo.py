@@ -88,6 +88,14 @@ def known_roles(infra: Path) -> frozenset[str] | None:
     return frozenset(found)
 
 
+def _names_a_remote(infra: Path) -> bool:
+    """Whether the infra's `global.incus` names a remote of the incus CLI: only then is its config read (IN2)."""
+    from ...psot.incus_target import declared_incus
+
+    declared = declared_incus(infra)
+    return declared is not None and isinstance(declared[0], dict) and "remote" in declared[0]
+
+
 def gather_host_context(
     with_networks: bool = True, infra: Path | None = None, allocation: PriorAllocation | None = None
 ) -> HostContext:
@@ -107,7 +115,7 @@ def gather_host_context(
         networks = host_networks() if with_networks else None
     directory = state.context_dir()
     remotes = None
-    if infra is not None:
+    if infra is not None and _names_a_remote(infra):
         from ..incus import incus_remotes
 
         remotes = frozenset(incus_remotes())

@@ -41,11 +41,11 @@ def incus_remotes(config_dir: Path | None = None) -> dict[str, Remote]:
 
 
 def _read_remotes(config: Path) -> dict[Any, Any]:
-    try:
-        import yaml
+    import yaml
 
+    try:
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):  # a broken config names no remote
         return {}
     remotes = data.get("remotes") if isinstance(data, dict) else None
     return remotes if isinstance(remotes, dict) else {}
