@@ -16,9 +16,9 @@ from anklume_tui.app import AnklumeApp
 from anklume_tui.cli import main
 from anklume_tui.verbs import apply as apply_verb
 from anklume_tui.widgets.domain_table import DomainTable
-from tests.cluster_helpers import ThreeMemberCluster
+from tests.cluster_helpers import ThreeMemberCluster, other_sees
 from tests.engine.apply_helpers import batch, batch_env
-from tests.wait_helpers import until
+from tests.wait_helpers import until, wait_until
 
 INFRA = """\
 project_name: placed
@@ -149,7 +149,9 @@ def test_a_member_down_fails_its_machines_naming_it_the_next_apply_converges_and
     live = placement(incus_cluster)
     assert (live.get(("d1", "d1-b")), live.get(("d2", "d2-b"))) == ("member1", "member2")
     monkeypatch.undo()
-    # applied again while it is still down: its machines are named as out of reach, nothing sent to them
+    # applied again once the others see it offline (not while they still try it: their view changes at the
+    # heartbeat threshold): its machines are named as out of reach, nothing sent to them
+    wait_until(lambda: other_sees(incus_cluster.first, "member3") == "Offline", 60, "member3 seen offline", 0.5)
     again = batch(incus_cluster.first, state, "apply", infra)
     assert again.returncode == 1, again.stdout + again.stderr
     unreachable = "its cluster member member3 does not answer: nothing is changed on it until it does"
