@@ -109,6 +109,8 @@ def test_status_and_plan_on_the_daemon_run_without_tui_nor_ansible(verb, incusd,
     assert _among(modules, ("anklume_tui.engine.provision", "anklume_tui.engine.machines")) == []
     if verb == "status":  # reads and shows: no event stream, no tree writer, no other verb's reports
         assert _among(modules, ("websockets", "anklume_tui.psot.generate", "anklume_tui.psot.inventory_contract")) == []
+        # on a local socket Incus is read before the client is imported, and the client is never needed
+        assert _among(modules, ("httpx", "httpcore", "anyio", "asyncio", "anklume_tui.engine.incus.client")) == []
         assert _among(modules, ("anklume_tui.reports",)) == [
             "anklume_tui.reports",
             *(f"anklume_tui.reports.{m}" for m in ("base", "isolation", "provision", "reconcile")),

@@ -11,6 +11,7 @@ import pytest
 
 from anklume_tui import cli
 from anklume_tui.engine.host.hostinfo import gather_host_context
+from anklume_tui.engine.incus import quick_read
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.incus.transport import IncusTransport
 from anklume_tui.engine.reconcile.allocation import gather_allocation, prior_allocation
@@ -79,7 +80,8 @@ async def test_status_makes_as_many_requests_for_3x10_machines_as_for_3x2(incusd
 def test_the_status_verb_reads_incus_once_for_its_check_and_its_table(incusd, tmp_path, monkeypatch, capsys):
     """The whole verb, its check's stable allocation included, sends the three requests of status: the check
     is handed the bridges and instances status reads (it read them itself before, on a connection, event loop
-    and thread of its own: five requests in two rounds), and what it is handed is what it would have read."""
+    and thread of its own: five requests in two rounds), and what it is handed is what it would have read.
+    On a local socket they are sent before the client is even imported, and the client sends nothing."""
     isolate_host(tmp_path, monkeypatch)
     monkeypatch.setenv("ANKLUME_INCUS", incusd.url)  # where the check read what was applied before
     make_domain(incusd, "va", "net-va", "10.122.0", infra="verb-count")
@@ -97,8 +99,11 @@ def test_the_status_verb_reads_incus_once_for_its_check_and_its_table(incusd, tm
         transports.append(self)
 
     monkeypatch.setattr(IncusTransport, "__init__", counted)
+    sent_first = quick_read.sent[0]
     assert cli.main(["--batch", "status", "--json", "--infra", str(path), "--incus", incusd.url]) == 0
-    assert sum(t.requests for t in transports) == 3
+    # on the local socket, the three go out before the client is imported (quick_read.py), and nothing else
+    assert quick_read.sent[0] - sent_first == 3
+    assert sum(t.requests for t in transports) == 0
     shown = json.loads(capsys.readouterr().out)
     machines = {m["name"]: m for m in shown["domains"][0]["machines"]}
     # no address declared: the check keeps the one va-m0 was given (read from Incus), so no drift

@@ -14,8 +14,8 @@ from ...errors import Failed, Invalid, Refused
 from ...printable import printable
 from ...psot.model import Infra
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError, IncusUnreachable
 from ..incus.models import ExecResult
-from ..incus.transport import IncusError, IncusUnreachable
 
 
 async def launch_app(

@@ -35,8 +35,8 @@ from ...errors import Failed
 from ...transfer_progress import Progress, ProgressFn
 from ..host.private_files import private_folder
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError
 from ..incus.models import Instance
-from ..incus.transport import IncusError
 from . import gpg
 
 RUN_PREFIX = "anklume-backup-"

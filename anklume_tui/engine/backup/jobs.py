@@ -13,7 +13,7 @@ from pathlib import Path
 from ... import exitcodes
 from ...transfer_progress import ProgressFn
 from ..incus.client import IncusClient
-from ..incus.transport import IncusNotFound
+from ..incus.errors import IncusNotFound
 from ..machines.lifecycle import Target
 from . import export as backup
 from . import restore as backup_restore

@@ -32,8 +32,8 @@ import yaml
 from ...psot.yaml_bounds import UnreadableInput, read_bounded, safe_load_bounded
 from ...transfer_progress import Progress, ProgressFn
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError, IncusNotFound
 from ..incus.models import Instance
-from ..incus.transport import IncusError, IncusNotFound
 from ..machines.golden import without_static_addresses
 from . import gpg
 from .export import CHUNK_SIZE, MANIFEST, sha256_of

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from ...errors import Failed, Unreachable
 from ..incus import IncusClient
+from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from ..incus.models import Profile
-from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from .host_facts import BootstrapHost, incusd_installed
 from .preseed import ROOT_DISK
 from .step import Step, done, todo

@@ -14,7 +14,7 @@ from ... import exitcodes
 from ...errors import Failed
 from ...psot.constants import TRUST_COLOURS
 from ...psot.model import Infra
-from ..incus.transport import Endpoint, incus_config_dir
+from ..incus.endpoint import Endpoint, incus_config_dir
 
 DEFAULT_SESSION = "anklume"
 # Busybox and other small images have no bash: use it when present, else sh.

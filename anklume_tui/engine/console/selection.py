@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from ...psot.model import Infra
 from ..host.paths import tmux_last_domain_file
-from ..incus.transport import resolve_endpoint
+from ..incus.endpoint import resolve_endpoint
 from .layout import build_layout, incus_cli_environment
 from .tmux import console_command, open_console, open_in_current_tmux, tmux_server
 

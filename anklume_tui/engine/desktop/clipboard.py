@@ -25,7 +25,7 @@ from ...printable import printable
 from ...psot.desktop import ClipboardVerdict, clipboard_side, clipboard_verdict, display_env
 from ...psot.model import Infra, Machine
 from ..incus.client import IncusClient
-from ..incus.transport import IncusError
+from ..incus.errors import IncusError
 
 CHANNELS = ("auto", "x11", "wayland", "tmux")
 MAX_BYTES = 1024 * 1024  # a clipboard, not a file transfer (copy-file is for files)

@@ -54,7 +54,7 @@ class DoctorHost:
 
 async def incus_findings(client) -> list[DoctorFinding]:
     """Reachability and version, the `default` storage pool, the default profile's root disk."""
-    from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
+    from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
 
     try:
         info = await client.server_info()
@@ -340,7 +340,7 @@ def build_report(findings: list[DoctorFinding]) -> DoctorReport:
 
 async def run_doctor(url: str | None, infra: str | None = None, host: DoctorHost | None = None) -> DoctorReport:
     from ..incus.client import IncusClient
-    from ..incus.transport import IncusUrlError
+    from ..incus.errors import IncusUrlError
 
     try:
         async with IncusClient(url) as client:

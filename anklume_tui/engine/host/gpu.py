@@ -277,7 +277,7 @@ async def incus_side(
 ) -> tuple[dict[str, Any] | None, list[GpuDeviceOut], bool | None]:
     """(/1.0/resources, gpu devices of every instance, whether Incus answered); (None, [], None) without a
     client, (None, [], False) when Incus does not answer."""
-    from ..incus.transport import IncusError
+    from ..incus.errors import IncusError
 
     if client is None:
         return None, [], None

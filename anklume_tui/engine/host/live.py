@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ..incus.client import IncusClient
-from ..incus.transport import IncusNotFound
+from ..incus.errors import IncusNotFound
 
 if TYPE_CHECKING:
     from ...reports import StatusReport

@@ -7,7 +7,6 @@ Recording is on while `<state>/telemetry/enabled` exists, and never raises (a br
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -107,6 +106,8 @@ class _Recorded:
         return self
 
     async def __aexit__(self, _kind: object, error: BaseException | None, _trace: object) -> None:
+        import asyncio  # here: a batch verb that never runs an event loop does not import it (issue 17)
+
         await asyncio.to_thread(record, *self._event(error))
 
 

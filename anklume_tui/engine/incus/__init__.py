@@ -19,9 +19,10 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 if TYPE_CHECKING:
     from .client import IncusClient
     from .cluster import ClusterMember, Moved, MoveFailed, MoveProgress, MoveRefused
+    from .endpoint import resolve_endpoint
+    from .errors import IncusError, IncusUnreachable, IncusUrlError
     from .models import ExecResult
     from .remotes import Remote, endpoint_of, incus_remotes, use_infra_incus
-    from .transport import IncusError, IncusUnreachable, IncusUrlError, resolve_endpoint
 else:
     __getattr__ = exports_on_first_use(
         __name__,
@@ -30,7 +31,8 @@ else:
             "cluster": ["ClusterMember", "MoveFailed", "MoveProgress", "MoveRefused", "Moved"],
             "models": ["ExecResult"],
             "remotes": ["Remote", "endpoint_of", "incus_remotes", "use_infra_incus"],
-            "transport": ["IncusError", "IncusUnreachable", "IncusUrlError", "resolve_endpoint"],
+            "endpoint": ["resolve_endpoint"],
+            "errors": ["IncusError", "IncusUnreachable", "IncusUrlError"],
         },
     )
 

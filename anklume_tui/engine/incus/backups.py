@@ -12,7 +12,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from anklume_tui.engine.incus.transport import IncusTimeout, IncusTransport, q
+from anklume_tui.engine.incus.errors import IncusTimeout
+from anklume_tui.engine.incus.transport import IncusTransport, q
 
 CHUNK = 1 << 20
 POLL = 0.5  # seconds between looks at a running backup

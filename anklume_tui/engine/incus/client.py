@@ -15,6 +15,8 @@ from pathlib import Path
 
 from anklume_tui.engine.incus.backups import BackupCalls
 from anklume_tui.engine.incus.cluster import ClusterCalls, ClusterMember, Moved, MoveFailed, MoveProgress, MoveRefused
+from anklume_tui.engine.incus.endpoint import Endpoint, resolve_endpoint
+from anklume_tui.engine.incus.errors import IncusError, IncusNotFound, IncusTimeout, IncusUnreachable, IncusUrlError
 from anklume_tui.engine.incus.events import EventStream
 from anklume_tui.engine.incus.files import FileCalls
 from anklume_tui.engine.incus.host import HostCalls
@@ -38,16 +40,7 @@ from anklume_tui.engine.incus.networks import NetworkCalls
 from anklume_tui.engine.incus.profiles import ProfileCalls
 from anklume_tui.engine.incus.projects import ProjectCalls
 from anklume_tui.engine.incus.storage import StorageCalls
-from anklume_tui.engine.incus.transport import (
-    Endpoint,
-    IncusError,
-    IncusNotFound,
-    IncusTimeout,
-    IncusTransport,
-    IncusUnreachable,
-    IncusUrlError,
-    resolve_endpoint,
-)
+from anklume_tui.engine.incus.transport import IncusTransport
 
 __all__ = [
     "ClusterMember",

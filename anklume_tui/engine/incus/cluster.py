@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import Field
 
 from ... import errors
+from .errors import IncusError, IncusNotFound
 from .models import IncusObject, Instance
-from .transport import IncusError, IncusNotFound, IncusTransport, q
+from .transport import IncusTransport, q
 
 STOP_TIMEOUT = 30  # seconds of a clean stop before the machine is stopped by force
 

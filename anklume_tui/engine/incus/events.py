@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from anklume_tui.engine.incus.transport import IncusError, IncusUnreachable
+from anklume_tui.engine.incus.errors import IncusError, IncusUnreachable
 
 if TYPE_CHECKING:
     from websockets.asyncio.client import ClientConnection

@@ -23,15 +23,9 @@ from typing import TypeVar
 
 import httpx
 
+from anklume_tui.engine.incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from anklume_tui.engine.incus.models import InstanceFile
-from anklume_tui.engine.incus.transport import (
-    IncusError,
-    IncusNotFound,
-    IncusTransport,
-    IncusUnreachable,
-    q,
-    tried_again,
-)
+from anklume_tui.engine.incus.transport import IncusTransport, q, tried_again
 
 T = TypeVar("T")
 

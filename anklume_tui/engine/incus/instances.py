@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from anklume_tui.engine.incus.errors import IncusError, IncusNotFound
 from anklume_tui.engine.incus.models import ExecResult, Instance, InstanceState, InstanceWithState, Snapshot
-from anklume_tui.engine.incus.transport import IncusError, IncusNotFound, IncusTransport, q
+from anklume_tui.engine.incus.transport import IncusTransport, q
 
 Devices = Mapping[str, Mapping[str, str]]
 # Incus fails an exec operation with these messages instead of reporting the shell's exit codes.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from anklume_tui.engine.incus.errors import IncusError
 from anklume_tui.engine.incus.instances import some
 from anklume_tui.engine.incus.models import (
     Network,
 )
-from anklume_tui.engine.incus.transport import IncusError, IncusTransport, q, tried_again
+from anklume_tui.engine.incus.transport import IncusTransport, q, tried_again
 
 # Setting a bridge up or down, Incus 6.0 lists the host's interfaces then asks `ip` about each to find the
 # bridge's ports: an interface gone in between (a container starting moves its veth peer away) fails the

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...errors import Invalid
 from ...psot.incus_target import IncusTarget
-from .transport import DEFAULT_SOCKET, Endpoint, incus_config_dir, resolve_endpoint, set_infra_endpoint
+from .endpoint import DEFAULT_SOCKET, Endpoint, incus_config_dir, resolve_endpoint, set_infra_endpoint
 
 LOCAL = "local"
 

@@ -8,7 +8,8 @@ import shutil
 from ...errors import Failed
 from ..console.layout import incus_cli_environment
 from ..incus.client import IncusClient
-from ..incus.transport import IncusNotFound, resolve_endpoint
+from ..incus.endpoint import resolve_endpoint
+from ..incus.errors import IncusNotFound
 from .disposables import Disposable, shell_command
 from .lifecycle import Target, change_state
 

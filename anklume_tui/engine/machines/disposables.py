@@ -14,7 +14,7 @@ from ...errors import Invalid
 from ...psot.model import Infra
 from ...psot.names import disposable_name
 from ..incus.client import IncusClient
-from ..incus.transport import IncusError, IncusNotFound
+from ..incus.errors import IncusError, IncusNotFound
 from ..reconcile.desired import image_server, split_image
 from ..reconcile.real_state import INFRA_KEY, MANAGED_KEY
 

@@ -20,8 +20,8 @@ from ...psot.constants import AI_TOOLS_DOMAIN
 from ...psot.model import Infra, Machine
 from ...transfer_progress import Progress
 from ..incus.client import IncusClient
+from ..incus.errors import IncusNotFound
 from ..incus.files import FileStream
-from ..incus.transport import IncusNotFound
 from ..isolation import Endpoint, ResolvedPolicy, access_holder, live_policies
 
 SHARED_DEVICE_PREFIX = "sv-"

@@ -15,8 +15,8 @@ from pathlib import Path
 from ... import exitcodes
 from ...errors import Failed
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError
 from ..incus.models import Instance, Snapshot
-from ..incus.transport import IncusError
 from ..reconcile import pre_apply
 from ..reconcile.real_state import is_managed
 from .lifecycle import Target, snapshot_name

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 from ..incus.client import IncusClient
+from ..incus.errors import IncusNotFound
 from ..incus.models import Instance
-from ..incus.transport import IncusNotFound
 from . import snapshots
 from .lifecycle import Target
 from .snapshots import DEFAULT_PATTERN, Outcome, SnapshotError, SnapshotInfo

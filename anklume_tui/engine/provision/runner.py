@@ -32,7 +32,8 @@ from ...psot.yaml_emit import emit
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, ApplyLocked
 from ..host.private_files import write_private
-from ..incus.transport import IncusUrlError, resolve_endpoint
+from ..incus.endpoint import resolve_endpoint
+from ..incus.errors import IncusUrlError
 from ..isolation.enforce import recorded_ai_holder
 from ..isolation.firewall_vm import firewall_interfaces, render_firewall_vm_ruleset
 from .events import FINISHED_TASK, HostRecap, ProvisionEvent, event_of, outcomes, recaps_of

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .plan import make_plan
     from .plan_models import Action, Orphan, Plan
     from .status import gather_status, status_of
-    from .status_read import StatusListings, read_status
+    from .status_read import StatusListings, read_status, start_status_read
 else:
     __getattr__ = exports_on_first_use(
         __name__,
@@ -31,7 +31,7 @@ else:
             "plan": ["make_plan"],
             "plan_models": ["Action", "Orphan", "Plan"],
             "status": ["gather_status", "status_of"],
-            "status_read": ["StatusListings", "read_status"],
+            "status_read": ["StatusListings", "read_status", "start_status_read"],
         },
     )
 
@@ -56,5 +56,6 @@ __all__ = [
     "parse_steps",
     "prior_allocation",
     "read_status",
+    "start_status_read",
     "status_of",
 ]

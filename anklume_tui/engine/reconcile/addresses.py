@@ -13,7 +13,7 @@ import ipaddress
 from ...psot.constants import AUTO_IP_MAX
 from ...psot.model import Infra
 from ..incus.client import IncusClient
-from ..incus.transport import IncusError
+from ..incus.errors import IncusError
 from .plan_models import Action
 
 Step = tuple[str, str]  # (instance, the address it takes)

@@ -4,27 +4,30 @@ of the subnets and addresses its last apply left, written once apply ends."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...psot.model import Infra
 from ...psot.stability import PriorAllocation
 from ..host import paths
 from ..host.private_files import FILE_MODE, write_private
-from ..incus.client import IncusClient
-from ..incus.cluster import ClusterMember
-from ..incus.models import Instance, Network
-from ..incus.transport import IncusError, IncusUnreachable, IncusUrlError
+from ..incus.errors import IncusError, IncusUnreachable, IncusUrlError
+
+if TYPE_CHECKING:  # status (prior_allocation) does without the client: it read Incus before importing it
+    from ..incus.client import IncusClient
+    from ..incus.cluster import ClusterMember
+    from ..incus.models import Instance, Network
 
 READ_TIMEOUT = 5.0
 
 
 async def read_back(client: IncusClient) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """(bridge → its IPv4 network, (project, instance) → its eth0 ipv4.address): two requests."""
+    import asyncio
+
     networks, instances = await asyncio.gather(client.list_networks(), client.list_instances())
     return applied_addresses(networks, instances)
 
@@ -70,6 +73,11 @@ Cluster = tuple[tuple[str, ...], tuple[str, ...]]  # member names (none: not a c
 def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | None]:
     """`gather_allocation`, and the cluster's members and groups read in the same connection (None when Incus
     did not answer): what placement (`target:`, PT2) is checked against."""
+
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..incus.client import IncusClient
 
     async def read() -> tuple[tuple[dict, dict], Cluster | None] | None:
         try:
@@ -137,6 +145,8 @@ async def record_applied(
     """Write this infra's record from what Incus holds once apply ended (so a half-done apply records what is
     really there): `held`, the bridges and instances apply read then, or read here. An unchanged record is
     left as it is."""
+    import asyncio
+
     bridges, nics = applied_addresses(*held) if held is not None else await read_back(client)
     text = json.dumps(applied_record(infra, bridges, nics), indent=1)
     path = record_file(state_dir, infra.project_name)

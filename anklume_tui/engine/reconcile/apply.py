@@ -30,8 +30,8 @@ from ..apps import EntriesResult, EntryRefused, launcher_argv, sync_entries
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError, IncusUnreachable
 from ..incus.models import Instance, Network
-from ..incus.transport import IncusError, IncusUnreachable
 from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce_isolation, summary
 from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, release, settle

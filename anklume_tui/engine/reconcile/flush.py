@@ -30,8 +30,8 @@ from ...psot.model import Infra
 from ...reports import FlushFile, FlushKind, FlushObject, FlushReport, IsolationOut
 from ..apps import remove_entries
 from ..incus.client import IncusClient
+from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from ..incus.models import Instance
-from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
 from ..isolation.enforce import apply_isolation
 from .real_state import RealState, belongs_to, read_state
 

@@ -8,13 +8,16 @@ declared nowhere is left where Incus's scheduler put it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ..incus.cluster import ClusterMember
 from ..incus.models import Instance
 from .desired import ExpectedInstance
 from .plan_models import Action, Drift
 
-Members = Sequence[ClusterMember]  # empty: Incus is not a cluster
+if TYPE_CHECKING:  # not the client's cluster calls, for status (incus/quick_read.py)
+    from ..incus.cluster import ClusterMember
+
+Members = Sequence["ClusterMember"]  # empty: Incus is not a cluster
 
 
 def placed_on(target: str | None, members: Members) -> str | None:

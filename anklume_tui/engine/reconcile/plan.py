@@ -14,8 +14,8 @@ from ...psot.context import HostContext
 from ...psot.model import Infra
 from ...psot.scope import check_limit
 from ..incus.client import IncusClient
+from ..incus.errors import IncusNotFound
 from ..incus.models import Image, Network, StorageVolume
-from ..incus.transport import IncusNotFound
 from .addresses import mark_renumbers
 from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
 from .desired import DesiredState, ExpectedImage, desired_state

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..host.private_files import private_folder, write_private
 from ..incus.client import IncusClient
-from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
+from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from .plan_models import Plan
 from .real_state import is_managed
 

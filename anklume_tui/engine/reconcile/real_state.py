@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ...psot.constants import INFRA_KEY, MANAGED_KEY
-from ..incus.client import IncusClient
-from ..incus.cluster import ClusterMember
 from ..incus.models import Image, Instance, Network, Profile, Project
+
+if TYPE_CHECKING:  # status reads Incus without the client (incus/quick_read.py) and compares with this module
+    from ..incus.client import IncusClient
+    from ..incus.cluster import ClusterMember
 
 
 def is_managed(config: dict[str, str]) -> bool:
@@ -53,6 +55,8 @@ async def read_state(client: IncusClient, projects: Iterable[str] | None = None)
 
     `projects` limits the per-project reads (profiles, images) to those that exist; None means all.
     """
+    import asyncio
+
     listed, networks, instances = await asyncio.gather(
         client.list_projects(), client.list_networks(project="default"), client.list_instances()
     )

@@ -6,16 +6,20 @@ Three requests whatever the number of instances: projects, bridges, and every in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...psot.model import Domain, Infra, Machine
 from ...psot.services import ServiceMap, service_map
 from ...reports import DisposableStatus, DomainStatus, MachineStatus, MachineType, OfferOut, StatusReport, UseOut
-from ..incus.client import IncusClient
 from ..incus.models import Instance, InstanceState
 from .compare import describe
 from .desired import CONTEXT_KEY, ExpectedInstance, desired_state
 from .plan_instances import is_disposable, plan_instance
 from .real_state import RealState
 from .status_read import StatusListings, read_status
+
+if TYPE_CHECKING:
+    from ..incus.client import IncusClient
 
 __all__ = [
     "DomainStatus",

@@ -15,7 +15,7 @@ from ...psot.enrich_services import SERVICE_DEVICE_PREFIX
 from ...psot.file_portal import PORTAL_DEVICE
 from ..incus.client import IncusClient
 from ..incus.cluster import MoveFailed, MoveRefused
-from ..incus.transport import IncusError, IncusNotFound, IncusUnreachable
+from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from .desired import CONTEXT_KEY, split_image
 from .placement import on_member
 from .plan_models import Action
