@@ -6,8 +6,9 @@ result is kept in one file per infra under a cache folder (the caller's: the sta
 of all three. A run whose key matches reads the result back instead of checking again; any other key, a file
 that does not parse, or one of the wrong shape is ignored and the infra is checked afresh. The files' bytes the
 key hashes are the very bytes then checked (handed to the loader), so a result is never kept under the key of
-other bytes. Writing the generated tree is not cached: sync still reads every generated file and writes those
-whose bytes change, so an edited generated file is put right as before.
+other bytes. The generated tree is not kept here: tree_record.py knows an unchanged tree from its files' status,
+and any other tree is read file by file and the files whose bytes change are written, so an edited generated
+file is put right as before.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Checked:
     domains: frozenset[str] = frozenset()
     machines: frozenset[str] = frozenset()
     cached: bool = False
+    key: str | None = None  # what it was kept under (None: not kept): the tree record (tree_record.py) names it
 
     @property
     def valid(self) -> bool:
@@ -68,10 +70,12 @@ def check(path: Path, ctx: HostContext, cache_dir: Path | None, *, render: bool)
     entry = cache_dir / f"{hashlib.sha256(os.fsencode(os.path.abspath(found))).hexdigest()[:32]}.json"
     kept = _read(entry, key)
     if kept is not None and (kept.files is not None or not render or not kept.valid):
+        kept.key = key
         return kept
     checked = _checked(found, ctx, texts, render)
     with contextlib.suppress(OSError):
         _write(entry, key, checked)
+    checked.key = key
     return checked
 
 

@@ -239,8 +239,11 @@ def sync_files(
     *,
     dry_run: bool,
     clean_orphans: bool,
+    seen: dict[str, tuple[os.stat_result, str]] | None = None,
 ) -> SyncReport:
-    """`sync_tree` from the managed sections `render_files` gave (relative path -> body) and the known names."""
+    """`sync_tree` from the managed sections `render_files` gave (relative path -> body) and the known names.
+    With `seen`, each plain file (no symlink) left as it should be: its status, taken before its text was read
+    (or once it was written), and that text (what psot/tree_record.py keeps)."""
     written: list[str] = []
     unchanged: list[str] = []
     folders: list[Path] = []  # synced once each at the end: a fresh tree is a thousand files in a few folders
@@ -248,12 +251,14 @@ def sync_files(
     fresh = _FreshFiles()
     for relative, body in files.items():
         path = out_dir / relative
-        found, existing = _read_plain(path)
+        found, existing, info = _read_plain(path)
         if not found:
             existing = _read(path)  # a symlink, or not a regular file: read as before
         text = merge_managed(existing, body)
         if text == existing:
             unchanged.append(relative)
+            if seen is not None and info is not None:
+                seen[relative] = (info, text)
             continue
         written.append(relative)
         if dry_run:
@@ -266,6 +271,8 @@ def sync_files(
             folders.append(path.parent)
         else:
             folders.append(write_atomic(path, text, sync_folder=False).parent)
+        if seen is not None and found:
+            seen[relative] = (os.lstat(path), text)
     sync_folders(folders)
     orphans = orphans_named(out_dir, domains, machines)
     deleted: list[str] = []
@@ -282,24 +289,24 @@ def sync_files(
     )
 
 
-def _read_plain(path: Path) -> tuple[bool, str | None]:
-    """(True, text) for a regular file that is no symlink, (True, None) when nothing at all is at `path` (not
-    even a dangling symlink); (False, None) for anything else, which the caller reads the general way. One open
-    and one read where `_read` and `write_atomic`'s checks took six system calls."""
+def _read_plain(path: Path) -> tuple[bool, str | None, os.stat_result | None]:
+    """(True, text, its status) for a regular file that is no symlink, (True, None, None) when nothing at all is
+    at `path` (not even a dangling symlink); (False, None, None) for anything else, which the caller reads the
+    general way. One open and one read where `_read` and `write_atomic`'s checks took six system calls."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return True, None
+        return True, None, None
     except OSError:
-        return False, None
+        return False, None, None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return False, None
+            return False, None, None
         chunks = []
         while chunk := os.read(fd, max(info.st_size + 1, 4096)):
             chunks.append(chunk)
-        return True, b"".join(chunks).decode("utf-8", "surrogateescape")
+        return True, b"".join(chunks).decode("utf-8", "surrogateescape"), info
     finally:
         os.close(fd)
 

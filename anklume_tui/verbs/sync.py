@@ -11,9 +11,8 @@ from .. import exitcodes
 from ..engine.host import gather_host_context, state_dir
 from ..errors import Failed
 from ..psot.check_cache import Checked, cache_folder, check
-from ..psot.generate import default_output_dir, sync_files
-from ..psot.orphans import orphan_messages
-from ..reports import OrphanOut, SyncReportOut
+from ..psot.load import default_output_dir
+from ..psot.tree_record import record_folder, sync_checked
 from .common import add_infra_arguments, emit_json, findings_out, infra_path, print_findings, summary
 
 HELP = "validate, then write inventory/, group_vars/ and host_vars/ (managed sections only)"
@@ -38,23 +37,23 @@ def run(args: argparse.Namespace) -> int:
     empty: dict[str, Any] = {"written": [], "unchanged": [], "orphans": [], "deleted": [], "skipped": []}
     if not result.valid or result.files is None:
         if args.json:
+            from ..reports import SyncReportOut
+
             emit_json(SyncReportOut(**findings_out(result), dry_run=args.dry_run, output_dir=str(out_dir), **empty))
         else:
             print_findings(result.findings)
             print(summary(result), file=sys.stderr)
         return exitcodes.INVALID
     try:
-        report = sync_files(
-            out_dir,
-            result.files,
-            result.domains,
-            result.machines,
-            dry_run=args.dry_run,
-            clean_orphans=args.clean_orphans,
+        # An unchanged tree is known from the record of the last sync (psot/tree_record.py), not read again.
+        report = sync_checked(
+            out_dir, result, record_folder(state_dir()), dry_run=args.dry_run, clean_orphans=args.clean_orphans
         )
     except OSError as exc:
         raise Failed(f"sync: cannot write under {out_dir}: {exc.strerror or exc}") from exc
     if args.json:
+        from ..reports import OrphanOut, SyncReportOut
+
         emit_json(
             SyncReportOut(
                 **findings_out(result),
@@ -71,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
     print_findings(result.findings)
     verb = "Would write" if report.dry_run else "Written"
     lines = [f"{verb}: {out_dir / path}" for path in report.written]
-    lines += orphan_messages(report.orphans, report.deleted, report.skipped, out_dir)
+    if report.orphans or report.deleted or report.skipped:
+        from ..psot.orphans import orphan_messages
+
+        lines += orphan_messages(report.orphans, report.deleted, report.skipped, out_dir)
     if lines:  # one write: a thousand lines were two thousand writes with PYTHONUNBUFFERED
         sys.stdout.write("\n".join(lines) + "\n")
     print(
