@@ -19,8 +19,10 @@ from typing import Any
 
 LOCAL = "local"
 EXPLICIT_KEYS = ("url", "client_cert", "client_key", "server_cert")
-# A cheap look before parsing a whole file: no text matching this, no `incus:` key anywhere.
-MENTIONS_INCUS = re.compile(r"""\bincus['"]?\s*:""")
+# A cheap look before parsing a whole file: no `incus:` that starts a word, no `incus:` key anywhere. The word's
+# start is checked by hand (`_mentions_incus`): a leading \b makes re try the pattern at every character (4 ms on
+# a 1,000-machine infra, 56 M instructions, twice a run), its literal start lets it skip to each `incus`.
+MENTIONS_INCUS = re.compile(r"""incus['"]?\s*:""")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ def incus_target(value: Any, base: Path | None = None) -> IncusTarget | None:
     return IncusTarget(**{key: value.get(key) for key in EXPLICIT_KEYS}, base=base)
 
 
+def _mentions_incus(text: str) -> bool:
+    """Whether `text` has `incus:` (or `'incus':`, `"incus" :`) where a word starts (not `myincus:`)."""
+    for found in MENTIONS_INCUS.finditer(text):
+        before = text[found.start() - 1 : found.start()]
+        if not (before.isalnum() or before == "_"):
+            return True
+    return False
+
+
 def declared_incus(path: Path) -> tuple[Any, Path] | None:
     """`global.incus` as the infra at `path` (a file, or an infra/ directory's base.yml) writes it, with the
     file that says it (its folder is where certificate files are found from); None when it says nothing (or
@@ -126,7 +137,7 @@ def declared_incus(path: Path) -> tuple[Any, Path] | None:
         text = read_regular_file(base).decode("utf-8")
     except (OSError, UnicodeDecodeError, UnreadableInput):
         return None
-    if not MENTIONS_INCUS.search(text):
+    if not _mentions_incus(text):
         return None
     import yaml
 
