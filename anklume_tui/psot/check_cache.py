@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .context import HostContext
 from .findings import Finding, Location, Severity, has_errors
@@ -115,8 +114,7 @@ def _input_texts(found: Path) -> dict[Path, str] | None:
 
 def _key(found: Path, texts: dict[Path, str], ctx: HostContext) -> str:
     digest = hashlib.sha256()
-    versions = f"{yaml.__version__} {yaml.__with_libyaml__}"  # the parser and the emitter shape the result too
-    for part in (FORMAT, versions, _code_signature(), str(found), repr(found.is_dir()), _canonical(ctx)):
+    for part in (FORMAT, _yaml_signature(), _code_signature(), str(found), repr(found.is_dir()), _canonical(ctx)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     for file, text in texts.items():
         data = text.encode("utf-8")
@@ -133,6 +131,20 @@ def _code_signature() -> str:
                 file = os.path.join(folder, name)
                 info = os.stat(file)
                 parts.append(f"{os.path.relpath(file, _PACKAGE)}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def _yaml_signature() -> str:
+    """PyYAML's files (its C extension among them), each with its size and modification time: the parser and
+    the emitter shape the result too. Found without importing it: a run that reads its check back parses no
+    YAML (issue 17)."""
+    spec = importlib.util.find_spec("yaml")
+    parts = []
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file():
+                info = entry.stat()
+                parts.append(f"{entry.name}:{info.st_size}:{info.st_mtime_ns}")
     return "|".join(parts)
 
 

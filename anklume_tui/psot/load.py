@@ -6,11 +6,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, Location, Severity
 from .yaml_bounds import MAX_BYTES, Budget, NotRegularFile, UnreadableInput, read_regular_file
-from .yaml_nodes import SourceMap, decode, parse_yaml
+
+if TYPE_CHECKING:  # the parser is imported where a file is parsed: finding the infra needs no YAML (issue 17)
+    from .yaml_nodes import SourceMap
 
 
 @dataclass
@@ -92,6 +94,8 @@ def _unreadable_reason(path: Path) -> str:
 
 
 def _failure(path: Path, finding: Finding) -> LoadedInfra:
+    from .yaml_nodes import SourceMap
+
     return LoadedInfra(path, None, SourceMap(), [finding])
 
 
@@ -101,6 +105,8 @@ def _root(data: object) -> object:
 
 
 def _load_file(file: Path, texts: Texts, budget: Budget) -> tuple[object, SourceMap, list[Finding]]:
+    from .yaml_nodes import SourceMap, decode, parse_yaml
+
     name = str(file)
     given = texts.get(file)
     if given is not None:

@@ -15,15 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import yaml
+if TYPE_CHECKING:  # imported where YAML is read: reading a file within the bounds needs no parser (issue 17)
+    import yaml
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 100
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _loader() -> type[yaml.SafeLoader]:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnreadableInput(Exception):
@@ -98,6 +103,8 @@ def check_shape(text: str | bytes, budget: Budget | None = None) -> int:
     Returns the number of nodes (taken from `budget`). Raises UnreadableInput at the node that crosses
     a bound, and yaml.YAMLError for a syntax error (the caller names the file and the position).
     """
+    import yaml
+
     budget = budget or Budget()
     nodes = depth = 0
     with libyaml_events(text) as loader:
@@ -123,7 +130,9 @@ def check_shape(text: str | bytes, budget: Budget | None = None) -> int:
 def libyaml_events(text: str | bytes) -> Iterator[yaml.SafeLoader]:
     """libyaml's loader over `text`, to read its events; disposed of after. libyaml's scanner reads flow
     collections ahead, and has its own depth bound (1000): crossing it is the same refusal as crossing ours."""
-    loader = _LOADER(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         yield loader
     except yaml.MarkedYAMLError as exc:
@@ -155,4 +164,6 @@ def safe_load_bounded(data: bytes, limit: int = MAX_BYTES) -> object:
     if len(data) > limit:
         raise UnreadableInput(f"larger than {_size(limit)}")
     check_shape(data)
-    return yaml.load(data, Loader=_LOADER)
+    import yaml
+
+    return yaml.load(data, Loader=_loader())

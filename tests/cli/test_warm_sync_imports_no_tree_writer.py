@@ -1,7 +1,7 @@
 """A sync of an unchanged infra into the tree the last sync left (issue 17) reads its check back and knows the
-tree from its record (psot/tree_record.py): it imports neither the check (pipeline, rules, model building) nor
-the tree's writer (generate, its YAML emitter, the inventory contract, orphans) nor the reports, and says what a
-sync that read every file says."""
+tree from its record (psot/tree_record.py): it imports neither the check (pipeline, rules, model building, the
+YAML parser) nor the tree's writer (generate, its YAML emitter, the inventory contract, orphans) nor the reports,
+and says what a sync that read every file says."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ NOT_WHEN_WARM = (
     "anklume_tui.psot.validate",
     "anklume_tui.psot.enrich",
     "anklume_tui.reports",
+    "anklume_tui.psot.yaml_nodes",
+    "yaml",
+    "ruamel",
 )
 
 
