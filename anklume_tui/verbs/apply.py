@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .. import exitcodes
-from ..engine.host import gather_host_context
-from ..engine.isolation import IsolationResult, summary
-from ..engine.reconcile import STEPS, ApplyResult, PipelineEvent, PipelineResult, apply_pipeline, parse_steps
+from ..engine.reconcile import STEPS, parse_steps
 from ..errors import Invalid, Refused
-from ..psot.generate import default_output_dir
-from ..reports import AppliedActionOut, ApplyReport, DriftOut, IsolationOut
-from .common import (
-    add_incus_arguments,
-    add_infra_arguments,
-    check_infra,
-    emit_json,
-    is_valid,
-    print_findings,
-    run_with_incus,
-)
-from .plan import action_line, orphans_out
-from .provision import print_summary as print_provision_summary
-from .provision import provision_out
+from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, is_valid, print_findings
+
+# The engine, the check and the reports are imported once Incus has apply's reads (`run`), not with this module.
+if TYPE_CHECKING:
+    from ..engine.isolation import IsolationResult
+    from ..engine.reconcile import ApplyResult, PipelineEvent, PipelineResult
+    from ..reports import ApplyReport, IsolationOut
 
 HELP = (
     "carry out the plan: create and correct projects, bridges, profiles, images and instances; then provision "
@@ -64,6 +56,9 @@ def print_event(event: PipelineEvent) -> None:
 
 
 def apply_report(result: ApplyResult) -> ApplyReport:
+    from ..reports import AppliedActionOut, ApplyReport, DriftOut
+    from .plan import orphans_out
+
     return ApplyReport(
         ok=result.ok,
         actions=[AppliedActionOut(**o.action.public(), status=o.status, error=o.error) for o in result.outcomes],
@@ -80,6 +75,8 @@ def apply_report(result: ApplyResult) -> ApplyReport:
 def isolation_out(isolation: IsolationResult | None) -> IsolationOut | None:
     if isolation is None:
         return None
+    from ..reports import IsolationOut
+
     return IsolationOut(
         bridges=isolation.bridges,
         loaded=isolation.loaded,
@@ -94,6 +91,9 @@ RENUMBER = "`anklume-tui --batch apply --renumber`"
 
 
 def print_result(result: ApplyResult) -> None:
+    from ..engine.isolation import summary
+    from .plan import action_line
+
     for outcome in result.of("failed"):
         print(f"failed: {action_line(outcome.action).strip()}\n  {outcome.error}")
     for orphan in result.refused:
@@ -128,28 +128,43 @@ def run(args: argparse.Namespace) -> int:
     steps = parse_steps(args.only)
     if steps is not None and args.no_provision and "provision" in steps:
         raise Invalid("apply: --only provision and --no-provision contradict each other")
-    result = check_infra(args)
-    print_findings(result.findings)
-    if not is_valid(result):
-        raise Invalid("apply: the infra is invalid; nothing was changed")
+    from ..engine.reconcile import ApplyStart
 
-    async def work(client) -> PipelineResult:
-        return await apply_pipeline(
-            client,
-            result.infra,
-            tree=default_output_dir(result.loaded.path),
-            host=gather_host_context(False),
-            limit=args.limit,
-            prune=args.prune,
-            renumber=args.renumber,
-            provision=not args.no_provision,
-            steps=steps,
-            on_event=print_event,
-            infra_file=result.loaded.path,
-        )
+    # The apply lock first, then, under it, what apply reads of a local Incus, sent before the engine and the
+    # check are imported (engine/reconcile/apply_start.py): Incus lists while this process imports them.
+    with ApplyStart.begin(getattr(args, "incus", None)) as start:
+        from ..engine.host import gather_host_context
+        from ..engine.reconcile import apply_pipeline
+        from ..psot import pipeline  # noqa: F401 - imported while Incus answers
+        from ..psot.generate import default_output_dir
 
-    done = run_with_incus(args, work)
+        result = check_infra(args, start.allocation(), start.cluster())
+        print_findings(result.findings)
+        if not is_valid(result):
+            raise Invalid("apply: the infra is invalid; nothing was changed")
+
+        async def work(client) -> PipelineResult:
+            return await apply_pipeline(
+                client,
+                result.infra,
+                tree=default_output_dir(result.loaded.path),
+                host=gather_host_context(False),
+                limit=args.limit,
+                prune=args.prune,
+                renumber=args.renumber,
+                provision=not args.no_provision,
+                steps=steps,
+                on_event=print_event,
+                infra_file=result.loaded.path,
+                start=start,
+            )
+
+        from .common import run_with_incus
+
+        done = run_with_incus(args, work)
     if args.json:
+        from .provision import provision_out
+
         report = apply_report(done.applied)
         report.provision = provision_out(done.provisioned) if done.provisioned is not None else None
         report.not_running = done.not_running
@@ -157,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_result(done.applied)
         if done.provisioned is not None:
+            from .provision import print_summary as print_provision_summary
+
             print_provision_summary(done.provisioned)
         if done.not_running:
             print(f"not Running at the end: {', '.join(done.not_running)}")

@@ -37,8 +37,13 @@ def infra_path(args: argparse.Namespace) -> Path:
     return discover_infra(args.infra, Path.cwd())
 
 
-def check_infra(args: argparse.Namespace, allocation: PriorAllocation | None = None) -> PsotResult:
-    """The PSOT's check of the infra; what was applied is read from Incus unless given (`allocation`)."""
+def check_infra(
+    args: argparse.Namespace,
+    allocation: PriorAllocation | None = None,
+    cluster: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+) -> PsotResult:
+    """The PSOT's check of the infra; what was applied is read from Incus unless given (`allocation`, and the
+    cluster's members and groups with it, `cluster`, when the caller read them)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ..engine.host import gather_host_context
@@ -47,7 +52,7 @@ def check_infra(args: argparse.Namespace, allocation: PriorAllocation | None = N
 
     path = infra_path(args)
     with ThreadPoolExecutor(1) as pool:  # the infra is read and parsed while Incus and `ip` answer
-        host = pool.submit(gather_host_context, infra=path, allocation=allocation)
+        host = pool.submit(gather_host_context, infra=path, allocation=allocation, cluster=cluster)
         loaded = load_infra(path)
         return check_loaded(loaded, host.result())
 

@@ -97,13 +97,16 @@ def _names_a_remote(infra: Path) -> bool:
 
 
 def gather_host_context(
-    with_networks: bool = True, infra: Path | None = None, allocation: PriorAllocation | None = None
+    with_networks: bool = True,
+    infra: Path | None = None,
+    allocation: PriorAllocation | None = None,
+    cluster: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> HostContext:
     """With `with_networks` (the PSOT's own runs), also the host's networks and what was applied (SPEC §5.1
     Stability): the records and Incus's bridges and nics, read here unless the caller gives them
-    (`allocation`, from listings it read). With `infra`, also the roles its tree can find and the incus
-    CLI's remotes (global.incus.remote, IN2)."""
-    cluster = None
+    (`allocation`, from listings it read, with the cluster's members and groups when it read them: `cluster`,
+    both empty off a cluster). With `infra`, also the roles its tree can find and the incus CLI's remotes
+    (global.incus.remote, IN2)."""
     if with_networks and allocation is None:
         from ..reconcile.allocation import gather_applied  # reconcile imports host: imported when called
 

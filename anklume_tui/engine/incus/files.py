@@ -19,13 +19,14 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
 
 from anklume_tui.engine.incus.errors import IncusError, IncusNotFound, IncusUnreachable
 from anklume_tui.engine.incus.models import InstanceFile
 from anklume_tui.engine.incus.transport import IncusTransport, q, tried_again
+
+if TYPE_CHECKING:
+    import httpx
 
 T = TypeVar("T")
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .endpoint import resolve_endpoint
 from .errors import IncusUrlError
 
 if TYPE_CHECKING:
-    from .models import InstanceWithState, Network, Project
+    from .models import Image, Instance, InstanceWithState, Network, Profile, Project
 
 TIMEOUT = 30.0  # as the transport's, for each wait on the socket
 # What `status` shows, as IncusClient's list_projects, list_networks(project="default") and
@@ -30,6 +31,16 @@ STATUS_PATHS = (
     "/1.0/projects?recursion=1",
     "/1.0/networks?recursion=1&project=default",
     "/1.0/instances?recursion=2&all-projects=true",
+)
+# What apply reads before it changes anything, as IncusClient's list_networks(project="default"),
+# list_instances, is_clustered, list_projects, list_profiles_all_projects and list_images_all_projects ask for it.
+APPLY_PATHS = (
+    "/1.0/networks?recursion=1&project=default",
+    "/1.0/instances?recursion=1&all-projects=true",
+    "/1.0/cluster",
+    "/1.0/projects?recursion=1",
+    "/1.0/profiles?recursion=1&all-projects=true",
+    "/1.0/images?recursion=1&all-projects=true",
 )
 # Requests sent by quick reads in this process (the transport counts its own; tests add the two).
 sent = [0]
@@ -98,6 +109,44 @@ def status_listings(reads: QuickReads) -> tuple[list[Project], list[Network], li
         [Project.model_validate(p) for p in projects],
         [Network.model_validate(n) for n in networks],
         [InstanceWithState.model_validate(i) for i in instances],
+    )
+
+
+@dataclass(frozen=True)
+class ApplyListings:
+    """What apply reads of an Incus that is no cluster before it changes anything (APPLY_PATHS)."""
+
+    networks: list[Network]  # the default project's
+    instances: list[Instance]  # every project's
+    projects: list[Project]
+    profiles: list[Profile]  # every project's
+    images: list[Image]  # every project's
+
+
+def start_apply_reads(url: str | None) -> QuickReads | None:
+    """The requests of APPLY_PATHS, sent now."""
+    return QuickReads.start(url, APPLY_PATHS)
+
+
+def apply_listings(reads: QuickReads) -> ApplyListings | None:
+    """The answers of `start_apply_reads` as the client's models; None when they must be read again, also when
+    Incus is a cluster (its members are then read through the client, with what depends on them)."""
+    found = reads.answers()
+    if found is None:
+        return None
+    networks, instances, cluster, projects, profiles, images = found
+    if not isinstance(cluster, dict) or cluster.get("enabled") is not False:
+        return None
+    if not all(isinstance(listing, list) for listing in (networks, instances, projects, profiles, images)):
+        return None
+    from .models import Image, Instance, Network, Profile, Project
+
+    return ApplyListings(
+        networks=[Network.model_validate(n) for n in networks],
+        instances=[Instance.model_validate(i) for i in instances],
+        projects=[Project.model_validate(p) for p in projects],
+        profiles=[Profile.model_validate(p) for p in profiles],
+        images=[Image.model_validate(i) for i in images],
     )
 
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
-
-import httpx
 
 # Where they were (endpoint.py, errors.py), for the callers that import them from here.
 from .endpoint import Endpoint as Endpoint
@@ -24,6 +21,9 @@ from .errors import IncusNotFound as IncusNotFound
 from .errors import IncusTimeout as IncusTimeout
 from .errors import IncusUnreachable as IncusUnreachable
 from .errors import IncusUrlError as IncusUrlError
+
+if TYPE_CHECKING:  # imported with the first request on a unix socket: a no-op apply sends none (issue 17)
+    import httpx
 
 T = TypeVar("T")
 
@@ -59,18 +59,35 @@ class IncusTransport:
         self.timeout = timeout
         self.operation_timeout = operation_timeout
         self.requests = 0
-        if endpoint.is_unix:
+        self._client: httpx.AsyncClient | None = None
+        if not endpoint.is_unix:  # the TLS files are loaded, and their errors said, as the client is made
+            self._client = self._connected()
+
+    def _connected(self) -> httpx.AsyncClient:
+        import ssl
+
+        import httpx
+
+        if self.endpoint.is_unix:
             # No TLS on a unix socket: skipping the CA bundle saves ~0.1 s on every start.
-            transport = httpx.AsyncHTTPTransport(uds=endpoint.socket, verify=False)
+            transport = httpx.AsyncHTTPTransport(uds=self.endpoint.socket, verify=False)
         else:
             try:
-                transport = httpx.AsyncHTTPTransport(verify=endpoint.ssl_context())
+                transport = httpx.AsyncHTTPTransport(verify=self.endpoint.ssl_context())
             except (OSError, ssl.SSLError) as exc:
-                raise IncusUnreachable(f"cannot load the TLS files for {endpoint.url}: {exc}") from None
-        self._http = httpx.AsyncClient(transport=transport, base_url=endpoint.base_url, timeout=timeout)
+                raise IncusUnreachable(f"cannot load the TLS files for {self.endpoint.url}: {exc}") from None
+        return httpx.AsyncClient(transport=transport, base_url=self.endpoint.base_url, timeout=self.timeout)
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """httpx's client, made (and httpx imported) with the first request on a unix socket."""
+        if self._client is None:
+            self._client = self._connected()
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     def _unreachable(self, what: str, method: str, path: str) -> IncusUnreachable:
         return IncusUnreachable(f"Incus at {self.endpoint.url} {what}", method=method, path=path)
@@ -139,6 +156,8 @@ class IncusTransport:
     @contextlib.contextmanager
     def _translated(self, method: str, shown: str, timeout: float | None) -> Iterator[None]:
         """httpx failures as our exceptions, with the request they belong to."""
+        import httpx
+
         try:
             yield
         except httpx.ConnectError as exc:

@@ -10,6 +10,7 @@ from ...lazy_exports import exports_on_first_use
 if TYPE_CHECKING:
     from .allocation import prior_allocation
     from .apply import ApplyEvent, ApplyResult
+    from .apply_start import ApplyStart
     from .flush import flush_infra
     from .infra_import import import_infra
     from .partial import STEPS, UnknownStep, only_steps, parse_steps
@@ -24,6 +25,7 @@ else:
         {
             "allocation": ["prior_allocation"],
             "apply": ["ApplyEvent", "ApplyResult"],
+            "apply_start": ["ApplyStart"],
             "flush": ["flush_infra"],
             "infra_import": ["import_infra"],
             "partial": ["STEPS", "UnknownStep", "only_steps", "parse_steps"],
@@ -39,6 +41,7 @@ __all__ = [
     "Action",
     "ApplyEvent",
     "ApplyResult",
+    "ApplyStart",
     "Orphan",
     "PhaseEvent",
     "PipelineEvent",

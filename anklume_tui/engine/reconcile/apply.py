@@ -22,14 +22,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
 from ..apps import EntriesResult, EntryRefused, launcher_argv, sync_entries
 from ..host import paths as state
 from ..host.apply_lock import ApplyLock, Journal
-from ..incus.client import IncusClient
 from ..incus.errors import IncusError, IncusUnreachable
 from ..incus.models import Instance, Network
 from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridges, enforce_isolation, summary
@@ -41,6 +40,10 @@ from .partial import only_steps, runs
 from .plan import make_plan
 from .plan_models import Action, Orphan, Plan
 from .steps import StepFailed, run_action
+
+if TYPE_CHECKING:  # a no-op apply never imports the client (apply_start.py)
+    from ..incus.client import IncusClient
+    from .apply_start import ApplyStart
 
 Phase = Literal["started", "done", "failed", "skipped", "note"]
 Status = Literal["done", "failed", "skipped"]
@@ -264,6 +267,7 @@ async def apply(
     renumber: bool = False,
     steps: frozenset[str] | None = None,
     infra_file: Path | None = None,
+    start: ApplyStart | None = None,
 ) -> ApplyResult:
     """Carry out the plan, loading the host isolation ruleset as the bridges are made (before any instance
     starts) and again at the end (§8.3 step 7) — also when the plan is empty, so a flushed ruleset comes
@@ -273,13 +277,17 @@ async def apply(
     the run down to those steps' actions; the ruleset is loaded only with `isolation`, or before instances
     start with `instances` (SPEC §9.1), and `result.isolation` is None when it was not. With `instances`, the
     menu entries of the exported applications are written (their launcher names `infra_file`) and this infra's
-    stale ones removed."""
+    stale ones removed. `start` (apply_start.py): the lock the caller took for this state folder, and what it
+    read of Incus under it; an apply that changes nothing then sends no request."""
     state_dir = Path(state_dir) if state_dir is not None else state.state_dir()
-    with ApplyLock(state_dir):
+    locked = start is not None and start.locked
+    listings = start.listings() if start is not None and locked else None
+    with start.held_by_apply() if start is not None and locked else ApplyLock(state_dir):
         apply_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         run = _Run(client, Journal(state_dir, apply_id), on_event, parallel)
         run.renumber, run.change = renumber, pre_apply_pending.change_key(infra, limit)
-        plan = only_steps(await make_plan(client, infra, limit=limit, prune=prune, host=host), steps)
+        planned = await make_plan(client, infra, limit=limit, prune=prune, host=host, listings=listings)
+        plan = only_steps(planned, steps)
         result = ApplyResult(plan)
         run.emit("note", None, f"plan: {len(plan.actions)} action(s)")
         held: tuple[list[Network], list[Instance]] | None = None
@@ -300,7 +308,10 @@ async def apply(
                 if result.network_backup is not None:
                     run.emit("note", None, f"network configuration saved to {result.network_backup}")
                 await _reconcile(run, result, client, state_dir, limit, snapshots)
-            held = await _held(run, client)
+            if plan.empty and listings is not None:  # nothing was changed since they were read, under the lock
+                held = listings.networks, listings.instances
+            else:
+                held = await _held(run, client)
             await _record(run, client, infra, state_dir, held)
             if runs(steps, "instances"):
                 result.menu_entries = _menu_entries(run, infra, infra_file, client.url, limit)

@@ -9,9 +9,12 @@ ruleset was loaded for its bridge (SPEC §9.1): a run with `instances` loads it 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ...errors import Invalid
-from .plan_models import Plan
+
+if TYPE_CHECKING:  # the verb's parser names the steps, before apply imports the models (issue 17)
+    from .plan_models import Plan
 
 STEPS = ("projects", "networks", "profiles", "images", "instances", "isolation", "provision")
 ACTION_STEP = {

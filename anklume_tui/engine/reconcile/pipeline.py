@@ -13,16 +13,19 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
-from ..incus.client import IncusClient
 from ..provision.events import ProvisionEvent
 from ..provision.runner import ProvisionResult, provision_after_apply
 from .apply import ApplyEvent, ApplyResult, apply
 from .partial import runs
 from .running_check import not_running
+
+if TYPE_CHECKING:
+    from ..incus.client import IncusClient
+    from .apply_start import ApplyStart
 
 Phase = Literal["apply", "provision", "running-check"]
 
@@ -70,11 +73,13 @@ async def apply_pipeline(
     steps: frozenset[str] | None = None,
     on_event: PipelineSink | None = None,
     infra_file: Path | None = None,
+    start: ApplyStart | None = None,
 ) -> PipelineResult:
     """Apply, then provision, then check that every machine runs. Raises what `apply` raises (ApplyLocked,
     UnknownDomain, IncusError); whatever keeps provisioning from running is in `provisioned.error`. `steps`
     (partial.STEPS; None: every one): provisioning runs only with `provision`, the running check only with
-    `instances`. `infra_file`: what the exported applications' menu entries launch with."""
+    `instances`. `infra_file`: what the exported applications' menu entries launch with. `start`: the lock the
+    caller took and what it read under it (apply_start.py)."""
 
     def say(event: PipelineEvent) -> None:
         if on_event is not None:
@@ -91,6 +96,7 @@ async def apply_pipeline(
         steps=steps,
         on_event=say,
         infra_file=infra_file,
+        start=start,
     )
     result = PipelineResult(applied)
     if not applied.ok:

@@ -8,14 +8,13 @@ whatever the instance count, then profiles, images and volumes per project) and 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...psot.context import HostContext
 from ...psot.model import Infra
 from ...psot.scope import check_limit
-from ..incus.client import IncusClient
 from ..incus.errors import IncusNotFound
-from ..incus.models import Image, Network, StorageVolume
+from ..incus.models import Image, Instance, Network, Profile, Project, StorageVolume
 from .addresses import mark_renumbers
 from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
 from .desired import DesiredState, ExpectedImage, desired_state
@@ -23,6 +22,10 @@ from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
 from .plan_models import Action, Drift, Plan
 from .real_state import RealState
+
+if TYPE_CHECKING:  # a no-op apply never imports the client (apply_start.py)
+    from ..incus.client import IncusClient
+    from ..incus.quick_read import ApplyListings
 
 
 def _structure_actions(desired: DesiredState, real: RealState) -> tuple[list[Action], list[Drift]]:
@@ -239,10 +242,29 @@ async def read_real(client: IncusClient, projects: list[str], bridges: list[str]
         client.list_images_all_projects(),
         asyncio.gather(*(_bridge(client, b) for b in bridges)),
     )
+    return _real(projects, listed, instances, profiles, images, [n for n in networks if n is not None])
+
+
+def real_from(listings: ApplyListings, projects: list[str], bridges: list[str]) -> RealState:
+    """What `read_real` reads, from the listings apply read as it started (apply_start.py): the bridges are
+    the declared ones among the default project's networks."""
+    wanted = set(bridges)
+    networks = [n for n in listings.networks if n.name in wanted]
+    return _real(projects, listings.projects, listings.instances, listings.profiles, listings.images, networks)
+
+
+def _real(
+    projects: list[str],
+    listed: list[Project],
+    instances: list[Instance],
+    profiles: list[Profile],
+    images: list[Image],
+    networks: list[Network],
+) -> RealState:
     wanted = set(projects)
     real = RealState(
         projects={p.name: p for p in listed},
-        networks={n.name: n for n in networks if n is not None},
+        networks={n.name: n for n in networks},
         instances={(i.project, i.name): i for i in instances},
         profiles={(p.project, p.name): p for p in profiles if p.project in wanted},
     )
@@ -273,13 +295,19 @@ async def make_plan(
     limit: str | None = None,
     prune: bool = False,
     host: HostContext | None = None,
+    listings: ApplyListings | None = None,
 ) -> Plan:
+    """`listings`: what apply read as it started (off a cluster), instead of reading it again."""
     check_limit(infra, limit)
     before = client.requests
     desired = desired_state(infra, limit=limit, host=host)
-    real = await read_real(client, [*desired.projects_in_scope, "default"], [n.name for n in desired.networks])
+    projects, bridges = [*desired.projects_in_scope, "default"], [n.name for n in desired.networks]
+    if listings is not None:
+        real = real_from(listings, projects, bridges)
+    else:
+        real = await read_real(client, projects, bridges)
     volumes = await read_volumes(client, desired, real)
-    if needs_members(desired, real):
+    if needs_members(desired, real) and listings is None:  # the listings are only kept off a cluster
         real.members = await client.cluster_members()
     plan = compute_plan(desired, real, volumes, prune=prune, limit=limit)
     plan.actions = mark_renumbers(infra, enforce_gpu_policy(infra, desired, real, plan.actions))

@@ -3,9 +3,13 @@ read in one listing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...psot.model import Infra
-from ..incus.client import IncusClient
 from ..incus.models import Instance
+
+if TYPE_CHECKING:
+    from ..incus.client import IncusClient
 
 
 async def not_running(
