@@ -123,14 +123,11 @@ def _unchanged(entry: Path, out_dir: Path, checked: Checked, sections: str) -> b
             sections,
         ):
             return False
-        files = checked.files or {}
         recorded = kept["files"]
-        if len(recorded) != len(files):
+        if [item[0] for item in recorded] != list(checked.files or {}):  # each file once, in write order
             return False
         read_now = []
         for relative, status, digest in recorded:
-            if relative not in files:
-                return False
             path = os.path.join(out_dir, relative)
             if _status(os.lstat(path)) != status:
                 return False

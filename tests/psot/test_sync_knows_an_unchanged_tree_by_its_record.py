@@ -137,3 +137,22 @@ def test_a_file_changed_in_the_tick_its_status_was_taken_is_read(tmp_path):
     next((tmp_path / "records").glob("*.json")).write_text(json.dumps(kept))
     assert sync(tmp_path, check).written == [HOST]
     assert path.read_text() == before
+
+
+def test_a_record_that_does_not_name_each_file_once_is_not_believed(tmp_path):
+    check = known_tree(tmp_path)
+    path = tmp_path / "out" / HOST
+    before = path.read_text()
+    entry = next((tmp_path / "records").glob("*.json"))
+    for body in ("{not json", "[]", '{"format": 3}'):
+        path.write_text(before.replace("instance_name: lab-a", "instance_name: lab-X"))
+        entry.write_text(body)
+        assert sync(tmp_path, check).written == [HOST]
+    path.write_text(before.replace("instance_name: lab-a", "instance_name: lab-X"))
+    vouch(tmp_path)
+    kept = record(tmp_path)
+    other = next(item for item in kept["files"] if item[0] != HOST)
+    kept["files"] = [other if item[0] == HOST else item for item in kept["files"]]  # another file twice, no HOST
+    entry.write_text(json.dumps(kept))
+    assert sync(tmp_path, check).written == [HOST]
+    assert path.read_text() == before
