@@ -100,11 +100,13 @@ def test_validate_runs_without_tui_ansible_nor_the_reconcile_engine(tmp_path):
 
 
 @pytest.mark.incus
-@pytest.mark.parametrize("verb", ["status", "plan"])
-def test_status_and_plan_on_the_daemon_run_without_tui_nor_ansible(verb, incusd, tmp_path):
+@pytest.mark.parametrize("verb", ["status", "plan", "validate"])
+def test_status_plan_and_validate_on_the_daemon_run_without_tui_nor_ansible(verb, incusd, tmp_path):
     shutil.copy(ROOT / "examples" / "developer" / "infra.yml", tmp_path / "infra.yml")
     done, modules = _run(tmp_path, "--incus", incusd.url, "--batch", verb, "--json")
     assert done.returncode == 0 and '"schema_version"' in done.stdout, done.stderr
+    if verb == "validate":  # what was applied is read from the local Incus without the client
+        assert _among(modules, ("httpx", "asyncio", "anklume_tui.engine.incus.client")) == []
     assert _among(modules, NOT_FOR_BATCH) == []
     assert _among(modules, HTTPX_CLI) == []
     assert _among(modules, ("anklume_tui.engine.provision", "anklume_tui.engine.machines")) == []

@@ -13,8 +13,10 @@ import pytest
 
 from anklume_tui.engine.incus.client import IncusClient
 from anklume_tui.engine.incus.quick_read import QuickReads
+from anklume_tui.engine.reconcile.allocation import _read_quickly, _read_through_client
 from anklume_tui.engine.reconcile.status_read import StatusListings, read_status, start_status_read
-from tests.engine.incus_helpers import incus_list, make_domain, make_instance
+from anklume_tui.psot.stability import PriorAllocation
+from tests.engine.incus_helpers import incus_list, isolate_host, make_domain, make_instance
 from tests.wait_helpers import wait_until
 
 
@@ -139,3 +141,27 @@ def test_a_plain_success_gives_its_metadata(tmp_path):
     assert reads is not None
     assert reads.answers() == [[{"name": "x"}]]
     served.join(5)
+
+
+@pytest.mark.incus
+def test_the_allocation_read_without_the_client_equals_the_clients(incusd, tmp_path, monkeypatch):
+    """What the check's stable allocation reads (validate, plan, sync), read with the standard library alone,
+    is what the client reads: the bridges' subnets, each instance's eth0 address, and no cluster."""
+    isolate_host(tmp_path, monkeypatch)
+    make_domain(incusd, "qb", "net-qb", "10.124.0", infra="quick")
+    make_instance(incusd, "qb", "qb-one", ip="10.124.0.10", infra="quick")
+    make_instance(incusd, "qb", "qb-two", infra="quick")
+    quick = _read_quickly(incusd.url)
+    assert quick is not None
+    assert quick == _read_through_client(incusd.url)
+    allocation, cluster = quick
+    assert allocation.bridges["net-qb"] == "10.124.0.254/24"
+    assert allocation.nics == {("qb", "qb-one"): "10.124.0.10"}
+    assert cluster == ((), ())
+
+
+def test_no_incus_gives_the_records_alone_without_the_client(tmp_path, monkeypatch):
+    isolate_host(tmp_path, monkeypatch)
+    missing = f"unix://{tmp_path}/none/unix.socket"
+    assert _read_quickly(missing) == _read_through_client(missing) == (PriorAllocation(records={}), None)
+    assert _read_quickly("https://192.0.2.1:8443") is None  # an HTTPS Incus: through the client

@@ -32,6 +32,13 @@ STATUS_PATHS = (
     "/1.0/networks?recursion=1&project=default",
     "/1.0/instances?recursion=2&all-projects=true",
 )
+# What the check's stable allocation reads (reconcile/allocation.py), as IncusClient's list_networks,
+# list_instances and is_clustered ask for it.
+ALLOCATION_PATHS = (
+    "/1.0/networks?recursion=1&project=default",
+    "/1.0/instances?recursion=1&all-projects=true",
+    "/1.0/cluster",
+)
 # What apply reads before it changes anything, as IncusClient's list_networks(project="default"),
 # list_instances, is_clustered, list_projects, list_profiles_all_projects and list_images_all_projects ask for it.
 APPLY_PATHS = (
@@ -57,9 +64,9 @@ class QuickReads:
         self._connections = connections
 
     @classmethod
-    def start(cls, url: str | None, paths: Sequence[str]) -> QuickReads | None:
+    def start(cls, url: str | None, paths: Sequence[str], timeout: float = TIMEOUT) -> QuickReads | None:
         """Send `paths` to the Incus `url` names (`--incus`, else as `resolve_endpoint` finds it); None when
-        that Incus is not a local unix socket or a request could not be sent."""
+        that Incus is not a local unix socket or a request could not be sent. `timeout`: for each wait."""
         try:
             endpoint = resolve_endpoint(url)
         except IncusUrlError:
@@ -71,7 +78,7 @@ class QuickReads:
             for path in paths:
                 connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 connections.append(connection)
-                connection.settimeout(TIMEOUT)
+                connection.settimeout(timeout)
                 connection.connect(endpoint.socket)
                 connection.sendall(f"GET {path} HTTP/1.0\r\nHost: incus\r\nAccept: application/json\r\n\r\n".encode())
                 sent[0] += 1

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ...psot.model import Infra
 from ...psot.stability import PriorAllocation
 from ..host import paths
 from ..host.private_files import FILE_MODE, write_private
 from ..incus.errors import IncusError, IncusUnreachable, IncusUrlError
 
 if TYPE_CHECKING:  # status (prior_allocation) does without the client: it read Incus before importing it
+    from ...psot.model import Infra
     from ..incus.client import IncusClient
     from ..incus.cluster import ClusterMember
     from ..incus.models import Instance, Network
@@ -36,15 +36,27 @@ def applied_addresses(
     networks: Sequence[Network], instances: Sequence[Instance]
 ) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """What `read_back` answers, from listings already read."""
+    return _addresses(
+        ((n.name, n.managed, n.type, n.config) for n in networks),
+        ((i.project, i.name, i.devices) for i in instances),
+    )
+
+
+def _addresses(
+    networks: Iterable[tuple[str, bool, str, Mapping[str, str]]],
+    instances: Iterable[tuple[str, str, Mapping[str, Mapping[str, str]]]],
+) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Managed bridges (name, managed, type, config) → their IPv4 network; (project, name, devices) → eth0's
+    ipv4.address."""
     bridges = {
-        n.name: n.config["ipv4.address"]
-        for n in networks
-        if n.managed and n.type == "bridge" and "/" in n.config.get("ipv4.address", "")
+        name: config["ipv4.address"]
+        for name, managed, kind, config in networks
+        if managed and kind == "bridge" and "/" in config.get("ipv4.address", "")
     }
     nics = {
-        (i.project, i.name): address
-        for i in instances
-        if (address := (i.devices.get("eth0") or {}).get("ipv4.address"))
+        (project, name): address
+        for project, name, devices in instances
+        if (address := (devices.get("eth0") or {}).get("ipv4.address"))
     }
     return bridges, nics
 
@@ -72,8 +84,13 @@ Cluster = tuple[tuple[str, ...], tuple[str, ...]]  # member names (none: not a c
 
 def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | None]:
     """`gather_allocation`, and the cluster's members and groups read in the same connection (None when Incus
-    did not answer): what placement (`target:`, PT2) is checked against."""
+    did not answer): what placement (`target:`, PT2) is checked against. A local Incus that is no cluster is
+    read without the client (`_read_quickly`)."""
+    quick = _read_quickly(url)
+    return quick if quick is not None else _read_through_client(url)
 
+
+def _read_through_client(url: str | None) -> tuple[PriorAllocation, Cluster | None]:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
@@ -97,6 +114,45 @@ def gather_applied(url: str | None = None) -> tuple[PriorAllocation, Cluster | N
         return PriorAllocation(records=records), None
     (bridges, nics), cluster = found
     return PriorAllocation(records=records, bridges=bridges, nics=nics), cluster
+
+
+def _read_quickly(url: str | None) -> tuple[PriorAllocation, Cluster | None] | None:
+    """`gather_applied` for a local Incus, with the standard library alone (incus/quick_read.py): validate,
+    plan and sync then import neither the client, its models nor asyncio for it, nor anything when no Incus
+    runs. None: read through the client (an HTTPS Incus; a cluster, whose members it reads)."""
+    from ..incus.endpoint import resolve_endpoint
+    from ..incus.quick_read import ALLOCATION_PATHS, QuickReads
+
+    try:
+        endpoint = resolve_endpoint(url)
+    except IncusUrlError:  # as the client's read: Incus did not answer, the records alone count
+        return PriorAllocation(records=load_records()), None
+    if not endpoint.is_unix:
+        return None
+    reads = QuickReads.start(url, ALLOCATION_PATHS, timeout=READ_TIMEOUT)
+    found = reads.answers() if reads is not None else None
+    if found is None:  # no socket, refused, an error or a strange answer: as the client's read, records alone
+        return PriorAllocation(records=load_records()), None
+    networks, instances, cluster = found
+    if not isinstance(cluster, dict) or cluster.get("enabled") is not False:
+        return None
+    try:
+        bridges, nics = _addresses(
+            (
+                (n["name"], n.get("managed") is True, n.get("type") or "", n.get("config") or {})
+                for n in _dicts(networks)
+            ),
+            ((i.get("project") or "default", i["name"], i.get("devices") or {}) for i in _dicts(instances)),
+        )
+    except (KeyError, TypeError, AttributeError):
+        return PriorAllocation(records=load_records()), None
+    return PriorAllocation(records=load_records(), bridges=bridges, nics=nics), ((), ())
+
+
+def _dicts(listing: Any) -> list[dict]:
+    if not isinstance(listing, list) or not all(isinstance(item, dict) for item in listing):
+        raise TypeError("not a listing")
+    return listing
 
 
 async def _members(client: IncusClient) -> list[ClusterMember] | None:
