@@ -18,13 +18,13 @@ import hashlib
 import importlib.util
 import json
 import os
-import secrets
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from .context import HostContext
 from .findings import Finding, Location, Severity, has_errors
+from .kept_files import keep
 from .load import directory_files, load_infra, resolve_infra_path
 from .yaml_bounds import MAX_BYTES, UnreadableInput, read_regular_file
 
@@ -211,17 +211,5 @@ def _write(entry: Path, key: str, checked: Checked) -> None:
         "domains": sorted(checked.domains),
         "machines": sorted(checked.machines),
     }
-    missing = [folder for folder in (entry.parent, *entry.parent.parents) if not folder.exists()]
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o700)
-    temp = entry.with_name(f".{entry.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            text = json.dumps(body, ensure_ascii=False)
-            handle.write(key.encode() + b"\n" + text.encode("utf-8", "surrogateescape"))
-        os.replace(temp, entry)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    text = json.dumps(body, ensure_ascii=False)
+    keep(entry, key.encode() + b"\n" + text.encode("utf-8", "surrogateescape"))

@@ -22,12 +22,13 @@ import contextlib
 import hashlib
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .kept_files import keep
 
 if TYPE_CHECKING:
     from .check_cache import Checked
@@ -206,18 +207,6 @@ def _rewrite(entry: Path, kept: dict[str, Any], boundary: int) -> None:
 
 
 def _store(entry: Path, body: dict[str, Any]) -> None:
-    """Kept atomically (a temporary file renamed over the entry), private to the user (0700 folder, 0600 file).
-    Not synced to disk: a record lost or cut short in a crash is ignored and the tree read again."""
-    missing = [folder for folder in (entry.parent, *entry.parent.parents) if not folder.exists()]
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o700)
-    temp = entry.with_name(f".{entry.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogateescape"))
-        os.replace(temp, entry)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    """Kept as kept_files keeps (atomic, private): a record lost or cut short in a crash is ignored and the tree
+    read again."""
+    keep(entry, json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogateescape"))
