@@ -1,8 +1,8 @@
 """`apply` takes its lock first and, under it, sends what it reads of a local Incus before the client and the
 check are imported (engine/reconcile/apply_start.py, issue 17). An apply that changes nothing then sends those
 six reads and nothing else, and never imports the HTTP client; one that changes something reads again at its
-end what its record, ruleset and running check rest on; a lock held by another is said as before, with nothing
-read early; the lock is let go of whatever happens. Each run is a whole `anklume-tui` process on the daemon."""
+end what its record, ruleset and running check rest on; a lock held by another is said as before, with none of
+apply's reads sent; the lock is let go of whatever happens. Each run is a whole `anklume-tui` process on the daemon."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from anklume_tui import cli
 from anklume_tui.engine.host import paths
 from anklume_tui.engine.host.apply_lock import ApplyLock
-from anklume_tui.engine.incus.quick_read import APPLY_PATHS
+from anklume_tui.engine.incus.quick_read import ALLOCATION_PATHS, APPLY_PATHS
 from tests.engine.apply_helpers import ROOT, batch_cmd, batch_env, many_machines
 from tests.engine.incus_helpers import isolate_host
 
@@ -109,7 +109,8 @@ def test_a_lock_held_by_another_is_said_as_before_with_nothing_read_early(incusd
         refused, seen = _apply(incusd, tmp_path, infra)
     assert refused.returncode == 1
     assert "another apply, provision or ai-switch is running" in refused.stderr
-    assert seen["early"] == 0
+    # not apply's six reads: only the check's own read of what was applied (as before the lock), and no plan
+    assert (seen["early"], seen["client"]) == (len(ALLOCATION_PATHS), 0)
     assert json.loads(incusd.incus("list", "--all-projects", "--format=json").stdout) == []
 
 
