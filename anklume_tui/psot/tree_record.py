@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .kept_files import keep
+from .yaml_bounds import UnreadableInput, read_regular_file
 
 if TYPE_CHECKING:
     from .check_cache import Checked
@@ -132,12 +133,12 @@ def _unchanged(entry: Path, out_dir: Path, checked: Checked, sections: str) -> b
             path = os.path.join(out_dir, relative)
             if _status(os.lstat(path)) != status:
                 return False
-            if digest is not None:
-                text = _read_text(path)
-                if text is None or _text_digest(text) != digest:
+            if digest is not None:  # a plain file: its status, mode included, is the one kept
+                text = read_regular_file(Path(path)).decode("utf-8", "surrogateescape")
+                if _text_digest(text) != digest:
                     return False
                 read_now.append(relative)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, UnreadableInput):
         return False
     if _orphan_candidates(out_dir, checked):
         return False
@@ -145,21 +146,6 @@ def _unchanged(entry: Path, out_dir: Path, checked: Checked, sections: str) -> b
         with contextlib.suppress(OSError):
             _rewrite(entry, kept, boundary)
     return True
-
-
-def _read_text(path: str) -> str | None:
-    """The text of the regular file at `path` (no symlink), or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks).decode("utf-8", "surrogateescape")
-    finally:
-        os.close(fd)
 
 
 def _orphan_candidates(out_dir: Path, checked: Checked) -> bool:

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 from .. import exitcodes
 from ..engine.reconcile import STEPS, parse_steps
 from ..errors import Invalid, Refused
-from .common import add_incus_arguments, add_infra_arguments, check_infra, emit_json, is_valid, print_findings
+from .common import (
+    add_incus_arguments,
+    add_infra_arguments,
+    check_infra,
+    emit_json,
+    is_valid,
+    print_findings,
+    run_with_incus,
+)
 
 # The engine, the check and the reports are imported once Incus has apply's reads (`run`), not with this module.
 if TYPE_CHECKING:
@@ -136,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         from ..engine.host import gather_host_context
         from ..engine.reconcile import apply_pipeline
         from ..psot import pipeline  # noqa: F401 - imported while Incus answers
-        from ..psot.generate import default_output_dir
+        from ..psot.load import default_output_dir
 
         result = check_infra(args, start.allocation(), start.cluster())
         print_findings(result.findings)
@@ -158,8 +166,6 @@ def run(args: argparse.Namespace) -> int:
                 infra_file=result.loaded.path,
                 start=start,
             )
-
-        from .common import run_with_incus
 
         done = run_with_incus(args, work)
     if args.json:

@@ -62,7 +62,7 @@ def test_an_unchanged_tree_is_known_without_reading_a_file(tmp_path, monkeypatch
     def no_read(*_args, **_kwargs):
         raise AssertionError("a generated file was read")
 
-    monkeypatch.setattr(tree_record, "_read_text", no_read)
+    monkeypatch.setattr(tree_record, "read_regular_file", no_read)
     monkeypatch.setattr("anklume_tui.psot.generate.sync_files", no_read)
     report = sync(tmp_path, check)
     assert (report.written, report.unchanged, report.orphans) == ([], list(check.files or {}), [])
