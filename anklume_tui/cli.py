@@ -14,6 +14,7 @@ from types import ModuleType
 
 from . import exitcodes
 from .errors import AnklumeError
+from .pydantic_plugins import skip_plugin_lookup
 
 # verb -> (its module under anklume_tui.verbs, one line for the top-level help). A verb's module, and what it
 # imports, is imported only when that verb is run or asked for its --help: `--help`, `--version` and each verb
@@ -189,12 +190,14 @@ def main(argv: list[str] | None = None) -> int:
                 _top_parser().error(f"unrecognized arguments: {' '.join(rest)}")
             from .app import run_tui
 
+            skip_plugin_lookup()  # before any model is built
             return run_tui(top.infra, top.incus)
         _BATCH[0] = True
         # A batch verb is one short process: the collector runs 100x less often than its default (every 700
         # allocations) while it imports and runs; still bounded (~20 M instructions of a status, issue 17).
         gc.set_threshold(100_000, 50, 50)
         args = _verb_parser(top.batch).parse_args(rest)
+        skip_plugin_lookup()  # before any model is built
         wants_json = getattr(args, "json", False) is True
         printed = sys.modules.get("anklume_tui.verbs.common")  # a run before this one in the same process
         if printed is not None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .base import Report
+from .base import Model, Report
 
 
-class FailureOut(BaseModel):
+class FailureOut(Model):
     model_config = ConfigDict(extra="forbid")
     step: str = "provision"
     host: str
@@ -21,7 +21,7 @@ class FailureOut(BaseModel):
     role_files: list[str]
 
 
-class ExplainRoundOut(BaseModel):
+class ExplainRoundOut(Model):
     model_config = ConfigDict(extra="forbid")
     number: int
     source: str  # "experience" | "model"
@@ -32,7 +32,7 @@ class ExplainRoundOut(BaseModel):
     refused: str | None
 
 
-class ExperienceOut(BaseModel):
+class ExperienceOut(Model):
     model_config = ConfigDict(extra="forbid")
     signature: str
     task: str

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .base import Report
+from .base import Model, Report
 
 
-class ClipboardEndOut(BaseModel):
+class ClipboardEndOut(Model):
     model_config = ConfigDict(extra="forbid")
     domain: str
     machine: str

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
-from .base import Report
+from .base import Model, Report
 
 
-class OperationStats(BaseModel):
+class OperationStats(Model):
     target: str
     count: int
     succeeded: int  # exit code 0
@@ -26,14 +24,14 @@ class TelemetryReport(Report):
     operations: list[OperationStats]  # the 15 most frequent, most frequent first
 
 
-class DoctorFinding(BaseModel):
+class DoctorFinding(Model):
     check: str
     status: Literal["ok", "warning", "error"]
     message: str
     fix: str | None  # a command to copy, when there is something to do
 
 
-class SetupStepOut(BaseModel):
+class SetupStepOut(Model):
     """One step of `bootstrap` or `doctor --fix`."""
 
     id: str  # the doctor check it answers, where there is one: packages, subuid, incus, storage-pool...
@@ -61,14 +59,14 @@ class BootstrapReport(Report):
     steps: list[SetupStepOut]
 
 
-class GpuProcessOut(BaseModel):
+class GpuProcessOut(Model):
     pid: int
     used_memory_mib: int | None
     instance: str | None  # the Incus instance whose cgroup holds the process, null for the host
     project: str | None
 
 
-class GpuOut(BaseModel):
+class GpuOut(Model):
     index: int
     uuid: str
     name: str
@@ -79,7 +77,7 @@ class GpuOut(BaseModel):
     processes: list[GpuProcessOut]
 
 
-class GpuDeviceOut(BaseModel):
+class GpuDeviceOut(Model):
     project: str
     instance: str
     device: str

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from ..psot.findings import Finding
-from .base import Report
+from .base import Model, Report
 
 
-class FindingOut(BaseModel):
+class FindingOut(Model):
     rule: str
     message: str
     file: str | None
@@ -27,7 +25,7 @@ class ValidateReport(Report):
     notes: list[FindingOut]
 
 
-class OrphanOut(BaseModel):
+class OrphanOut(Model):
     path: str
     protected: bool
 

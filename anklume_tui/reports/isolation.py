@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
-from .base import Report
+from .base import Model, Report
 
 
-class IsolationOut(BaseModel):
+class IsolationOut(Model):
     """What loading the host isolation ruleset did at the end of apply."""
 
     bridges: list[str]
@@ -33,7 +31,7 @@ class NftablesReport(Report):
     error: str | None
 
 
-class AiSwitchStepOut(BaseModel):
+class AiSwitchStepOut(Model):
     step: str
     outcome: Literal["planned", "done", "skipped", "failed"]
     detail: str

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
-from .base import Report
+from .base import Model, Report
 
 
-class SnapshotOut(BaseModel):
+class SnapshotOut(Model):
     name: str
     created_at: str | None  # ISO 8601
     expires_at: str | None  # ISO 8601; null: never expires
@@ -17,13 +15,13 @@ class SnapshotOut(BaseModel):
     size: int | None  # bytes, when Incus reports it
 
 
-class SnapshotTimelineOut(BaseModel):
+class SnapshotTimelineOut(Model):
     project: str
     instance: str
     snapshots: list[SnapshotOut]
 
 
-class SnapshotOutcomeOut(BaseModel):
+class SnapshotOutcomeOut(Model):
     project: str
     instance: str
     snapshot: str
@@ -49,7 +47,7 @@ class DispReport(Report):
     stderr: str
 
 
-class GoldenOut(BaseModel):
+class GoldenOut(Model):
     project: str
     instance: str
     snapshot: str
@@ -66,7 +64,7 @@ class GoldenReport(Report):
 # backup, restore-backup (engine/backup/export.py, engine/backup/restore.py)
 
 
-class BackupArchiveOut(BaseModel):
+class BackupArchiveOut(Model):
     file: str  # relative to the backup folder
     size: int  # bytes, as written (encrypted when encrypted_to is not empty)
     sha256: str
@@ -84,7 +82,7 @@ class BackupReport(Report):
     error: str | None
 
 
-class RestoredOut(BaseModel):
+class RestoredOut(Model):
     file: str
     project: str
     instance: str

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
-
-from .base import Report
+from .base import Model, Report
 
 
-class ProvisionHostOut(BaseModel):
+class ProvisionHostOut(Model):
     """Ansible's recap for one machine (ok counts changed tasks too, as Ansible does), and what became of it:
     provisioned (every play ran), failed or unreachable (a task of its own), skipped (the run stopped before
     its roles); `not_run` names the roles that never started on it."""
@@ -26,14 +24,14 @@ class ProvisionHostOut(BaseModel):
     not_run: list[str]
 
 
-class ProvisionProblemOut(BaseModel):
+class ProvisionProblemOut(Model):
     kind: Literal["failed", "unreachable"]
     host: str
     task: str
     message: str
 
 
-class ProvisionOut(BaseModel):
+class ProvisionOut(Model):
     """What a provisioning run did: per machine counts, every failed or unreachable task."""
 
     ok: bool

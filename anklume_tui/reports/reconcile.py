@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
-from .base import Report
+from .base import Model, Report
 from .isolation import IsolationOut
 from .provision import ProvisionOut
 
@@ -15,7 +13,7 @@ MachineType = Literal["lxc", "vm"]
 FlushKind = Literal["instance", "profile", "image", "project", "network"]
 
 
-class OfferOut(BaseModel):
+class OfferOut(Model):
     """A service the machine offers (`machines.<m>.services`), and the machines granted it by `consumes`."""
 
     name: str
@@ -26,7 +24,7 @@ class OfferOut(BaseModel):
     consumers: list[str]  # machine names, sorted (a domain-level `consumes` names each machine of the domain)
 
 
-class UseOut(BaseModel):
+class UseOut(Model):
     """A service the machine consumes (`consumes`), and how it reaches it."""
 
     provider: str  # the machine offering it
@@ -37,7 +35,7 @@ class UseOut(BaseModel):
     via: Literal["policy", "proxy"]  # policy: the auto-created network rule; proxy: Incus proxy devices
 
 
-class MachineStatus(BaseModel):
+class MachineStatus(Model):
     name: str
     instance: str  # the Incus name (with the nesting prefix)
     state: str  # Incus status (Running, Stopped, Frozen, Error...) or "missing"
@@ -65,7 +63,7 @@ class MachineStatus(BaseModel):
         return self.ip
 
 
-class DisposableStatus(BaseModel):
+class DisposableStatus(Model):
     """A disposable (Incus-ephemeral, `<prefix>disp-…`) living in the domain: not declared, shown all the same."""
 
     name: str  # the Incus name
@@ -73,7 +71,7 @@ class DisposableStatus(BaseModel):
     type: MachineType
 
 
-class DomainStatus(BaseModel):
+class DomainStatus(Model):
     name: str
     project: str
     network: str
@@ -92,7 +90,7 @@ class StatusReport(Report):
 # flush (engine/reconcile/flush.py)
 
 
-class FlushObject(BaseModel):
+class FlushObject(Model):
     kind: FlushKind
     project: str | None  # null for projects and networks
     name: str
@@ -100,7 +98,7 @@ class FlushObject(BaseModel):
     reason: str = ""
 
 
-class FlushFile(BaseModel):
+class FlushFile(Model):
     path: str  # relative to output_dir
     outcome: Literal["deleted", "kept"]
     reason: str = ""
@@ -125,7 +123,7 @@ class FlushReport(Report):
         return bool(self.of("failed"))
 
 
-class PlanActionOut(BaseModel):
+class PlanActionOut(Model):
     op: str
     kind: str
     project: str
@@ -133,7 +131,7 @@ class PlanActionOut(BaseModel):
     detail: str
 
 
-class DriftOut(BaseModel):
+class DriftOut(Model):
     kind: str
     project: str
     name: str
@@ -142,7 +140,7 @@ class DriftOut(BaseModel):
     actual: Any  # null: absent in Incus
 
 
-class InstanceOrphanOut(BaseModel):
+class InstanceOrphanOut(Model):
     project: str
     name: str
     protected: bool

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .base import Report
+from .base import Model, Report
 
 
-class CheckResultOut(BaseModel):
+class CheckResultOut(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -20,7 +20,7 @@ class CheckResultOut(BaseModel):
     detail: str  # what was found: exit code and output, connection result, HTTP status, or the error
 
 
-class MachineChecksOut(BaseModel):
+class MachineChecksOut(Model):
     model_config = ConfigDict(extra="forbid")
 
     domain: str
@@ -29,7 +29,7 @@ class MachineChecksOut(BaseModel):
     checks: list[CheckResultOut]
 
 
-class IdempotenceOut(BaseModel):
+class IdempotenceOut(Model):
     model_config = ConfigDict(extra="forbid")
 
     ok: bool
@@ -46,7 +46,7 @@ class SmokeReport(Report):
     machines: list[MachineChecksOut]
 
 
-class CollectedMachineOut(BaseModel):
+class CollectedMachineOut(Model):
     model_config = ConfigDict(extra="forbid")
 
     machine: str

@@ -114,6 +114,8 @@ def test_status_plan_and_validate_on_the_daemon_run_without_tui_nor_ansible(verb
         assert _among(modules, ("websockets", "anklume_tui.psot.generate", "anklume_tui.psot.inventory_contract")) == []
         # on a local socket Incus is read before the client is imported, and the client is never needed
         assert _among(modules, ("httpx", "httpcore", "anyio", "asyncio", "anklume_tui.engine.incus.client")) == []
+        # nor pydantic's plugin lookup (anklume_tui/pydantic_plugins.py)
+        assert _among(modules, ("importlib.metadata", "email", "zipfile")) == []
         assert _among(modules, ("anklume_tui.reports",)) == [
             "anklume_tui.reports",
             *(f"anklume_tui.reports.{m}" for m in ("base", "isolation", "provision", "reconcile")),

@@ -37,7 +37,8 @@ def is_true(value: str | None) -> bool:
 
 
 class IncusObject(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # each model builds its validator when first used: a verb imports them all and uses a few (issue 17)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class ServerInfo(IncusObject):

@@ -22,7 +22,7 @@ KIND_ORDER: dict[str, int] = {"project": 0, "network": 1, "profile": 2, "image":
 class Drift(BaseModel):
     """One declared field whose real value differs (`actual` None: absent in Incus)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: str
     project: str
@@ -36,7 +36,7 @@ class Action(BaseModel):
     """One step of apply. `changes` is what apply sends (not part of the JSON contract); `domain` groups
     actions for display and parallelism; `instance` ties a volume to the instance it is attached to."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     op: Op
     kind: Kind
@@ -60,7 +60,7 @@ class Action(BaseModel):
 class Orphan(BaseModel):
     """A tagged instance in a tagged project that no machine declares (not a disposable)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     project: str
     name: str
@@ -70,6 +70,8 @@ class Orphan(BaseModel):
 
 
 class Plan(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     actions: list[Action] = Field(default_factory=list)
     drift: list[Drift] = Field(default_factory=list)
     orphans: list[Orphan] = Field(default_factory=list)
