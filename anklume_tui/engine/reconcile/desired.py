@@ -11,7 +11,6 @@ from typing import Any
 from ...psot.constants import DHCP_RANGE, FIREWALL_MACHINES, INFRA_KEY, MANAGED_KEY
 from ...psot.context import HostContext
 from ...psot.model import Domain, Infra, Machine
-from ..isolation.firewall_vm import firewall_interfaces, firewall_profile_devices
 from ..isolation.tor import dhcp_options, gateway_hwaddr, tor_gateway
 
 Devices = dict[str, dict[str, str]]
@@ -330,6 +329,8 @@ def add_firewall_profile(infra: Infra, state: DesiredState, limit: str | None) -
     found = [(d, m) for d in infra.enabled_domains for m in d.machines if m.name in FIREWALL_MACHINES]
     if not found or (limit is not None and found[0][0].name != limit):
         return
+    from ..isolation.firewall_vm import firewall_interfaces, firewall_profile_devices  # an infra with that VM only
+
     domain, machine = found[0]
     devices = firewall_profile_devices(firewall_interfaces(infra))
     state.profiles.append(
