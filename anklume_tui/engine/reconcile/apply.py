@@ -8,7 +8,8 @@ each as a chain (its volumes, then itself: create or correct, start, context fil
 parallel (the firewall VM's profile, with a nic on every bridge, waits for all of them). No instance chain
 starts before the isolation ruleset was loaded (SPEC §9.1): for the bridges Incus holds and those the apply is
 making, at once, alongside them (its drops name bridges, so it holds from the moment each one exists); it is
-loaded again at the end, also when apply fails or is interrupted. The prune deletions run last. At
+loaded again at the end, also when apply fails or is interrupted. The prune deletions run last; then the
+context files written are recorded on their projects, one write per project (context_record.py). At
 most `parallel` actions run at once. A failed action fails its own chain and skips what depends on it
 (later steps of its domain, instances needing a missing image); the others go on. Incus going away stops
 everything: `ApplyInterrupted` names the object.
@@ -35,6 +36,7 @@ from ..isolation.enforce import IsolationResult, apply_isolation, declared_bridg
 from . import pre_apply, pre_apply_pending
 from .addresses import address_targets, readdress, release, settle
 from .allocation import record_applied
+from .context_record import record_contexts
 from .network_backup import save_networks
 from .partial import only_steps, runs
 from .plan import make_plan
@@ -127,6 +129,7 @@ class _Run:
         self.renumber = False  # `apply --renumber`: carry out the W9 moves (SPEC §5.1)
         self.change = ""  # what pre_apply_pending knows this change by
         self.before_instances: Callable[[], Awaitable[None]] | None = None  # the isolation load (SPEC §9.1)
+        self.contexts: dict[tuple[str, str], str] = {}  # (project, instance) -> stamp of the files written
 
     def emit(self, phase: Phase, action: Action | None, message: str = "") -> None:
         if action is not None:
@@ -170,6 +173,8 @@ class _Run:
                     self.failed_images.add((action.project, action.name))
                 return False
         self.outcomes.append(Outcome(action, "done"))
+        if action.kind == "instance" and (context := action.changes.get("context")):
+            self.contexts[(action.project, action.name)] = context["stamp"]
         self.emit("done", action)
         return True
 
@@ -312,6 +317,8 @@ async def apply(
                 held = listings.networks, listings.instances
             else:
                 held = await _held(run, client)
+            if run.contexts:
+                await _record_contexts(run, client, held)
             await _record(run, client, infra, state_dir, held)
             if runs(steps, "instances"):
                 result.menu_entries = _menu_entries(run, infra, infra_file, client.url, limit)
@@ -405,6 +412,18 @@ async def _held(run: _Run, client: IncusClient) -> tuple[list[Network], list[Ins
         run.emit("note", None, f"Incus did not list its networks and instances once apply ended ({exc})")
         return None
     return networks, instances
+
+
+async def _record_contexts(run: _Run, client: IncusClient, held: tuple[list[Network], list[Instance]] | None) -> None:
+    """The context files written, recorded on their projects (context_record.py); when that fails, a note:
+    the next apply writes them again."""
+    try:
+        if held is None:
+            raise IncusError("its instances were not listed")
+        await record_contexts(client, run.contexts, held[1])
+    except IncusError as exc:
+        why = f"the context files written could not be recorded ({exc}); the next apply writes them again"
+        run.emit("note", None, why)
 
 
 async def _record(

@@ -17,6 +17,7 @@ from ..incus.errors import IncusNotFound
 from ..incus.models import Image, Instance, Network, Profile, Project, StorageVolume
 from .addresses import mark_renumbers
 from .compare import config_diff, describe, devices_diff, drift_entries, merged_device, owned_elsewhere
+from .context_record import context_stamps
 from .desired import DesiredState, ExpectedImage, desired_state
 from .plan_gpu import enforce_gpu_policy
 from .plan_instances import VolumeKey, find_orphans, instance_actions, prune_actions
@@ -214,7 +215,8 @@ def compute_plan(
         if action is not None and (img.project, img.image) not in seen:
             seen.add((img.project, img.image))
             actions.append(action)
-    inst_actions, inst_drift = instance_actions(desired, real.instances, volumes or {}, real.members)
+    stamps = context_stamps(real.projects, real.instances)
+    inst_actions, inst_drift = instance_actions(desired, real.instances, volumes or {}, real.members, stamps)
     actions += inst_actions
     drift += inst_drift
     orphans = find_orphans(desired, real.projects, real.instances, limit=limit)

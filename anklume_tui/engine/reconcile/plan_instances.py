@@ -85,10 +85,11 @@ def create_spec(exp: ExpectedInstance, members: Members = ()) -> dict:
 
 
 def plan_instance(
-    exp: ExpectedInstance, real: Instance | None, infra: str = "", members: Members = ()
+    exp: ExpectedInstance, real: Instance | None, infra: str = "", members: Members = (), stamp: str | None = None
 ) -> tuple[list[Action], list[Drift]]:
     """`infra` (the infra's project_name): an instance tagged with another infra's name is a conflict.
-    `members`: the cluster's, where it is placed (and moved back to when found elsewhere)."""
+    `members`: the cluster's, where it is placed (and moved back to when found elsewhere). `stamp`: that of
+    the context files it holds (context_record.py), None when none are recorded."""
     base: dict[str, Any] = {
         "kind": "instance",
         "project": exp.project,
@@ -111,11 +112,13 @@ def plan_instance(
     if infra and (conflict := owned_elsewhere("instance", exp.project, exp.name, exp.domain, real.config, infra)):
         return [conflict.model_copy(update={"instance": exp.name})], []
     moved, moved_drift = move_action(exp, real, members)
-    actions, drift = _correct(exp, real, base)
+    actions, drift = _correct(exp, real, base, stamp)
     return moved + actions, moved_drift + drift
 
 
-def _correct(exp: ExpectedInstance, real: Instance, base: dict[str, Any]) -> tuple[list[Action], list[Drift]]:
+def _correct(
+    exp: ExpectedInstance, real: Instance, base: dict[str, Any], stamp: str | None
+) -> tuple[list[Action], list[Drift]]:
     """What differs between a found instance and its machine, as one update (or start) action."""
     if real.type != exp.type:
         drift = [
@@ -145,14 +148,8 @@ def _correct(exp: ExpectedInstance, real: Instance, base: dict[str, Any]) -> tup
         drift += drift_entries("instance", exp.project, exp.name, "config.", diff)
         changes["config"] = {k: v for k, (v, _) in diff.items()}
     unborn = not real.running and "volatile.last_state.power" not in real.config
-    if exp.context is not None and (unborn or real.config.get(CONTEXT_KEY) != exp.context.stamp):
-        drift += drift_entries(
-            "instance",
-            exp.project,
-            exp.name,
-            "config.",
-            {CONTEXT_KEY: (exp.context.stamp, real.config.get(CONTEXT_KEY))},
-        )
+    if exp.context is not None and (unborn or stamp != exp.context.stamp):
+        drift += drift_entries("instance", exp.project, exp.name, "config.", {CONTEXT_KEY: (exp.context.stamp, stamp)})
         changes["context"] = context_spec(exp)
     dev_diff = devices_diff(exp.devices, real.devices)
     if dev_diff:
@@ -195,8 +192,10 @@ def instance_actions(
     instances: dict[tuple[str, str], Instance],
     volumes: dict[VolumeKey, StorageVolume],
     members: Members = (),
+    stamps: dict[tuple[str, str], str] | None = None,
 ) -> tuple[list[Action], list[Drift]]:
-    """Per machine in declaration order: its volumes, then the instance."""
+    """Per machine in declaration order: its volumes, then the instance. `stamps`: those of the context files
+    the instances hold (context_record.context_stamps)."""
     actions: list[Action] = []
     drift: list[Drift] = []
     for exp in desired.instances:
@@ -204,7 +203,8 @@ def instance_actions(
             a, d = plan_volume(vol, volumes.get((vol.project, vol.pool, vol.name)), desired.infra)
             actions += a
             drift += d
-        a, d = plan_instance(exp, instances.get((exp.project, exp.name)), desired.infra, members)
+        key = (exp.project, exp.name)
+        a, d = plan_instance(exp, instances.get(key), desired.infra, members, (stamps or {}).get(key))
         actions += a
         drift += d
     return actions, drift

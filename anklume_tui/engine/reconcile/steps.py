@@ -16,7 +16,7 @@ from ...psot.file_portal import PORTAL_DEVICE
 from ..incus.client import IncusClient
 from ..incus.cluster import MoveFailed, MoveRefused
 from ..incus.errors import IncusError, IncusNotFound, IncusUnreachable
-from .desired import CONTEXT_KEY, split_image
+from .desired import split_image
 from .placement import on_member
 from .plan_models import Action
 
@@ -319,7 +319,8 @@ async def wait_agent(client: IncusClient, a: Action) -> None:
 async def write_context(client: IncusClient, a: Action, context: dict[str, Any]) -> None:
     """/etc/anklume/{absolute_level,relative_level,vm_nested,yolo} (SPEC §5.6), written by one command in
     the running instance (a shell script, not the files API: no file-helper process per instance, and
-    no Incus file-helper race), then the stamp that tells the next plan they are there."""
+    no Incus file-helper race). Apply records them on the project once it has written them all
+    (context_record.py)."""
     args = [arg for name, text in context["files"].items() for arg in (name, text)]
     command = ["sh", "-c", CONTEXT_SCRIPT, "sh", *args]
     if not (await client.exec(a.name, command, output=False, timeout=60, project=a.project)).ok:
@@ -329,7 +330,6 @@ async def write_context(client: IncusClient, a: Action, context: dict[str, Any])
             if failed.exit_code == 127:
                 why += " (the context files are written by /bin/sh inside the instance)"
             raise StepFailed(f"{a.target}: writing its context files in /etc/anklume failed: {why}")
-    await client.patch_instance(a.name, config={CONTEXT_KEY: context["stamp"]}, project=a.project)
 
 
 _HANDLERS = {
