@@ -15,12 +15,13 @@ import json
 import time
 from typing import Any
 
+from anklume_tui.engine.reconcile.context_record import RECORD_KEY
+from anklume_tui.engine.reconcile.desired import CONTEXT_KEY
 from tests.incusd_helpers import ThrowawayIncus
 
 SKIPPED_INSTANCE_KEYS = ("volatile.", "image.")
 # Which instances hold their context files: our apply's record, naming our instances' volatile.uuid.
-SKIPPED_PROJECT_KEYS = ("user.anklume.contexts",)
-CONTEXT_DRIFT = "config.user.anklume.context:"
+SKIPPED_PROJECT_KEYS = (RECORD_KEY,)
 
 
 def pairs(config: dict[str, str], skip: tuple[str, ...] = ()) -> list[str]:
@@ -67,10 +68,14 @@ def loop_commands(daemon: ThrowawayIncus, projects: list[str]) -> list[list[str]
     return commands
 
 
-def only_context_files(action: dict[str, Any]) -> bool:
-    """A planned action (`plan --json`) that only writes an instance's context files."""
-    parts = str(action.get("detail", "")).split("; ")
-    return action.get("op") == "update" and all(part.startswith(CONTEXT_DRIFT) for part in parts)
+def only_context_files(action: dict[str, Any], drift: list[dict[str, Any]]) -> bool:
+    """A planned action of `plan --json` that only writes an instance's context files, by the plan's drift."""
+    fields = {
+        d["field"]
+        for d in drift
+        if (d["kind"], d["project"], d["name"]) == ("instance", action["project"], action["name"])
+    }
+    return action["op"] == "update" and fields == {f"config.{CONTEXT_KEY}"}
 
 
 def image_of(inst: dict[str, Any]) -> str:

@@ -160,9 +160,10 @@ def daemon_lines(b: Bench) -> list[Line]:
     say(f"the serial incus CLI loop ({len(commands)} commands)")
     fresh.floor = repeat(lambda: incus_cli_loop.run_loop(daemon, commands), b.slow, before=daemon.reset)
     plan = subprocess.run(b.ours_cmd("plan", "--json"), env=env, capture_output=True, text=True)
-    left = json.loads(plan.stdout).get("actions") if plan.returncode == 0 else None
-    if left is not None:  # the loop writes no context files (SPEC §5.6), which our apply writes: not compared
-        left = [a for a in left if not incus_cli_loop.only_context_files(a)]
+    planned = json.loads(plan.stdout) if plan.returncode == 0 else None
+    left = None
+    if planned is not None:  # the loop writes no context files (SPEC §5.6), which our apply writes: not compared
+        left = [a for a in planned["actions"] if not incus_cli_loop.only_context_files(a, planned["drift"])]
     if left is None or left:
         found = f"{len(left)} action(s)" if left else f"exit {plan.returncode}: {plan.stderr.strip()[-200:]}"
         fresh.skipped = f"the CLI loop's end state is not ours: our plan after it finds {found}"

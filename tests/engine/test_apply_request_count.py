@@ -1,8 +1,8 @@
 """What apply asks of Incus, counted at the transport on the real daemon (issue 17): each new machine costs one
 create-and-start operation, then its context files (one exec; their record is one write per project, not per
-machine); a no-op apply costs a fixed
-number of requests whatever the machine count, reading once at its end what the record, the ruleset's bridges
-and the running check need. The machines are checked Running with their context files through the incus CLI."""
+machine); a no-op apply costs a fixed number of requests whatever the machine count, reading once at its end
+what the record, the ruleset's bridges and the running check need. The machines are checked Running with
+their context files through the incus CLI."""
 
 from __future__ import annotations
 

@@ -417,13 +417,15 @@ async def _held(run: _Run, client: IncusClient) -> tuple[list[Network], list[Ins
 async def _record_contexts(run: _Run, client: IncusClient, held: tuple[list[Network], list[Instance]] | None) -> None:
     """The context files written, recorded on their projects (context_record.py); when that fails, a note:
     the next apply writes them again."""
-    try:
-        if held is None:
-            raise IncusError("its instances were not listed")
-        await record_contexts(client, run.contexts, held[1])
-    except IncusError as exc:
-        why = f"the context files written could not be recorded ({exc}); the next apply writes them again"
-        run.emit("note", None, why)
+    if held is None:
+        why = "its instances were not listed"
+    else:
+        try:
+            await record_contexts(client, run.contexts, held[1])
+            return
+        except IncusError as exc:
+            why = str(exc)
+    run.emit("note", None, f"the context files written could not be recorded ({why}); the next apply writes them again")
 
 
 async def _record(
